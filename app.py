@@ -1,0 +1,43 @@
+#!/usr/bin/env python3
+"""CDK entry point, and the only place that reads context or the environment.
+
+    cdk synth                                   # every stage (sandbox and prod)
+    cdk synth -c stage=sandbox                  # one stage
+    cdk deploy -c stage=sandbox --all
+    cdk synth -c stage=prod -c chat.throttle_rate_limit=200   # override a setting (validated)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from aws_cdk import App
+
+from stacks.app_builder import build_app
+from stacks.config import STAGES, ConfigError, StageConfig, load_stage
+
+
+def main() -> None:
+    app = App()
+    context = app.node.get_all_context()
+    requested = context.get("stage")
+    names = [requested] if requested else list(STAGES)
+    # Any context key that names a stage setting ("region", "chat.throttle_rate_limit", ...) overrides it.
+    overrides = {
+        key: value
+        for key, value in context.items()
+        if key.split(".")[0] in StageConfig.model_fields and key != "name"
+    }
+    try:
+        configs = [load_stage(name, overrides) for name in names]
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+    account = context.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
+    build_app(app, configs, account=account)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

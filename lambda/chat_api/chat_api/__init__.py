@@ -1,0 +1,1 @@
+"""Chat comments API: handler (Powertools) -> domain (CommentService) -> repository (DynamoDB)."""

@@ -1,0 +1,75 @@
+"""What the chat does, independent of HTTP and of DynamoDB."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from chat_api.cursor import CursorCodec
+from chat_api.models import DEFAULT_LATEST, DEFAULT_PAGE, Comment, ListQuery, NewComment, Page, UserQuery
+from chat_api.repository import CommentRepository
+
+
+def utc_now_ms() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class CommentService:
+    def __init__(
+        self,
+        repository: CommentRepository,
+        cursors: CursorCodec,
+        *,
+        clock: Callable[[], str] = utc_now_ms,
+        ids: Callable[[], str] = new_id,
+    ) -> None:
+        self._repo = repository
+        self._cursors = cursors
+        self._clock = clock
+        self._ids = ids
+
+    def post(self, room: str, new: NewComment) -> Comment:
+        comment = Comment(
+            id=self._ids(), room=room, name=new.name, comment=new.comment, position=new.position, time=self._clock()
+        )
+        self._repo.put(comment)
+        return comment
+
+    def list_room(self, room: str, query: ListQuery) -> dict[str, Any]:
+        """Latest comments (one page), every comment (`all`, paged) or a position range (paged)."""
+        if query.is_range:
+            assert query.from_ is not None and query.to is not None
+            scope = f"range|{room}|{query.from_}|{query.to}"
+            page = self._repo.room_positions(
+                room, query.from_, query.to, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor)
+            )
+        elif query.all:
+            scope = f"all|{room}"
+            page = self._repo.room_newest_first(room, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor))
+        else:
+            page = self._repo.room_newest_first(room, query.limit or DEFAULT_LATEST, None)
+            return {"comments": [c.to_json() for c in page.comments]}
+        return self._page_json(scope, page)
+
+    def list_user(self, name: str, query: UserQuery) -> dict[str, Any]:
+        scope = f"user|{name}"
+        page = self._repo.user_newest_first(name, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor))
+        return self._page_json(scope, page)
+
+    def room_stats(self, room: str) -> dict[str, Any]:
+        return {"room": room, "comment_count": self._repo.room_comment_count(room)}
+
+    def _start(self, scope: str, cursor: str | None) -> dict[str, Any] | None:
+        return self._cursors.decode(scope, cursor) if cursor else None
+
+    def _page_json(self, scope: str, page: Page) -> dict[str, Any]:
+        return {
+            "comments": [c.to_json() for c in page.comments],
+            "next": self._cursors.encode(scope, page.last_key) if page.last_key else None,
+        }

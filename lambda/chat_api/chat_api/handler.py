@@ -1,0 +1,178 @@
+"""Lambda entry point: HTTP in, HTTP out. Routing, validation and error mapping only."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+import boto3
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
+from aws_lambda_powertools.logging import correlation_paths
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ValidationError
+
+from chat_api.cursor import CursorCodec, InvalidCursor
+from chat_api.domain import CommentService
+from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
+from chat_api.repository import DynamoCommentRepository
+from chat_api.settings import Settings
+
+SETTINGS = Settings.from_env()
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+MAX_IDEMPOTENCY_KEY = 128
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+_origins = SETTINGS.cors_allow_origins
+app = APIGatewayRestResolver(
+    cors=CORSConfig(
+        allow_origin=_origins[0], extra_origins=list(_origins[1:]), allow_headers=[IDEMPOTENCY_HEADER], max_age=3600
+    )
+    if _origins
+    else None
+)
+_idempotency = IdempotencyConfig(
+    event_key_jmespath="[room, key]",
+    payload_validation_jmespath="comment",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=SETTINGS.idempotency_ttl_s,
+)
+_persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+
+
+class BadRequest(ValueError):
+    """A request that cannot be served as sent."""
+
+
+@cache
+def service() -> CommentService:
+    """Built once per container: the boto3 client and the signing key are reused across invocations."""
+    key = parameters.get_secret(SETTINGS.cursor_secret_arn, max_age=3600)
+    repository = DynamoCommentRepository(
+        boto3.client("dynamodb"),
+        table=SETTINGS.comments_table,
+        room_time_index=SETTINGS.room_time_index,
+        room_position_index=SETTINGS.room_position_index,
+        stats_table=SETTINGS.stats_table,
+    )
+    return CommentService(repository, CursorCodec(str(key).encode()))
+
+
+def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+def _path(**params: str) -> PathParams:
+    return PathParams.model_validate(params)
+
+
+def _query[Q: BaseModel](model: type[Q]) -> Q:
+    multi = app.current_event.multi_value_query_string_parameters
+    repeated = sorted(k for k, values in multi.items() if len(values) > 1)
+    if repeated:
+        raise BadRequest(f"query parameter {repeated[0]!r} is repeated")
+    return model.model_validate(app.current_event.query_string_parameters)
+
+
+@idempotent_function(data_keyword_argument="request", config=_idempotency, persistence_store=_persistence)
+def _post_once(request: dict[str, Any]) -> dict[str, Any]:
+    return service().post(request["room"], NewComment.model_validate(request["comment"])).to_json()
+
+
+@app.post("/rooms/<room>/comments")
+@tracer.capture_method
+def post_comment(room: str) -> Response[str]:
+    path = _path(room=room)
+    body = NewComment.model_validate_json(app.current_event.decoded_body or "")
+    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
+        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+    assert path.room is not None
+    if key is None:
+        stored = service().post(path.room, body).to_json()
+    else:
+        stored = _post_once(request={"room": path.room, "key": key, "comment": body.model_dump()})
+    metrics.add_metric(name="CommentPosted", unit=MetricUnit.Count, value=1)
+    return _json(201, stored)
+
+
+@app.get("/rooms/<room>/comments")
+@tracer.capture_method
+def list_room(room: str) -> Response[str]:
+    path = _path(room=room)
+    assert path.room is not None
+    return _json(200, service().list_room(path.room, _query(ListQuery)))
+
+
+@app.get("/rooms/<room>/stats")
+@tracer.capture_method
+def room_stats(room: str) -> Response[str]:
+    path = _path(room=room)
+    assert path.room is not None
+    return _json(200, service().room_stats(path.room))
+
+
+@app.get("/users/<name>/comments")
+@tracer.capture_method
+def list_user(name: str) -> Response[str]:
+    path = _path(name=name)
+    assert path.name is not None
+    return _json(200, service().list_user(path.name, _query(UserQuery)))
+
+
+@app.exception_handler(ValidationError)
+def _invalid(error: ValidationError) -> Response[str]:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(p) for p in first["loc"]) or "body"
+    message = first["msg"].removeprefix("Value error, ")
+    more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
+    return _json(400, {"message": f"{where}: {message}{more}"})
+
+
+@app.exception_handler([BadRequest, InvalidCursor])
+def _bad_request(error: ValueError) -> Response[str]:
+    return _json(400, {"message": str(error)})
+
+
+@app.exception_handler(IdempotencyValidationError)
+def _key_reused(_: Exception) -> Response[str]:
+    return _json(422, {"message": f"{IDEMPOTENCY_HEADER} was already used with a different comment"})
+
+
+@app.exception_handler(IdempotencyAlreadyInProgressError)
+def _in_progress(_: Exception) -> Response[str]:
+    return _json(409, {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress; retry shortly"})
+
+
+@app.not_found
+def _not_found(_: Exception) -> Response[str]:
+    return _json(404, {"message": "no such route"})
+
+
+@app.exception_handler(Exception)
+def _unexpected(_: Exception) -> Response[str]:
+    logger.exception("unhandled error")
+    metrics.add_metric(name="UnhandledError", unit=MetricUnit.Count, value=1)
+    return _json(500, {"message": "internal error"})
+
+
+@logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    _idempotency.register_lambda_context(context)
+    return app.resolve(event, context)

@@ -1,0 +1,104 @@
+"""Request and entity models. Limits live here and nowhere else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+# Letters of any script, digits and a few separators; it is also a URL path segment.
+NAME_PATTERN = r"^\w[\w .'@-]{0,63}$"
+MAX_POSITION = 86_400
+DEFAULT_LATEST = 25
+DEFAULT_PAGE = 100
+MAX_LIMIT = 100
+
+RoomId = Annotated[str, StringConstraints(pattern=ROOM_PATTERN)]
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
+
+
+class NewComment(BaseModel):
+    """Body of POST /rooms/{room}/comments."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    name: UserName
+    comment: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"\S")]
+    position: Position
+
+
+class PathParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    room: RoomId | None = None
+    name: UserName | None = None
+
+
+class ListQuery(BaseModel):
+    """Query string of GET /rooms/{room}/comments and /users/{name}/comments (strings, parsed)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, min_length=1, max_length=2048)
+    all: bool | None = None
+    from_: Position | None = Field(default=None, alias="from")
+    to: Position | None = None
+
+    @model_validator(mode="after")
+    def _combinations(self) -> ListQuery:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("'from' and 'to' go together")
+        if self.from_ is not None and self.to is not None and self.from_ > self.to:
+            raise ValueError("'from' must not be greater than 'to'")
+        if self.all and self.from_ is not None:
+            raise ValueError("'all' cannot be combined with 'from'/'to'")
+        if self.cursor and not (self.all or self.from_ is not None):
+            raise ValueError("'cursor' continues an 'all=true' or 'from'/'to' listing")
+        return self
+
+    @property
+    def is_range(self) -> bool:
+        return self.from_ is not None
+
+
+class UserQuery(BaseModel):
+    """Query string of GET /users/{name}/comments."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    cursor: str | None = Field(default=None, min_length=1, max_length=2048)
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A stored comment."""
+
+    id: str
+    room: str
+    name: str
+    comment: str
+    position: float
+    time: str  # ISO-8601, UTC, millisecond precision
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "room": self.room,
+            "name": self.name,
+            "comment": self.comment,
+            "position": self.position,
+            "time": self.time,
+        }
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of comments and, when more follow, the repository key to continue from."""
+
+    comments: list[Comment]
+    last_key: dict[str, Any] | None

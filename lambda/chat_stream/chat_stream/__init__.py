@@ -1,0 +1,1 @@
+"""DynamoDB stream consumer: per-room comment counters, each stream record applied exactly once."""

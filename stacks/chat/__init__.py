@@ -1,0 +1,1 @@
+"""Chat API: API Gateway (REST) -> Lambda (Powertools) -> DynamoDB, with a stream consumer."""

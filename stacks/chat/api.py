@@ -1,0 +1,239 @@
+"""The public REST API and the Lambda function behind it."""
+
+from __future__ import annotations
+
+import json
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
+from stacks.common.nag import acknowledge
+from stacks.common.policies import retention
+from stacks.common.python_function import PythonFunction
+from stacks.config import ChatConfig
+
+API_STAGE = "v1"
+METRICS_NAMESPACE = "ChatApp"
+
+# Structural check at the edge; lengths, ranges and patterns are checked once, by the handler's model.
+_NEW_COMMENT_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["name", "comment", "position"],
+    additional_properties=False,
+    properties={
+        "name": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "comment": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
+        "position": apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER),
+    },
+)
+_ERROR_TEMPLATE = {"application/json": json.dumps({"message": "$context.error.messageString"})}
+_LIST_QUERY = ("limit", "cursor", "all", "from", "to")
+
+
+class ChatApi(Construct):
+    """API Gateway REST API -> one Lambda function (Powertools REST resolver) for every route."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ChatConfig,
+        data: ChatData,
+        layers: list[lambda_.ILayerVersion],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # Signs pagination cursors so clients cannot forge or alter them.
+        self.cursor_secret = secretsmanager.Secret(
+            self,
+            "CursorKey",
+            description="HMAC key for chat API pagination cursors",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.DESTROY,  # losing it only invalidates open cursors
+        )
+        acknowledge(
+            self.cursor_secret,
+            "AwsSolutions-SMG4",
+            "The key only signs short-lived pagination cursors; rotating it would just end open pagings early.",
+        )
+        self.handler = PythonFunction(
+            self,
+            "Handler",
+            bundle="chat_api",
+            handler="chat_api.handler.handler",
+            description="Chat comments REST API",
+            layers=layers,
+            memory_mb=config.lambda_memory_mb,
+            timeout=Duration.seconds(config.lambda_timeout_s),
+            reserved_concurrency=config.reserved_concurrency,
+            log_retention=retention(config.log_retention_days),
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "chat-api",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                "COMMENTS_TABLE": data.comments.table_name,
+                "ROOM_TIME_INDEX": ROOM_TIME_INDEX,
+                "ROOM_POSITION_INDEX": ROOM_POSITION_INDEX,
+                "STATS_TABLE": data.room_stats.table_name,
+                "IDEMPOTENCY_TABLE": data.idempotency.table_name,
+                "IDEMPOTENCY_TTL_S": str(config.idempotency_ttl_s),
+                "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
+                "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
+            },
+        ).function
+        self.cursor_secret.grant_read(self.handler)
+
+        self.access_logs = logs.LogGroup(
+            self, "AccessLogs", retention=retention(config.log_retention_days), removal_policy=RemovalPolicy.DESTROY
+        )
+        cors = (
+            apigw.CorsOptions(
+                allow_origins=list(config.cors_allow_origins),
+                allow_methods=["GET", "POST", "OPTIONS"],
+                allow_headers=["Content-Type", "Idempotency-Key"],
+                max_age=Duration.hours(1),
+            )
+            if config.cors_allow_origins
+            else None
+        )
+        self.api = apigw.RestApi(
+            self,
+            "Api",
+            description="Comments on video chat rooms",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            cloud_watch_role=True,  # execution logs need the account-level role
+            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            default_cors_preflight_options=cors,
+            deploy_options=apigw.StageOptions(
+                stage_name=API_STAGE,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel(config.execution_log_level),
+                data_trace_enabled=False,  # would log request bodies (user comments)
+                throttling_rate_limit=config.throttle_rate_limit,
+                throttling_burst_limit=config.throttle_burst_limit,
+                method_options={
+                    "/rooms/{room}/comments/POST": apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=config.post_rate_limit,
+                        throttling_burst_limit=config.post_burst_limit,
+                    )
+                },
+                access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
+                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
+                    caller=False,
+                    http_method=True,
+                    ip=True,
+                    protocol=True,
+                    request_time=True,
+                    resource_path=True,
+                    response_length=True,
+                    status=True,
+                    user=False,
+                ),
+            ),
+        )
+        for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
+            self.api.add_gateway_response(
+                f"Json{response_type.response_type}", type=response_type, templates=_ERROR_TEMPLATE
+            )
+        validator = self.api.add_request_validator(
+            "Validator", validate_request_body=True, validate_request_parameters=True
+        )
+        new_comment = self.api.add_model(
+            "NewComment", content_type="application/json", schema=_NEW_COMMENT_SCHEMA
+        )
+        integration = apigw.LambdaIntegration(self.handler, allow_test_invoke=False)
+        room_comments = self.api.root.add_resource("rooms").add_resource("{room}").add_resource("comments")
+        room_comments.add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={f"method.request.querystring.{q}": False for q in _LIST_QUERY},
+        )
+        room_comments.add_method(
+            "POST",
+            integration,
+            request_validator=validator,
+            request_models={"application/json": new_comment},
+            request_parameters={"method.request.header.Idempotency-Key": False},
+        )
+        room_comments.parent_resource.add_resource("stats").add_method(  # type: ignore[union-attr]
+            "GET", integration, request_validator=validator
+        )
+        self.api.root.add_resource("users").add_resource("{name}").add_resource("comments").add_method(
+            "GET",
+            integration,
+            request_validator=validator,
+            request_parameters={f"method.request.querystring.{q}": False for q in ("limit", "cursor")},
+        )
+        if config.waf_enabled:
+            self._add_waf(config)
+        else:
+            acknowledge(
+                self.api.deployment_stage,
+                "AwsSolutions-APIG3",
+                "Sandbox stage skips WAF to stay cheap and disposable; prod attaches a managed-rules web ACL.",
+            )
+        for rule in ("AwsSolutions-APIG4", "AwsSolutions-COG4"):
+            acknowledge(
+                self.api,
+                rule,
+                "Public chat demo API: anyone may read and post; put an authorizer here before real users.",
+            )
+        acknowledge(
+            self.api,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+            "The account-level API Gateway logging role uses the AWS managed policy made for exactly this.",
+        )
+
+    def _add_waf(self, config: ChatConfig) -> None:
+        def managed(name: str, priority: int) -> wafv2.CfnWebACL.RuleProperty:
+            return wafv2.CfnWebACL.RuleProperty(
+                name=name,
+                priority=priority,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name=name
+                    )
+                ),
+                visibility_config=_visibility(name),
+            )
+
+        acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            visibility_config=_visibility("chat-api"),
+            rules=[
+                managed("AWSManagedRulesCommonRuleSet", 1),
+                managed("AWSManagedRulesKnownBadInputsRuleSet", 2),
+                wafv2.CfnWebACL.RuleProperty(
+                    name="RatePerIp",
+                    priority=3,
+                    action=wafv2.CfnWebACL.RuleActionProperty(block={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                            aggregate_key_type="IP", limit=config.waf_rate_limit_per_5min
+                        )
+                    ),
+                    visibility_config=_visibility("RatePerIp"),
+                ),
+            ],
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+
+
+def _visibility(name: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+    return wafv2.CfnWebACL.VisibilityConfigProperty(
+        cloud_watch_metrics_enabled=True, metric_name=name, sampled_requests_enabled=True
+    )

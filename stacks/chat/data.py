@@ -1,0 +1,72 @@
+"""The chat's DynamoDB tables."""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from constructs import Construct
+
+from stacks.common.policies import removal_policy
+from stacks.config import StageConfig
+
+# Index names are part of the contract with lambda/chat_api (its settings read them from the environment).
+ROOM_TIME_INDEX = "by-room-time"
+ROOM_POSITION_INDEX = "by-room-position"
+
+_S = dynamodb.AttributeType.STRING
+_N = dynamodb.AttributeType.NUMBER
+
+
+class ChatData(Construct):
+    """Comments, per-room statistics and idempotency records.
+
+    Comments follow the talk's design: partition `name`, sort `time`. `time` holds an ISO-8601
+    millisecond timestamp followed by `#` and the comment id, so two comments by one user in the same
+    millisecond keep distinct keys and the key still sorts by time. Two GSIs serve the room queries,
+    so no read ever scans: `chat_room`+`time` (latest, all) and `chat_room`+`position` (ranges).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        common = {
+            "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
+            "encryption": dynamodb.TableEncryption.AWS_MANAGED,
+            "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            "deletion_protection": stage.deletion_protection,
+            "removal_policy": removal_policy(stage.removal),
+        }
+        self.comments = dynamodb.Table(
+            self,
+            "Comments",
+            partition_key=dynamodb.Attribute(name="name", type=_S),
+            sort_key=dynamodb.Attribute(name="time", type=_S),
+            stream=dynamodb.StreamViewType.NEW_IMAGE,
+            **common,
+        )
+        self.comments.add_global_secondary_index(
+            index_name=ROOM_TIME_INDEX,
+            partition_key=dynamodb.Attribute(name="chat_room", type=_S),
+            sort_key=dynamodb.Attribute(name="time", type=_S),
+        )
+        self.comments.add_global_secondary_index(
+            index_name=ROOM_POSITION_INDEX,
+            partition_key=dynamodb.Attribute(name="chat_room", type=_S),
+            sort_key=dynamodb.Attribute(name="position", type=_N),
+        )
+        # Counters per room (`room#<id>`) and markers of applied stream events (`event#<id>`, expiring).
+        self.room_stats = dynamodb.Table(
+            self,
+            "RoomStats",
+            partition_key=dynamodb.Attribute(name="pk", type=_S),
+            time_to_live_attribute="expires_at",
+            **common,
+        )
+        # Powertools idempotency records: short-lived by design (TTL), so losing them loses nothing.
+        self.idempotency = dynamodb.Table(
+            self,
+            "Idempotency",
+            partition_key=dynamodb.Attribute(name="id", type=_S),
+            time_to_live_attribute="expiration",
+            **common,
+        )

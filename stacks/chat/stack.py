@@ -1,0 +1,46 @@
+"""The chat API stack: a thin composition of the chat constructs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from stacks.chat.api import ChatApi
+from stacks.chat.data import ChatData
+from stacks.chat.monitoring import ChatAlarms
+from stacks.chat.stream import RoomStatsUpdater
+from stacks.common.alarms import AlarmTopic
+from stacks.common.nag import acknowledge
+from stacks.common.python_function import powertools_layer
+from stacks.config import StageConfig
+
+
+class ChatStack(Stack):
+    """API Gateway -> Lambda -> DynamoDB comments of video chat rooms, with a stream consumer."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        layers = [powertools_layer(self, "Powertools")]
+        data = ChatData(self, "Data", stage=stage)
+        api = ChatApi(self, "Comments", config=stage.chat, data=data, layers=layers)
+        stats = RoomStatsUpdater(self, "RoomStats", config=stage.chat, data=data, layers=layers)
+
+        data.comments.grant_read_write_data(api.handler)
+        data.idempotency.grant_read_write_data(api.handler)
+        data.room_stats.grant_read_data(api.handler)
+        data.room_stats.grant_read_write_data(stats.handler)
+
+        acknowledge(
+            api.handler.role,  # type: ignore[arg-type]
+            f"AwsSolutions-IAM5[Resource::<{self.get_logical_id(data.comments.node.default_child)}.Arn>/index/*]",  # type: ignore[arg-type]
+            "The API queries the comments table's own GSIs (by room+time and room+position); no other table.",
+        )
+
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        ChatAlarms(self, "Monitoring", config=stage.chat, topic=topic, api=api, stats=stats, data=data)
+
+        CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API")
+        CfnOutput(self, "CommentsTableName", value=data.comments.table_name)
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)

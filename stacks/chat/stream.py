@@ -1,0 +1,77 @@
+"""The DynamoDB stream consumer that keeps per-room comment counters."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.chat.data import ChatData
+from stacks.common.nag import acknowledge
+from stacks.common.policies import retention
+from stacks.common.python_function import PythonFunction
+from stacks.config import ChatConfig
+
+
+class RoomStatsUpdater(Construct):
+    """Counts new comments per room from the table's stream; nothing is dropped silently.
+
+    Failed batches are split (bisect) and retried a bounded number of times; records that still fail,
+    or grow older than the maximum age, go to an SQS dead-letter queue that an alarm watches. The
+    handler reports partial batch failures and applies each record once (see lambda/chat_stream).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ChatConfig,
+        data: ChatData,
+        layers: list[lambda_.ILayerVersion],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the failure destination of the stream consumer; an alarm watches its depth.",
+        )
+        self.handler = PythonFunction(
+            self,
+            "Handler",
+            bundle="chat_stream",
+            handler="chat_stream.handler.handler",
+            description="Counts chat comments per room from the DynamoDB stream",
+            layers=layers,
+            memory_mb=256,
+            timeout=Duration.seconds(30),
+            log_retention=retention(config.log_retention_days),
+            environment={
+                "POWERTOOLS_SERVICE_NAME": "chat-stream",
+                "STATS_TABLE": data.room_stats.table_name,
+                "EVENT_MARKER_TTL_S": str(max(2 * config.stream_max_record_age_s, 86_400)),
+            },
+        ).function
+        self.handler.add_event_source(
+            sources.DynamoEventSource(
+                data.comments,
+                starting_position=lambda_.StartingPosition.TRIM_HORIZON,
+                batch_size=config.stream_batch_size,
+                max_batching_window=Duration.seconds(1),
+                bisect_batch_on_error=True,
+                retry_attempts=config.stream_retry_attempts,
+                max_record_age=Duration.seconds(config.stream_max_record_age_s),
+                report_batch_item_failures=True,
+                on_failure=sources.SqsDlq(self.dead_letters),
+                filters=[lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})],
+            )
+        )

@@ -1,0 +1,1 @@
+"""Constructs and helpers shared by every architecture."""

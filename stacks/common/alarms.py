@@ -1,0 +1,62 @@
+"""An encrypted SNS topic for alarms, and a helper that wires an alarm to it."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subs
+from constructs import Construct
+
+
+class AlarmTopic(Construct):
+    """Where every alarm of a stack notifies.
+
+    The topic is encrypted with a customer managed key because CloudWatch cannot publish to a topic
+    encrypted with the AWS managed SNS key (its key policy cannot grant cloudwatch.amazonaws.com).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, email: str | None) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            description="Encrypts the alarm topic",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.DESTROY,  # holds no data at rest beyond in-flight notifications
+            pending_window=Duration.days(7),
+        )
+        self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
+        self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        if email:
+            self.topic.add_subscription(subs.EmailSubscription(email))
+        self._action = cw_actions.SnsAction(self.topic)
+
+    def alarm(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        metric: cw.IMetric,
+        threshold: float,
+        description: str,
+        evaluation_periods: int = 1,
+        comparison: cw.ComparisonOperator = cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    ) -> cw.Alarm:
+        """An alarm on `metric` that notifies this topic on ALARM and OK; missing data is not breaching."""
+        alarm = cw.Alarm(
+            scope,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=comparison,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.add_ok_action(self._action)
+        return alarm

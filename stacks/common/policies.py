@@ -1,0 +1,36 @@
+"""Map stage settings onto CDK enums, in one place."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_logs as logs
+
+from stacks.config import RemovalMode
+
+
+def removal_policy(mode: RemovalMode, *, supports_snapshot: bool = False) -> RemovalPolicy:
+    """The removal policy for a stateful resource; SNAPSHOT falls back to RETAIN where unsupported."""
+    if mode == "destroy":
+        return RemovalPolicy.DESTROY
+    if mode == "snapshot" and supports_snapshot:
+        return RemovalPolicy.SNAPSHOT
+    return RemovalPolicy.RETAIN
+
+
+_R = logs.RetentionDays
+# CloudWatch Logs retention periods by days (jsii enums do not expose their numeric value).
+RETENTION_BY_DAYS: dict[int, logs.RetentionDays] = {
+    1: _R.ONE_DAY, 3: _R.THREE_DAYS, 5: _R.FIVE_DAYS, 7: _R.ONE_WEEK, 14: _R.TWO_WEEKS, 30: _R.ONE_MONTH,
+    60: _R.TWO_MONTHS, 90: _R.THREE_MONTHS, 120: _R.FOUR_MONTHS, 150: _R.FIVE_MONTHS, 180: _R.SIX_MONTHS,
+    365: _R.ONE_YEAR, 400: _R.THIRTEEN_MONTHS, 545: _R.EIGHTEEN_MONTHS, 731: _R.TWO_YEARS, 1096: _R.THREE_YEARS,
+    1827: _R.FIVE_YEARS, 2192: _R.SIX_YEARS, 2557: _R.SEVEN_YEARS, 2922: _R.EIGHT_YEARS, 3288: _R.NINE_YEARS,
+    3653: _R.TEN_YEARS,
+}
+
+
+def retention(days: int) -> logs.RetentionDays:
+    """The RetentionDays member for a number of days (validated by the stage config)."""
+    try:
+        return RETENTION_BY_DAYS[days]
+    except KeyError:
+        raise ValueError(f"log retention of {days} days is not a CloudWatch Logs retention period") from None

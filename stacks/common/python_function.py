@@ -1,0 +1,106 @@
+"""Python Lambda functions packaged without Docker, with the official Powertools layer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from stacks.common.nag import acknowledge
+
+# Keep in step with aws-lambda-powertools in requirements-dev.txt: tests run the handlers with that
+# release and the functions run with this layer (a test checks the two agree).
+POWERTOOLS_VERSION = "3.37.0"
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
+LAMBDA_ROOT = Path(__file__).resolve().parents[2] / "lambda"
+_ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "tests", "*.md"]
+
+
+def bundle_code(bundle: str) -> lambda_.Code:
+    """The folder `lambda/<bundle>` as a zip asset: plain files, no Docker, no install step."""
+    path = LAMBDA_ROOT / bundle
+    if not path.is_dir():
+        raise ValueError(f"Lambda bundle folder {path} does not exist")
+    return lambda_.Code.from_asset(str(path), exclude=_ASSET_EXCLUDES)
+
+
+def powertools_layer(scope: Construct, construct_id: str) -> lambda_.ILayerVersion:
+    """The Powertools layer of POWERTOOLS_VERSION for this stack's region, resolved at deploy time.
+
+    AWS publishes each release's layer ARN as a public SSM parameter, so synth needs no lookup and the
+    template stays region-agnostic. The v3 layer carries pydantic v2 and the X-Ray SDK.
+    """
+    arn = ssm.StringParameter.value_for_string_parameter(
+        scope, f"/aws/service/powertools/python/{ARCHITECTURE.name}/{RUNTIME.name}/{POWERTOOLS_VERSION}"
+    )
+    return lambda_.LayerVersion.from_layer_version_arn(scope, construct_id, arn)
+
+
+class PythonFunction(Construct):
+    """A Lambda function from `lambda/<bundle>` with tracing, JSON logs and a log group it owns."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        bundle: str,
+        handler: str,
+        description: str,
+        environment: dict[str, str],
+        log_retention: logs.RetentionDays,
+        layers: list[lambda_.ILayerVersion],
+        memory_mb: int = 512,
+        timeout: Duration = Duration.seconds(10),
+        reserved_concurrency: int | None = None,
+        log_level: str = "INFO",
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=log_retention,
+            removal_policy=RemovalPolicy.DESTROY,  # operational logs; retention is what keeps them
+        )
+        # Own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=bundle_code(bundle),
+            handler=handler,
+            description=description,
+            memory_size=memory_mb,
+            timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
+            tracing=lambda_.Tracing.ACTIVE,
+            layers=layers,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel(log_level),
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            environment={
+                "POWERTOOLS_LOG_LEVEL": log_level,
+                **environment,
+            },
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::*]",
+            "X-Ray PutTraceSegments/PutTelemetryRecords accept no resource but '*'; nothing else is granted on '*'.",
+        )
+        acknowledge(
+            self.function,
+            "AwsSolutions-L1",
+            f"Pinned to {RUNTIME.name}, the interpreter the handler tests run on; upgrade both together.",
+        )

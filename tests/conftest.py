@@ -1,0 +1,24 @@
+"""Session fixtures: one synth of the whole app, shared by every template test."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Every lambda/<bundle> folder is importable as its package, as it is inside Lambda.
+for bundle in sorted((ROOT / "lambda").iterdir()):
+    if bundle.is_dir() and str(bundle) not in sys.path:
+        sys.path.insert(0, str(bundle))
+# A deprecated CDK API used anywhere fails the synth (and so the suite).
+os.environ.setdefault("JSII_DEPRECATED", "fail")
+
+from tests.support.synth import Synthesized, synthesize  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"))

@@ -1,0 +1,105 @@
+"""Gates every stack of every stage must pass: cdk-nag, cfn-lint, no synth warnings, pinned stateful ids."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import yaml
+from cfnlint.api import ManualArgs, lint
+
+from tests.support.synth import ROOT, Synthesized, stack_keys
+
+STACKS = stack_keys()
+
+# Logical ids of resources that hold data. Changing one replaces the resource and loses its data,
+# so a change here must be deliberate (and come with a migration plan).
+STATEFUL_TYPES = {
+    "AWS::DynamoDB::Table",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::S3::Bucket",
+    "AWS::RDS::DBCluster",
+    "AWS::RDS::DBInstance",
+    "AWS::SQS::Queue",
+    "AWS::SecretsManager::Secret",
+}
+PINNED_IDS: dict[str, dict[str, str]] = {
+    "Chat": {
+        "DataComments205BAF48": "AWS::DynamoDB::Table",
+        "DataRoomStats98CA9737": "AWS::DynamoDB::Table",
+        "DataIdempotency4AE02808": "AWS::DynamoDB::Table",
+        "RoomStatsDeadLetters3B38E34D": "AWS::SQS::Queue",
+        "CommentsCursorKey292248F6": "AWS::SecretsManager::Secret",
+    },
+}
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_cdk_nag_has_no_unacknowledged_findings(synth: Synthesized, key: str) -> None:
+    findings = [v for v in synth.violations if v["path"].startswith(f"{key}/")]
+    assert findings == [], "cdk-nag AwsSolutions findings:\n" + "\n".join(
+        f"  {v['severity']} {v['rule']} at {v['path']}: {v['description']}" for v in findings
+    )
+
+
+def test_cdk_nag_ran(synth: Synthesized) -> None:
+    """The plugin is attached: a report exists (an empty one means no findings, not no checks)."""
+    assert (synth.outdir / "validation-report.json").exists()
+
+
+def _cfn_lint_config() -> dict[str, object]:
+    return yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())  # type: ignore[no-any-return]
+
+
+def test_every_ignored_cfn_lint_check_has_a_reason() -> None:
+    lines = (ROOT / ".cfnlintrc.yaml").read_text().splitlines()
+    for check in _cfn_lint_config().get("ignore_checks", []):  # type: ignore[attr-defined]
+        index = next(i for i, line in enumerate(lines) if line.strip() == f"- {check}")
+        assert lines[index - 1].strip().startswith("#") and len(lines[index - 1]) > 40, f"{check} needs a reason"
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_cfn_lint_is_clean(synth: Synthesized, key: str) -> None:
+    config = ManualArgs(regions=[synth.regions[key]], ignore_checks=_cfn_lint_config().get("ignore_checks", []))
+    matches = lint(json.dumps(synth.templates[key]), config=config)
+    assert [str(m) for m in matches] == []
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_synth_emits_no_warnings(synth: Synthesized, key: str) -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    annotations = Annotations.from_stack(synth.stage_stacks[key])
+    assert annotations.find_warning("*", Match.any_value()) == []
+    assert annotations.find_error("*", Match.any_value()) == []
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_stateful_logical_ids_are_pinned(synth: Synthesized, key: str) -> None:
+    stack_id = key.split("/", 1)[1]
+    stateful = {
+        logical_id: resource["Type"]
+        for logical_id, resource in synth.templates[key]["Resources"].items()
+        if resource["Type"] in STATEFUL_TYPES
+    }
+    assert stateful == PINNED_IDS[stack_id]
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_no_physical_names(synth: Synthesized, key: str) -> None:
+    """Generated names let a stack deploy twice in one account and allow replacements."""
+    named = {
+        logical_id: prop
+        for logical_id, resource in synth.templates[key]["Resources"].items()
+        for prop, value in resource.get("Properties", {}).items()
+        if isinstance(value, str)
+        and re.fullmatch(r"(Table|Bucket|Queue|Function|Topic|Role|Cluster|Service|LoadBalancer|StateMachine)Name", prop)
+    }
+    assert named == {}
+
+
+def test_pinned_types_are_stateful() -> None:
+    for pinned in PINNED_IDS.values():
+        assert set(pinned.values()) <= STATEFUL_TYPES
+
