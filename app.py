@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """CDK entry point, and the only place that reads context or the environment.
 
-    cdk synth                                   # every stage (sandbox and prod)
-    cdk synth -c stage=sandbox                  # one stage
-    cdk deploy -c stage=sandbox --all
-    cdk synth -c stage=prod -c chat.throttle_rate_limit=200   # override a setting (validated)
+cdk synth                                   # every stage (sandbox and prod)
+cdk synth -c stage=sandbox                  # one stage
+cdk deploy -c stage=sandbox --all
+cdk synth -c stage=prod -c chat.throttle_rate_limit=200   # override a setting (validated)
 """
 
 from __future__ import annotations
@@ -25,9 +25,7 @@ def main() -> None:
     names = [requested] if requested else list(STAGES)
     # Any context key that names a stage setting ("region", "chat.throttle_rate_limit", ...) overrides it.
     overrides = {
-        key: value
-        for key, value in context.items()
-        if key.split(".")[0] in StageConfig.model_fields and key != "name"
+        key: value for key, value in context.items() if key.split(".")[0] in StageConfig.model_fields and key != "name"
     }
     try:
         configs = [load_stage(name, overrides) for name in names]

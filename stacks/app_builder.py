@@ -10,7 +10,6 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
 
-
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat",)
 

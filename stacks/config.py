@@ -11,72 +11,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-RemovalMode = Literal["destroy", "retain", "snapshot"]
-# The values CloudWatch Logs accepts for a retention period (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+from stacks.chat.config import ChatConfig
+from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
 
-
-class ConfigError(ValueError):
-    """An invalid stage configuration; the message names the field and what is allowed."""
+__all__ = ["LOG_RETENTION_DAYS", "STAGES", "ChatConfig", "ConfigError", "RemovalMode", "StageConfig", "load_stage"]
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
-
-
-def _check_retention(days: int, field: str) -> None:
-    if days not in LOG_RETENTION_DAYS:
-        raise ValueError(f"{field}: must be one of {', '.join(map(str, LOG_RETENTION_DAYS))} (days), got {days}")
-
-
-class ChatConfig(_Model):
-    """The chat API stack (API Gateway -> Lambda -> DynamoDB)."""
-
-    throttle_rate_limit: int = Field(ge=1, le=10_000, description="steady requests/s for the whole API stage")
-    throttle_burst_limit: int = Field(ge=1, le=5_000, description="burst for the whole API stage")
-    post_rate_limit: int = Field(ge=1, le=10_000, description="steady POST requests/s (writes cost more)")
-    post_burst_limit: int = Field(ge=1, le=5_000)
-    cors_allow_origins: tuple[str, ...] = Field(default=(), max_length=20)
-    lambda_memory_mb: int = Field(default=512, ge=128, le=10_240)
-    lambda_timeout_s: int = Field(default=10, ge=1, le=29, description="below API Gateway's 29 s limit")
-    reserved_concurrency: int | None = Field(default=None, ge=1, le=1_000)
-    log_retention_days: int = 30
-    execution_log_level: Literal["ERROR", "INFO", "OFF"] = "ERROR"
-    stream_batch_size: int = Field(default=100, ge=1, le=10_000)
-    stream_retry_attempts: int = Field(default=3, ge=0, le=10_000)
-    stream_max_record_age_s: int = Field(default=3_600, ge=60, le=604_800)
-    waf_enabled: bool = False
-    waf_rate_limit_per_5min: int = Field(default=2_000, ge=10, le=2_000_000_000)
-    alarm_5xx_threshold: int = Field(default=5, ge=1, description="5xx responses in 5 minutes")
-    alarm_latency_p99_ms: int = Field(default=2_000, ge=50, le=29_000)
-    idempotency_ttl_s: int = Field(default=3_600, ge=60, le=86_400)
-
-    @model_validator(mode="after")
-    def _rules(self) -> ChatConfig:
-        _check_retention(self.log_retention_days, "log_retention_days")
-        if self.throttle_burst_limit < self.throttle_rate_limit:
-            raise ValueError(
-                f"throttle_burst_limit: must be >= throttle_rate_limit ({self.throttle_rate_limit}), got {self.throttle_burst_limit}"
-            )
-        if self.post_rate_limit > self.throttle_rate_limit:
-            raise ValueError(
-                f"post_rate_limit: must be <= throttle_rate_limit ({self.throttle_rate_limit}), got {self.post_rate_limit}"
-            )
-        if self.post_burst_limit > self.throttle_burst_limit:
-            raise ValueError(
-                f"post_burst_limit: must be <= throttle_burst_limit ({self.throttle_burst_limit}), got {self.post_burst_limit}"
-            )
-        for origin in self.cors_allow_origins:
-            if origin != "*" and not origin.startswith("https://") and not origin.startswith("http://localhost"):
-                raise ValueError(f"cors_allow_origins: entries must be https:// origins or http://localhost, got {origin!r}")
-        return self
-
-
-class StageConfig(_Model):
+class StageConfig(ConfigModel):
     """One deployment stage: where it goes, how it treats data, and each stack's settings."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")

@@ -145,9 +145,7 @@ class ChatApi(Construct):
         validator = self.api.add_request_validator(
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
-        new_comment = self.api.add_model(
-            "NewComment", content_type="application/json", schema=_NEW_COMMENT_SCHEMA
-        )
+        new_comment = self.api.add_model("NewComment", content_type="application/json", schema=_NEW_COMMENT_SCHEMA)
         integration = apigw.LambdaIntegration(self.handler, allow_test_invoke=False)
         room_comments = self.api.root.add_resource("rooms").add_resource("{room}").add_resource("comments")
         room_comments.add_method(

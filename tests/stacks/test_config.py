@@ -67,7 +67,9 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize(("overrides", "field", "rule"), INVALID, ids=[case[1] + ":" + case[2][:20] for case in INVALID])
+@pytest.mark.parametrize(
+    ("overrides", "field", "rule"), INVALID, ids=[case[1] + ":" + case[2][:20] for case in INVALID]
+)
 def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field: str, rule: str) -> None:
     with pytest.raises(ConfigError) as raised:
         load_stage("sandbox", overrides)

@@ -94,7 +94,9 @@ def test_no_physical_names(synth: Synthesized, key: str) -> None:
         for logical_id, resource in synth.templates[key]["Resources"].items()
         for prop, value in resource.get("Properties", {}).items()
         if isinstance(value, str)
-        and re.fullmatch(r"(Table|Bucket|Queue|Function|Topic|Role|Cluster|Service|LoadBalancer|StateMachine)Name", prop)
+        and re.fullmatch(
+            r"(Table|Bucket|Queue|Function|Topic|Role|Cluster|Service|LoadBalancer|StateMachine)Name", prop
+        )
     }
     assert named == {}
 
@@ -102,4 +104,3 @@ def test_no_physical_names(synth: Synthesized, key: str) -> None:
 def test_pinned_types_are_stateful() -> None:
     for pinned in PINNED_IDS.values():
         assert set(pinned.values()) <= STATEFUL_TYPES
-

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 class CommentRepository(Protocol):
     def put(self, comment: Comment) -> None: ...
     def room_newest_first(self, room: str, limit: int, start_key: dict[str, Any] | None) -> Page: ...
-    def room_positions(self, room: str, low: float, high: float, limit: int, start_key: dict[str, Any] | None) -> Page: ...
+    def room_positions(
+        self, room: str, low: float, high: float, limit: int, start_key: dict[str, Any] | None
+    ) -> Page: ...
     def user_newest_first(self, name: str, limit: int, start_key: dict[str, Any] | None) -> Page: ...
     def room_comment_count(self, room: str) -> int: ...
 
@@ -52,8 +54,9 @@ def _from_item(item: dict[str, Any]) -> Comment:
 
 
 class DynamoCommentRepository:
-    def __init__(self, client: DynamoDBClient, *, table: str, room_time_index: str,
-                 room_position_index: str, stats_table: str) -> None:
+    def __init__(
+        self, client: DynamoDBClient, *, table: str, room_time_index: str, room_position_index: str, stats_table: str
+    ) -> None:
         self._client = client
         self._table = table
         self._room_time_index = room_time_index

@@ -22,8 +22,14 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
         missing = [
             name
-            for name in ("COMMENTS_TABLE", "ROOM_TIME_INDEX", "ROOM_POSITION_INDEX", "STATS_TABLE",
-                         "IDEMPOTENCY_TABLE", "CURSOR_SECRET_ARN")
+            for name in (
+                "COMMENTS_TABLE",
+                "ROOM_TIME_INDEX",
+                "ROOM_POSITION_INDEX",
+                "STATS_TABLE",
+                "IDEMPOTENCY_TABLE",
+                "CURSOR_SECRET_ARN",
+            )
             if not env.get(name)
         ]
         if missing:

@@ -74,10 +74,10 @@ def test_every_table_is_on_demand_encrypted_and_recoverable(synth: Synthesized, 
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
 
 
-@pytest.mark.parametrize(
-    ("stage", "protected", "policy"), [("sandbox", False, "Delete"), ("prod", True, "Retain")]
-)
-def test_prod_keeps_data_and_sandbox_is_disposable(synth: Synthesized, stage: str, protected: bool, policy: str) -> None:
+@pytest.mark.parametrize(("stage", "protected", "policy"), [("sandbox", False, "Delete"), ("prod", True, "Retain")])
+def test_prod_keeps_data_and_sandbox_is_disposable(
+    synth: Synthesized, stage: str, protected: bool, policy: str
+) -> None:
     for table in resources_of_type(_template(synth, stage), "AWS::DynamoDB::Table").values():
         assert table["Properties"]["DeletionProtectionEnabled"] is protected
         assert table["DeletionPolicy"] == policy
@@ -111,11 +111,7 @@ def test_stream_consumer_never_drops_a_record_silently(synth: Synthesized, stage
         {
             "PolicyDocument": {
                 "Statement": Match.array_with(
-                    [
-                        Match.object_like(
-                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
-                        )
-                    ]
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
                 )
             }
         },
@@ -163,7 +159,10 @@ def test_functions_have_least_privilege(synth: Synthesized, stage: str) -> None:
     assert actions_on(stream, IDEMPOTENCY) == set()
     comments_from_stream = actions_on(stream, COMMENTS)
     assert comments_from_stream and comments_from_stream <= {
-        "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator", "dynamodb:ListStreams"
+        "dynamodb:DescribeStream",
+        "dynamodb:GetRecords",
+        "dynamodb:GetShardIterator",
+        "dynamodb:ListStreams",
     }
     # No role gets the broad AWS managed execution policy; each writes only to its own log group.
     for role_id in (api_role, stream_role):
@@ -226,9 +225,7 @@ def test_post_is_validated_at_the_gateway(synth: Synthesized, stage: str) -> Non
         "AWS::ApiGateway::Model",
         {
             "ContentType": "application/json",
-            "Schema": Match.object_like(
-                {"required": ["name", "comment", "position"], "additionalProperties": False}
-            ),
+            "Schema": Match.object_like({"required": ["name", "comment", "position"], "additionalProperties": False}),
         },
     )
     template.has_resource_properties(
@@ -265,7 +262,11 @@ def test_waf_guards_prod(synth: Synthesized, stage: str, waf: bool) -> None:
             {
                 "Scope": "REGIONAL",
                 "Rules": Match.array_with(
-                    [Match.object_like({"Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}})]
+                    [
+                        Match.object_like(
+                            {"Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}}
+                        )
+                    ]
                 ),
             },
         )
@@ -276,7 +277,9 @@ def test_cors_follows_config(synth: Synthesized, stage: str) -> None:
     config = load_stage(stage).chat
     template = _template(synth, stage)
     options = [
-        m for m in resources_of_type(template, "AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "OPTIONS"
+        m
+        for m in resources_of_type(template, "AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
     ]
     assert bool(options) == bool(config.cors_allow_origins)
     api_function = template["Resources"][_function_id(template, "chat_api.handler.handler")]
@@ -297,12 +300,22 @@ def test_alarms_cover_5xx_errors_throttles_lag_and_dead_letters(synth: Synthesiz
         assert props["TreatMissingData"] == "notBreaching"
         metrics.append(props.get("MetricName") or str(props.get("Metrics")))
     joined = " ".join(metrics)
-    for metric in ("5XXError", "Latency", "Errors", "Throttles", "ReadThrottleEvents", "WriteThrottleEvents",
-                   "IteratorAge", "ApproximateNumberOfMessagesVisible"):
+    for metric in (
+        "5XXError",
+        "Latency",
+        "Errors",
+        "Throttles",
+        "ReadThrottleEvents",
+        "WriteThrottleEvents",
+        "IteratorAge",
+        "ApproximateNumberOfMessagesVisible",
+    ):
         assert metric in joined, metric
     threshold = load_stage(stage).chat.alarm_5xx_threshold
-    assert any(a["Properties"].get("MetricName") == "5XXError" and a["Properties"]["Threshold"] == threshold
-               for a in alarms.values())
+    assert any(
+        a["Properties"].get("MetricName") == "5XXError" and a["Properties"]["Threshold"] == threshold
+        for a in alarms.values()
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -1,0 +1,49 @@
+"""Building blocks of the typed stage config, shared by every architecture's config section."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+RemovalMode = Literal["destroy", "retain", "snapshot"]
+# The values CloudWatch Logs accepts for a retention period (days).
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class ConfigError(ValueError):
+    """An invalid stage configuration; the message names the field and what is allowed."""
+
+
+class ConfigModel(BaseModel):
+    """Frozen, strict about unknown keys, validates defaults too."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+def check_retention(days: int, field: str) -> None:
+    if days not in LOG_RETENTION_DAYS:
+        raise ValueError(f"{field}: must be one of {', '.join(map(str, LOG_RETENTION_DAYS))} (days), got {days}")
