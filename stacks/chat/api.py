@@ -71,7 +71,7 @@ class ChatApi(Construct):
             description="Chat comments REST API",
             layers=layers,
             memory_mb=config.lambda_memory_mb,
-            timeout=Duration.seconds(config.lambda_timeout_s),
+            timeout_s=config.lambda_timeout_s,
             reserved_concurrency=config.reserved_concurrency,
             log_retention=retention(config.log_retention_days),
             environment={
