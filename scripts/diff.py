@@ -58,7 +58,7 @@ def revision_checkout(revision: str) -> Iterator[Path]:
 
 def diff(current: dict[str, Path], baseline: dict[str, Path], app: Path) -> int:
     differs = 0
-    for name, template in sorted(current.items()):
+    for name in sorted(current):
         base = baseline.get(name)
         if base is None:
             print(f"\n=== {name}: new stack (not in the baseline)")
