@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from edge_cache.keys import cache_key
-from edge_cache.store import CachedObject, CacheUnavailable, S3Store
+from edge_cache.store import CachedObject, CacheUnavailable, S3Store, client_for
 
 # Origin custom headers that carry the configuration (CloudFront lower-cases the keys in the event).
 BUCKET_HEADER = "x-page-cache-bucket"
@@ -102,7 +102,7 @@ def s3_store(settings: dict[str, str]) -> Store | None:
         return None
     if not settings[BUCKET_HEADER] or not settings[REGION_HEADER]:
         return None
-    return S3Store(bucket=settings[BUCKET_HEADER], region=settings[REGION_HEADER], timeout_ms=timeout_ms)
+    return S3Store(bucket=settings[BUCKET_HEADER], client=client_for(settings[REGION_HEADER], timeout_ms))
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:

@@ -24,7 +24,8 @@ class CachedObject:
 
 
 @lru_cache(maxsize=8)
-def _client(region: str, timeout_ms: int) -> Any:
+def client_for(region: str, timeout_ms: int) -> Any:
+    """An S3 client per bucket region and budget, reused across invocations of a warm function."""
     # One attempt: a retry would spend the request's latency budget; the origin is the retry.
     seconds = timeout_ms / 1000
     config = Config(
@@ -39,9 +40,9 @@ def _client(region: str, timeout_ms: int) -> Any:
 class S3Store:
     """Reads cached pages from one bucket (in another region than most edge locations)."""
 
-    def __init__(self, *, bucket: str, region: str, timeout_ms: int) -> None:
+    def __init__(self, *, bucket: str, client: Any) -> None:
         self.bucket = bucket
-        self._client = _client(region, timeout_ms)
+        self._client = client
 
     def get(self, key: str, *, max_bytes: int) -> CachedObject | None:
         """The object at `key`, None when absent or larger than `max_bytes`; CacheUnavailable on any error."""
