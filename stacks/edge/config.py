@@ -27,17 +27,18 @@ class CacheBehaviorConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _rules(self) -> CacheBehaviorConfig:
-        _check_ttls(self.min_ttl_s, self.default_ttl_s, self.max_ttl_s)
+        _check_ttls(self.min_ttl_s, self.default_ttl_s, self.max_ttl_s, ("min_ttl_s", "default_ttl_s", "max_ttl_s"))
         if self.path_pattern.strip("/") in ("*", ""):
             raise ValueError("path_pattern: '*' is the default behaviour; set default_*_ttl_s instead")
         return self
 
 
-def _check_ttls(min_ttl: int, default_ttl: int, max_ttl: int, prefix: str = "") -> None:
+def _check_ttls(min_ttl: int, default_ttl: int, max_ttl: int, names: tuple[str, str, str]) -> None:
+    min_name, default_name, max_name = names
     if not min_ttl <= default_ttl:
-        raise ValueError(f"{prefix}default_ttl_s: must be >= {prefix}min_ttl_s ({min_ttl}), got {default_ttl}")
+        raise ValueError(f"{default_name}: must be >= {min_name} ({min_ttl}), got {default_ttl}")
     if not default_ttl <= max_ttl:
-        raise ValueError(f"{prefix}max_ttl_s: must be >= {prefix}default_ttl_s ({default_ttl}), got {max_ttl}")
+        raise ValueError(f"{max_name}: must be >= {default_name} ({default_ttl}), got {max_ttl}")
 
 
 class EdgeConfig(ConfigModel):
@@ -81,7 +82,12 @@ class EdgeConfig(ConfigModel):
     @model_validator(mode="after")
     def _rules(self) -> EdgeConfig:
         check_retention(self.log_retention_days, "log_retention_days")
-        _check_ttls(self.default_min_ttl_s, self.default_ttl_s, self.default_max_ttl_s, prefix="default_")
+        _check_ttls(
+            self.default_min_ttl_s,
+            self.default_ttl_s,
+            self.default_max_ttl_s,
+            ("default_min_ttl_s", "default_ttl_s", "default_max_ttl_s"),
+        )
         patterns = [b.path_pattern for b in self.behaviors] + [self.assets_path_pattern]
         duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
         if duplicates:
