@@ -63,7 +63,8 @@ def _response(cached: CachedObject) -> dict[str, Any] | None:
         return None
     headers = {
         "content-type": [{"key": "Content-Type", "value": cached.content_type}],
-        "x-edge-cache": [{"key": "X-Edge-Cache", "value": "hit"}],
+        # X-Edge-* and X-Cache are CloudFront's own (a response setting them is rejected with a 502).
+        "x-page-cache": [{"key": "X-Page-Cache", "value": "hit"}],
     }
     for name, key, value in (
         ("cache-control", "Cache-Control", cached.cache_control),

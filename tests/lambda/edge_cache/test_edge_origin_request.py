@@ -24,6 +24,17 @@ def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str = HTML, 
     s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
 
 
+# Headers a Lambda@Edge generated response must not set (CloudFront "restrictions on edge functions").
+_DISALLOWED = ("connection", "expect", "keep-alive", "proxy-", "trailer", "upgrade", "via", "transfer-encoding")
+_DISALLOWED_PREFIXES = ("x-accel-", "x-amz-cf-", "x-amzn-", "x-cache", "x-edge-", "x-forwarded-proto", "x-real-ip")
+
+
+def _assert_allowed_headers(response: dict[str, Any]) -> None:
+    for name, values in response["headers"].items():
+        assert name == name.lower() and values[0]["key"].lower() == name
+        assert not name.startswith(_DISALLOWED) and not name.startswith(_DISALLOWED_PREFIXES), name
+
+
 def _is_forwarded(result: dict[str, Any], uri: str) -> bool:
     """The handler returned the request (to the web origin), not a generated response."""
     return "status" not in result and result["uri"] == uri
@@ -36,7 +47,8 @@ def test_hit_is_answered_from_the_cache(s3: Any, bucket: str) -> None:
     assert result["body"] == "<h1>Today</h1>" and result["bodyEncoding"] == "text"
     assert result["headers"]["content-type"] == [{"key": "Content-Type", "value": HTML}]
     assert result["headers"]["cache-control"] == [{"key": "Cache-Control", "value": "max-age=60"}]
-    assert result["headers"]["x-edge-cache"][0]["value"] == "hit"
+    assert result["headers"]["x-page-cache"][0]["value"] == "hit"
+    _assert_allowed_headers(result)
     assert result["headers"]["etag"][0]["value"].startswith('"')
     assert result["headers"]["last-modified"][0]["value"].endswith("GMT")
 
@@ -51,6 +63,7 @@ def test_binary_objects_are_base64_encoded(s3: Any, bucket: str) -> None:
     _put(s3, bucket, "pages/logo.png", png, content_type="image/png")
     result = handler(event("/logo.png", bucket=bucket), None)
     assert result["bodyEncoding"] == "base64"
+    _assert_allowed_headers(result)
     assert base64.b64decode(result["body"]) == png
 
 
