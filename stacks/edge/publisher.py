@@ -62,7 +62,7 @@ class CachePublisher(Construct):
             log_retention=retention(config.log_retention_days),
             layers=layers,
             memory_mb=512,
-            timeout=Duration.seconds(config.fetch_timeout_s + 5),
+            timeout_s=config.fetch_timeout_s + 5,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
 

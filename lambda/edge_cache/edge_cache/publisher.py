@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
