@@ -9,9 +9,10 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
+from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
-STACK_IDS = ("Chat",)
+STACK_IDS = ("Chat", "Web")
 
 
 @dataclass(frozen=True)
@@ -20,10 +21,11 @@ class StageStacks:
 
     stage: Stage
     chat: ChatStack
+    web: WebStack
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat]
+        return [self.chat, self.web]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -33,7 +35,8 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     Tags.of(stage).add("app", "cdk-reference-app")
     Tags.of(stage).add("stage", config.name)
     chat = ChatStack(stage, "Chat", stage=config, description=f"Chat API ({config.name})")
-    return StageStacks(stage=stage, chat=chat)
+    web = WebStack(stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})")
+    return StageStacks(stage=stage, chat=chat, web=web)
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

@@ -17,8 +17,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
+from stacks.web.config import WebConfig
 
-__all__ = ["LOG_RETENTION_DAYS", "STAGES", "ChatConfig", "ConfigError", "RemovalMode", "StageConfig", "load_stage"]
+__all__ = ["LOG_RETENTION_DAYS", "STAGES", "ChatConfig", "ConfigError", "RemovalMode", "StageConfig", "WebConfig", "load_stage"]
 
 
 class StageConfig(ConfigModel):
@@ -31,6 +32,7 @@ class StageConfig(ConfigModel):
     deletion_protection: bool
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     chat: ChatConfig
+    web: WebConfig
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -61,6 +63,19 @@ STAGES: dict[str, dict[str, Any]] = {
             "log_retention_days": 7,
             "execution_log_level": "INFO",
         },
+        "web": {
+            "nat_gateways": "one",
+            "desired_count": 1,
+            "min_tasks": 1,
+            "max_tasks": 2,
+            "log_retention_days": 7,
+            "access_log_retention_days": 30,
+            "db_min_acu": 0,  # pauses when idle: no compute cost overnight
+            "db_max_acu": 2,
+            "db_auto_pause_minutes": 10,
+            "db_backup_retention_days": 1,
+            "db_log_retention_days": 7,
+        },
     },
     # Keeps data, protects it from deletion, throttles writes harder and alarms earlier.
     "prod": {
@@ -81,6 +96,22 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,
             "alarm_5xx_threshold": 1,
             "alarm_latency_p99_ms": 1_000,
+        },
+        "web": {
+            "nat_gateways": "per_az",
+            "cpu": 512,
+            "memory_mib": 1024,
+            "desired_count": 2,
+            "min_tasks": 2,
+            "max_tasks": 10,
+            "log_retention_days": 365,
+            "access_log_retention_days": 365,
+            "db_min_acu": 0.5,
+            "db_max_acu": 16,
+            "db_readers": 1,
+            "db_backup_retention_days": 14,
+            "db_rotation_days": 30,
+            "db_log_retention_days": 365,
         },
     },
 }
