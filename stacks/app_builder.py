@@ -35,7 +35,9 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     Tags.of(stage).add("app", "cdk-reference-app")
     Tags.of(stage).add("stage", config.name)
     chat = ChatStack(stage, "Chat", stage=config, description=f"Chat API ({config.name})")
-    web = WebStack(stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})")
+    web = WebStack(
+        stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
+    )
     return StageStacks(stage=stage, chat=chat, web=web)
 
 

@@ -19,7 +19,16 @@ from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
 from stacks.web.config import WebConfig
 
-__all__ = ["LOG_RETENTION_DAYS", "STAGES", "ChatConfig", "ConfigError", "RemovalMode", "StageConfig", "WebConfig", "load_stage"]
+__all__ = [
+    "LOG_RETENTION_DAYS",
+    "STAGES",
+    "ChatConfig",
+    "ConfigError",
+    "RemovalMode",
+    "StageConfig",
+    "WebConfig",
+    "load_stage",
+]
 
 
 class StageConfig(ConfigModel):

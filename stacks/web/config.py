@@ -95,6 +95,10 @@ class WebConfig(ConfigModel):
             raise ValueError("https: true needs certificate_arn (an ACM certificate in the stage's region)")
         if self.protocol == "grpc" and not self.https:
             raise ValueError("protocol: 'grpc' needs https: true (ALB routes gRPC over HTTPS listeners only)")
+        self._migration_rules()
+        return self
+
+    def _migration_rules(self) -> None:
         if self.service_weight == 0 and self.legacy_weight == 0:
             raise ValueError("service_weight: service_weight and legacy_weight must not both be 0")
         for ip in self.legacy_target_ips:
@@ -111,7 +115,6 @@ class WebConfig(ConfigModel):
                 "deployment_strategy: 'blue_green' cannot be combined with legacy_target_ips "
                 "(ECS owns the listener rule's weights during a blue/green deployment)"
             )
-        return self
 
     @property
     def has_legacy(self) -> bool:

@@ -30,7 +30,11 @@ class Database(Construct):
         config = stage.web
         vpc = network.vpc
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, description="Aurora: PostgreSQL from the web service only", allow_all_outbound=False
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="Aurora: PostgreSQL from the web service only",
+            allow_all_outbound=False,
         )
         scales_to_zero = config.db_min_acu == 0
         # Our own secret (not Credentials.from_generated_secret): a logical id without the stage in it, and
@@ -101,7 +105,7 @@ class Database(Construct):
             acknowledge(
                 self.cluster,
                 "AwsSolutions-RDS10",
-                "Sandbox is disposable by design (removal=destroy); prod sets deletion protection from its stage config.",
+                "Sandbox is disposable by design (removal=destroy); prod turns deletion protection on in its config.",
             )
         acknowledge(
             self.cluster,
@@ -122,5 +126,5 @@ def _acknowledge_log_retention_function(stack: Stack) -> None:
             acknowledge(
                 child,
                 "AwsSolutions-IAM5[Resource::*]",
-                "aws-cdk-lib's log retention function sets retention on RDS's log groups, whose names are not known at synth.",
+                "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
             )

@@ -145,7 +145,9 @@ class LoadBalancer(Construct):
             ]
         )
 
-    def _service_target_group(self, construct_id: str, config: WebConfig, vpc: ec2.IVpc) -> elbv2.ApplicationTargetGroup:
+    def _service_target_group(
+        self, construct_id: str, config: WebConfig, vpc: ec2.IVpc
+    ) -> elbv2.ApplicationTargetGroup:
         return elbv2.ApplicationTargetGroup(
             self,
             construct_id,

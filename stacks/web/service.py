@@ -22,7 +22,13 @@ from stacks.web.network import Network
 CONTAINER_ROOT = Path(__file__).resolve().parents[2] / "containers" / "web"
 CONTAINER_NAME = "web"
 # The container reads these names; each comes from one field of the database secret.
-SECRET_FIELDS = {"DB_HOST": "host", "DB_PORT": "port", "DB_NAME": "dbname", "DB_USER": "username", "DB_PASSWORD": "password"}
+SECRET_FIELDS = {
+    "DB_HOST": "host",
+    "DB_PORT": "port",
+    "DB_NAME": "dbname",
+    "DB_USER": "username",
+    "DB_PASSWORD": "password",
+}
 
 
 def container_image() -> ecs.ContainerImage:
@@ -124,6 +130,11 @@ class WebService(Construct):
                 ),
             )
             target.attach_to_application_target_group(load_balancer.target_group)
+            acknowledge(
+                self.service.node.find_child("GreenRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+                "The policy AWS maintains for ECS blue/green traffic shifting; ECS may need new actions at any time.",
+            )
         else:
             self.service.attach_to_application_target_group(load_balancer.target_group)
 
