@@ -110,7 +110,7 @@ STAGES: dict[str, dict[str, Any]] = {
             "nat_gateways": "per_az",
             "cpu": 512,
             "memory_mib": 1024,
-            "desired_count": 2,
+            # No desired_count: auto scaling owns it, so a deploy at peak does not scale back to min_tasks.
             "min_tasks": 2,
             "max_tasks": 10,
             "log_retention_days": 365,

@@ -37,7 +37,9 @@ class WebConfig(ConfigModel):
     container_port: int = Field(default=8080, ge=1024, le=65_535, description="unprivileged: the app runs as non-root")
     cpu: int = Field(default=256, description="Fargate CPU units per task")
     memory_mib: int = Field(default=512, description="must be a valid Fargate size for `cpu`")
-    desired_count: int = Field(default=1, ge=1, le=100)
+    desired_count: int | None = Field(
+        default=None, ge=1, le=100, description="None: auto scaling owns the count, so a deploy never resets it"
+    )
     min_tasks: int = Field(default=1, ge=1, le=100)
     max_tasks: int = Field(default=2, ge=1, le=100)
     cpu_target_percent: int = Field(default=60, ge=10, le=90)
@@ -84,7 +86,7 @@ class WebConfig(ConfigModel):
             )
         if self.min_tasks > self.max_tasks:
             raise ValueError(f"min_tasks: must be <= max_tasks ({self.max_tasks}), got {self.min_tasks}")
-        if not self.min_tasks <= self.desired_count <= self.max_tasks:
+        if self.desired_count is not None and not self.min_tasks <= self.desired_count <= self.max_tasks:
             raise ValueError(
                 f"desired_count: must be within [min_tasks, max_tasks] = [{self.min_tasks}, {self.max_tasks}], "
                 f"got {self.desired_count}"

@@ -24,7 +24,7 @@ class DbSettings:
     user: str
     password: str = ""
     sslmode: str = "require"  # Aurora speaks TLS; tests against a local server relax it
-    connect_timeout_s: int = 3
+    connect_timeout_s: int = 20  # a paused Aurora resumes in about 15 s while the connection waits
 
     def __repr__(self) -> str:  # never print the password
         return f"DbSettings(host={self.host!r}, port={self.port}, dbname={self.dbname!r}, user={self.user!r})"

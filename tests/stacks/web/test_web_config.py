@@ -19,6 +19,7 @@ def test_stage_defaults() -> None:
     assert (sandbox.nat_gateways, prod.nat_gateways) == ("one", "per_az")
     assert sandbox.db_rotation_days is None and prod.db_rotation_days
     assert prod.min_tasks >= 2  # survives the loss of one zone
+    assert sandbox.desired_count == 1 and prod.desired_count is None  # prod: auto scaling owns the count
 
 
 def test_overrides_from_cli_strings_are_typed() -> None:
