@@ -11,9 +11,10 @@ from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
+from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
-STACK_IDS = ("Chat", "EdgeFunctions", "Edge")
+STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,13 @@ class StageStacks:
 
     stage: Stage
     chat: ChatStack
+    web: WebStack
     edge_functions: EdgeFunctionsStack
     edge: EdgeStack
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat, self.edge_functions, self.edge]
+        return [self.chat, self.web, self.edge_functions, self.edge]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -37,6 +39,9 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     Tags.of(stage).add("app", "cdk-reference-app")
     Tags.of(stage).add("stage", config.name)
     chat = ChatStack(stage, "Chat", stage=config, description=f"Chat API ({config.name})")
+    web = WebStack(
+        stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
+    )
     # Lambda@Edge deploys from us-east-1; the edge stack's EdgeFunction places its function here.
     edge_functions = EdgeFunctionsStack(
         stage,
@@ -44,16 +49,15 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         env=Environment(account=account, region=EDGE_REGION),
         description=f"Lambda@Edge functions of the edge cache ({config.name})",
     )
-    # Lead: pass web_origin=web.origin once the web service stack is in this builder.
     edge = EdgeStack(
         stage,
         "Edge",
         stage=config,
         edge_functions=edge_functions,
-        web_origin=None,
+        web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
-    return StageStacks(stage=stage, chat=chat, edge_functions=edge_functions, edge=edge)
+    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

@@ -18,6 +18,7 @@ from pydantic import Field, ValidationError, model_validator
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
 from stacks.edge.config import EdgeConfig
+from stacks.web.config import WebConfig
 
 __all__ = [
     "LOG_RETENTION_DAYS",
@@ -27,6 +28,7 @@ __all__ = [
     "EdgeConfig",
     "RemovalMode",
     "StageConfig",
+    "WebConfig",
     "load_stage",
 ]
 
@@ -41,6 +43,7 @@ class StageConfig(ConfigModel):
     deletion_protection: bool
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     chat: ChatConfig
+    web: WebConfig
     edge: EdgeConfig
 
     @model_validator(mode="after")
@@ -72,8 +75,21 @@ STAGES: dict[str, dict[str, Any]] = {
             "log_retention_days": 7,
             "execution_log_level": "INFO",
         },
+        "web": {
+            "nat_gateways": "one",
+            "desired_count": 1,
+            "min_tasks": 1,
+            "max_tasks": 2,
+            "log_retention_days": 7,
+            "access_log_retention_days": 30,
+            "db_min_acu": 0,  # pauses when idle: no compute cost overnight
+            "db_max_acu": 2,
+            "db_auto_pause_minutes": 10,
+            "db_backup_retention_days": 1,
+            "db_log_retention_days": 7,
+        },
         "edge": {
-            # Placeholder origin until the web stack's load balancer is wired in (stacks/app_builder.py).
+            # Used only when the edge stack is built without this app's web service (stacks/app_builder.py).
             "origin_domain": "origin.sandbox.example.com",
             "default_ttl_s": 30,
             "default_max_ttl_s": 300,
@@ -103,6 +119,22 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,
             "alarm_5xx_threshold": 1,
             "alarm_latency_p99_ms": 1_000,
+        },
+        "web": {
+            "nat_gateways": "per_az",
+            "cpu": 512,
+            "memory_mib": 1024,
+            # No desired_count: auto scaling owns it, so a deploy at peak does not scale back to min_tasks.
+            "min_tasks": 2,
+            "max_tasks": 10,
+            "log_retention_days": 365,
+            "access_log_retention_days": 365,
+            "db_min_acu": 0.5,
+            "db_max_acu": 16,
+            "db_readers": 1,
+            "db_backup_retention_days": 14,
+            "db_rotation_days": 30,
+            "db_log_retention_days": 365,
         },
         "edge": {
             "origin_domain": "origin.example.com",

@@ -151,6 +151,13 @@ class CacheDistribution(Construct):
                 "AwsSolutions-CFR2",
                 "A WAF web ACL must live in us-east-1 and is shared across apps; attach one with edge.web_acl_arn.",
             )
+        if not web_origin.https:
+            acknowledge(
+                self.distribution,
+                "AwsSolutions-CFR5",
+                "The web origin is this app's load balancer without a certificate, reached over HTTP only; set "
+                "web.https and web.certificate_arn to encrypt the CloudFront-to-origin leg.",
+            )
         acknowledge(
             self.distribution,
             "AwsSolutions-CFR1",

@@ -32,12 +32,22 @@ PINNED_IDS: dict[str, dict[str, str]] = {
         "RoomStatsDeadLetters3B38E34D": "AWS::SQS::Queue",
         "CommentsCursorKey292248F6": "AWS::SecretsManager::Secret",
     },
+    "Web": {
+        "DatabaseSecret3B817195": "AWS::SecretsManager::Secret",
+        "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
+        "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
+        "LoadBalancerAccessLogsBucket38E275E7": "AWS::S3::Bucket",
+    },
     "Edge": {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
     },
     # The us-east-1 stack holds the edge function only: no data.
     "EdgeFunctions": {},
+}
+# Stateful resources only some stages have ("stage/Stack"), on top of PINNED_IDS.
+STAGE_PINNED_IDS: dict[str, dict[str, str]] = {
+    "prod/Web": {"DatabaseClusterReader1D8B76102": "AWS::RDS::DBInstance"},
 }
 
 
@@ -89,7 +99,11 @@ def test_stateful_logical_ids_are_pinned(synth: Synthesized, key: str) -> None:
         for logical_id, resource in synth.templates[key]["Resources"].items()
         if resource["Type"] in STATEFUL_TYPES
     }
-    assert stateful == PINNED_IDS[stack_id]
+    assert stateful == {**PINNED_IDS[stack_id], **STAGE_PINNED_IDS.get(key, {})}
+
+
+# Properties that match the name pattern but identify something AWS owns, not a resource we name.
+NOT_PHYSICAL_NAMES = {("AWS::EC2::VPCEndpoint", "ServiceName")}  # e.g. com.amazonaws.<region>.secretsmanager
 
 
 @pytest.mark.parametrize("key", STACKS)
@@ -100,6 +114,7 @@ def test_no_physical_names(synth: Synthesized, key: str) -> None:
         for logical_id, resource in synth.templates[key]["Resources"].items()
         for prop, value in resource.get("Properties", {}).items()
         if isinstance(value, str)
+        and (resource["Type"], prop) not in NOT_PHYSICAL_NAMES
         and re.fullmatch(
             r"(Table|Bucket|Queue|Function|Topic|Role|Cluster|Service|LoadBalancer|StateMachine)Name", prop
         )
@@ -108,5 +123,5 @@ def test_no_physical_names(synth: Synthesized, key: str) -> None:
 
 
 def test_pinned_types_are_stateful() -> None:
-    for pinned in PINNED_IDS.values():
+    for pinned in [*PINNED_IDS.values(), *STAGE_PINNED_IDS.values()]:
         assert set(pinned.values()) <= STATEFUL_TYPES

@@ -119,8 +119,11 @@ def test_the_edge_read_policy_matches_the_generated_bucket_names(synth: Synthesi
 def test_edge_settings_ride_on_the_web_origin_headers(synth: Synthesized, stage: str) -> None:
     config = load_stage(stage)
     (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
-    assert web["DomainName"] == config.edge.origin_domain
-    assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+    # The app's own web service is the origin: its load balancer, imported from the Web stack.
+    reference = web["DomainName"]["Fn::GetStackOutput"]  # a weak cross-stack reference (see cdk.json)
+    assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
+    protocol = "https-only" if config.web.https else "http-only"
+    assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
     headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
     assert headers == {
         origin_request.BUCKET_HEADER: {"Ref": CACHE},

@@ -1,0 +1,73 @@
+"""HTTP routes: GET /health (the process serves) and GET /db (the database answers)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psycopg
+
+from web_app.database import DbSettings, MissingSettings, read_status
+
+log = logging.getLogger("web_app")
+
+
+def on_auth_failure() -> None:
+    """Rotation replaced the password this task was started with: exit so ECS starts a task with the new one."""
+    os._exit(3)
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "web_app"
+    sys_version = ""
+
+    def do_GET(self) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/health":
+            # Liveness only: a paused or failing-over database must not make the ALB drain every task.
+            self._send(HTTPStatus.OK, {"status": "ok"})
+        elif path == "/db":
+            self._db()
+        elif path == "/":
+            self._send(HTTPStatus.OK, {"service": "web_app", "endpoints": ["/health", "/db"]})
+        else:
+            self._send(HTTPStatus.NOT_FOUND, {"error": "not found"})
+
+    def _db(self) -> None:
+        try:
+            status = read_status(DbSettings.from_env())
+        except MissingSettings as error:
+            self._send(HTTPStatus.INTERNAL_SERVER_ERROR, {"error": str(error)})
+        except psycopg.OperationalError as error:
+            log.warning("database unavailable: %s", error)
+            self._send(HTTPStatus.SERVICE_UNAVAILABLE, {"error": "database unavailable"})
+            if "password authentication failed" in str(error):
+                self.server.on_auth_failure()  # type: ignore[attr-defined]
+        else:
+            self._send(HTTPStatus.OK, {"database": status})
+
+    def _send(self, status: HTTPStatus, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        self.wfile.flush()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        log.info("%s %s", self.address_string(), format % args)
+
+
+class WebServer(ThreadingHTTPServer):
+    daemon_threads = True
+    on_auth_failure = staticmethod(on_auth_failure)
+
+
+def make_server(host: str, port: int) -> WebServer:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    return WebServer((host, port), Handler)

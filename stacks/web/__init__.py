@@ -1,0 +1,1 @@
+"""The web service: ALB -> ECS on Fargate -> Aurora PostgreSQL Serverless v2."""

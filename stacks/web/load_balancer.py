@@ -1,0 +1,189 @@
+"""The public ALB: listeners, target groups (service, blue/green alternate, legacy fleet) and access logs."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from aws_cdk import aws_elasticloadbalancingv2_targets as targets
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.common.nag import acknowledge
+from stacks.common.policies import removal_policy
+from stacks.config import StageConfig
+from stacks.web.config import WebConfig
+from stacks.web.network import Network
+
+
+class AccessLogBucket(Construct):
+    """Encrypted (SSE-S3: ALB access logs support no other), TLS-only, private, expiring bucket."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+        super().__init__(scope, construct_id)
+        disposable = stage.removal == "destroy"
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(stage.web.access_log_retention_days))],
+            removal_policy=removal_policy(stage.removal),
+            auto_delete_objects=disposable,
+        )
+        acknowledge(
+            self.bucket,
+            "AwsSolutions-S1",
+            "This bucket is the access log destination; logging its own access would log forever into itself.",
+        )
+
+
+def _health_check(config: WebConfig, path: str) -> elbv2.HealthCheck:
+    grpc = config.protocol == "grpc"
+    return elbv2.HealthCheck(
+        path=path,
+        healthy_grpc_codes="0" if grpc else None,  # grpc.health.v1 answers OK (0) when serving
+        healthy_http_codes=None if grpc else "200",
+        interval=Duration.seconds(15),
+        timeout=Duration.seconds(5),
+        healthy_threshold_count=2,
+        unhealthy_threshold_count=3,
+    )
+
+
+class LoadBalancer(Construct):
+    """An internet-facing ALB in the public subnets that forwards only to its target groups.
+
+    Its security group admits 80 (and 443 with a certificate) from the internet and sends nothing
+    anywhere except what the targets add (the service's port; the legacy fleet's port).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network) -> None:
+        super().__init__(scope, construct_id)
+        config = stage.web
+        vpc = network.vpc
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, description="ALB: HTTP(S) from the internet", allow_all_outbound=False
+        )
+        self.security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP from the internet")
+        if config.https:
+            self.security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS from the internet")
+        acknowledge(
+            self.security_group,
+            "AwsSolutions-EC23",
+            "The public entry point: internet-facing on 80/443 only; the tasks and database stay private.",
+        )
+        self.alb = elbv2.ApplicationLoadBalancer(
+            self,
+            "Alb",
+            vpc=vpc,
+            internet_facing=True,
+            vpc_subnets=network.public,
+            security_group=self.security_group,
+            drop_invalid_header_fields=True,
+            deletion_protection=stage.deletion_protection,
+        )
+        self.access_logs = AccessLogBucket(self, "AccessLogs", stage=stage)
+        self.alb.log_access_logs(self.access_logs.bucket, "alb")
+
+        # Target groups: the service's (blue), its green twin for blue/green, the old fleet's.
+        self.target_group = self._service_target_group("Service", config, vpc)
+        self.green_target_group = (
+            self._service_target_group("Green", config, vpc) if config.deployment_strategy == "blue_green" else None
+        )
+        self.legacy_target_group = self._legacy_target_group(config, vpc) if config.has_legacy else None
+
+        if config.https:
+            assert config.certificate_arn is not None
+            self.listener = self.alb.add_listener(
+                "Https",
+                port=443,
+                protocol=elbv2.ApplicationProtocol.HTTPS,
+                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+                open=False,
+                default_action=self._forward(config),
+            )
+            self.alb.add_listener(
+                "Http",
+                port=80,
+                open=False,
+                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+            )
+        else:
+            self.listener = self.alb.add_listener("Http", port=80, open=False, default_action=self._forward(config))
+
+        # Native blue/green: ECS moves traffic between the two groups by rewriting this rule's weights.
+        self.production_rule: elbv2.ApplicationListenerRule | None = None
+        if self.green_target_group is not None:
+            self.production_rule = elbv2.ApplicationListenerRule(
+                self,
+                "ProductionRule",
+                listener=self.listener,
+                priority=1,
+                conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+                action=elbv2.ListenerAction.weighted_forward(
+                    [
+                        elbv2.WeightedTargetGroup(target_group=self.target_group, weight=1),
+                        elbv2.WeightedTargetGroup(target_group=self.green_target_group, weight=0),
+                    ]
+                ),
+            )
+
+    def _forward(self, config: WebConfig) -> elbv2.ListenerAction:
+        if config.deployment_strategy == "blue_green":
+            # The production rule serves every path; this answers only if the rule is ever removed.
+            return elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="Not found")
+        if self.legacy_target_group is None:
+            return elbv2.ListenerAction.forward([self.target_group])
+        return elbv2.ListenerAction.weighted_forward(
+            [
+                elbv2.WeightedTargetGroup(target_group=self.target_group, weight=config.service_weight),
+                elbv2.WeightedTargetGroup(target_group=self.legacy_target_group, weight=config.legacy_weight),
+            ]
+        )
+
+    def _service_target_group(
+        self, construct_id: str, config: WebConfig, vpc: ec2.IVpc
+    ) -> elbv2.ApplicationTargetGroup:
+        return elbv2.ApplicationTargetGroup(
+            self,
+            construct_id,
+            vpc=vpc,
+            target_type=elbv2.TargetType.IP,
+            port=config.container_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            protocol_version=(
+                elbv2.ApplicationProtocolVersion.GRPC
+                if config.protocol == "grpc"
+                else elbv2.ApplicationProtocolVersion.HTTP1
+            ),
+            health_check=_health_check(config, config.health_path),
+            deregistration_delay=Duration.seconds(config.deregistration_delay_s),
+        )
+
+    def _legacy_target_group(self, config: WebConfig, vpc: ec2.IVpc) -> elbv2.ApplicationTargetGroup:
+        # The old fleet lives outside this VPC (peering/VPN), hence availability zone "all".
+        group = elbv2.ApplicationTargetGroup(
+            self,
+            "Legacy",
+            vpc=vpc,
+            target_type=elbv2.TargetType.IP,
+            port=config.legacy_port,
+            protocol=elbv2.ApplicationProtocol.HTTP,
+            protocol_version=(
+                elbv2.ApplicationProtocolVersion.GRPC
+                if config.protocol == "grpc"
+                else elbv2.ApplicationProtocolVersion.HTTP1
+            ),
+            targets=[targets.IpTarget(ip, config.legacy_port, "all") for ip in config.legacy_target_ips],
+            health_check=_health_check(config, config.legacy_health_check_path or config.health_path),
+            deregistration_delay=Duration.seconds(config.deregistration_delay_s),
+        )
+        for ip in config.legacy_target_ips:
+            self.security_group.add_egress_rule(
+                ec2.Peer.ipv4(f"{ip}/32"), ec2.Port.tcp(config.legacy_port), "To the legacy fleet"
+            )
+        return group

@@ -1,0 +1,59 @@
+"""The web service stack: a thin composition of the web constructs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from stacks.common.alarms import AlarmTopic
+from stacks.common.origin import WebOrigin
+from stacks.config import StageConfig
+from stacks.web.database import PORT, Database
+from stacks.web.load_balancer import LoadBalancer
+from stacks.web.monitoring import WebAlarms
+from stacks.web.network import Network
+from stacks.web.service import WebService
+
+
+class WebStack(Stack):
+    """ALB -> ECS on Fargate -> Aurora PostgreSQL Serverless v2, with a security-group chain between them."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        config = stage.web
+        network = Network(self, "Network", config=config, zones=stage.availability_zones)
+        database = Database(self, "Database", stage=stage, network=network)
+        load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network)
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        alarms = WebAlarms(
+            self,
+            "Monitoring",
+            topic=topic,
+            alb=load_balancer.alb,
+            target_group=load_balancer.target_group,
+            cluster=database.cluster,
+        )
+        web = WebService(
+            self,
+            "App",
+            config=config,
+            network=network,
+            load_balancer=load_balancer,
+            db_secret=database.attached_secret,
+            deployment_alarms=alarms.deployment_alarms,
+        )
+        # The chain: internet -> ALB (80/443), ALB -> tasks (container port, added by the target group),
+        # tasks -> database (5432). Each rule names its peer security group.
+        database.cluster.connections.allow_from(web.service, ec2.Port.tcp(PORT), "PostgreSQL from the web tasks")
+
+        self.origin = WebOrigin(domain_name=load_balancer.alb.load_balancer_dns_name, https=config.https)
+
+        scheme = "https" if config.https else "http"
+        CfnOutput(self, "Url", value=f"{scheme}://{load_balancer.alb.load_balancer_dns_name}")
+        CfnOutput(self, "ClusterName", value=web.cluster.cluster_name)
+        CfnOutput(self, "ServiceName", value=web.service.service_name)
+        CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)

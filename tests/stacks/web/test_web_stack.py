@@ -1,0 +1,407 @@
+"""Fine-grained assertions on the web stack: placement, encryption, the security-group chain, deployments."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from stacks.config import load_stage
+from stacks.web.service import CONTAINER_ROOT, SECRET_FIELDS
+from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
+from tests.support.synth import ROOT, Synthesized, resources_of_type
+
+STAGES = ("sandbox", "prod")
+ALB_SG, APP_SG, DB_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D", "DatabaseSecurityGroup5C91FDCB"
+ROTATION_SG, ENDPOINT_SG = "DatabaseRotationSecurityGroup8E1B7C66", "DatabaseEndpointSecurityGroupE0019802"
+CLUSTER, SECRET, BUCKET = "DatabaseCluster5B53A178", "DatabaseSecret3B817195", "LoadBalancerAccessLogsBucket38E275E7"
+SERVICE_TG = "LoadBalancerServiceE653FB98"
+
+
+def _template(synth: Synthesized, stage: str) -> dict[str, Any]:
+    return synth.templates[f"{stage}/Web"]
+
+
+# --- network -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_vpc_spans_the_stage_zones_with_three_tiers(synth: Synthesized, stage: str) -> None:
+    template, zones = _template(synth, stage), load_stage(stage).availability_zones
+    all_subnets = resources_of_type(template, "AWS::EC2::Subnet")
+    for tier in ("Public", "App", "Data"):
+        tier_zones = sorted(all_subnets[s]["Properties"]["AvailabilityZone"] for s in subnets(template, tier))
+        assert tier_zones == sorted(zones)
+    assert len(all_subnets) == 3 * len(zones)
+    for subnet_id in subnets(template, "App") | subnets(template, "Data"):
+        assert all_subnets[subnet_id]["Properties"]["MapPublicIpOnLaunch"] is False
+
+
+def test_isolated_subnets_have_no_route_out(synth: Synthesized) -> None:
+    template = _template(synth, "prod")
+    data = subnets(template, "Data")
+    tables = {
+        a["Properties"]["RouteTableId"]["Ref"]
+        for a in resources_of_type(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+        if a["Properties"]["SubnetId"]["Ref"] in data
+    }
+    routes = [
+        r
+        for r in resources_of_type(template, "AWS::EC2::Route").values()
+        if r["Properties"]["RouteTableId"]["Ref"] in tables
+    ]
+    assert routes == []
+
+
+@pytest.mark.parametrize(("stage", "nat_gateways"), [("sandbox", 1), ("prod", 3)])
+def test_nat_gateways_per_stage(synth: Synthesized, stage: str, nat_gateways: int) -> None:
+    template = _template(synth, stage)
+    gateways = resources_of_type(template, "AWS::EC2::NatGateway")
+    assert len(gateways) == nat_gateways
+    public = subnets(template, "Public")
+    assert all(g["Properties"]["SubnetId"]["Ref"] in public for g in gateways.values())
+
+
+@pytest.mark.parametrize(("stage", "days"), [("sandbox", 7), ("prod", 365)])
+def test_flow_logs_capture_all_traffic_with_stage_retention(synth: Synthesized, stage: str, days: int) -> None:
+    template = _template(synth, stage)
+    _, flow_log = one(template, "AWS::EC2::FlowLog")
+    assert flow_log["TrafficType"] == "ALL"
+    assert flow_log["ResourceType"] == "VPC"
+    group = template["Resources"][flow_log["LogGroupName"]["Ref"]]
+    assert group["Properties"]["RetentionInDays"] == days
+
+
+# --- database ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_database_is_isolated_private_and_encrypted(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    _, group = one(template, "AWS::RDS::DBSubnetGroup")
+    assert refs(group["SubnetIds"]) == subnets(template, "Data")
+    cluster = template["Resources"][CLUSTER]["Properties"]
+    assert cluster["StorageEncrypted"] is True
+    assert cluster["Engine"] == "aurora-postgresql"
+    assert re.fullmatch(r"1[7-9]\.\d+", cluster["EngineVersion"])
+    assert cluster["EnableCloudwatchLogsExports"] == ["postgresql"]
+    assert cluster["VpcSecurityGroupIds"] == [{"Fn::GetAtt": [DB_SG, "GroupId"]}]
+    # Credentials come from the generated secret, never a literal.
+    assert cluster["MasterUserPassword"] == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": SECRET}, ":SecretString:password::}}"]]
+    }
+    for instance in resources_of_type(template, "AWS::RDS::DBInstance").values():
+        assert instance["Properties"]["PubliclyAccessible"] is False
+        assert instance["Properties"]["DBInstanceClass"] == "db.serverless"
+
+
+def test_sandbox_database_pauses_when_idle(synth: Synthesized) -> None:
+    cluster = _template(synth, "sandbox")["Resources"][CLUSTER]["Properties"]
+    assert cluster["ServerlessV2ScalingConfiguration"] == {
+        "MinCapacity": 0,
+        "MaxCapacity": 2,
+        "SecondsUntilAutoPause": 600,
+    }
+    assert len(resources_of_type(_template(synth, "sandbox"), "AWS::RDS::DBInstance")) == 1
+
+
+def test_prod_database_has_a_reader_that_scales_with_the_writer(synth: Synthesized) -> None:
+    template = _template(synth, "prod")
+    cluster = template["Resources"][CLUSTER]["Properties"]
+    assert cluster["ServerlessV2ScalingConfiguration"] == {"MinCapacity": 0.5, "MaxCapacity": 16}
+    tiers = sorted(
+        i["Properties"]["PromotionTier"] for i in resources_of_type(template, "AWS::RDS::DBInstance").values()
+    )
+    assert tiers == [0, 1]  # writer, and a reader in tier 1: sized like the writer for failover
+
+
+@pytest.mark.parametrize(
+    ("stage", "protected", "policy", "backup_days"), [("sandbox", False, "Delete", 1), ("prod", True, "Retain", 14)]
+)
+def test_prod_keeps_the_database_and_sandbox_is_disposable(
+    synth: Synthesized, stage: str, protected: bool, policy: str, backup_days: int
+) -> None:
+    template = _template(synth, stage)
+    cluster = template["Resources"][CLUSTER]
+    assert cluster["Properties"]["DeletionProtection"] is protected
+    assert cluster["Properties"]["BackupRetentionPeriod"] == backup_days
+    stateful = [CLUSTER, SECRET, BUCKET, *resources_of_type(template, "AWS::RDS::DBInstance")]
+    for logical_id in stateful:
+        resource = template["Resources"][logical_id]
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (policy, policy), logical_id
+    alb = one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")[1]
+    assert {"Key": "deletion_protection.enabled", "Value": str(protected).lower()} in alb["LoadBalancerAttributes"]
+
+
+def test_prod_rotates_credentials_from_the_isolated_subnets(synth: Synthesized) -> None:
+    template = _template(synth, "prod")
+    _, schedule = one(template, "AWS::SecretsManager::RotationSchedule")
+    assert schedule["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    _, application = one(template, "AWS::Serverless::Application")
+    subnet_ids = application["Parameters"]["vpcSubnetIds"]["Fn::Join"][1][::2]
+    assert refs(subnet_ids) == subnets(template, "Data")
+    assert application["Parameters"]["vpcSecurityGroupIds"] == {"Fn::GetAtt": [ROTATION_SG, "GroupId"]}
+    # It reaches Secrets Manager through an endpoint in the same subnets.
+    endpoints = [
+        e["Properties"]
+        for e in resources_of_type(template, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"].get("VpcEndpointType") == "Interface"
+    ]
+    assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.eu-west-1.secretsmanager"]
+    assert refs(endpoints[0]["SubnetIds"]) == subnets(template, "Data")
+    assert endpoints[0]["PrivateDnsEnabled"] is True
+
+
+def test_sandbox_has_no_rotation_and_no_interface_endpoint(synth: Synthesized) -> None:
+    template = _template(synth, "sandbox")
+    assert resources_of_type(template, "AWS::SecretsManager::RotationSchedule") == {}
+    endpoints = resources_of_type(template, "AWS::EC2::VPCEndpoint").values()
+    assert [e["Properties"]["VpcEndpointType"] for e in endpoints] == ["Gateway"]  # S3, free
+
+
+# --- security groups -----------------------------------------------------------------------------
+
+HTTP = (ALB_SG, "tcp", "0.0.0.0/0", 80, 80)
+ALB_TO_APP = (APP_SG, "tcp", ALB_SG, 8080, 8080)
+APP_TO_DB = (DB_SG, "tcp", APP_SG, 5432, 5432)
+ROTATION_TO_DB = (DB_SG, "tcp", ROTATION_SG, "db-port", "db-port")
+ROTATION_TO_ENDPOINT = (ENDPOINT_SG, "tcp", ROTATION_SG, 443, 443)
+
+
+@pytest.mark.parametrize(
+    ("stage", "expected"),
+    [
+        ("sandbox", {HTTP, ALB_TO_APP, APP_TO_DB}),
+        ("prod", {HTTP, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT}),
+    ],
+)
+def test_ingress_is_the_chain_and_nothing_else(synth: Synthesized, stage: str, expected: set[Any]) -> None:
+    assert ingress_rules(_template(synth, stage)) == expected
+
+
+NO_EGRESS = ("icmp", "255.255.255.255/32", 252, 86)  # CDK's placeholder for "no outbound rule"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: str) -> None:
+    rules = egress_rules(_template(synth, stage))
+    expected = {
+        (ALB_SG, "tcp", APP_SG, 8080, 8080),
+        (APP_SG, "tcp", DB_SG, 5432, 5432),
+        (APP_SG, "tcp", "0.0.0.0/0", 443, 443),  # ECR, Secrets Manager, CloudWatch Logs via NAT
+        (DB_SG, *NO_EGRESS),
+    }
+    if stage == "prod":
+        expected |= {
+            (ROTATION_SG, "tcp", DB_SG, "db-port", "db-port"),
+            (ROTATION_SG, "tcp", ENDPOINT_SG, 443, 443),
+            (ENDPOINT_SG, *NO_EGRESS),
+        }
+    assert rules == expected
+
+
+# --- load balancer -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_alb_is_public_logs_access_and_drops_invalid_headers(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    _, alb = one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert alb["Scheme"] == "internet-facing"
+    assert refs(alb["Subnets"]) == subnets(template, "Public")
+    attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
+    assert attributes["access_logs.s3.enabled"] == "true"
+    assert attributes["access_logs.s3.bucket"] == {"Ref": BUCKET}
+    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
+
+
+@pytest.mark.parametrize(("stage", "days"), [("sandbox", 30), ("prod", 365)])
+def test_access_log_bucket_is_encrypted_private_tls_only_and_expires(synth: Synthesized, stage: str, days: int) -> None:
+    template = synth.template(f"{stage}/Web")
+    template.has_resource_properties(
+        "AWS::S3::Bucket",
+        {
+            "BucketEncryption": {
+                "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+            },
+            "PublicAccessBlockConfiguration": {
+                "BlockPublicAcls": True,
+                "BlockPublicPolicy": True,
+                "IgnorePublicAcls": True,
+                "RestrictPublicBuckets": True,
+            },
+            "LifecycleConfiguration": {"Rules": [{"ExpirationInDays": days, "Status": "Enabled"}]},
+        },
+    )
+    template.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
+                )
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_http_listener_forwards_to_the_service_without_a_certificate(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    listeners = [
+        listener["Properties"]
+        for listener in resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    ]
+    assert [(listener["Port"], listener["Protocol"]) for listener in listeners] == [(80, "HTTP")]
+    assert listeners[0]["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": SERVICE_TG}}]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_target_group_health_check_hits_the_apps_health_route(synth: Synthesized, stage: str) -> None:
+    _, group = one(_template(synth, stage), "AWS::ElasticLoadBalancingV2::TargetGroup")
+    assert group["TargetType"] == "ip"
+    assert (group["Port"], group["Protocol"], group["ProtocolVersion"]) == (8080, "HTTP", "HTTP1")
+    assert group["HealthCheckPath"] == "/health"
+    assert group["Matcher"] == {"HttpCode": "200"}
+    assert (group["HealthyThresholdCount"], group["UnhealthyThresholdCount"]) == (2, 3)
+
+
+# --- service -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cluster_has_container_insights(synth: Synthesized, stage: str) -> None:
+    _, cluster = one(_template(synth, stage), "AWS::ECS::Cluster")
+    assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
+
+
+@pytest.mark.parametrize(("stage", "desired"), [("sandbox", 1), ("prod", None)])
+def test_service_runs_private_without_public_ip_and_rolls_back_failed_deployments(
+    synth: Synthesized, stage: str, desired: int
+) -> None:
+    template = _template(synth, stage)
+    _, service = one(template, "AWS::ECS::Service")
+    network = service["NetworkConfiguration"]["AwsvpcConfiguration"]
+    assert network["AssignPublicIp"] == "DISABLED"
+    assert refs(network["Subnets"]) == subnets(template, "App")
+    assert network["SecurityGroups"] == [{"Fn::GetAtt": [APP_SG, "GroupId"]}]
+    assert service["LaunchType"] == "FARGATE"
+    # Prod leaves the count to auto scaling (min_tasks applies at once), so a deploy never resets it.
+    assert service.get("DesiredCount") == desired
+    assert service["HealthCheckGracePeriodSeconds"] == 60
+    deployment = service["DeploymentConfiguration"]
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == (100, 200)
+    assert service["LoadBalancers"] == [
+        {"ContainerName": "web", "ContainerPort": 8080, "TargetGroupArn": {"Ref": SERVICE_TG}}
+    ]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_deployment_alarms_roll_back_and_watch_the_service_target_group(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    alarms = template["Resources"]
+    config = one(template, "AWS::ECS::Service")[1]["DeploymentConfiguration"]["Alarms"]
+    assert (config["Enable"], config["Rollback"]) == (True, True)
+    names = {a["Ref"] for a in config["AlarmNames"]}
+    assert {alarms[n]["Properties"]["MetricName"] for n in names} == {"HTTPCode_Target_5XX_Count", "UnHealthyHostCount"}
+    for name in names:
+        dimensions = {d["Name"]: d["Value"] for d in alarms[name]["Properties"]["Dimensions"]}
+        assert dimensions["TargetGroup"] == {"Fn::GetAtt": [SERVICE_TG, "TargetGroupFullName"]}
+        assert "AlarmName" not in alarms[name]["Properties"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_database_credentials_reach_the_container_only_as_secrets(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    _, task = one(template, "AWS::ECS::TaskDefinition")
+    (container,) = task["ContainerDefinitions"]
+    assert "Environment" not in container  # nothing in plain text, not even the port
+    attachment = one(template, "AWS::SecretsManager::SecretTargetAttachment")[0]
+    assert container["Secrets"] == [
+        {"Name": name, "ValueFrom": {"Fn::Join": ["", [{"Ref": attachment}, f":{field}::"]]}}
+        for name, field in SECRET_FIELDS.items()
+    ]
+    assert container["ReadonlyRootFilesystem"] is True
+    assert container["PortMappings"] == [{"ContainerPort": 8080, "Name": "web", "Protocol": "tcp"}]
+    # Only the execution role (which pulls secrets at task start) may read the secret.
+    execution_role = task["ExecutionRoleArn"]["Fn::GetAtt"][0]
+    readers = [
+        policy["Properties"]["Roles"]
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        if "secretsmanager:GetSecretValue" in str(policy["Properties"]["PolicyDocument"])
+    ]
+    assert readers == [[{"Ref": execution_role}]]
+
+
+@pytest.mark.parametrize(
+    ("stage", "days", "cpu", "memory"), [("sandbox", 7, "256", "512"), ("prod", 365, "512", "1024")]
+)
+def test_task_size_and_log_retention_per_stage(
+    synth: Synthesized, stage: str, days: int, cpu: str, memory: str
+) -> None:
+    template = _template(synth, stage)
+    _, task = one(template, "AWS::ECS::TaskDefinition")
+    assert (task["Cpu"], task["Memory"]) == (cpu, memory)
+    assert task["RuntimePlatform"] == {"CpuArchitecture": "ARM64", "OperatingSystemFamily": "LINUX"}
+    log_group = task["ContainerDefinitions"][0]["LogConfiguration"]["Options"]["awslogs-group"]["Ref"]
+    assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == days
+
+
+@pytest.mark.parametrize(("stage", "minimum", "maximum"), [("sandbox", 1, 2), ("prod", 2, 10)])
+def test_service_scales_on_cpu_and_requests(synth: Synthesized, stage: str, minimum: int, maximum: int) -> None:
+    template = _template(synth, stage)
+    _, target = one(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (minimum, maximum)
+    policies = {
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+            "PredefinedMetricType"
+        ]: p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["TargetValue"]
+        for p in resources_of_type(template, "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    }
+    assert policies == {"ECSServiceAverageCPUUtilization": 60, "ALBRequestCountPerTarget": 500}
+
+
+# --- hand-off and contracts with the container ----------------------------------------------------
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_stack_exposes_the_alb_as_the_edge_origin(synth: Synthesized, stage: str) -> None:
+    stack = synth.stage_stacks[f"{stage}/Web"]
+    assert stack.origin.https is False
+    assert stack.resolve(stack.origin.domain_name) == {"Fn::GetAtt": ["LoadBalancerAlb240B1141", "DNSName"]}
+
+
+def test_task_command_runs_the_app_module_the_image_ships(synth: Synthesized) -> None:
+    _, task = one(_template(synth, "sandbox"), "AWS::ECS::TaskDefinition")
+    command = task["ContainerDefinitions"][0]["Command"]
+    assert command[:3] == ["python", "-m", "web_app"]
+    assert (CONTAINER_ROOT / "web_app" / "__main__.py").is_file()
+    dockerfile = (CONTAINER_ROOT / "Dockerfile").read_text()
+    assert re.search(r"^USER (?!root|0\b)", dockerfile, re.MULTILINE), "the image must not run as root"
+
+
+def test_secret_names_match_what_the_app_reads() -> None:
+    from tests.containers.conftest import WEB_APP_ROOT  # puts web_app on sys.path
+
+    assert WEB_APP_ROOT == CONTAINER_ROOT
+    from web_app.database import REQUIRED
+
+    assert tuple(SECRET_FIELDS) == REQUIRED
+
+
+def test_container_dependencies_are_pinned_like_the_test_environment() -> None:
+    pins = [line for line in (CONTAINER_ROOT / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
+    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    assert pins and all("==" in pin for pin in pins)
+    assert all(pin in dev for pin in pins)
+
+
+def test_image_is_an_asset_built_at_deploy_not_at_synth(synth: Synthesized) -> None:
+    _, task = one(_template(synth, "prod"), "AWS::ECS::TaskDefinition")
+    image = task["ContainerDefinitions"][0]["Image"]["Fn::Sub"]
+    assert re.search(r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$", image)
+    assert Path(synth.outdir / "assembly-prod").is_dir()

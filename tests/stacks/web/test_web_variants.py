@@ -1,0 +1,189 @@
+"""Settings neither stage uses by default, synthesized once: HTTPS + gRPC + gradual migration, and blue/green.
+
+Each variant is the prod stage with overrides, so every rule it exercises is one a stage can switch on.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfnlint.api import ManualArgs, lint
+
+from stacks.web.config import GRPC_HEALTH_PATH
+from tests.stacks.web.web_template import egress_rules, ingress_rules, one
+from tests.support.synth import ROOT, resources_of_type
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+VARIANTS: dict[str, dict[str, Any]] = {
+    "migrate": {
+        "web.https": True,
+        "web.certificate_arn": CERTIFICATE,
+        "web.protocol": "grpc",
+        "web.legacy_target_ips": ["192.168.10.11", "192.168.10.12"],
+        "web.legacy_port": 8443,
+        "web.legacy_health_check_path": "/status",
+        "web.service_weight": 1,
+        "web.legacy_weight": 3,
+    },
+    "bluegreen": {"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15},
+}
+ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
+
+
+@pytest.fixture(scope="module")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """Templates and the cdk-nag report of every variant, from one synth."""
+    from aws_cdk import App, Environment, Stage, Validations
+    from cdk_nag import AwsSolutionsChecks
+
+    from stacks.config import load_stage
+    from stacks.web.stack import WebStack
+    from tests.support.synth import cdk_context
+
+    outdir: Path = tmp_path_factory.mktemp("web-variants")
+    app = App(outdir=str(outdir), context=cdk_context())
+    stacks = {}
+    for name, overrides in VARIANTS.items():
+        config = load_stage("prod", overrides)
+        stage = Stage(app, name, env=Environment(region=config.region))
+        stacks[name] = WebStack(stage, "Web", stage=config)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    try:
+        app.synth()
+    except RuntimeError as error:
+        if "Validation failed" not in str(error):
+            raise
+    templates = {
+        name: json.loads((outdir / f"assembly-{name}" / stack.template_file).read_text())
+        for name, stack in stacks.items()
+    }
+    report_file = outdir / "validation-report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return {"templates": templates, "report": report, "stacks": stacks}
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_is_cdk_nag_and_cfn_lint_clean(variants: dict[str, Any], name: str) -> None:
+    findings = [
+        f"{v['ruleName']} at {c['constructPath']}"
+        for plugin in variants["report"].get("pluginReports", [])
+        for v in plugin["violations"]
+        for c in v["violatingConstructs"]
+        if c["constructPath"].startswith(f"{name}/")
+    ]
+    assert findings == []
+    import yaml
+
+    ignore = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text()).get("ignore_checks", [])
+    matches = lint(
+        json.dumps(variants["templates"][name]), config=ManualArgs(regions=["eu-west-1"], ignore_checks=ignore)
+    )
+    assert [str(m) for m in matches] == []
+
+
+# --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
+
+
+def _listeners(template: dict[str, Any]) -> dict[int, dict[str, Any]]:
+    return {
+        listener["Properties"]["Port"]: listener["Properties"]
+        for listener in resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
+    }
+
+
+def _groups(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        k: v["Properties"] for k, v in resources_of_type(template, "AWS::ElasticLoadBalancingV2::TargetGroup").items()
+    }
+
+
+def test_https_listener_with_certificate_and_http_redirect(variants: dict[str, Any]) -> None:
+    listeners = _listeners(variants["templates"]["migrate"])
+    assert set(listeners) == {80, 443}
+    https = listeners[443]
+    assert https["Protocol"] == "HTTPS"
+    assert https["Certificates"] == [{"CertificateArn": CERTIFICATE}]
+    assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    assert listeners[80]["DefaultActions"] == [
+        {"Type": "redirect", "RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}
+    ]
+
+
+def test_listener_weights_split_traffic_between_service_and_legacy_fleet(variants: dict[str, Any]) -> None:
+    template = variants["templates"]["migrate"]
+    groups = _groups(template)
+    legacy = next(k for k, g in groups.items() if g["Port"] == 8443)
+    service = next(k for k, g in groups.items() if g["Port"] == 8080)
+    (action,) = _listeners(template)[443]["DefaultActions"]
+    assert action["Type"] == "forward"
+    weights = {g["TargetGroupArn"]["Ref"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
+    assert weights == {service: 1, legacy: 3}
+    assert groups[legacy]["Targets"] == [
+        {"Id": "192.168.10.11", "Port": 8443, "AvailabilityZone": "all"},
+        {"Id": "192.168.10.12", "Port": 8443, "AvailabilityZone": "all"},
+    ]
+    assert groups[legacy]["HealthCheckPath"] == "/status"
+
+
+def test_grpc_target_groups_use_grpc_protocol_version_and_matcher(variants: dict[str, Any]) -> None:
+    for group in _groups(variants["templates"]["migrate"]).values():
+        assert group["ProtocolVersion"] == "GRPC"
+        assert group["Matcher"] == {"GrpcCode": "0"}
+    service = next(g for g in _groups(variants["templates"]["migrate"]).values() if g["Port"] == 8080)
+    assert service["HealthCheckPath"] == GRPC_HEALTH_PATH
+
+
+def test_https_opens_443_and_the_alb_may_reach_only_service_and_legacy_fleet(variants: dict[str, Any]) -> None:
+    template = variants["templates"]["migrate"]
+    alb_ingress = {r for r in ingress_rules(template) if r[0] == ALB_SG}
+    assert alb_ingress == {(ALB_SG, "tcp", "0.0.0.0/0", 80, 80), (ALB_SG, "tcp", "0.0.0.0/0", 443, 443)}
+    alb_egress = {r for r in egress_rules(template) if r[0] == ALB_SG}
+    assert alb_egress == {
+        (ALB_SG, "tcp", APP_SG, 8080, 8080),
+        (ALB_SG, "tcp", "192.168.10.11/32", 8443, 8443),
+        (ALB_SG, "tcp", "192.168.10.12/32", 8443, 8443),
+    }
+
+
+def test_https_origin_is_handed_to_the_edge(variants: dict[str, Any]) -> None:
+    assert variants["stacks"]["migrate"].origin.https is True
+
+
+# --- native ECS blue/green ------------------------------------------------------------------------
+
+
+def test_blue_green_service_shifts_between_two_target_groups_on_a_listener_rule(variants: dict[str, Any]) -> None:
+    template = variants["templates"]["bluegreen"]
+    _, service = one(template, "AWS::ECS::Service")
+    deployment = service["DeploymentConfiguration"]
+    assert deployment["Strategy"] == "BLUE_GREEN"
+    assert deployment["BakeTimeInMinutes"] == 15
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert deployment["Alarms"]["Rollback"] is True
+    (load_balancer,) = service["LoadBalancers"]
+    advanced = load_balancer["AdvancedConfiguration"]
+    ((rule_id, rule),) = resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").items()
+    assert advanced["ProductionListenerRule"] == {"Ref": rule_id}
+    blue, green = load_balancer["TargetGroupArn"]["Ref"], advanced["AlternateTargetGroupArn"]["Ref"]
+    weights = {
+        g["TargetGroupArn"]["Ref"]: g["Weight"]
+        for g in rule["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
+    }
+    assert weights == {blue: 1, green: 0}
+    # Only the rule serves traffic; the listener's default answers 404 if the rule is ever removed.
+    (listener,) = _listeners(template).values()
+    assert listener["DefaultActions"][0]["Type"] == "fixed-response"
+
+
+def test_blue_green_scales_on_cpu_only(variants: dict[str, Any]) -> None:
+    policies = resources_of_type(variants["templates"]["bluegreen"], "AWS::ApplicationAutoScaling::ScalingPolicy")
+    metrics = [
+        p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"][
+            "PredefinedMetricType"
+        ]
+        for p in policies.values()
+    ]
+    assert metrics == ["ECSServiceAverageCPUUtilization"]

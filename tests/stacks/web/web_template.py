@@ -1,0 +1,97 @@
+"""Readers of the web stack's template: subnets by tier, security-group rules as plain tuples."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.synth import resources_of_type
+
+
+def subnets(template: dict[str, Any], tier: str) -> set[str]:
+    """Logical ids of the subnets of one tier ('Public', 'App' or 'Data')."""
+    return {
+        logical_id
+        for logical_id, subnet in resources_of_type(template, "AWS::EC2::Subnet").items()
+        if {"Key": "aws-cdk:subnet-name", "Value": tier} in subnet["Properties"]["Tags"]
+    }
+
+
+def refs(values: list[Any]) -> set[str]:
+    return {value["Ref"] for value in values}
+
+
+def _group(value: Any) -> str:
+    """A security group reference as the logical id of its group."""
+    return str(value["Fn::GetAtt"][0]) if isinstance(value, dict) else str(value)
+
+
+def _port(value: Any) -> Any:
+    # The rotation function's rule reads the cluster's port from the cluster (same number).
+    if isinstance(value, dict) and value.get("Fn::GetAtt", [None, None])[1] == "Endpoint.Port":
+        return "db-port"
+    return value
+
+
+def _peer(rule: dict[str, Any], key: str) -> str:
+    if key in rule:
+        return _group(rule[key])
+    return str(rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("DestinationPrefixListId"))
+
+
+def ingress_rules(template: dict[str, Any]) -> set[tuple[str, str, str, Any, Any]]:
+    """(group, protocol, source, from port, to port) for every ingress rule, inline or separate."""
+    rules = set()
+    for logical_id, group in resources_of_type(template, "AWS::EC2::SecurityGroup").items():
+        for rule in group["Properties"].get("SecurityGroupIngress", []):
+            rules.add(
+                (
+                    logical_id,
+                    rule["IpProtocol"],
+                    _peer(rule, "SourceSecurityGroupId"),
+                    rule.get("FromPort"),
+                    rule.get("ToPort"),
+                )
+            )
+    for rule in (r["Properties"] for r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()):
+        rules.add(
+            (
+                _group(rule["GroupId"]),
+                rule["IpProtocol"],
+                _peer(rule, "SourceSecurityGroupId"),
+                _port(rule.get("FromPort")),
+                _port(rule.get("ToPort")),
+            )
+        )
+    return rules
+
+
+def egress_rules(template: dict[str, Any]) -> set[tuple[str, str, str, Any, Any]]:
+    """(group, protocol, destination, from port, to port) for every egress rule, inline or separate."""
+    rules = set()
+    for logical_id, group in resources_of_type(template, "AWS::EC2::SecurityGroup").items():
+        for rule in group["Properties"].get("SecurityGroupEgress", []):
+            rules.add(
+                (
+                    logical_id,
+                    rule["IpProtocol"],
+                    _peer(rule, "DestinationSecurityGroupId"),
+                    rule.get("FromPort"),
+                    rule.get("ToPort"),
+                )
+            )
+    for rule in (r["Properties"] for r in resources_of_type(template, "AWS::EC2::SecurityGroupEgress").values()):
+        rules.add(
+            (
+                _group(rule["GroupId"]),
+                rule["IpProtocol"],
+                _peer(rule, "DestinationSecurityGroupId"),
+                _port(rule.get("FromPort")),
+                _port(rule.get("ToPort")),
+            )
+        )
+    return rules
+
+
+def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = resources_of_type(template, resource_type).items()
+    return item[0], item[1]["Properties"]
