@@ -6,6 +6,7 @@ import pytest
 
 from stacks.common.policies import RETENTION_BY_DAYS
 from stacks.config import LOG_RETENTION_DAYS, STAGES, ConfigError, load_stage
+from tests.support.config import assert_rejected
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -71,12 +72,7 @@ INVALID = [
     ("overrides", "field", "rule"), INVALID, ids=[case[1] + ":" + case[2][:20] for case in INVALID]
 )
 def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field: str, rule: str) -> None:
-    with pytest.raises(ConfigError) as raised:
-        load_stage("sandbox", overrides)
-    message = str(raised.value)
-    assert message.startswith("Invalid configuration for stage 'sandbox': ")
-    assert f" {field}: " in message
-    assert rule in message
+    assert_rejected(overrides, field, rule)
 
 
 def test_override_of_a_value_as_a_section_is_refused() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import ConfigError, load_stage
+from stacks.config import load_stage
+from tests.support.config import assert_rejected
 
 ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/news/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
@@ -96,11 +97,7 @@ INVALID = [
 
 @pytest.mark.parametrize(("overrides", "field", "rule"), INVALID, ids=[f for _, f, _ in INVALID])
 def test_invalid_edge_settings_name_the_field(overrides: dict[str, object], field: str, rule: str) -> None:
-    with pytest.raises(ConfigError) as error:
-        load_stage("sandbox", overrides)
-    message = str(error.value)
-    assert message.startswith("Invalid configuration for stage 'sandbox': ")
-    assert f"{field}: " in message and rule in message, message
+    assert_rejected(overrides, field, rule)
 
 
 def test_optional_edge_features_validate_together() -> None:
