@@ -215,3 +215,13 @@ def test_an_unexpected_failure_is_a_json_500_without_details(chat: ChatBackend, 
     monkeypatch.setattr(chat.api.service()._repo, "put", boom)
     status, body = chat.post(room, "lee", "x", 1)
     assert status == 500 and body == {"message": "internal error"}
+
+
+def test_client_errors_log_no_errors_or_tracebacks(
+    chat: ChatBackend, room: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with caplog.at_level("INFO"):
+        status, _ = chat.call("POST", "rooms", room=room, body={"name": "x"})
+    assert status == 400
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
+    assert "Traceback" not in capsys.readouterr().out
