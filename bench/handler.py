@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import re
 import secrets
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import redirect_stdout
 from pathlib import Path
 from typing import Any
 
@@ -61,14 +63,16 @@ def _fresh_import_s(module: str, env: dict[str, str]) -> float:
 
 
 def cold_import(runs: int) -> dict[str, Any]:
-    """Median/p90 import time of chat_api.handler and, interleaved, of boto3 alone (the floor)."""
+    """Median/p90 import time of chat_api.handler and, interleaved, of boto3 alone (the floor of any Python
+    handler) and of boto3 plus the X-Ray SDK's recorder (what Powertools' Tracer imports)."""
     env = {**os.environ, **LOCAL_CREDENTIALS, **DUMMY_ENV, "PYTHONPATH": str(BUNDLE), "PYTHONDONTWRITEBYTECODE": ""}
     for module in ("chat_api.handler", "boto3"):  # compile .pyc once, as the deployed package would hold them
         _fresh_import_s(module, env)
-    handler_s, boto3_s = [], []
+    handler_s, boto3_s, xray_s = [], [], []
     for _ in range(runs):
         handler_s.append(_fresh_import_s("chat_api.handler", env))
         boto3_s.append(_fresh_import_s("boto3", env))
+        xray_s.append(_fresh_import_s("boto3, aws_xray_sdk.core", env))
     importtime = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import chat_api.handler"],
         env=env,
@@ -83,30 +87,35 @@ def cold_import(runs: int) -> dict[str, Any]:
         "handler_median_ms": statistics.median(handler_s) * 1000,
         "handler_p90_ms": percentile(handler_s, 0.9) * 1000,
         "boto3_median_ms": statistics.median(boto3_s) * 1000,
+        "boto3_xray_median_ms": statistics.median(xray_s) * 1000,
         "ratio_handler_to_boto3": statistics.median(handler_s) / statistics.median(boto3_s),
         "top_imports": top_imports(importtime),
     }
 
 
-_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)")
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
 def top_imports(stderr: str, count: int = 12) -> list[dict[str, Any]]:
-    """Top-level packages by cumulative import time, from `python -X importtime` output."""
-    totals: dict[str, int] = {}
+    """The slowest modules of `python -X importtime` by cumulative time, with their nesting depth."""
+    rows = []
     for match in _IMPORTTIME.finditer(stderr):
-        cumulative, indent, name = int(match[2]), len(match[3]), match[4]
-        if indent == 1:  # imported directly by the handler module or its first-party modules
-            root = name.split(".")[0]
-            totals[root] = totals.get(root, 0) + cumulative
-    ranked = sorted(totals.items(), key=lambda kv: -kv[1])[:count]
-    return [{"package": name, "cumulative_ms": us / 1000} for name, us in ranked]
+        cumulative, depth, name = int(match[2]), (len(match[3]) - 1) // 2, match[4]
+        if name != "chat_api.handler" and depth <= 3:
+            rows.append({"module": name, "depth": depth, "cumulative_ms": cumulative / 1000})
+    return sorted(rows, key=lambda row: -row["cumulative_ms"])[:count]
 
 
 def warm_requests(template: dict[str, Any], requests: int, comments: int = 20) -> dict[str, Any]:
     """p50/p99 of GET /rooms/{room}/comments through the handler vs the same Query with bare boto3."""
     sys.path.insert(0, str(BUNDLE))
-    with dynamodb_local() as ddb_endpoint, moto_server() as moto_endpoint:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    with (
+        open(os.devnull, "w") as devnull,
+        redirect_stdout(devnull),
+        dynamodb_local() as ddb_endpoint,
+        moto_server() as moto_endpoint,
+    ):
         previous = set_env(LOCAL_CREDENTIALS)
         try:
             dynamodb = boto3.client("dynamodb", endpoint_url=ddb_endpoint)

@@ -53,6 +53,11 @@ def _goals(r: dict[str, Any], w: Any) -> None:
         f"| test suite / one full synth | <= {g['test_ratio']}x | "
         f"{f'{t["ratio_to_one_synth"]:.2f}x' if t else 'skipped'} | {_ok(met['test_ratio'])} |"
     )
+    if t and "ratio_without_slow_marked" in t:
+        w(
+            f"| same, without the tests marked `slow` | <= {g['test_ratio']}x | "
+            f"{t['ratio_without_slow_marked']:.2f}x | {_ok(met.get('test_ratio_without_slow'))} |"
+        )
     hw, hc = r["handler_warm"], r["handler_cold"]
     w(
         f"| handler p50 / bare boto3 p50 | <= {g['handler_overhead']}x | {hw['ratio_p50']:.2f}x "
@@ -116,8 +121,14 @@ def _tests(r: dict[str, Any], w: Any) -> None:
         w("## 2. Test suite\n")
         w(
             f"How measured: `python -m pytest -q` (the whole suite, as `make test`), one run, wall time "
-            f"{t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}. Ratio to one full `app` synth of "
+            f"{t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}"
+            f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
+            "Ratio to one full `app` synth of "
             f"this run: **{t['ratio_to_one_synth']:.2f}x**. Slowest steps (pytest --durations):\n"
+        )
+        w(
+            f"Without the {t.get('slow_marked_tests', 0)} tests marked `slow` (their call time in this run, "
+            f"{t.get('slow_marked_call_s', 0):.0f} s, subtracted): **{t.get('ratio_without_slow_marked', 0):.2f}x**.\n"
         )
         w("| s | phase | test |\n|---|---|---|")
         for row in t["slowest"]:
@@ -136,12 +147,14 @@ def _handler(r: dict[str, Any], w: Any) -> None:
     )
     w(
         f"- chat_api.handler: median **{hc['handler_median_ms']:.0f} ms**, p90 {hc['handler_p90_ms']:.0f} ms; "
-        f"boto3 alone: median {hc['boto3_median_ms']:.0f} ms (ratio {hc['ratio_handler_to_boto3']:.2f}x).\n"
+        f"boto3 alone: median {hc['boto3_median_ms']:.0f} ms (ratio {hc['ratio_handler_to_boto3']:.2f}x); "
+        f"boto3 + the X-Ray SDK recorder (what Powertools' Tracer imports): "
+        f"median {hc.get('boto3_xray_median_ms', float('nan')):.0f} ms.\n"
     )
     w("Largest imports (`python -X importtime`, cumulative, one run):\n")
-    w("| package | ms |\n|---|---|")
+    w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
     for row in hc["top_imports"]:
-        w(f"| {row['package']} | {row['cumulative_ms']:.0f} |")
+        w(f"| `{row['module']}` | {row['depth']} | {row['cumulative_ms']:.0f} |")
     w("")
     w(
         f"Warm requests — how measured: DynamoDB Local (in memory) and moto on 127.0.0.1, tables created from the "
@@ -250,6 +263,20 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         )
     else:
         w("No config in the searched grid stays inside every limit at the target.\n")
+    w("For each TTL, the fewest pages the publisher must keep in S3 and the fewest S3 prefixes that stay inside")
+    w("every limit at the target, and where that config breaks:\n")
+    w("| TTL s | pages in S3 | S3 prefixes | hit ratio | L@E inv/s | origin req/s | breaks at page views/s |")
+    w("|---|---|---|---|---|---|---|")
+    for ttl, row in c.get("safe_config_per_ttl", {}).items():
+        if row is None:
+            w(f"| {ttl} | none in the grid | | | | | |")
+            continue
+        w(
+            f"| {ttl} | {row['prefilled_pages']:,} | {row['s3_prefixes']} | {row['overall_hit_ratio']:.3f} | "
+            f"{row['edge_invocations_per_s']:,.0f} | {row['origin_requests_per_s']:,.0f} | "
+            f"{row['breaks_at_page_views_per_s'] or 0:,.0f} |"
+        )
+    w("")
     w("![utilization](capacity-utilization.png)\n\n![ttl](capacity-ttl.png)\n")
 
 
