@@ -82,9 +82,10 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
     # Cold cache: distinct (page, REC) pairs requested within the burst window, all at once.
     per_rec = to_rec / p.recs
     cold_misses = p.recs * float((1.0 - np.exp(-per_rec * p.burst_window_s)).sum())
-    cold_rate = cold_misses / p.burst_window_s
+    # never below the steady state (a TTL shorter than the window already misses more often than that)
+    cold_rate = max(cold_misses / p.burst_window_s, invocations)
     cold_concurrency = cold_rate * p.edge_duration_ms / 1000 * p.busiest_region_share
-    cold_origin_rps = cold_rate * (1 - _share_prefilled(per_rec, in_s3, p.burst_window_s))
+    cold_origin_rps = max(cold_rate * (1 - _share_prefilled(per_rec, in_s3, p.burst_window_s)), origin_rps)
     burst_limit = min(p.concurrency_quota, QUOTAS["lambda_burst_envs_per_10s"] * math.ceil(p.burst_window_s / 10))
     s3_get_per_prefix = invocations / p.s3_prefixes  # one GetObject per invocation
     result = {

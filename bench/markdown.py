@@ -277,7 +277,8 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
             f"{row['breaks_at_page_views_per_s'] or 0:,.0f} |"
         )
     w("")
-    w("![utilization](capacity-utilization.png)\n\n![ttl](capacity-ttl.png)\n")
+    for name in c["plots"]:
+        w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
 
 
 def _cost(r: dict[str, Any], w: Any) -> None:

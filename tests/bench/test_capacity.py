@@ -84,3 +84,10 @@ def test_safe_config_is_inside_every_limit() -> None:
 def test_quotas_are_the_documented_defaults() -> None:
     assert QUOTAS["lambda_burst_envs_per_10s"] == 1_000
     assert QUOTAS["s3_get_per_prefix_per_s"] == 5_500
+
+
+def test_after_invalidation_is_never_below_steady_state() -> None:
+    for ttl in (1, 60, 3_600):
+        result = evaluate(CapacityParams(ttl_s=ttl))
+        assert result["cold_edge_invocations_per_s"] >= result["edge_invocations_per_s"]
+        assert result["cold_origin_requests_per_s"] >= result["origin_requests_per_s"]
