@@ -143,7 +143,9 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         cost = calls / 1e6 * p("lambda_request_million") + calls * load.api_lambda_ms / 1000 * memory_gb * p(
             f"lambda_{arch}_gb_second"
         )
-        add("Lambda", 0.0, cost)
+        add(
+            "Lambda", 0.0, cost
+        )  # every non-edge function at the API request count: an upper bound for the stream consumer
     if types["AWS::CloudFront::Distribution"]:
         add(
             "CloudFront",

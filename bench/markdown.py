@@ -290,7 +290,11 @@ def _cost(r: dict[str, Any], w: Any) -> None:
         f"functions' memory, alarms, keys, secrets, WAF rules) with `bench/prices.json` — prices as of "
         f"{cs['prices_as_of']}; {cs['prices_status']}. Idle = no traffic all month. Load = "
         + ", ".join(
-            f"{k}={v:,}" if isinstance(v, int | float) and not isinstance(v, bool) else f"{k}={v}"
+            f"{k}={v:,.4g}"
+            if isinstance(v, float)
+            else f"{k}={v:,}"
+            if isinstance(v, int) and not isinstance(v, bool)
+            else f"{k}={v}"
             for k, v in cs["load"].items()
         )
         + ".\n"
