@@ -30,15 +30,12 @@ def main() -> None:
         aws_sqs.CfnQueue(stack, "Queue")  # one resource, nothing else
         stacks = 1
     else:
-        from aws_cdk import Validations
-        from cdk_nag import AwsSolutionsChecks
-
-        from stacks.app_builder import build_stage
+        from stacks.app_builder import build_app, build_stage
         from stacks.config import STAGES, load_stage
 
-        built = [build_stage(app, load_stage(name)) for name in STAGES]
-        if nag:
-            Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        configs = [load_stage(name) for name in STAGES]
+        # With cdk-nag: the very builder app.py and the tests call. Without: its stages, minus the plugin.
+        built = build_app(app, configs) if nag else [build_stage(app, config) for config in configs]
         stacks = sum(len(stage.all) for stage in built)
     t_build = time.perf_counter()
     try:
