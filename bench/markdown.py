@@ -123,6 +123,8 @@ def _tests(r: dict[str, Any], w: Any) -> None:
             f"How measured: `python -m pytest -q` (the whole suite, as `make test`), one run, wall time "
             f"{t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}"
             f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
+            f"One full `app` synth, measured right before ({t.get('synth_before_s', 0):.1f} s) and right after "
+            f"({t.get('synth_after_s', 0):.1f} s) the suite, mean {t.get('one_synth_s', 0):.1f} s. "
             "Ratio to one full `app` synth of "
             f"this run: **{t['ratio_to_one_synth']:.2f}x**. Slowest steps (pytest --durations):\n"
         )

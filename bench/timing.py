@@ -78,6 +78,7 @@ def synth(outroot: Path, repeat: int, budget_s: float = 200) -> dict[str, Any]:
         "validation_cost_trivial_s": med["trivial"]["wall_s"] - med["trivial_no_validation"]["wall_s"],
         "nag_cost_s": med["app_no_validation"]["wall_s"] - med["app_no_validation_no_nag"]["wall_s"],
         "app_outdir": str(outroot / "app-0"),
+        "last_app_wall_s": runs["app"][-1]["wall_s"],
     }
 
 
