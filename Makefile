@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast lint format diff diff-deployed bootstrap deploy destroy clean
+.PHONY: help setup synth test test-fast bench lint format diff diff-deployed bootstrap deploy destroy clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -40,6 +40,10 @@ test: setup  ## run the whole test suite (template, quality-gate and handler tes
 
 test-fast: setup  ## template and config tests only (one synth, no emulators)
 	pytest tests/stacks
+
+# Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
+bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
+	python -m bench.run
 
 lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
 	ruff check .

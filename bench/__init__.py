@@ -1,0 +1,1 @@
+"""`make bench`: synth, test-suite, handler and edge timings, the capacity model and the cost model."""

@@ -1,0 +1,318 @@
+"""Render a benchmark report (the JSON of bench/run.py) as Markdown.
+
+python -m bench.markdown reports/bench-YYYY-MM-DD.json   # re-render without re-running
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def _ok(value: bool | None) -> str:
+    return {True: "met", False: "**missed**", None: "n/a"}[value]
+
+
+def _usd(value: float) -> str:
+    return f"${value:,.2f}"
+
+
+def render(r: dict[str, Any]) -> str:
+    out: list[str] = []
+    w = out.append
+    m = r["machine"]
+    w(f"# Benchmarks {r['date']}\n")
+    w(
+        f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average at start "
+        f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f} (other jobs ran too; "
+        f"absolute times are noisy, ratios are measured side by side in this run). "
+        f"`make bench` took {r['total_s']:.0f} s.\n"
+    )
+    _goals(r, w)
+    for section in (_synth, _tests, _handler, _edge, _capacity, _cost):
+        section(r, w)
+    return "\n".join(out) + "\n"
+
+
+def _goals(r: dict[str, Any], w: Any) -> None:
+    w("## Goals\n")
+    w("| goal | target | measured | status |\n|---|---|---|---|")
+    s, g, met = r["synth"], r["goals"], r["goals_met"]
+    w(
+        f"| full app synth / trivial synth | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial']:.2f}x "
+        f"| {_ok(met['synth_ratio'])} |"
+    )
+    w(
+        f"| same, CDK_VALIDATION=false | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial_no_validation']:.2f}x "
+        f"| {_ok(met['synth_ratio_no_validation'])} |"
+    )
+    t = r.get("tests")
+    w(
+        f"| test suite / one full synth | <= {g['test_ratio']}x | "
+        f"{f'{t["ratio_to_one_synth"]:.2f}x' if t else 'skipped'} | {_ok(met['test_ratio'])} |"
+    )
+    if t and "ratio_without_slow_marked" in t:
+        w(
+            f"| same, without the tests marked `slow` | <= {g['test_ratio']}x | "
+            f"{t['ratio_without_slow_marked']:.2f}x | {_ok(met.get('test_ratio_without_slow'))} |"
+        )
+    hw, hc = r["handler_warm"], r["handler_cold"]
+    w(
+        f"| handler p50 / bare boto3 p50 | <= {g['handler_overhead']}x | {hw['ratio_p50']:.2f}x "
+        f"| {_ok(met['handler_overhead'])} |"
+    )
+    w(
+        f"| cold import of chat_api.handler (median) | < {g['cold_import_ms']} ms | "
+        f"{hc['handler_median_ms']:.0f} ms | {_ok(met['cold_import'])} |"
+    )
+    e = r["edge"]
+    if "skipped" in e:
+        w(f"| edge decision p99 / package | < 5 ms / < 1 MB | skipped: {e['skipped']} | n/a |")
+    else:
+        p99 = max(e.get("hit_decision_p99_ms", float("nan")), e.get("miss_decision_p99_ms", float("nan")))
+        w(f"| edge decision p99 (no S3 round trip) | < 5 ms | {p99:.3f} ms | {_ok(met['edge_decision'])} |")
+        w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met['edge_package'])} |")
+    c = r["capacity"]
+    w(
+        f"| design inside every limit at {c['params']['page_views_per_s']:,.0f} page views/s | all limits | "
+        f"exceeded: {', '.join(c['at_target']['limits_exceeded']) or 'none'} | {_ok(met['capacity_at_target'])} |"
+    )
+    for stage, data in r["cost"]["stages"].items():
+        w(f"| {stage} idle cost per month | stated | {_usd(data['idle'])} | stated |")
+    w("")
+
+
+def _synth(r: dict[str, Any], w: Any) -> None:
+    s = r["synth"]
+    w("## 1. Synth\n")
+    w(
+        "How measured: each variant is one fresh `python -m bench.synth_probe` process (a new interpreter and jsii "
+        "node process, like `cdk synth` runs app.py), synthesizing into an empty directory with the feature flags "
+        f"of cdk.json; variants run round-robin, {s['repeat']} round(s), median shown. `app` builds every stack of "
+        f"every stage ({s['stacks_in_app']} stacks) with the cdk-nag AwsSolutions plugin, as app.py and the test "
+        "fixture do; `trivial` is one stack with one `AWS::SQS::Queue`. Phases: import = `import aws_cdk` (starts "
+        "node, loads aws-cdk-lib), build = constructing the app, synth = `app.synth()` (templates, assets, "
+        "validation plugins).\n"
+    )
+    w("| variant | wall s | import s | build s | synth s |\n|---|---|---|---|---|")
+    for name, v in s["median"].items():
+        w(f"| {name} | {v['wall_s']:.1f} | {v['import_s']:.1f} | {v['build_s']:.1f} | {v['synth_s']:.1f} |")
+    w("")
+    w(
+        f"- Ratio app/trivial: **{s['ratio_app_to_trivial']:.2f}x** with validation, "
+        f"**{s['ratio_app_to_trivial_no_validation']:.2f}x** without.\n"
+        f"- Built-in CloudFormation validation costs {s['validation_cost_trivial_s']:.1f} s on the trivial app and "
+        f"{s['validation_cost_app_s']:.1f} s on ours; cdk-nag (AwsSolutions on every construct) costs "
+        f"{s['nag_cost_s']:.1f} s.\n"
+        "- The switch that turns validation off in aws-cdk-lib 2.275 is the environment variable "
+        "`CDK_VALIDATION=false` (or `App(builtin_cloud_formation_validation=False)`): the library runs its "
+        "CloudFormation validation plugin when `app._builtinCloudFormationValidation && "
+        "process.env.CDK_VALIDATION !== 'false'`. The feature flag `@aws-cdk/core:validateAgainstDefaultRules` "
+        "does not skip anything: it only decides whether that plugin's findings are errors (flag true, as in our "
+        "cdk.json) or are downgraded to warnings.\n"
+    )
+
+
+def _tests(r: dict[str, Any], w: Any) -> None:
+    t = r.get("tests")
+    if t:
+        w("## 2. Test suite\n")
+        w(
+            f"How measured: `python -m pytest -q` (the whole suite, as `make test`), one run, wall time "
+            f"{t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}"
+            f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
+            f"One full `app` synth, measured right before ({t.get('synth_before_s', 0):.1f} s) and right after "
+            f"({t.get('synth_after_s', 0):.1f} s) the suite, mean {t.get('one_synth_s', 0):.1f} s. "
+            "Ratio to one full `app` synth of "
+            f"this run: **{t['ratio_to_one_synth']:.2f}x**. Slowest steps (pytest --durations):\n"
+        )
+        w(
+            f"Without the {t.get('slow_marked_tests', 0)} tests marked `slow` (their call time in this run, "
+            f"{t.get('slow_marked_call_s', 0):.0f} s, subtracted): **{t.get('ratio_without_slow_marked', 0):.2f}x**.\n"
+        )
+        w("| s | phase | test |\n|---|---|---|")
+        for row in t["slowest"]:
+            w(f"| {row['seconds']:.1f} | {row['phase']} | `{row['test']}` |")
+        w("")
+
+
+def _handler(r: dict[str, Any], w: Any) -> None:
+    hw, hc = r["handler_warm"], r["handler_cold"]
+    w("## 3. Chat handler\n")
+    w(
+        f"Cold import — how measured: {hc['runs']} fresh interpreters each `import chat_api.handler` (Powertools "
+        "Logger/Tracer/Metrics, resolver, idempotency layer, pydantic models, boto3) with the function's "
+        "environment, timed inside the process (interpreter start excluded); interleaved with the same number of "
+        "interpreters importing only boto3, the floor any Python handler pays.\n"
+    )
+    w(
+        f"- chat_api.handler: median **{hc['handler_median_ms']:.0f} ms**, p90 {hc['handler_p90_ms']:.0f} ms; "
+        f"boto3 alone: median {hc['boto3_median_ms']:.0f} ms (ratio {hc['ratio_handler_to_boto3']:.2f}x); "
+        f"boto3 + the X-Ray SDK recorder (what Powertools' Tracer imports): "
+        f"median {hc.get('boto3_xray_median_ms', float('nan')):.0f} ms.\n"
+    )
+    w("Largest imports (`python -X importtime`, cumulative, one run):\n")
+    w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
+    for row in hc["top_imports"]:
+        w(f"| `{row['module']}` | {row['depth']} | {row['cumulative_ms']:.0f} |")
+    w("")
+    w(
+        f"Warm requests — how measured: DynamoDB Local (in memory) and moto on 127.0.0.1, tables created from the "
+        f"synthesized sandbox Chat template; {hw['items_per_response']} comments in a room; then "
+        f"{hw['requests']} times, interleaved: `GET /rooms/{{room}}/comments?limit={hw['items_per_response']}` "
+        "through `chat_api.handler.handler` (API Gateway proxy event, fake context), and the same `Query` on the "
+        "`by-room-time` index with a bare boto3 client. 20 warm-up rounds each.\n"
+    )
+    w("| path | p50 ms | p99 ms |\n|---|---|---|")
+    w(f"| handler | {hw['handler_p50_ms']:.2f} | {hw['handler_p99_ms']:.2f} |")
+    w(f"| bare boto3 query | {hw['boto3_p50_ms']:.2f} | {hw['boto3_p99_ms']:.2f} |")
+    w(f"| ratio | **{hw['ratio_p50']:.2f}x** | {hw['ratio_p99']:.2f}x |")
+    w("")
+
+
+def _edge(r: dict[str, Any], w: Any) -> None:
+    e = r["edge"]
+    w("## 4. Edge function\n")
+    if "skipped" in e:
+        w(f"Skipped: {e['skipped']}. `make bench` measures it once the Edge stack is merged.\n")
+    else:
+        w(
+            f"How measured: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
+            f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` with a warm boto3 client against moto's S3 "
+            "on 127.0.0.1 (a 50 kB page), and `decide` with S3 replaced by memory (the function's own cost).\n"
+        )
+        if "timing_skipped" in e:
+            w(f"Timing skipped: {e['timing_skipped']}\n")
+        else:
+            w("| case | p50 ms | p99 ms |\n|---|---|---|")
+            for case in ("hit", "miss"):
+                w(
+                    f"| {case}, local S3 | {e[f'{case}_with_local_s3_p50_ms']:.2f} "
+                    f"| {e[f'{case}_with_local_s3_p99_ms']:.2f} |"
+                )
+                w(
+                    f"| {case}, decision only | {e[f'{case}_decision_p50_ms']:.3f} "
+                    f"| {e[f'{case}_decision_p99_ms']:.3f} |"
+                )
+            w("")
+
+
+def _capacity(r: dict[str, Any], w: Any) -> None:
+    c = r["capacity"]
+    w("## 5. Capacity at 30,000 page views/s\n")
+    w(
+        "How computed (not measured): `bench/capacity.py`, an analytical model — Zipf page popularity, Poisson "
+        "requests, TTL caches at the edge locations and the regional edge caches (miss rate r/(1+r·TTL) per node), "
+        "the origin-request function once per regional miss with one S3 GetObject, pages the publisher keeps in S3 "
+        "served from S3 and the rest rendered by the web origin; Lambda concurrency by Little's law. The cold-cache "
+        "case is a deploy-wide invalidation: every (page, regional cache) pair misses once in the first 10 s. "
+        "Unit tests check the formulas and the TTL-cache formula against a small event simulation.\n"
+    )
+    w("Parameters and where each comes from:\n")
+    w("| parameter | value | source |\n|---|---|---|")
+    for key, value in c["params"].items():
+        w(f"| {key} | {value:,} | {c['sources'].get(key, 'assumed')} |" if isinstance(value, int | float) else "")
+    w("")
+    w("Quotas (documented defaults, to re-check): " + ", ".join(f"{k} = {v:,}" for k, v in c["quotas"].items()) + ".\n")
+    a = c["at_target"]
+    w("| at target | value | share of limit |\n|---|---|---|")
+    u = a["utilization"]
+    w(f"| overall CloudFront hit ratio | {a['overall_hit_ratio']:.3f} | |")
+    w(f"| requests reaching regional caches /s | {a['rec_requests_per_s']:,.0f} | |")
+    w(f"| Lambda@Edge invocations/s | {a['edge_invocations_per_s']:,.0f} | |")
+    w(
+        f"| Lambda@Edge concurrency, busiest region | {a['edge_concurrency_busiest_region']:,.0f} "
+        f"| {u['lambda_concurrency']:.2f} |"
+    )
+    w(f"| after invalidation: invocations/s | {a['cold_edge_invocations_per_s']:,.0f} | |")
+    w(
+        f"| after invalidation: concurrency, busiest region | {a['cold_edge_concurrency_busiest_region']:,.0f} "
+        f"| {u['lambda_cold_burst']:.2f} of the burst allowance |"
+    )
+    w(f"| S3 GET/s per prefix | {a['s3_get_per_prefix_per_s']:,.0f} | {u['s3_get_per_prefix']:.2f} |")
+    w(f"| web origin requests/s | {a['origin_requests_per_s']:,.0f} | {u['origin']:.2f} |")
+    w(f"| web origin requests/s after invalidation | {a['cold_origin_requests_per_s']:,.0f} | {u['origin_cold']:.2f} |")
+    w(f"| CloudFront requests/s | {c['params']['page_views_per_s']:,.0f} | {u['cloudfront_requests']:.2f} |")
+    w("")
+    bp = c["breaking_point_page_views_per_s"]
+    w(
+        f"Where it breaks: with these parameters the first limit is exceeded at "
+        f"**{bp:,.0f} page views/s** (steady state only: {c['breaking_point_steady_only'] or 0:,.0f})."
+        if bp
+        else "No limit is exceeded below 1,000,000 page views/s."
+    )
+    w("\nTTL sweep at the target rate:\n")
+    w("| TTL s | hit ratio | L@E inv/s | L@E conc. (busiest) | S3 GET/s/prefix | origin req/s | exceeded |")
+    w("|---|---|---|---|---|---|---|")
+    for ttl, b in c["ttl_sweep"].items():
+        w(
+            f"| {ttl} | {b['overall_hit_ratio']:.3f} | {b['edge_invocations_per_s']:,.0f} | "
+            f"{b['edge_concurrency_busiest_region']:,.0f} | {b['s3_get_per_prefix_per_s']:,.0f} | "
+            f"{b['origin_requests_per_s']:,.0f} | {', '.join(b['limits_exceeded']) or 'none'} |"
+        )
+    w("")
+    if c["safe_config"]:
+        sc = c["safe_config"]
+        w(
+            f"A config inside every limit at the target (smallest TTL first, then fewest pages pre-filled, then "
+            f"fewest prefixes): **TTL {sc['ttl_s']:g} s, publisher keeps {sc['prefilled_pages']:,} pages in S3, "
+            f"pages spread over {sc['s3_prefixes']} S3 prefixes** — hit ratio "
+            f"{c['safe_config_result']['overall_hit_ratio']:.3f}, origin "
+            f"{c['safe_config_result']['origin_requests_per_s']:,.0f} "
+            f"req/s; it breaks at {c['safe_config_breaking_point'] or 0:,.0f} page views/s.\n"
+        )
+    else:
+        w("No config in the searched grid stays inside every limit at the target.\n")
+    w("For each TTL, the fewest pages the publisher must keep in S3 and the fewest S3 prefixes that stay inside")
+    w("every limit at the target, and where that config breaks:\n")
+    w("| TTL s | pages in S3 | S3 prefixes | hit ratio | L@E inv/s | origin req/s | breaks at page views/s |")
+    w("|---|---|---|---|---|---|---|")
+    for ttl, row in c.get("safe_config_per_ttl", {}).items():
+        if row is None:
+            w(f"| {ttl} | none in the grid | | | | | |")
+            continue
+        w(
+            f"| {ttl} | {row['prefilled_pages']:,} | {row['s3_prefixes']} | {row['overall_hit_ratio']:.3f} | "
+            f"{row['edge_invocations_per_s']:,.0f} | {row['origin_requests_per_s']:,.0f} | "
+            f"{row['breaks_at_page_views_per_s'] or 0:,.0f} |"
+        )
+    w("")
+    for name in c["plots"]:
+        w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
+
+
+def _cost(r: dict[str, Any], w: Any) -> None:
+    cs = r["cost"]
+    w("## 6. Cost per stage (USD per month)\n")
+    w(
+        f"How computed: `bench/cost.py` prices each synthesized template of this run (resource counts and sizes "
+        f"read from the templates: NAT gateways, ALB, Fargate task size x min/max tasks, Aurora min/max ACU, "
+        f"functions' memory, alarms, keys, secrets, WAF rules) with `bench/prices.json` — prices as of "
+        f"{cs['prices_as_of']}; {cs['prices_status']}. Idle = no traffic all month. Load = "
+        + ", ".join(
+            f"{k}={v:,.4g}"
+            if isinstance(v, float)
+            else f"{k}={v:,}"
+            if isinstance(v, int) and not isinstance(v, bool)
+            else f"{k}={v}"
+            for k, v in cs["load"].items()
+        )
+        + ".\n"
+    )
+    for stage, data in cs["stages"].items():
+        w(f"### {stage}: idle {_usd(data['idle'])}, at load {_usd(data['load'])}\n")
+        w("| stack | region | item | idle | at load |\n|---|---|---|---|---|")
+        for stack, sd in data["stacks"].items():
+            for item, v in sd["items"].items():
+                w(f"| {stack} | {sd['region']} | {item} | {_usd(v['idle'])} | {_usd(v['load'])} |")
+        w("")
+
+
+if __name__ == "__main__":
+    path = Path(sys.argv[1])
+    report = json.loads(path.read_text())
+    text = render(report)
+    path.with_suffix(".md").write_text(text)
+    (path.parent / "latest.md").write_text(text)

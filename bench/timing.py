@@ -1,0 +1,125 @@
+"""Synth and test-suite wall times, each variant in a fresh interpreter, interleaved in one run."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from tests.support.synth import ROOT
+
+# name -> (app kind, CDK_VALIDATION, extra args). "app" is every stack of every stage, as `cdk synth` builds it.
+VARIANTS: dict[str, tuple[str, str, list[str]]] = {
+    "trivial": ("trivial", "true", []),
+    "trivial_no_validation": ("trivial", "false", []),
+    "app": ("app", "true", []),
+    "app_no_validation": ("app", "false", []),
+    "app_no_validation_no_nag": ("app", "false", ["--no-nag"]),
+}
+
+
+def _env(**extra: str) -> dict[str, str]:
+    node_bin = str(ROOT / "node_modules" / ".bin")
+    return {
+        **os.environ,
+        "PATH": f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        **extra,
+    }
+
+
+def synth_once(variant: str, outdir: Path) -> dict[str, Any]:
+    kind, validation, extra = VARIANTS[variant]
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.synth_probe", kind, str(outdir), *extra],
+        cwd=ROOT,
+        env=_env(CDK_VALIDATION=validation),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"synth probe {variant} failed:\n{done.stderr[-3000:]}")
+    phases = json.loads(done.stdout.strip().splitlines()[-1])
+    return {"wall_s": wall, **phases}
+
+
+def synth(outroot: Path, repeat: int, budget_s: float = 200) -> dict[str, Any]:
+    """Median wall time per variant (round-robin order, so load drifts hit every variant alike) and ratios."""
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name in VARIANTS}
+    started = time.perf_counter()
+    for round_ in range(repeat):
+        if round_ and time.perf_counter() - started > budget_s * round_ / repeat:
+            break  # a loaded machine: keep `make bench` inside its time budget
+        order = list(VARIANTS) if round_ % 2 == 0 else list(reversed(VARIANTS))
+        for name in order:
+            runs[name].append(synth_once(name, outroot / f"{name}-{round_}"))
+    med = {
+        name: {key: statistics.median(r[key] for r in rs) for key in ("wall_s", "import_s", "build_s", "synth_s")}
+        for name, rs in runs.items()
+    }
+    return {
+        "repeat": len(runs["app"]),
+        "stacks_in_app": runs["app"][0]["stacks"],
+        "median": med,
+        "ratio_app_to_trivial": med["app"]["wall_s"] / med["trivial"]["wall_s"],
+        "ratio_app_to_trivial_no_validation": med["app_no_validation"]["wall_s"]
+        / med["trivial_no_validation"]["wall_s"],
+        "validation_cost_app_s": med["app"]["wall_s"] - med["app_no_validation"]["wall_s"],
+        "validation_cost_trivial_s": med["trivial"]["wall_s"] - med["trivial_no_validation"]["wall_s"],
+        "nag_cost_s": med["app_no_validation"]["wall_s"] - med["app_no_validation_no_nag"]["wall_s"],
+        "app_outdir": str(outroot / "app-0"),
+        "last_app_wall_s": runs["app"][-1]["wall_s"],
+    }
+
+
+_DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTILINE)
+_SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)")
+
+
+def test_suite() -> dict[str, Any]:
+    """Wall time of the whole suite as `make test` runs it, with pytest's slowest steps."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rf", "--durations=0", "--durations-min=0.05"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    wall = time.perf_counter() - start
+    counts = {kind: int(n) for n, kind in _SUMMARY.findall(done.stdout.strip().splitlines()[-1])}
+    slowest = [{"seconds": float(s), "phase": phase, "test": test} for s, phase, test in _DURATION.findall(done.stdout)]
+    failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
+    # Tests marked `slow` (concurrency, property-based): their call time, from the durations of this same run.
+    collected = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-m", "slow"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    ).stdout.splitlines()
+    slow_ids = {line.strip() for line in collected if "::" in line}
+    slow_call_s = sum(row["seconds"] for row in slowest if row["phase"] == "call" and row["test"] in slow_ids)
+    return {
+        "wall_s": wall,
+        "exit_code": done.returncode,
+        "counts": counts,
+        "failed": failed,
+        "slowest": slowest[:8],
+        "slow_marked_tests": len(slow_ids),
+        "slow_marked_call_s": slow_call_s,
+    }

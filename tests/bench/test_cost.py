@@ -1,0 +1,91 @@
+"""The cost model prices template resources from the dated price table (pure, fast)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from bench.cost import Load, load_prices, stack_cost, total
+
+
+def _template(*resources: tuple[str, str, dict[str, Any]]) -> dict[str, Any]:
+    return {"Resources": {rid: {"Type": kind, "Properties": props} for rid, kind, props in resources}}
+
+
+def test_price_table_is_dated_and_sourced() -> None:
+    prices = load_prices()
+    assert prices["as_of"] and "verified" in prices["status"]
+    for name, entry in prices["prices"].items():
+        assert entry["source"].startswith("https://aws.amazon.com/"), name
+        assert {"eu-west-1", "us-east-1"} <= set(entry), name
+
+
+def test_nat_gateway_idle_cost_is_hourly_plus_its_public_ip() -> None:
+    prices = load_prices()
+    items = stack_cost(_template(("Nat", "AWS::EC2::NatGateway", {})), "eu-west-1", prices)
+    expected = 730 * (
+        prices["prices"]["nat_gateway_hour"]["eu-west-1"] + prices["prices"]["public_ipv4_hour"]["eu-west-1"]
+    )
+    assert items["NAT gateway"]["idle"] == pytest.approx(expected)
+
+
+def test_fargate_uses_the_scaling_range_and_architecture() -> None:
+    template = _template(
+        (
+            "Task",
+            "AWS::ECS::TaskDefinition",
+            {
+                "RequiresCompatibilities": ["FARGATE"],
+                "Cpu": "512",
+                "Memory": "1024",
+                "RuntimePlatform": {"CpuArchitecture": "ARM64"},
+            },
+        ),
+        ("Service", "AWS::ECS::Service", {}),
+        (
+            "Target",
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {"ServiceNamespace": "ecs", "MinCapacity": 2, "MaxCapacity": 6},
+        ),
+    )
+    items = stack_cost(template, "eu-west-1", load_prices())
+    assert items["Fargate"]["load"] == pytest.approx(3 * items["Fargate"]["idle"])
+
+
+def test_serverless_services_cost_nothing_idle() -> None:
+    template = _template(
+        ("Table", "AWS::DynamoDB::Table", {}),
+        ("Api", "AWS::ApiGateway::RestApi", {}),
+        ("Fn", "AWS::Lambda::Function", {"MemorySize": 512, "Architectures": ["arm64"]}),
+        ("Machine", "AWS::StepFunctions::StateMachine", {}),
+    )
+    items = stack_cost(template, "eu-west-1", load_prices(), Load())
+    assert total(items)["idle"] == 0
+    assert all(v["load"] > 0 for v in items.values())
+
+
+def test_edge_functions_are_priced_as_lambda_at_edge() -> None:
+    trust = {"Statement": [{"Principal": {"Service": ["lambda.amazonaws.com", "edgelambda.amazonaws.com"]}}]}
+    template = _template(
+        ("Role", "AWS::IAM::Role", {"AssumeRolePolicyDocument": trust}),
+        ("Fn", "AWS::Lambda::Function", {"MemorySize": 128, "Role": {"Fn::GetAtt": ["Role", "Arn"]}}),
+    )
+    items = stack_cost(template, "us-east-1", load_prices(), Load(page_views=1e6, edge_hit_ratio=0.5))
+    assert set(items) == {"Lambda@Edge"}
+    assert json.dumps(items)
+
+
+def test_fixed_monthly_items() -> None:
+    template = _template(
+        ("Key", "AWS::KMS::Key", {}),
+        ("Secret", "AWS::SecretsManager::Secret", {}),
+        ("Alarm", "AWS::CloudWatch::Alarm", {}),
+        ("Acl", "AWS::WAFv2::WebACL", {"Scope": "REGIONAL", "Rules": [{}, {}]}),
+    )
+    items = stack_cost(template, "eu-west-1", load_prices())
+    assert items["KMS keys"]["idle"] == pytest.approx(1.0)
+    assert items["Secrets Manager"]["idle"] == pytest.approx(0.40)
+    assert items["CloudWatch alarms"]["idle"] == pytest.approx(0.10)
+    assert items["WAF"]["idle"] == pytest.approx(7.0)
