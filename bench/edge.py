@@ -60,9 +60,9 @@ def run(iterations: int) -> dict[str, Any]:
 def _timings(bundle: Path, iterations: int) -> dict[str, Any]:
     sys.path.insert(0, str(bundle))
     import boto3
+
     from edge_cache.origin_request import decide, handler  # type: ignore[import-not-found]
     from edge_cache.store import CachedObject  # type: ignore[import-not-found]
-
     from tests.support.cloudfront_events import origin_request  # type: ignore[import-not-found]
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
