@@ -109,8 +109,11 @@ local-down:  ## stop LocalStack and everything it started; remove the files it w
 local-status:  ## is the local LocalStack running?
 	$(SANDBOX) status
 
+# TMPDIR: what the test process writes (jsii's runtime files among it) stays in the project and goes.
 test-e2e: local-setup  ## start LocalStack, deploy, test over HTTP, diff, destroy, stop (tests/e2e)
-	pytest tests/e2e --e2e
+	mkdir -p $(LOCAL)/e2e-tmp
+	status=0; TMPDIR=$(CURDIR)/$(LOCAL)/e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
+	  rm -rf $(LOCAL)/e2e-tmp; exit $$status
 
 clean:  ## remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

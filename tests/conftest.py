@@ -18,7 +18,6 @@ os.environ.setdefault("JSII_DEPRECATED", "fail")
 
 from tests.support.synth import Synthesized, synthesize  # noqa: E402
 
-
 E2E = ROOT / "tests" / "e2e"
 
 
@@ -33,7 +32,7 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path != E2E and E2E not in collection_path.parents:
         return None
     asked = config.getoption("--e2e") or any(
-        E2E == Path(arg.split("::")[0]).resolve() or E2E in Path(arg.split("::")[0]).resolve().parents
+        Path(arg.split("::")[0]).resolve() == E2E or E2E in Path(arg.split("::")[0]).resolve().parents
         for arg in config.args
     )
     return None if asked else True

@@ -40,7 +40,7 @@ class Api:
         self, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None, raw: bytes | None = None
     ) -> Reply:
         data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)
+        request = urllib.request.Request(f"{self.base_url}{path}", data=data, method=method)  # noqa: S310 - loopback http
         request.add_header("Content-Type", "application/json")
         for key, value in (headers or {}).items():
             request.add_header(key, value)
@@ -73,7 +73,10 @@ def localstack() -> Iterator[None]:
     signal.signal(signal.SIGTERM, _terminate)
     try:
         if started:
-            runtime.start()
+            try:
+                runtime.start()
+            except runtime.SandboxError as error:
+                pytest.exit(f"local sandbox: {error}", returncode=1)  # one clear message, not one per test
         yield
     finally:
         if started:

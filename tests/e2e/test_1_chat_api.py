@@ -119,9 +119,7 @@ def test_idempotency_key_stores_once(api: Api, room: str, posted: list[dict[str,
         ("DELETE", "/rooms/{room}/comments", None, 403),
     ],
 )
-def test_bad_requests_get_4xx_json(
-    api: Api, room: str, method: str, path: str, body: Any, status: int
-) -> None:
+def test_bad_requests_get_4xx_json(api: Api, room: str, method: str, path: str, body: Any, status: int) -> None:  # noqa: PLR0917
     raw = body if isinstance(body, bytes) else None
     reply = api.request(method, path.format(room=room), None if raw else body, raw=raw)
     assert reply.status == status, reply

@@ -79,7 +79,11 @@ def test_destroy_leaves_nothing_running(deployment: dict[str, deploy.StackResult
         ]
         assert live == [], f"{result.name} still exists"
         lam = _client("lambda", result.region)
-        left = [f["FunctionName"] for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(result.stack_name)]
+        left = [
+            f["FunctionName"]
+            for f in lam.list_functions()["Functions"]
+            if f["FunctionName"].startswith(result.stack_name)
+        ]
         assert left == [], f"functions of {result.name} still exist: {left}"
         tables = _client("dynamodb", result.region).list_tables()["TableNames"]
         assert [t for t in tables if t.startswith(result.stack_name)] == []

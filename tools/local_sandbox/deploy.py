@@ -19,6 +19,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import boto3
+
 from tools.local_sandbox.runtime import LOCAL, ROOT, SandboxError, endpoint, healthy
 
 ACCOUNT = "000000000000"  # LocalStack's default account for the dummy credentials
@@ -123,14 +125,12 @@ def stacks(outdir: Path = ASSEMBLY) -> list[StackArtifact]:
 
 
 def _client(service: str, region: str) -> Any:
-    import boto3
-
     return boto3.client(
         service,
         region_name=region,
         endpoint_url=endpoint(),
         aws_access_key_id="test",
-        aws_secret_access_key="test",
+        aws_secret_access_key="test",  # noqa: S106 - LocalStack's dummy credentials
     )
 
 
@@ -171,9 +171,7 @@ def public_parameter_overrides(artifacts: list[StackArtifact]) -> dict[str, list
                 value = "placeholder"
             local_name = f"/local-sandbox{name}"
             _client("ssm", artifact.region).put_parameter(Name=local_name, Value=value, Type="String", Overwrite=True)
-            overrides.setdefault(artifact.display_name, []).extend(
-                ["--parameters", f"{logical_id}={local_name}"]
-            )
+            overrides.setdefault(artifact.display_name, []).extend(["--parameters", f"{logical_id}={local_name}"])
     return overrides
 
 

@@ -99,6 +99,8 @@ def running_pid(paths: Paths = Paths()) -> int | None:
 
 def ensure_port_free(number: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the server will: connections of a previous run lingering in TIME_WAIT do not count.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((LOOPBACK, number))
         except OSError:
@@ -225,22 +227,43 @@ def start(paths: Paths = Paths()) -> int:
             return process.pid
         time.sleep(0.5)
     stop(paths)
-    raise SandboxError(f"LocalStack was not ready within {ready_timeout_s():.0f} s (LOCAL_READY_TIMEOUT):\n{_log_tail(paths)}")
+    raise SandboxError(
+        f"LocalStack was not ready within {ready_timeout_s():.0f} s (LOCAL_READY_TIMEOUT):\n{_log_tail(paths)}"
+    )
+
+
+def _ancestors() -> set[int]:
+    """This process and its parents (a shell whose command text names .local/ must survive `stop`)."""
+    found, pid = set(), os.getpid()
+    while pid > 1:
+        found.add(pid)
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
 
 
 def leftover_pids(paths: Paths = Paths()) -> list[int]:
-    """Processes still running from this project's LocalStack: those whose command line names a path
-    under .local/ (the runtime, its Lambda workers, DynamoDB Local). Nothing else is ever signalled."""
-    marker = str(paths.local.resolve())
+    """Processes still running from this project's LocalStack: those with an argument that is a path under
+    .local/ (the runtime's interpreter, a Lambda worker's script, DynamoDB Local's jar and agent).
+    Nothing else is ever signalled: not by name, and never this process or its parents."""
+    markers = {str(paths.local), str(paths.local.resolve())}
+    skip = _ancestors()
     found = []
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+        if not proc.name.isdigit() or int(proc.name) in skip:
             continue
         try:
-            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            argv = (proc / "cmdline").read_bytes().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if marker in cmdline and _pid_alive(int(proc.name)):
+        ours = any(
+            arg.startswith(marker) or (arg.startswith("-") and f":{marker}" in arg)
+            for arg in argv
+            for marker in markers
+        )
+        if ours and _pid_alive(int(proc.name)):
             found.append(int(proc.name))
     return sorted(found)
 

@@ -36,7 +36,7 @@ _lock = threading.Lock()
 
 def post(path: str, body: bytes) -> None:
     """POST to LocalStack's executor endpoint (loopback only, never a proxy)."""
-    request = urllib.request.Request(f"{ENDPOINT}{path}", data=body, method="POST")
+    request = urllib.request.Request(f"{ENDPOINT}{path}", data=body, method="POST")  # noqa: S310 - http endpoint from LocalStack
     request.add_header("Content-Type", "application/json")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     with opener.open(request, timeout=30) as response:
@@ -101,8 +101,9 @@ def run_invocation(handler: Any, invoke: dict[str, Any]) -> tuple[str, bytes, st
     outcome: dict[str, Any] = {}
 
     def target() -> None:
-        with contextlib.redirect_stdout(_Tee(sys.__stdout__, logs)), contextlib.redirect_stderr(
-            _Tee(sys.__stderr__, logs)
+        with (
+            contextlib.redirect_stdout(_Tee(sys.__stdout__, logs)),
+            contextlib.redirect_stderr(_Tee(sys.__stderr__, logs)),
         ):
             try:
                 event = json.loads(invoke.get("payload") or "{}")
