@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from tools.local_sandbox import deploy, runtime
 
@@ -15,12 +16,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "up":
+            began = time.monotonic()
             pid = runtime.start()
-            print(f"LocalStack is ready on {runtime.endpoint()} (pid {pid}); log: {runtime.Paths().log_file}")
+            print(
+                f"LocalStack is ready on {runtime.endpoint()} after {time.monotonic() - began:.0f} s "
+                f"(pid {pid}, Lambda executor {runtime.lambda_executor()}); log: {runtime.Paths().log_file}"
+            )
         elif args.command == "deploy":
             results = deploy.deploy(args.stage)
             for result in results:
-                print(f"{result.name}: {result.status}")
+                print(f"{result.name}: {result.status} in {result.seconds:.0f} s")
                 for key, value in result.outputs.items():
                     print(f"  {key} = {value}")
                 if result.error:

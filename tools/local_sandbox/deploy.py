@@ -14,13 +14,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import boto3
 
+from stacks.config import load_stage
 from tools.local_sandbox.runtime import LOCAL, ROOT, SandboxError, endpoint, healthy
 
 ACCOUNT = "000000000000"  # LocalStack's default account for the dummy credentials
@@ -40,6 +43,7 @@ class StackResult:
     status: str = "pending"
     outputs: dict[str, str] = field(default_factory=dict)
     error: str = ""
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -175,15 +179,17 @@ def public_parameter_overrides(artifacts: list[StackArtifact]) -> dict[str, list
     return overrides
 
 
-def bootstrap(artifacts: list[StackArtifact]) -> None:
-    for region in sorted({a.region for a in artifacts}):
+def bootstrap(regions: set[str]) -> None:
+    """`cdklocal bootstrap` each region once (a CDKToolkit stack there means it is done)."""
+    for region in sorted(regions):
         cfn = _client("cloudformation", region)
         try:
             cfn.describe_stacks(StackName="CDKToolkit")
             continue
         except cfn.exceptions.ClientError:
             pass
-        run_cli(["bootstrap", f"aws://{ACCOUNT}/{region}"], capture=True)
+        # --app "": bootstrap the named environment without synthesizing the app again.
+        run_cli(["bootstrap", f"aws://{ACCOUNT}/{region}", "--app", ""], capture=True)
 
 
 def local_api_url(url: str) -> str:
@@ -198,14 +204,21 @@ def deploy(stage: str) -> list[StackResult]:
     """Synthesize STAGE and deploy each of its stacks; write the outcomes to .local/deployment.json."""
     if not healthy():
         raise SandboxError(f"LocalStack does not answer on {endpoint()}: run `make local-up` first")
-    synth(stage)
-    artifacts = stacks()
+    began = time.monotonic()
+    # The stage's home region is known from its config: bootstrap it while the app synthesizes.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        home = pool.submit(bootstrap, {load_stage(stage).region})
+        synth(stage)
+        artifacts = stacks()
+        home.result()
+    bootstrap({a.region for a in artifacts})  # any other region (e.g. us-east-1 for edge functions)
+    print(f"synthesized {stage} ({len(artifacts)} stacks) and bootstrapped in {time.monotonic() - began:.0f} s")
     parameters = public_parameter_overrides(artifacts)
-    bootstrap(artifacts)
     results = []
     for artifact in artifacts:
         result = StackResult(artifact.display_name, artifact.stack_name, artifact.region)
         outputs_file = LOCAL / f"outputs-{artifact.stack_name}.json"
+        began = time.monotonic()
         run = run_cli(
             [
                 "deploy",
@@ -230,6 +243,7 @@ def deploy(stage: str) -> list[StackResult]:
             result.status = "failed"
             result.error = "\n".join((run.stdout + run.stderr).splitlines()[-25:])
         outputs_file.unlink(missing_ok=True)
+        result.seconds = round(time.monotonic() - began, 1)
         results.append(result)
     RESULTS.write_text(json.dumps([asdict(r) for r in results], indent=2))
     return results

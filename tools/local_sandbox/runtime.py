@@ -159,6 +159,20 @@ def prefill_packages(paths: Paths = Paths()) -> None:
     shutil.copy(paths.agent_jar, ddb / "ddb-local-loader-0.1.jar")
 
 
+def lambda_executor() -> str:
+    """`host` (this project's plugin) unless a Docker engine answers; LOCAL_LAMBDA_EXECUTOR overrides."""
+    chosen = os.environ.get("LOCAL_LAMBDA_EXECUTOR")
+    if chosen:
+        return chosen
+    socket_path = Path("/var/run/docker.sock")
+    docker = shutil.which("docker")
+    if docker and socket_path.is_socket():
+        probe = subprocess.run([docker, "info"], capture_output=True, check=False, timeout=20)  # noqa: S603
+        if probe.returncode == 0:
+            return "docker"
+    return "host"
+
+
 def runtime_environment(paths: Paths = Paths()) -> dict[str, str]:
     keep = ("PATH", "HOME", "LANG", "LC_ALL")
     env = {key: os.environ[key] for key in keep if key in os.environ}
@@ -176,7 +190,7 @@ def runtime_environment(paths: Paths = Paths()) -> dict[str, str]:
             "PROVIDER_OVERRIDE_DYNAMODBSTREAMS": "v2",
             # DynamoDB Local's JVM: temp files (sqlite4java's native library) under .local, no /tmp/hsperfdata.
             "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={paths.tmp} -XX:-UsePerfData",
-            "LAMBDA_RUNTIME_EXECUTOR": "host",
+            "LAMBDA_RUNTIME_EXECUTOR": lambda_executor(),
             "LAMBDA_HOST_EXECUTOR_PYTHON": sys.executable,
         }
     )
