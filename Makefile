@@ -4,7 +4,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Lambda runs python3.13, so the project (and its handler tests) does too.
-PYTHON ?= $(shell command -v python3.13 || ls /root/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null | head -n1)
+# The first python3.13 that really runs (a pyenv shim may exist without the version being active).
+PYTHON ?= $(shell for p in $$(ls -d $(HOME)/.pyenv/versions/3.13*/bin/python3.13 2>/dev/null) $$(command -v python3.13); do \
+	"$$p" -c 'import sys' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 VENV := .venv
 STAGE ?= sandbox
 # The project's own Node 22 and CDK CLI come first: no end-of-life banner, a CLI that reads this aws-cdk-lib.
@@ -43,7 +45,7 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream
+	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint
 

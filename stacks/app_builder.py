@@ -9,9 +9,11 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
+from stacks.edge.edge_function import EDGE_REGION
+from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
-STACK_IDS = ("Chat",)
+STACK_IDS = ("Chat", "EdgeFunctions", "Edge")
 
 
 @dataclass(frozen=True)
@@ -20,10 +22,12 @@ class StageStacks:
 
     stage: Stage
     chat: ChatStack
+    edge_functions: EdgeFunctionsStack
+    edge: EdgeStack
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat]
+        return [self.chat, self.edge_functions, self.edge]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -33,7 +37,23 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     Tags.of(stage).add("app", "cdk-reference-app")
     Tags.of(stage).add("stage", config.name)
     chat = ChatStack(stage, "Chat", stage=config, description=f"Chat API ({config.name})")
-    return StageStacks(stage=stage, chat=chat)
+    # Lambda@Edge deploys from us-east-1; the edge stack's EdgeFunction places its function here.
+    edge_functions = EdgeFunctionsStack(
+        stage,
+        "EdgeFunctions",
+        env=Environment(account=account, region=EDGE_REGION),
+        description=f"Lambda@Edge functions of the edge cache ({config.name})",
+    )
+    # Lead: pass web_origin=web.origin once the web service stack is in this builder.
+    edge = EdgeStack(
+        stage,
+        "Edge",
+        stage=config,
+        edge_functions=edge_functions,
+        web_origin=None,
+        description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
+    )
+    return StageStacks(stage=stage, chat=chat, edge_functions=edge_functions, edge=edge)
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

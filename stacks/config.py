@@ -17,8 +17,18 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
+from stacks.edge.config import EdgeConfig
 
-__all__ = ["LOG_RETENTION_DAYS", "STAGES", "ChatConfig", "ConfigError", "RemovalMode", "StageConfig", "load_stage"]
+__all__ = [
+    "LOG_RETENTION_DAYS",
+    "STAGES",
+    "ChatConfig",
+    "ConfigError",
+    "EdgeConfig",
+    "RemovalMode",
+    "StageConfig",
+    "load_stage",
+]
 
 
 class StageConfig(ConfigModel):
@@ -31,6 +41,7 @@ class StageConfig(ConfigModel):
     deletion_protection: bool
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     chat: ChatConfig
+    edge: EdgeConfig
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -61,6 +72,17 @@ STAGES: dict[str, dict[str, Any]] = {
             "log_retention_days": 7,
             "execution_log_level": "INFO",
         },
+        "edge": {
+            # Placeholder origin until the web stack's load balancer is wired in (stacks/app_builder.py).
+            "origin_domain": "origin.sandbox.example.com",
+            "default_ttl_s": 30,
+            "default_max_ttl_s": 300,
+            "behaviors": ({"path_pattern": "/news/*", "default_ttl_s": 10, "max_ttl_s": 60},),
+            "publish_concurrency": 5,
+            "cached_object_expiry_days": 7,
+            "access_log_expiry_days": 7,
+            "log_retention_days": 7,
+        },
     },
     # Keeps data, protects it from deletion, throttles writes harder and alarms earlier.
     "prod": {
@@ -81,6 +103,18 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,
             "alarm_5xx_threshold": 1,
             "alarm_latency_p99_ms": 1_000,
+        },
+        "edge": {
+            "origin_domain": "origin.example.com",
+            "price_class": "PriceClass_All",
+            "behaviors": (
+                {"path_pattern": "/news/*", "default_ttl_s": 10, "max_ttl_s": 60},
+                {"path_pattern": "/live/*", "default_ttl_s": 1, "max_ttl_s": 5},
+            ),
+            "origin_shield_region": "eu-west-1",
+            "publish_concurrency": 20,
+            "log_retention_days": 365,
+            "access_log_expiry_days": 365,
         },
     },
 }

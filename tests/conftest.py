@@ -13,6 +13,10 @@ ROOT = Path(__file__).resolve().parents[1]
 for bundle in sorted((ROOT / "lambda").iterdir()):
     if bundle.is_dir() and str(bundle) not in sys.path:
         sys.path.insert(0, str(bundle))
+# The project's Node 22 first, as in the Makefile, so running pytest directly shows no Node banner either.
+node_bin = ROOT / "node_modules" / ".bin"
+if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)):
+    os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 

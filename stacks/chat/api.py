@@ -71,7 +71,7 @@ class ChatApi(Construct):
             description="Chat comments REST API",
             layers=layers,
             memory_mb=config.lambda_memory_mb,
-            timeout=Duration.seconds(config.lambda_timeout_s),
+            timeout_s=config.lambda_timeout_s,
             reserved_concurrency=config.reserved_concurrency,
             log_retention=retention(config.log_retention_days),
             environment={
@@ -107,8 +107,9 @@ class ChatApi(Construct):
             "Api",
             description="Comments on video chat rooms",
             endpoint_types=[apigw.EndpointType.REGIONAL],
-            cloud_watch_role=True,  # execution logs need the account-level role
-            cloud_watch_role_removal_policy=RemovalPolicy.DESTROY,
+            # Execution logs need the account-level role. It is kept on delete (the default): the setting is
+            # per account and region, so another stage or app in the same account may rely on it.
+            cloud_watch_role=True,
             default_cors_preflight_options=cors,
             deploy_options=apigw.StageOptions(
                 stage_name=API_STAGE,

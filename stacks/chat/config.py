@@ -36,15 +36,18 @@ class ChatConfig(ConfigModel):
         check_retention(self.log_retention_days, "log_retention_days")
         if self.throttle_burst_limit < self.throttle_rate_limit:
             raise ValueError(
-                f"throttle_burst_limit: must be >= throttle_rate_limit ({self.throttle_rate_limit}), got {self.throttle_burst_limit}"
+                f"throttle_burst_limit: must be >= throttle_rate_limit ({self.throttle_rate_limit}), "
+                f"got {self.throttle_burst_limit}"
             )
         if self.post_rate_limit > self.throttle_rate_limit:
             raise ValueError(
-                f"post_rate_limit: must be <= throttle_rate_limit ({self.throttle_rate_limit}), got {self.post_rate_limit}"
+                f"post_rate_limit: must be <= throttle_rate_limit ({self.throttle_rate_limit}), "
+                f"got {self.post_rate_limit}"
             )
         if self.post_burst_limit > self.throttle_burst_limit:
             raise ValueError(
-                f"post_burst_limit: must be <= throttle_burst_limit ({self.throttle_burst_limit}), got {self.post_burst_limit}"
+                f"post_burst_limit: must be <= throttle_burst_limit ({self.throttle_burst_limit}), "
+                f"got {self.post_burst_limit}"
             )
         for origin in self.cors_allow_origins:
             if origin != "*" and not origin.startswith("https://") and not origin.startswith("http://localhost"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
@@ -27,7 +29,7 @@ class ChatData(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        common = {
+        common: dict[str, Any] = {
             "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
             "encryption": dynamodb.TableEncryption.AWS_MANAGED,
             "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(

@@ -53,7 +53,7 @@ class RoomStatsUpdater(Construct):
             description="Counts chat comments per room from the DynamoDB stream",
             layers=layers,
             memory_mb=256,
-            timeout=Duration.seconds(30),
+            timeout_s=30,
             log_retention=retention(config.log_retention_days),
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-stream",

@@ -57,7 +57,7 @@ class PythonFunction(Construct):
         log_retention: logs.RetentionDays,
         layers: list[lambda_.ILayerVersion],
         memory_mb: int = 512,
-        timeout: Duration = Duration.seconds(10),
+        timeout_s: int = 10,
         reserved_concurrency: int | None = None,
         log_level: str = "INFO",
     ) -> None:
@@ -80,7 +80,7 @@ class PythonFunction(Construct):
             handler=handler,
             description=description,
             memory_size=memory_mb,
-            timeout=timeout,
+            timeout=Duration.seconds(timeout_s),
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE,
             layers=layers,

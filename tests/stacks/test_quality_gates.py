@@ -32,6 +32,12 @@ PINNED_IDS: dict[str, dict[str, str]] = {
         "RoomStatsDeadLetters3B38E34D": "AWS::SQS::Queue",
         "CommentsCursorKey292248F6": "AWS::SecretsManager::Secret",
     },
+    "Edge": {
+        "StorageCacheEC0123D0": "AWS::S3::Bucket",
+        "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
+    },
+    # The us-east-1 stack holds the edge function only: no data.
+    "EdgeFunctions": {},
 }
 
 

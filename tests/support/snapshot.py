@@ -7,6 +7,8 @@ import re
 from typing import Any
 
 _ASSET_HASH = re.compile(r"[0-9a-f]{64}")
+# A Lambda version's logical id ends in a hash of the function's code and settings.
+_VERSION_HASH = re.compile(r"(CurrentVersion[0-9A-F]{8})[0-9a-f]{32}")
 
 
 def normalize(template: dict[str, Any]) -> dict[str, Any]:
@@ -23,7 +25,7 @@ def normalize(template: dict[str, Any]) -> dict[str, Any]:
 
 def _replace_hashes(value: Any) -> Any:
     if isinstance(value, str):
-        return _ASSET_HASH.sub("<asset-hash>", value)
+        return _VERSION_HASH.sub(r"\1<code-hash>", _ASSET_HASH.sub("<asset-hash>", value))
     if isinstance(value, list):
         return [_replace_hashes(v) for v in value]
     if isinstance(value, dict):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from functools import cache
 from typing import Any
 
@@ -29,6 +30,9 @@ from chat_api.domain import CommentService
 from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
 from chat_api.repository import DynamoCommentRepository
 from chat_api.settings import Settings
+
+# Reads and rejected requests publish no business metric; that is expected, not worth a warning per call.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 SETTINGS = Settings.from_env()
 IDEMPOTENCY_HEADER = "Idempotency-Key"

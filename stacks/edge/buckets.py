@@ -1,0 +1,71 @@
+"""The cache bucket and the bucket that receives CloudFront's and S3's access logs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Duration
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.common.nag import acknowledge
+from stacks.common.policies import removal_policy
+from stacks.config import StageConfig
+from stacks.edge.config import EdgeConfig
+
+# Key prefixes: pages the publisher writes and the edge function reads; assets served through OAC.
+PAGES_PREFIX = "pages/"
+
+
+class CacheBuckets(Construct):
+    """Private, SSL-only, S3-encrypted buckets; prod keeps them, sandbox deletes them with their objects.
+
+    S3-managed keys rather than KMS: the edge function reads from every region CloudFront runs it in and
+    CloudFront reads through OAC; both would need cross-region KMS grants for public web pages.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, config: EdgeConfig) -> None:
+        super().__init__(scope, construct_id)
+        disposable = stage.removal == "destroy"
+        common: dict[str, Any] = {
+            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+            "encryption": s3.BucketEncryption.S3_MANAGED,
+            "enforce_ssl": True,
+            "minimum_tls_version": 1.2,
+            "removal_policy": removal_policy(stage.removal),
+            "auto_delete_objects": disposable,
+        }
+        # CloudFront's standard logs are written with ACLs, so this bucket alone keeps them enabled.
+        self.logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_PREFERRED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=Duration.days(config.access_log_expiry_days),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+            **common,
+        )
+        acknowledge(
+            self.logs,
+            "AwsSolutions-S1",
+            "This is the access-log bucket itself; logging it into itself would loop.",
+        )
+        self.cache = s3.Bucket(
+            self,
+            "Cache",
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.logs,
+            server_access_logs_prefix="s3/cache/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-cached-pages",
+                    prefix=PAGES_PREFIX,
+                    expiration=Duration.days(config.cached_object_expiry_days),
+                ),
+                s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            ],
+            **common,
+        )

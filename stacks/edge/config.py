@@ -1,0 +1,116 @@
+"""Settings of the edge cache stack (CloudFront + Lambda@Edge + S3 cache + Step Functions publisher)."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from stacks.config_base import ConfigModel, check_retention
+
+_HOST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$"
+_REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
+# Characters CloudFront accepts in a path pattern.
+_PATH_PATTERN = r"^/?[A-Za-z0-9_\-.$/~\"'@:+*?&]{1,255}$"
+# CloudFront allows 25 cache behaviours per distribution; the assets behaviour takes one.
+MAX_BEHAVIORS = 24
+
+
+class CacheBehaviorConfig(ConfigModel):
+    """One path pattern of the distribution with its own TTLs (seconds)."""
+
+    path_pattern: str = Field(pattern=_PATH_PATTERN)
+    min_ttl_s: int = Field(default=0, ge=0, le=31_536_000)
+    default_ttl_s: int = Field(ge=0, le=31_536_000)
+    max_ttl_s: int = Field(ge=0, le=31_536_000)
+
+    @model_validator(mode="after")
+    def _rules(self) -> CacheBehaviorConfig:
+        _check_ttls(self.min_ttl_s, self.default_ttl_s, self.max_ttl_s, ("min_ttl_s", "default_ttl_s", "max_ttl_s"))
+        if self.path_pattern.strip("/") in ("*", ""):
+            raise ValueError("path_pattern: '*' is the default behaviour; set default_*_ttl_s instead")
+        return self
+
+
+def _check_ttls(min_ttl: int, default_ttl: int, max_ttl: int, names: tuple[str, str, str]) -> None:
+    min_name, default_name, max_name = names
+    if not min_ttl <= default_ttl:
+        raise ValueError(f"{default_name}: must be >= {min_name} ({min_ttl}), got {default_ttl}")
+    if not default_ttl <= max_ttl:
+        raise ValueError(f"{max_name}: must be >= {default_name} ({default_ttl}), got {max_ttl}")
+
+
+class EdgeConfig(ConfigModel):
+    """The edge cache stack."""
+
+    origin_domain: str = Field(
+        pattern=_HOST, description="HTTPS web origin used when the app holds no web service stack"
+    )
+    price_class: Literal["PriceClass_100", "PriceClass_200", "PriceClass_All"] = "PriceClass_100"
+    default_min_ttl_s: int = Field(default=0, ge=0, le=31_536_000)
+    default_ttl_s: int = Field(default=60, ge=0, le=31_536_000, description="pages without Cache-Control")
+    default_max_ttl_s: int = Field(default=3_600, ge=0, le=31_536_000)
+    behaviors: tuple[CacheBehaviorConfig, ...] = Field(default=(), max_length=MAX_BEHAVIORS)
+    assets_path_pattern: str = Field(default="/assets/*", pattern=r"^/[a-z0-9_-]{1,64}/\*$")
+    assets_ttl_s: int = Field(default=86_400, ge=0, le=31_536_000)
+    web_acl_arn: str | None = Field(
+        default=None,
+        pattern=r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9_-]{1,128}$",
+    )
+    certificate_arn: str | None = Field(
+        default=None, pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/[a-f0-9-]{36}$"
+    )
+    aliases: tuple[str, ...] = Field(default=(), max_length=100)
+    origin_shield_region: str | None = Field(default=None, pattern=_REGION)
+    edge_memory_mb: int = Field(default=256, ge=128, le=10_240)
+    edge_timeout_s: int = Field(default=5, ge=1, le=30, description="origin-request limit is 30 s")
+    cache_lookup_timeout_ms: int = Field(
+        default=1_000, ge=100, le=10_000, description="S3 connect+read budget before falling back to the origin"
+    )
+    publish_concurrency: int = Field(default=10, ge=1, le=40, description="Map state max concurrency")
+    publish_max_paths: int = Field(default=500, ge=1, le=3_000, description="paths per execution (invalidation cap)")
+    publish_retry_attempts: int = Field(default=4, ge=0, le=10)
+    publish_retry_interval_s: int = Field(default=2, ge=1, le=300)
+    publish_backoff_rate: float = Field(default=2.0, ge=1.0, le=10.0)
+    publish_max_delay_s: int = Field(default=60, ge=1, le=3_600)
+    fetch_timeout_s: int = Field(default=10, ge=1, le=60)
+    cached_object_expiry_days: int = Field(default=30, ge=1, le=3_650)
+    access_log_expiry_days: int = Field(default=90, ge=1, le=3_650)
+    log_retention_days: int = 30
+
+    @model_validator(mode="after")
+    def _rules(self) -> EdgeConfig:
+        check_retention(self.log_retention_days, "log_retention_days")
+        _check_ttls(
+            self.default_min_ttl_s,
+            self.default_ttl_s,
+            self.default_max_ttl_s,
+            ("default_min_ttl_s", "default_ttl_s", "default_max_ttl_s"),
+        )
+        patterns = [b.path_pattern for b in self.behaviors] + [self.assets_path_pattern]
+        duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
+        if duplicates:
+            raise ValueError(f"behaviors: path patterns must be unique, repeated: {', '.join(duplicates)}")
+        if bool(self.aliases) != bool(self.certificate_arn):
+            raise ValueError(
+                "aliases: aliases and certificate_arn go together (CloudFront needs a certificate for them)"
+            )
+        for alias in self.aliases:
+            if not _valid_host(alias.removeprefix("*.")):
+                raise ValueError(f"aliases: {alias!r} is not a DNS name")
+        if self.cache_lookup_timeout_ms >= self.edge_timeout_s * 1_000:
+            raise ValueError(
+                f"cache_lookup_timeout_ms: must be < edge_timeout_s ({self.edge_timeout_s} s) so the origin fallback"
+                f" still has time, got {self.cache_lookup_timeout_ms}"
+            )
+        if self.publish_max_delay_s < self.publish_retry_interval_s:
+            raise ValueError(
+                f"publish_max_delay_s: must be >= publish_retry_interval_s ({self.publish_retry_interval_s}),"
+                f" got {self.publish_max_delay_s}"
+            )
+        return self
+
+
+def _valid_host(name: str) -> bool:
+    return re.fullmatch(_HOST, name) is not None

@@ -1,0 +1,142 @@
+"""The edge cache stacks: CloudFront + Lambda@Edge + S3 cache + Step Functions publisher."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack
+from aws_cdk import aws_cloudwatch as cw
+from constructs import Construct
+
+from stacks.common.alarms import AlarmTopic
+from stacks.common.nag import acknowledge
+from stacks.common.origin import WebOrigin
+from stacks.common.python_function import powertools_layer
+from stacks.config import StageConfig
+from stacks.edge.buckets import CacheBuckets
+from stacks.edge.distribution import CacheDistribution
+from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
+from stacks.edge.publisher import CachePublisher
+
+
+class EdgeFunctionsStack(Stack):
+    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups.
+
+    Built explicitly (not left for EdgeFunction to create) so it has a stable id, sits in the stage's
+    stack list and passes the same cdk-nag, cfn-lint and snapshot gates as every other stack.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if self.region != EDGE_REGION:
+            raise ValueError(f"Lambda@Edge functions deploy from {EDGE_REGION}, not {self.region}")
+
+
+class EdgeStack(Stack):
+    """Serves the web app through CloudFront, answering from an S3 cache that a state machine fills.
+
+    Design around the Lambda@Edge limits:
+    - No environment variables: the function's settings (bucket, bucket region, lookup budget) ride on the
+      web origin's custom headers, which CloudFront adds to every origin-request event; the function
+      strips them before forwarding to the web app.
+    - The function is an origin-request trigger on the web origin and reads S3 with its own role. It never
+      redirects to an S3 origin, because OAC does not sign requests whose origin a function changed; the
+      bucket's OAC origin only serves the assets path directly.
+    - Generated responses are capped at 1 MB for origin-request: larger cached objects, and every S3 error
+      or timeout (a budget well below the 30 s limit), go to the web origin, so the cache never adds a 5xx.
+    - Deployed in us-east-1 by numbered version (EdgeFunction hands the version ARN over through SSM);
+      x86_64, no layers, memory from config (128 MB is only mandatory for viewer triggers).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        edge_functions: EdgeFunctionsStack,
+        web_origin: WebOrigin | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        config = stage.edge
+        origin = web_origin or WebOrigin(domain_name=config.origin_domain, https=True)
+        buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
+        edge = OriginRequestFunction(
+            self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
+        )
+        cdn = CacheDistribution(
+            self,
+            "Cdn",
+            config=config,
+            web_origin=origin,
+            cache_bucket=buckets.cache,
+            cache_region=self.region,
+            log_bucket=buckets.logs,
+            edge_version=edge.function,
+        )
+        # The stage-region log group must exist before the first request creates it without retention.
+        cdn.distribution.node.add_dependency(edge.regional_logs)
+        publisher = CachePublisher(
+            self,
+            "Publisher",
+            config=config,
+            origin_url=f"{'https' if origin.https else 'http'}://{origin.domain_name}",
+            bucket=buckets.cache,
+            distribution=cdn.distribution,
+            layers=[powertools_layer(self, "Powertools")],
+        )
+        pages = f"Resource::<{self.get_logical_id(buckets.cache.node.default_child)}.Arn>/pages/*"  # type: ignore[arg-type]
+        fetcher = f"Resource::<{self.get_logical_id(publisher.fetcher.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
+        for construct, rule, reason in (
+            (
+                publisher.fetcher.role,
+                f"AwsSolutions-IAM5[{pages}]",
+                "The publisher writes cached pages under pages/ only.",
+            ),
+            (
+                publisher.fetcher.role,
+                "AwsSolutions-IAM5[Action::s3:Abort*]",
+                "grant_put adds AbortMultipartUpload so large uploads can be cleaned up; scoped to pages/.",
+            ),
+            (
+                publisher.state_machine,
+                f"AwsSolutions-IAM5[{pages}]",
+                "The not-found branch deletes the cached copy of a page, under pages/ only.",
+            ),
+            (
+                publisher.state_machine,
+                f"AwsSolutions-IAM5[{fetcher}]",
+                "Step Functions invokes the fetch function by any of its versions; it is one function.",
+            ),
+            (
+                publisher.state_machine,
+                "AwsSolutions-IAM5[Resource::*]",
+                "X-Ray PutTraceSegments/GetSamplingRules accept no resource but '*'; nothing else is granted on '*'.",
+            ),
+        ):
+            acknowledge(construct, rule, reason)
+
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        topic.alarm(
+            self,
+            "PublisherFailed",
+            metric=cw.MathExpression(
+                expression="failed + timedOut + aborted",
+                using_metrics={
+                    "failed": publisher.state_machine.metric_failed(statistic="Sum"),
+                    "timedOut": publisher.state_machine.metric_timed_out(statistic="Sum"),
+                    "aborted": publisher.state_machine.metric_aborted(statistic="Sum"),
+                },
+                period=Duration.minutes(5),
+                label="Failed publisher executions",
+            ),
+            threshold=1,
+            description="A cache publisher execution failed (see its output for the failed paths)",
+        )
+
+        CfnOutput(self, "DistributionDomainName", value=cdn.distribution.distribution_domain_name)
+        CfnOutput(self, "DistributionId", value=cdn.distribution.distribution_id)
+        CfnOutput(self, "CacheBucketName", value=buckets.cache.bucket_name)
+        CfnOutput(self, "PublisherArn", value=publisher.state_machine.state_machine_arn)
+        CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)

@@ -1,0 +1,119 @@
+"""Property-based: malformed bodies, paths and query strings always get a 4xx JSON error and store nothing."""
+
+from __future__ import annotations
+
+import json
+import string
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.support.chat_backend import ChatBackend
+
+pytestmark = pytest.mark.slow
+
+VALID = {"name": "valid", "comment": "valid", "position": 1}
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def invalid_bodies(draw: st.DrawFn) -> str:
+    """A body that breaks exactly one rule of the contract, or is not a JSON object at all."""
+    kind = draw(st.sampled_from(["drop", "extra", "wrong_type", "range", "length", "not_object", "not_json"]))
+    body: dict[str, Any] = dict(VALID)
+    if kind == "drop":
+        del body[draw(st.sampled_from(sorted(VALID)))]
+    elif kind == "extra":
+        body[draw(st.text(min_size=1, max_size=10).filter(lambda k: k not in VALID))] = draw(json_values)
+    elif kind == "wrong_type":
+        field = draw(st.sampled_from(sorted(VALID)))
+        if field == "position":
+            body[field] = draw(st.text() | st.booleans() | st.none() | st.lists(st.integers(), max_size=2))
+        else:
+            body[field] = draw(st.integers() | st.booleans() | st.none() | st.lists(st.text(), max_size=2))
+    elif kind == "range":
+        body["position"] = draw(st.floats(max_value=-0.001) | st.floats(min_value=86_400.001, allow_infinity=False))
+    elif kind == "length":
+        field = draw(st.sampled_from(["name", "comment"]))
+        limit = 64 if field == "name" else 1000
+        body[field] = draw(
+            st.just("") | st.text(alphabet=string.ascii_letters, min_size=limit + 1, max_size=limit + 20)
+        )
+    elif kind == "not_object":
+        return json.dumps(draw(st.lists(json_values, max_size=3) | json_scalars))
+    else:
+        return draw(st.text(max_size=30).filter(lambda t: not _is_json(t)))
+    return json.dumps(body)
+
+
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except ValueError:
+        return False
+    return True
+
+
+bad_rooms = (
+    st.text(min_size=1, max_size=80)
+    .filter(lambda r: len(r) > 64 or any(c not in string.ascii_letters + string.digits + "_-" for c in r))
+    .filter(lambda r: "/" not in r)
+)
+bad_queries = st.one_of(
+    st.fixed_dictionaries({"limit": st.integers().filter(lambda n: not 1 <= n <= 100).map(str)}),
+    st.fixed_dictionaries({"limit": st.text(alphabet=string.ascii_letters, min_size=1, max_size=5)}),
+    st.fixed_dictionaries({"from": st.integers(1, 100).map(str), "to": st.integers(-100, 0).map(str)}),
+    st.fixed_dictionaries({"from": st.integers(0, 10).map(str)}),
+    st.fixed_dictionaries({"cursor": st.text(alphabet=string.ascii_letters, min_size=1, max_size=40)}),
+    st.fixed_dictionaries(
+        {"all": st.just("true"), "cursor": st.text(alphabet=string.ascii_letters, min_size=1, max_size=60)}
+    ),
+    st.dictionaries(
+        st.text(alphabet=string.ascii_lowercase, min_size=1, max_size=8).filter(
+            lambda k: k not in {"limit", "cursor", "all", "from", "to"}
+        ),
+        st.text(max_size=5),
+        min_size=1,
+        max_size=2,
+    ),
+)
+
+COMMON = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def _assert_rejected(chat: ChatBackend, before: int, status: int, body: dict[str, Any]) -> None:
+    assert 400 <= status < 500, body
+    assert set(body) == {"message"} and isinstance(body["message"], str) and body["message"]
+    assert chat.count_comments() == before
+
+
+@COMMON
+@given(raw=invalid_bodies())
+def test_malformed_bodies_are_rejected(chat: ChatBackend, raw: str) -> None:
+    before = chat.count_comments()
+    status, body = chat.call("POST", "rooms", room="prop-room", raw_body=raw)
+    _assert_rejected(chat, before, status, body)
+
+
+@COMMON
+@given(room=bad_rooms)
+def test_malformed_room_ids_are_rejected(chat: ChatBackend, room: str) -> None:
+    before = chat.count_comments()
+    for method, kwargs in (("POST", {"body": VALID}), ("GET", {})):
+        status, body = chat.call(method, "rooms", room=room, **kwargs)
+        _assert_rejected(chat, before, status, body)
+
+
+@COMMON
+@given(query=bad_queries)
+def test_malformed_query_strings_are_rejected(chat: ChatBackend, query: dict[str, str]) -> None:
+    before = chat.count_comments()
+    status, body = chat.call("GET", "rooms", room="prop-room", query=query)
+    _assert_rejected(chat, before, status, body)

