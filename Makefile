@@ -45,7 +45,7 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache
+	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache tools/local_sandbox
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint
 

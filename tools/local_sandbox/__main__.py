@@ -39,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
             for line in runtime.stop() or ["LocalStack was not running; nothing to clean up"]:
                 print(line)
         else:
-            pid = runtime.running_pid()
-            print(f"running (pid {pid}) on {runtime.endpoint()}" if pid else "not running")
+            running = runtime.running_pid()
+            print(f"running (pid {running}) on {runtime.endpoint()}" if running else "not running")
     except runtime.SandboxError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
