@@ -301,6 +301,8 @@ def stop(paths: Paths = Paths()) -> list[str]:
         if _pid_alive(pid):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # reap it when this process started it (the e2e session)
+            os.waitpid(pid, os.WNOHANG)
         done.append(f"stopped LocalStack (pid {pid})")
     leftovers = leftover_pids(paths)
     if leftovers:
