@@ -15,9 +15,10 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: help setup synth test test-fast bench lint format diff diff-deployed bootstrap deploy destroy clean
+.PHONY: local-setup local-up deploy-local destroy-local local-down local-status test-e2e
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
@@ -48,7 +49,7 @@ bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, P
 lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app
+	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app tools/local_sandbox
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint 'cdk.out/**/*.template.json'
 
@@ -73,6 +74,52 @@ deploy: setup  ## deploy every stack of STAGE (default sandbox) with your curren
 
 destroy: setup  ## delete every stack of STAGE (prod keeps its data: RETAIN/SNAPSHOT)
 	cdk destroy -c stage=$(STAGE) --all
+
+# --- Local sandbox: LocalStack on 127.0.0.1 without Docker (docs/local-sandbox.md) ---
+LOCAL := .local
+LOCALSTACK_VENV := $(LOCAL)/localstack
+HOST_EXECUTOR := tools/localstack_host_executor
+SANDBOX := python -m tools.local_sandbox
+
+$(LOCALSTACK_VENV)/.installed: requirements-localstack.txt $(HOST_EXECUTOR)/pyproject.toml $(wildcard $(HOST_EXECUTOR)/localstack_host_executor/*.py)
+	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON) -m venv $(LOCALSTACK_VENV)
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOCALSTACK_VENV)/bin/pip install --quiet -r requirements-localstack.txt
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps ./$(HOST_EXECUTOR)
+	touch $@
+
+# A do-nothing Java agent in place of the loader jar LocalStack would download for DynamoDB Local.
+$(LOCAL)/noop-agent.jar: tools/local_sandbox/NoopAgent.java
+	@command -v javac >/dev/null && command -v jar >/dev/null || { echo "error: javac/jar not found; DynamoDB Local needs a Java 17+ JDK (apt-get install openjdk-17-jdk-headless)"; exit 1; }
+	rm -rf $(LOCAL)/agent-build && mkdir -p $(LOCAL)/agent-build
+	javac -d $(LOCAL)/agent-build $<
+	printf 'Premain-Class: NoopAgent\n' > $(LOCAL)/agent-build/manifest.txt
+	jar cfm $@ $(LOCAL)/agent-build/manifest.txt -C $(LOCAL)/agent-build NoopAgent.class
+	rm -rf $(LOCAL)/agent-build
+
+local-setup: setup $(LOCALSTACK_VENV)/.installed $(LOCAL)/noop-agent.jar  ## install LocalStack (own venv) and the host Lambda executor
+
+local-up: local-setup  ## start LocalStack on 127.0.0.1:4566 (LOCAL_PORT) and wait until it is ready
+	$(SANDBOX) up
+
+deploy-local: local-setup  ## bootstrap and deploy every stack of STAGE onto the local LocalStack; prints the API URL
+	$(SANDBOX) deploy --stage $(STAGE)
+
+destroy-local: setup  ## delete the locally deployed stacks (LocalStack keeps running)
+	$(SANDBOX) destroy
+
+local-down:  ## stop LocalStack and everything it started; remove the files it wrote
+	$(if $(wildcard $(VENV)/bin/python),$(SANDBOX) down,@echo "nothing to stop (no venv)")
+
+local-status:  ## is the local LocalStack running?
+	$(SANDBOX) status
+
+# TMPDIR: what the test process writes (jsii's runtime files among it) stays in the project and goes.
+test-e2e: local-setup  ## start LocalStack, deploy, test over HTTP, diff, destroy, stop (tests/e2e)
+	mkdir -p $(LOCAL)/e2e-tmp
+	status=0; TMPDIR=$(CURDIR)/$(LOCAL)/e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
+	  rm -rf $(LOCAL)/e2e-tmp; exit $$status
 
 clean:  ## remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis

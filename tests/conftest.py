@@ -22,6 +22,25 @@ os.environ.setdefault("JSII_DEPRECATED", "fail")
 
 from tests.support.synth import Synthesized, synthesize  # noqa: E402
 
+E2E = ROOT / "tests" / "e2e"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--e2e", action="store_true", help="run tests/e2e: start LocalStack, deploy, test over HTTP (make test-e2e)"
+    )
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """tests/e2e runs only when asked (--e2e, or named on the command line): it deploys to LocalStack."""
+    if collection_path != E2E and E2E not in collection_path.parents:
+        return None
+    asked = config.getoption("--e2e") or any(
+        Path(arg.split("::")[0]).resolve() == E2E or E2E in Path(arg.split("::")[0]).resolve().parents
+        for arg in config.args
+    )
+    return None if asked else True
+
 
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:

@@ -1,0 +1,152 @@
+"""The deployed chat stack over HTTP: API Gateway -> Lambda -> DynamoDB (GSIs, stream consumer)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import Api
+
+USERS = ("alice", "bob", "carol")
+COUNT = 30  # more than the latest-25 page, so "latest" and "all" differ
+
+
+@pytest.fixture(scope="module")
+def room() -> str:
+    return f"e2e-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="module")
+def posted(api: Api, room: str) -> list[dict[str, Any]]:
+    """COUNT comments in a fresh room, in posting order; users take turns, positions rise by 1.5 s."""
+    stored = []
+    for i in range(COUNT):
+        # Given a new comment
+        body = {"name": f"{USERS[i % 3]}-{room}", "comment": f"comment {i}", "position": i * 1.5}
+        # When it is posted
+        reply = api.post(f"/rooms/{room}/comments", body)
+        # Then it is stored and returned with its id and time
+        assert reply.status == 201, reply
+        assert reply.body["id"] and reply.body["time"]
+        assert {k: reply.body[k] for k in body} == body
+        stored.append(reply.body)
+    return stored
+
+
+def _newest_first(comments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return sorted(comments, key=lambda c: c["time"], reverse=True)
+
+
+def test_latest_25_newest_first(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    reply = api.get(f"/rooms/{room}/comments")
+    assert reply.status == 200
+    assert reply.body["comments"] == _newest_first(posted)[:25]
+
+
+def test_limit_shortens_the_latest_page(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    reply = api.get(f"/rooms/{room}/comments?limit=3")
+    assert reply.status == 200
+    assert reply.body["comments"] == _newest_first(posted)[:3]
+
+
+def test_page_through_all(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    seen: list[dict[str, Any]] = []
+    path = f"/rooms/{room}/comments?all=true&limit=7"
+    for _ in range(10):  # bounded: 30 comments in pages of 7 need 5
+        reply = api.get(path)
+        assert reply.status == 200, reply
+        seen.extend(reply.body["comments"])
+        if not reply.body["next"]:
+            break
+        path = f"/rooms/{room}/comments?all=true&limit=7&cursor={reply.body['next']}"
+    assert seen == _newest_first(posted)
+
+
+def test_position_range_in_position_order(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    expected = sorted((c for c in posted if 9 <= c["position"] <= 30), key=lambda c: c["position"])
+    seen: list[dict[str, Any]] = []
+    path = f"/rooms/{room}/comments?from=9&to=30&limit=5"
+    for _ in range(10):
+        reply = api.get(path)
+        assert reply.status == 200, reply
+        seen.extend(reply.body["comments"])
+        if not reply.body["next"]:
+            break
+        path = f"/rooms/{room}/comments?from=9&to=30&limit=5&cursor={reply.body['next']}"
+    assert seen == expected
+    assert len(seen) == 15
+
+
+def test_user_comments_newest_first(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    name = f"bob-{room}"
+    reply = api.get(f"/users/{name}/comments")
+    assert reply.status == 200
+    assert reply.body["comments"] == _newest_first([c for c in posted if c["name"] == name])
+    assert reply.body["next"] is None
+
+
+def test_idempotency_key_stores_once(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    body = {"name": f"dave-{room}", "comment": "only once", "position": 1}
+    headers = {"Idempotency-Key": f"key-{room}"}
+    first = api.post(f"/rooms/{room}/comments", body, headers=headers)
+    again = api.post(f"/rooms/{room}/comments", body, headers=headers)
+    assert first.status == again.status == 201
+    assert again.body == first.body
+    changed = api.post(f"/rooms/{room}/comments", {**body, "comment": "different"}, headers=headers)
+    assert changed.status == 422, changed
+    assert api.get(f"/users/dave-{room}/comments").body["comments"] == [first.body]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [
+        ("POST", "/rooms/{room}/comments", {"name": "x"}, 400),  # missing fields (API Gateway's model)
+        ("POST", "/rooms/{room}/comments", {"name": "x", "comment": "y", "position": -1}, 400),
+        ("POST", "/rooms/{room}/comments", {"name": "x", "comment": "y", "position": 1, "extra": 1}, 400),
+        ("POST", "/rooms/{room}/comments", b"{not json", 400),
+        ("POST", "/rooms/bad%20room!/comments", {"name": "x", "comment": "y", "position": 1}, 400),
+        ("GET", "/rooms/{room}/comments?limit=0", None, 400),
+        ("GET", "/rooms/{room}/comments?limit=101", None, 400),
+        ("GET", "/rooms/{room}/comments?from=5", None, 400),
+        ("GET", "/rooms/{room}/comments?from=9&to=1", None, 400),
+        ("GET", "/rooms/{room}/comments?all=true&cursor=forged", None, 400),
+        ("GET", "/rooms/{room}/comments?cursor=abc", None, 400),
+        ("GET", "/users/{room}/comments?limit=abc", None, 400),
+        ("GET", "/no/such/route", None, 403),  # API Gateway answers unknown paths itself
+        ("DELETE", "/rooms/{room}/comments", None, 403),
+    ],
+)
+def test_bad_requests_get_4xx_json(api: Api, room: str, method: str, path: str, body: Any, status: int) -> None:  # noqa: PLR0917
+    raw = body if isinstance(body, bytes) else None
+    reply = api.request(method, path.format(room=room), None if raw else body, raw=raw)
+    assert reply.status == status, reply
+    assert isinstance(reply.body, dict) and isinstance(reply.body.get("message"), str), reply
+
+
+def test_cursor_of_another_query_is_rejected(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    cursor = api.get(f"/rooms/{room}/comments?all=true&limit=2").body["next"]
+    reply = api.get(f"/rooms/{room}/comments?from=0&to=10&cursor={cursor}")
+    assert reply.status == 400
+    assert "different query" in reply.body["message"]
+
+
+def test_stream_consumer_counts_comments(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    # One more comment came from the idempotency test when it ran first; count what the room holds.
+    expected = len(api.get(f"/rooms/{room}/comments?all=true&limit=100").body["comments"])
+    deadline = time.monotonic() + 60
+    stats: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        stats = api.get(f"/rooms/{room}/stats").body
+        if stats.get("comment_count") == expected:
+            break
+        time.sleep(1)
+    assert stats == {"room": room, "comment_count": expected}
+
+
+def test_stats_of_an_empty_room(api: Api) -> None:
+    reply = api.get(f"/rooms/empty-{uuid.uuid4().hex[:8]}/stats")
+    assert reply.status == 200
+    assert reply.body["comment_count"] == 0

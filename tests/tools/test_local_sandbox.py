@@ -1,0 +1,87 @@
+"""The local sandbox's helpers that need no running LocalStack."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.synth import Synthesized
+from tools.local_sandbox import deploy, runtime
+
+
+def test_every_stack_of_every_stage_is_found_in_the_assembly(synth: Synthesized) -> None:
+    found = {a.display_name: a for a in deploy.stacks(synth.outdir)}
+    assert set(found) == set(synth.templates)
+    chat = found["sandbox/Chat"]
+    assert chat.stack_name == "sandbox-Chat"
+    assert chat.region == synth.regions["sandbox/Chat"]
+    assert chat.template == synth.templates["sandbox/Chat"]
+
+
+@pytest.mark.parametrize(
+    ("url", "local"),
+    [
+        ("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/", "/_aws/execute-api/abc123/v1/"),
+        ("https://abc123.execute-api.localhost.localstack.cloud:4566/v1/", "/_aws/execute-api/abc123/v1/"),
+    ],
+)
+def test_api_urls_point_at_the_loopback_gateway(url: str, local: str) -> None:
+    assert deploy.local_api_url(url) == f"{runtime.endpoint()}{local}"
+
+
+def test_other_outputs_are_left_alone() -> None:
+    assert (
+        deploy.local_api_url("arn:aws:sns:eu-west-1:000000000000:topic") == "arn:aws:sns:eu-west-1:000000000000:topic"
+    )
+
+
+def test_cdk_environment_never_carries_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_PROFILE", "production")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "secret")
+    env = deploy.cdk_environment()
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_S3"] == runtime.endpoint()
+    assert env["AWS_ACCESS_KEY_ID"] == "test"
+
+
+def test_a_taken_port_fails_with_a_clear_message() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        with pytest.raises(runtime.SandboxError, match=rf"port 127\.0\.0\.1:{port} is taken"):
+            runtime.ensure_port_free(port)
+
+
+def test_a_missing_localstack_install_fails_with_the_fix(tmp_path: Path) -> None:
+    with pytest.raises(runtime.SandboxError, match="make local-setup"):
+        runtime.check_dependencies(runtime.Paths(local=tmp_path))
+
+
+def test_start_refuses_a_second_runtime(tmp_path: Path) -> None:
+    paths = runtime.Paths(local=tmp_path)
+    paths.pid_file.write_text(str(os.getpid()))  # this very process: alive
+    with pytest.raises(runtime.SandboxError, match="already running"):
+        runtime.start(paths)
+
+
+def test_leftovers_are_the_processes_with_a_path_under_local_and_only_those(tmp_path: Path) -> None:
+    paths = runtime.Paths(local=tmp_path / ".local")
+    script = paths.local / "worker.py"
+    script.parent.mkdir()
+    script.write_text("import time\ntime.sleep(60)\n")
+    ours = subprocess.Popen([sys.executable, str(script)])
+    # A process that merely mentions the folder in its command text (like make's shell) is not ours.
+    other = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(60)  # {paths.local}"])
+    try:
+        assert runtime.leftover_pids(paths) == [ours.pid]
+    finally:
+        for process in (ours, other):
+            process.kill()
+            process.wait()
+    assert runtime.leftover_pids(paths) == []
