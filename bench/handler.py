@@ -24,6 +24,7 @@ from typing import Any
 
 import boto3
 
+from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
 from tests.support.events import ROUTES, FakeLambdaContext, rest_event
 from tests.support.servers import (
     LOCAL_CREDENTIALS,
@@ -36,7 +37,6 @@ from tests.support.servers import (
 from tests.support.synth import ROOT
 
 BUNDLE = ROOT / "lambda" / "chat_api"
-COMMENTS, STATS, IDEMPOTENCY = "DataComments205BAF48", "DataRoomStats98CA9737", "DataIdempotency4AE02808"
 DUMMY_ENV = {
     "COMMENTS_TABLE": "t",
     "ROOM_TIME_INDEX": "by-room-time",

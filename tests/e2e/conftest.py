@@ -14,12 +14,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 import pytest
 
 from tools.local_sandbox import deploy, runtime
 
 STAGE = "sandbox"
 CHAT = f"{STAGE}/Chat"
+
+
+def local_client(service: str, region: str) -> Any:
+    """A boto3 client for LocalStack on 127.0.0.1 (dummy credentials)."""
+    return boto3.client(
+        service,
+        region_name=region,
+        endpoint_url=runtime.endpoint(),
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
 
 
 @dataclass(frozen=True)

@@ -10,14 +10,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import boto3
 import pytest
 
 from stacks.app_builder import STACK_IDS
 from tests.support.cloudfront_events import origin_request
-from tools.local_sandbox import deploy, runtime
+from tools.local_sandbox import deploy
 
-from .conftest import STAGE
+from .conftest import STAGE, local_client
 
 # Resource types LocalStack's free edition accepts (CFN_IGNORE_UNSUPPORTED_RESOURCE_TYPES) but does not run.
 NOT_EMULATED = {
@@ -48,16 +47,6 @@ STACKS = [f"{STAGE}/{stack_id}" for stack_id in STACK_IDS]
 
 def _artifact(name: str) -> deploy.StackArtifact:
     return next(a for a in deploy.stacks() if a.display_name == name)
-
-
-def _client(service: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=runtime.endpoint(),
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -91,7 +80,7 @@ def test_functions_invoke_with_test_events(deployment: dict[str, deploy.StackRes
         for logical_id, resource in artifact.template["Resources"].items()
         if resource["Type"] == "AWS::Lambda::Function"
     }
-    cfn, lam = _client("cloudformation", artifact.region), _client("lambda", artifact.region)
+    cfn, lam = local_client("cloudformation", artifact.region), local_client("lambda", artifact.region)
     physical = {
         r["LogicalResourceId"]: r["PhysicalResourceId"]
         for r in cfn.describe_stack_resources(StackName=artifact.stack_name)["StackResources"]

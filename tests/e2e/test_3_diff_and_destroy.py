@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import boto3
-
 from stacks.config import load_stage
 from tools.local_sandbox import deploy, runtime
 
-from .conftest import CHAT, STAGE
+from .conftest import CHAT, STAGE, local_client
 
 WORKER = "localstack_host_executor/worker.py"
-
-
-def _client(service: str, region: str) -> Any:
-    return boto3.client(
-        service,
-        region_name=region,
-        endpoint_url=runtime.endpoint(),
-        aws_access_key_id="test",
-        aws_secret_access_key="test",
-    )
 
 
 def _diff(assembly: str) -> tuple[int, str]:
@@ -61,7 +47,7 @@ def test_destroy_leaves_nothing_running(deployment: dict[str, deploy.StackResult
     function_names = {
         r.stack_name: [
             f["FunctionName"]
-            for f in _client("lambda", r.region).list_functions()["Functions"]
+            for f in local_client("lambda", r.region).list_functions()["Functions"]
             if f["FunctionName"].startswith(r.stack_name)
         ]
         for r in deployed
@@ -71,20 +57,20 @@ def test_destroy_leaves_nothing_running(deployment: dict[str, deploy.StackResult
     deploy.destroy()
 
     for result in deployed:
-        cfn = _client("cloudformation", result.region)
+        cfn = local_client("cloudformation", result.region)
         live = [
             s["StackName"]
             for s in cfn.list_stacks()["StackSummaries"]
             if s["StackName"] == result.stack_name and s["StackStatus"] != "DELETE_COMPLETE"
         ]
         assert live == [], f"{result.name} still exists"
-        lam = _client("lambda", result.region)
+        lam = local_client("lambda", result.region)
         left = [
             f["FunctionName"]
             for f in lam.list_functions()["Functions"]
             if f["FunctionName"].startswith(result.stack_name)
         ]
         assert left == [], f"functions of {result.name} still exist: {left}"
-        tables = _client("dynamodb", result.region).list_tables()["TableNames"]
+        tables = local_client("dynamodb", result.region).list_tables()["TableNames"]
         assert [t for t in tables if t.startswith(result.stack_name)] == []
     assert _workers() == [], "Lambda execution environments still run after destroy"
