@@ -115,11 +115,13 @@ local-down:  ## stop LocalStack and everything it started; remove the files it w
 local-status:  ## is the local LocalStack running?
 	$(SANDBOX) status
 
-# TMPDIR: what the test process writes (jsii's runtime files among it) stays in the project and goes.
+# TMPDIR: what the test process writes (jsii's runtime files among it) stays in the project and goes. It is
+# outside .local/ because the clean-up stops every process with a path under .local/, and the session's
+# own jsii runtime runs from TMPDIR.
 test-e2e: local-setup  ## start LocalStack, deploy, test over HTTP, diff, destroy, stop (tests/e2e)
-	mkdir -p $(LOCAL)/e2e-tmp
-	status=0; TMPDIR=$(CURDIR)/$(LOCAL)/e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
-	  rm -rf $(LOCAL)/e2e-tmp; exit $$status
+	mkdir -p .e2e-tmp
+	status=0; TMPDIR=$(CURDIR)/.e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
+	  rm -rf .e2e-tmp; exit $$status
 
 clean:  ## remove build output (keeps the venv and node_modules)
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
