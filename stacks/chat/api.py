@@ -7,14 +7,13 @@ import json
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
 from stacks.common.nag import acknowledge
-from stacks.common.policies import retention
+from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
 
@@ -73,7 +72,7 @@ class ChatApi(Construct):
             memory_mb=config.lambda_memory_mb,
             timeout_s=config.lambda_timeout_s,
             reserved_concurrency=config.reserved_concurrency,
-            log_retention=retention(config.log_retention_days),
+            log_retention_days=config.log_retention_days,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-api",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -89,9 +88,7 @@ class ChatApi(Construct):
         ).function
         self.cursor_secret.grant_read(self.handler)
 
-        self.access_logs = logs.LogGroup(
-            self, "AccessLogs", retention=retention(config.log_retention_days), removal_policy=RemovalPolicy.DESTROY
-        )
+        self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
         cors = (
             apigw.CorsOptions(
                 allow_origins=list(config.cors_allow_origins),

@@ -10,7 +10,6 @@ from constructs import Construct
 
 from stacks.chat.data import ChatData
 from stacks.common.nag import acknowledge
-from stacks.common.policies import retention
 from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
 
@@ -54,7 +53,7 @@ class RoomStatsUpdater(Construct):
             layers=layers,
             memory_mb=256,
             timeout_s=30,
-            log_retention=retention(config.log_retention_days),
+            log_retention_days=config.log_retention_days,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-stream",
                 "STATS_TABLE": data.room_stats.table_name,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_logs as logs
+from constructs import Construct
 
 from stacks.config import RemovalMode
 
@@ -51,3 +54,10 @@ def retention(days: int) -> logs.RetentionDays:
         return RETENTION_BY_DAYS[days]
     except KeyError:
         raise ValueError(f"log retention of {days} days is not a CloudWatch Logs retention period") from None
+
+
+def log_group(scope: Construct, construct_id: str, *, retention_days: int, **props: Any) -> logs.LogGroup:
+    """An operational log group: its retention is what keeps the logs, so it goes with its stack."""
+    return logs.LogGroup(
+        scope, construct_id, retention=retention(retention_days), removal_policy=RemovalPolicy.DESTROY, **props
+    )

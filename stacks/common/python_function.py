@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
+from stacks.common.policies import log_group
 
 # Keep in step with aws-lambda-powertools in requirements-dev.txt: tests run the handlers with that
 # release and the functions run with this layer (a test checks the two agree).
@@ -54,7 +54,7 @@ class PythonFunction(Construct):
         handler: str,
         description: str,
         environment: dict[str, str],
-        log_retention: logs.RetentionDays,
+        log_retention_days: int,
         layers: list[lambda_.ILayerVersion],
         memory_mb: int = 512,
         timeout_s: int = 10,
@@ -62,12 +62,7 @@ class PythonFunction(Construct):
         log_level: str = "INFO",
     ) -> None:
         super().__init__(scope, construct_id)
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=log_retention,
-            removal_policy=RemovalPolicy.DESTROY,  # operational logs; retention is what keeps them
-        )
+        self.log_group = log_group(self, "Logs", retention_days=log_retention_days)
         # Own role instead of AWSLambdaBasicExecutionRole: it may write to its own log group only.
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
         self.log_group.grant_write(self.role)

@@ -6,11 +6,10 @@ from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
-from stacks.common.policies import retention
+from stacks.common.policies import log_group
 from stacks.common.python_function import bundle_code
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
@@ -101,19 +100,17 @@ class OriginRequestFunction(Construct):
             "RetentionInDays", config.log_retention_days
         )
         managed.apply_removal_policy(RemovalPolicy.DESTROY)  # type: ignore[attr-defined]
-        logs.LogGroup(
+        log_group(
             function_stack,
             "OriginRequestReplicaLogs",
+            retention_days=config.log_retention_days,
             log_group_name=f"/aws/lambda/us-east-1.{fn.function_name}",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
         )
         # The name comes from the version ARN that EdgeFunction reads at deploy time (arn:...:function:NAME:N).
         function_name = Fn.select(6, Fn.split(":", self.function.edge_arn))
-        self.regional_logs = logs.LogGroup(
+        self.regional_logs = log_group(
             self,
             "RegionalLogs",
+            retention_days=config.log_retention_days,
             log_group_name=f"/aws/lambda/us-east-1.{function_name}",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,
         )

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.common.policies import retention
+from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
@@ -59,7 +58,7 @@ class CachePublisher(Construct):
                 "FETCH_TIMEOUT_S": str(config.fetch_timeout_s),
                 "POWERTOOLS_SERVICE_NAME": "edge-cache-publisher",
             },
-            log_retention=retention(config.log_retention_days),
+            log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=512,
             timeout_s=config.fetch_timeout_s + 5,
@@ -84,14 +83,7 @@ class CachePublisher(Construct):
             payload_response_only=True,
             retry_on_service_exceptions=False,
         )
-        fetch.add_retry(
-            errors=RETRYABLE_ERRORS,
-            interval=Duration.seconds(config.publish_retry_interval_s),
-            backoff_rate=config.publish_backoff_rate,
-            max_attempts=config.publish_retry_attempts,
-            max_delay=Duration.seconds(config.publish_max_delay_s),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_with_backoff(fetch, RETRYABLE_ERRORS, config)
         fetch.add_catch(record_failure, errors=["States.ALL"], result_path="$.failure")
         delete = tasks.CallAwsService(
             self,
@@ -102,14 +94,7 @@ class CachePublisher(Construct):
             iam_resources=[bucket.arn_for_objects(f"{PAGES_PREFIX}*")],
             result_path=sfn.JsonPath.DISCARD,
         )
-        delete.add_retry(
-            errors=_S3_THROTTLING,
-            interval=Duration.seconds(config.publish_retry_interval_s),
-            backoff_rate=config.publish_backoff_rate,
-            max_attempts=config.publish_retry_attempts,
-            max_delay=Duration.seconds(config.publish_max_delay_s),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        _retry_with_backoff(delete, _S3_THROTTLING, config)
         delete.add_catch(record_failure, errors=["States.ALL"], result_path="$.failure")
         per_path = fetch.next(
             sfn.Choice(self, "FoundAtOrigin")
@@ -206,12 +191,7 @@ class CachePublisher(Construct):
             .when(sfn.Condition.is_present("$.done[0]"), invalidate.next(check_failures))
             .otherwise(check_failures)
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,  # execution history; retention is what keeps it
-        )
+        self.log_group = log_group(self, "Logs", retention_days=config.log_retention_days)
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
@@ -221,3 +201,15 @@ class CachePublisher(Construct):
             tracing_enabled=True,
             logs=sfn.LogOptions(destination=self.log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
         )
+
+
+def _retry_with_backoff(task: sfn.TaskStateBase, errors: list[str], config: EdgeConfig) -> None:
+    """The publisher's one retry policy: exponential backoff with full jitter, bounded by config."""
+    task.add_retry(
+        errors=errors,
+        interval=Duration.seconds(config.publish_retry_interval_s),
+        backoff_rate=config.publish_backoff_rate,
+        max_attempts=config.publish_retry_attempts,
+        max_delay=Duration.seconds(config.publish_max_delay_s),
+        jitter_strategy=sfn.JitterType.FULL,
+    )

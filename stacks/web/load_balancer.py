@@ -155,11 +155,7 @@ class LoadBalancer(Construct):
             target_type=elbv2.TargetType.IP,
             port=config.container_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
-            protocol_version=(
-                elbv2.ApplicationProtocolVersion.GRPC
-                if config.protocol == "grpc"
-                else elbv2.ApplicationProtocolVersion.HTTP1
-            ),
+            protocol_version=_protocol_version(config),
             health_check=_health_check(config, config.health_path),
             deregistration_delay=Duration.seconds(config.deregistration_delay_s),
         )
@@ -173,11 +169,7 @@ class LoadBalancer(Construct):
             target_type=elbv2.TargetType.IP,
             port=config.legacy_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
-            protocol_version=(
-                elbv2.ApplicationProtocolVersion.GRPC
-                if config.protocol == "grpc"
-                else elbv2.ApplicationProtocolVersion.HTTP1
-            ),
+            protocol_version=_protocol_version(config),
             targets=[targets.IpTarget(ip, config.legacy_port, "all") for ip in config.legacy_target_ips],
             health_check=_health_check(config, config.legacy_health_check_path or config.health_path),
             deregistration_delay=Duration.seconds(config.deregistration_delay_s),
@@ -187,3 +179,9 @@ class LoadBalancer(Construct):
                 ec2.Peer.ipv4(f"{ip}/32"), ec2.Port.tcp(config.legacy_port), "To the legacy fleet"
             )
         return group
+
+
+def _protocol_version(config: WebConfig) -> elbv2.ApplicationProtocolVersion:
+    return (
+        elbv2.ApplicationProtocolVersion.GRPC if config.protocol == "grpc" else elbv2.ApplicationProtocolVersion.HTTP1
+    )

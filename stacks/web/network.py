@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.common.policies import retention
+from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 
 
@@ -35,12 +33,7 @@ class Network(Construct):
             # Image layers come from S3: a free gateway endpoint keeps them off the NAT gateways.
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
-        self.flow_logs_group = logs.LogGroup(
-            self,
-            "FlowLogs",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,  # operational logs; retention is what keeps them
-        )
+        self.flow_logs_group = log_group(self, "FlowLogs", retention_days=config.log_retention_days)
         role = iam.Role(self, "FlowLogsRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"))
         self.vpc.add_flow_log(
             "FlowLog",

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
-from stacks.common.policies import retention
+from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 from stacks.web.load_balancer import LoadBalancer
 from stacks.web.network import Network
@@ -62,12 +61,7 @@ class WebService(Construct):
         self.cluster = ecs.Cluster(
             self, "Cluster", vpc=network.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
-        self.log_group = logs.LogGroup(
-            self,
-            "Logs",
-            retention=retention(config.log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY,  # operational logs; retention is what keeps them
-        )
+        self.log_group = log_group(self, "Logs", retention_days=config.log_retention_days)
         self.task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
