@@ -86,32 +86,28 @@ _DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTIL
 _SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)")
 
 
-def test_suite() -> dict[str, Any]:
-    """Wall time of the whole suite as `make test` runs it, with pytest's slowest steps."""
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-rf", "--durations=0", "--durations-min=0.05"],
+def _pytest(*args: str, timeout_s: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
         cwd=ROOT,
         env=_env(),
         capture_output=True,
         text=True,
-        timeout=900,
+        timeout=timeout_s,
         check=False,
     )
+
+
+def test_suite() -> dict[str, Any]:
+    """Wall time of the whole suite as `make test` runs it, with pytest's slowest steps."""
+    start = time.perf_counter()
+    done = _pytest("-rf", "--durations=0", "--durations-min=0.05", timeout_s=900)
     wall = time.perf_counter() - start
     counts = {kind: int(n) for n, kind in _SUMMARY.findall(done.stdout.strip().splitlines()[-1])}
     slowest = [{"seconds": float(s), "phase": phase, "test": test} for s, phase, test in _DURATION.findall(done.stdout)]
     failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
     # Tests marked `slow` (concurrency, property-based): their call time, from the durations of this same run.
-    collected = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--collect-only", "-m", "slow"],
-        cwd=ROOT,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    ).stdout.splitlines()
+    collected = _pytest("--collect-only", "-m", "slow", timeout_s=300).stdout.splitlines()
     slow_ids = {line.strip() for line in collected if "::" in line}
     slow_call_s = sum(row["seconds"] for row in slowest if row["phase"] == "call" and row["test"] in slow_ids)
     return {
