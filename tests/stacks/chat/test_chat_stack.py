@@ -11,11 +11,11 @@ from aws_cdk.assertions import Capture, Match
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
 from stacks.config import load_stage
+from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
 from tests.support.iam import actions_on, role_of_function, statements_of_role
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
-COMMENTS, STATS, IDEMPOTENCY = "DataComments205BAF48", "DataRoomStats98CA9737", "DataIdempotency4AE02808"
 
 
 def _template(synth: Synthesized, stage: str) -> dict[str, Any]:
