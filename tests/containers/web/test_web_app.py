@@ -31,12 +31,33 @@ def server() -> Iterator[WebServer]:
     server.server_close()
 
 
+class AuthFailures:
+    """Exits the server would have taken on a rotated password, read once the request thread has finished.
+
+    The server answers before it exits, so a client sees the response while the handler thread may still be
+    running: reading the calls straight after the response is a race.
+    """
+
+    def __init__(self, server: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls: list[bool] = []
+        self._finished = threading.Semaphore(0)
+        shutdown_request = server.shutdown_request
+
+        def finished(request: Any) -> None:
+            shutdown_request(request)
+            self._finished.release()
+
+        monkeypatch.setattr(server, "on_auth_failure", lambda: self.calls.append(True))
+        monkeypatch.setattr(server, "shutdown_request", finished)
+
+    def after_request(self) -> list[bool]:
+        assert self._finished.acquire(timeout=10), "the request thread did not finish"
+        return self.calls
+
+
 @pytest.fixture
-def auth_failures(server: WebServer, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Record the exit the server would take on a rotated password instead of exiting the test run."""
-    calls: list[bool] = []
-    monkeypatch.setattr(server, "on_auth_failure", lambda: calls.append(True))
-    return calls
+def auth_failures(server: WebServer, monkeypatch: pytest.MonkeyPatch) -> AuthFailures:
+    return AuthFailures(server, monkeypatch)
 
 
 def get(server: WebServer, path: str) -> tuple[int, dict[str, Any]]:
@@ -76,21 +97,21 @@ def test_db_endpoint_reads_postgres_with_injected_credentials(
 
 
 def test_db_endpoint_is_unavailable_when_the_database_is_down(
-    server: WebServer, postgres: Postgres, monkeypatch: pytest.MonkeyPatch, auth_failures: list[bool]
+    server: WebServer, postgres: Postgres, monkeypatch: pytest.MonkeyPatch, auth_failures: AuthFailures
 ) -> None:
     use_env(monkeypatch, postgres.env(DB_PORT=str(free_port())))
     assert get(server, "/db") == (503, {"error": "database unavailable"})
-    assert auth_failures == []  # a database outage is not a reason to replace the task
+    assert auth_failures.after_request() == []  # a database outage is not a reason to replace the task
 
 
 def test_rotated_password_makes_the_task_exit_for_fresh_secrets(
-    server: WebServer, postgres: Postgres, monkeypatch: pytest.MonkeyPatch, auth_failures: list[bool]
+    server: WebServer, postgres: Postgres, monkeypatch: pytest.MonkeyPatch, auth_failures: AuthFailures
 ) -> None:
     use_env(monkeypatch, postgres.env(DB_PASSWORD="password-before-rotation"))
     status, body = get(server, "/db")
     assert status == 503
     assert "password" not in json.dumps(body)  # no detail that helps a caller
-    assert auth_failures == [True]
+    assert auth_failures.after_request() == [True]
 
 
 def test_db_endpoint_names_missing_settings_but_not_values(server: WebServer, monkeypatch: pytest.MonkeyPatch) -> None:
