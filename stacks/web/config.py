@@ -30,8 +30,13 @@ class WebConfig(ConfigModel):
     """The web service stack (ALB -> ECS on Fargate -> Aurora PostgreSQL Serverless v2)."""
 
     # Network
-    nat_gateways: Literal["one", "per_az"] = Field(
-        default="one", description="one shared NAT gateway (cheap) or one per AZ (no cross-AZ dependency)"
+    nat: Literal["instance", "gateway", "gateway_per_az"] = Field(
+        default="gateway",
+        description="instance: one NAT instance (cheapest, not highly available); gateway: one shared NAT gateway; "
+        "gateway_per_az: one per AZ (no cross-AZ dependency)",
+    )
+    nat_instance_type: str = Field(
+        default="t4g.nano", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type when nat=instance"
     )
     # Service
     container_port: int = Field(default=8080, ge=1024, le=65_535, description="unprivileged: the app runs as non-root")

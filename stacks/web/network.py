@@ -6,25 +6,40 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
+
+VPC_CIDR = "10.0.0.0/16"  # a literal, not the VPC's attribute, so rules on it can be checked at synth
 
 
 class Network(Construct):
     """Three subnet tiers: the ALB in public, tasks in private (egress via NAT), the database isolated.
 
     Zones come from the stage config so synth never looks them up. Flow logs record rejected and
-    accepted traffic to a log group with the stage's retention.
+    accepted traffic to a log group with the stage's retention. Egress goes through one NAT gateway,
+    one per zone, or (sandbox) one NAT instance: a t4g.nano costs about a tenth of a NAT gateway
+    idle, at the price of a single instance that a zone outage or a reboot takes down.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, config: WebConfig, zones: tuple[str, ...]) -> None:
         super().__init__(scope, construct_id)
+        nat_instances = (
+            # Amazon Linux 2023 for the type's architecture, resolved from its public SSM parameter at deploy time.
+            ec2.NatProvider.instance_v2(
+                instance_type=ec2.InstanceType(config.nat_instance_type),
+                default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+            )
+            if config.nat == "instance"
+            else None
+        )
         self.vpc = ec2.Vpc(
             self,
             "Vpc",
-            ip_addresses=ec2.IpAddresses.cidr("10.0.0.0/16"),
+            ip_addresses=ec2.IpAddresses.cidr(VPC_CIDR),
             availability_zones=list(zones),
-            nat_gateways=1 if config.nat_gateways == "one" else len(zones),
+            nat_gateways=len(zones) if config.nat == "gateway_per_az" else 1,
+            nat_gateway_provider=nat_instances,
             subnet_configuration=[
                 ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC, cidr_mask=24),
                 ec2.SubnetConfiguration(name="App", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS, cidr_mask=22),
@@ -33,6 +48,8 @@ class Network(Construct):
             # Image layers come from S3: a free gateway endpoint keeps them off the NAT gateways.
             gateway_endpoints={"S3": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.S3)},
         )
+        if nat_instances:
+            self._harden(nat_instances)
         self.flow_logs_group = log_group(self, "FlowLogs", retention_days=config.log_retention_days)
         role = iam.Role(self, "FlowLogsRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"))
         self.vpc.add_flow_log(
@@ -40,6 +57,31 @@ class Network(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_logs_group, role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+
+    def _harden(self, provider: ec2.NatInstanceProviderV2) -> None:
+        """Inbound only what the tasks send (HTTPS from inside the VPC), IMDSv2, an encrypted root volume."""
+        provider.connections.allow_from(
+            ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC, forwarded to AWS APIs"
+        )
+        for instance in provider.gateway_instances:
+            cfn = instance.node.default_child
+            assert isinstance(cfn, ec2.CfnInstance)
+            cfn.metadata_options = ec2.CfnInstance.MetadataOptionsProperty(http_tokens="required")
+            cfn.block_device_mappings = [
+                ec2.CfnInstance.BlockDeviceMappingProperty(
+                    device_name="/dev/xvda", ebs=ec2.CfnInstance.EbsProperty(encrypted=True, volume_type="gp3")
+                )
+            ]
+            acknowledge(
+                instance,
+                "AwsSolutions-EC28",
+                "Low-cost NAT instance: basic monitoring suffices and EC2 automatic recovery handles host faults.",
+            )
+            acknowledge(
+                instance,
+                "AwsSolutions-EC29",
+                "Low-cost NAT instance holds no data and a deploy replaces it; prod stages use NAT gateways.",
+            )
 
     @property
     def public(self) -> ec2.SubnetSelection:

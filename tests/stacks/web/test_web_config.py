@@ -17,7 +17,7 @@ def test_stage_defaults() -> None:
     sandbox, prod = load_stage("sandbox").web, load_stage("prod").web
     assert sandbox.db_min_acu == 0 and prod.db_min_acu > 0  # only sandbox pauses
     assert (sandbox.db_readers, prod.db_readers) == (0, 1)
-    assert (sandbox.nat_gateways, prod.nat_gateways) == ("one", "per_az")
+    assert (sandbox.nat, prod.nat) == ("instance", "gateway_per_az")  # only sandbox trades availability for cost
     assert sandbox.db_rotation_days is None and prod.db_rotation_days
     assert prod.min_tasks >= 2  # survives the loss of one zone
     assert sandbox.desired_count == 1 and prod.desired_count is None  # prod: auto scaling owns the count
@@ -74,7 +74,8 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"web.db_readers": 16}, "web.db_readers", "less than or equal to 15"),
     ({"web.db_backup_retention_days": 36}, "web.db_backup_retention_days", "less than or equal to 35"),
     ({"web.db_rotation_days": 0}, "web.db_rotation_days", "greater than or equal to 1"),
-    ({"web.nat_gateways": 2}, "web.nat_gateways", "'one' or 'per_az'"),
+    ({"web.nat": "none"}, "web.nat", "'instance', 'gateway' or 'gateway_per_az'"),
+    ({"web.nat_instance_type": "t4g nano"}, "web.nat_instance_type", "should match pattern"),
     ({"web.deployment_strategy": "canary"}, "web.deployment_strategy", "'rolling' or 'blue_green'"),
     ({"web.bake_time_minutes": 1_441}, "web.bake_time_minutes", "less than or equal to 1440"),
     ({"web.protocol": "http2"}, "web.protocol", "'http1' or 'grpc'"),

@@ -19,6 +19,7 @@ ALB_SG, APP_SG, DB_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC2
 ROTATION_SG, ENDPOINT_SG = "DatabaseRotationSecurityGroup8E1B7C66", "DatabaseEndpointSecurityGroupE0019802"
 CLUSTER, SECRET, BUCKET = "DatabaseCluster5B53A178", "DatabaseSecret3B817195", "LoadBalancerAccessLogsBucket38E275E7"
 SERVICE_TG = "LoadBalancerServiceE653FB98"
+NAT_SG = "NetworkVpcNatSecurityGroup559BBD24"
 
 
 def _template(synth: Synthesized, stage: str) -> dict[str, Any]:
@@ -56,13 +57,48 @@ def test_isolated_subnets_have_no_route_out(synth: Synthesized) -> None:
     assert routes == []
 
 
-@pytest.mark.parametrize(("stage", "nat_gateways"), [("sandbox", 1), ("prod", 3)])
-def test_nat_gateways_per_stage(synth: Synthesized, stage: str, nat_gateways: int) -> None:
+@pytest.mark.parametrize(("stage", "gateways", "instances"), [("sandbox", 0, 1), ("prod", 3, 0)])
+def test_nat_per_stage_sits_in_public_subnets_and_routes_the_app_tier(
+    synth: Synthesized, stage: str, gateways: int, instances: int
+) -> None:
     template = _template(synth, stage)
-    gateways = resources_of_type(template, "AWS::EC2::NatGateway")
-    assert len(gateways) == nat_gateways
+    nat = {**resources_of_type(template, "AWS::EC2::NatGateway"), **resources_of_type(template, "AWS::EC2::Instance")}
+    assert len(resources_of_type(template, "AWS::EC2::NatGateway")) == gateways
+    assert len(resources_of_type(template, "AWS::EC2::Instance")) == instances
     public = subnets(template, "Public")
-    assert all(g["Properties"]["SubnetId"]["Ref"] in public for g in gateways.values())
+    assert all(n["Properties"]["SubnetId"]["Ref"] in public for n in nat.values())
+    # Every app subnet's default route leads to one of them.
+    app_tables = {
+        a["Properties"]["RouteTableId"]["Ref"]
+        for a in resources_of_type(template, "AWS::EC2::SubnetRouteTableAssociation").values()
+        if a["Properties"]["SubnetId"]["Ref"] in subnets(template, "App")
+    }
+    targets = {
+        r["Properties"]["RouteTableId"]["Ref"]: r["Properties"].get("NatGatewayId") or r["Properties"].get("InstanceId")
+        for r in resources_of_type(template, "AWS::EC2::Route").values()
+        if r["Properties"]["DestinationCidrBlock"] == "0.0.0.0/0"
+    }
+    assert {targets[t]["Ref"] for t in app_tables} == set(nat)
+
+
+def test_sandbox_nat_instance_is_hardened(synth: Synthesized) -> None:
+    template = _template(synth, "sandbox")
+    _, instance = one(template, "AWS::EC2::Instance")
+    assert instance["MetadataOptions"] == {"HttpTokens": "required"}  # IMDSv2 only
+    assert instance["BlockDeviceMappings"] == [
+        {"DeviceName": "/dev/xvda", "Ebs": {"Encrypted": True, "VolumeType": "gp3"}}
+    ]
+    assert instance["SourceDestCheck"] is False  # it forwards the app tier's packets
+    assert instance["InstanceType"] == load_stage("sandbox").web.nat_instance_type
+    # The current Amazon Linux 2023 image for the type's architecture, resolved at deploy time, never pinned.
+    image = template["Parameters"][instance["ImageId"]["Ref"]]
+    assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
+    assert image["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64"
+    assert instance["SecurityGroupIds"] == [{"Fn::GetAtt": [NAT_SG, "GroupId"]}]
+    role = template["Resources"][
+        template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]["Roles"][0]["Ref"]
+    ]
+    assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
 
 
 @pytest.mark.parametrize(("stage", "days"), [("sandbox", 7), ("prod", 365)])
@@ -167,6 +203,7 @@ def test_sandbox_has_no_rotation_and_no_interface_endpoint(synth: Synthesized) -
 HTTP = (ALB_SG, "tcp", "0.0.0.0/0", 80, 80)
 ALB_TO_APP = (APP_SG, "tcp", ALB_SG, 8080, 8080)
 APP_TO_DB = (DB_SG, "tcp", APP_SG, 5432, 5432)
+VPC_TO_NAT = (NAT_SG, "tcp", "10.0.0.0/16", 443, 443)  # only what the app tier sends out
 ROTATION_TO_DB = (DB_SG, "tcp", ROTATION_SG, "db-port", "db-port")
 ROTATION_TO_ENDPOINT = (ENDPOINT_SG, "tcp", ROTATION_SG, 443, 443)
 
@@ -174,7 +211,7 @@ ROTATION_TO_ENDPOINT = (ENDPOINT_SG, "tcp", ROTATION_SG, 443, 443)
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
-        ("sandbox", {HTTP, ALB_TO_APP, APP_TO_DB}),
+        ("sandbox", {HTTP, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
         ("prod", {HTTP, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT}),
     ],
 )
@@ -194,6 +231,8 @@ def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: 
         (APP_SG, "tcp", "0.0.0.0/0", 443, 443),  # ECR, Secrets Manager, CloudWatch Logs via NAT
         (DB_SG, *NO_EGRESS),
     }
+    if stage == "sandbox":
+        expected.add((NAT_SG, "-1", "0.0.0.0/0", None, None))  # a NAT forwards to anywhere, as a gateway does
     if stage == "prod":
         expected |= {
             (ROTATION_SG, "tcp", DB_SG, "db-port", "db-port"),
