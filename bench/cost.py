@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
+NAT_INSTANCE_ROOT_GB = 8  # the Amazon Linux 2023 image's root volume
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,13 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
     if nats := types["AWS::EC2::NatGateway"]:
         fixed = nats * hours * (p("nat_gateway_hour") + p("public_ipv4_hour"))
         add("NAT gateway", fixed, fixed + load.nat_gb * p("nat_gateway_gb"))
+    for instance in _resources(template, "AWS::EC2::Instance"):
+        kind = instance["InstanceType"]
+        if f"ec2_{kind}_hour" not in prices["prices"]:
+            raise KeyError(f"bench/prices.json has no price for instance type {kind} (add ec2_{kind}_hour)")
+        # A NAT instance: its hour, its public IPv4, an 8 GB gp3 root volume; no per-GB processing fee.
+        fixed = hours * (p(f"ec2_{kind}_hour") + p("public_ipv4_hour")) + NAT_INSTANCE_ROOT_GB * p("ebs_gp3_gb_month")
+        add("NAT instance" if instance.get("SourceDestCheck") is False else "EC2", fixed, fixed)
     for endpoint in _resources(template, "AWS::EC2::VPCEndpoint"):
         if endpoint.get("VpcEndpointType") == "Interface":
             azs = len(endpoint.get("SubnetIds", [])) or 2

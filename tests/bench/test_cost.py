@@ -31,6 +31,26 @@ def test_nat_gateway_idle_cost_is_hourly_plus_its_public_ip() -> None:
     assert items["NAT gateway"]["idle"] == pytest.approx(expected)
 
 
+def test_nat_instance_costs_its_hour_public_ip_and_root_volume_and_much_less_than_a_gateway() -> None:
+    prices = load_prices()
+    table = prices["prices"]
+    nat = ("Nat", "AWS::EC2::Instance", {"InstanceType": "t4g.nano", "SourceDestCheck": False})
+    items = stack_cost(_template(nat), "eu-west-1", prices)
+    expected = (
+        730 * (table["ec2_t4g.nano_hour"]["eu-west-1"] + table["public_ipv4_hour"]["eu-west-1"])
+        + 8 * table["ebs_gp3_gb_month"]["eu-west-1"]
+    )
+    assert items["NAT instance"] == {"idle": pytest.approx(expected), "load": pytest.approx(expected)}
+    gateway = stack_cost(_template(("Nat", "AWS::EC2::NatGateway", {})), "eu-west-1", prices)["NAT gateway"]
+    assert items["NAT instance"]["idle"] < gateway["idle"] / 4
+
+
+def test_an_instance_type_without_a_price_is_named() -> None:
+    template = _template(("Nat", "AWS::EC2::Instance", {"InstanceType": "c7gn.large", "SourceDestCheck": False}))
+    with pytest.raises(KeyError, match=r"c7gn\.large"):
+        stack_cost(template, "eu-west-1", load_prices())
+
+
 def test_fargate_uses_the_scaling_range_and_architecture() -> None:
     template = _template(
         (
