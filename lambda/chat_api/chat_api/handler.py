@@ -55,7 +55,10 @@ _idempotency = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=SETTINGS.idempotency_ttl_s,
 )
-_persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table)
+# One DynamoDB client per container for the idempotency records and the comments: a second client would
+# cost another 100-150 ms of the first invocation.
+_dynamodb = boto3.client("dynamodb")
+_persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, boto3_client=_dynamodb)
 
 
 class BadRequest(ValueError):
@@ -64,10 +67,10 @@ class BadRequest(ValueError):
 
 @cache
 def service() -> CommentService:
-    """Built once per container: the boto3 client and the signing key are reused across invocations."""
+    """Built once per container: the signing key is fetched once and reused across invocations."""
     key = parameters.get_secret(SETTINGS.cursor_secret_arn, max_age=3600)
     repository = DynamoCommentRepository(
-        boto3.client("dynamodb"),
+        _dynamodb,
         table=SETTINGS.comments_table,
         room_time_index=SETTINGS.room_time_index,
         room_position_index=SETTINGS.room_position_index,

@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from chat_api.repository import DynamoCommentRepository
 from tests.support.chat_backend import ChatBackend
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -225,3 +226,13 @@ def test_client_errors_log_no_errors_or_tracebacks(
     assert status == 400
     assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []
     assert "Traceback" not in capsys.readouterr().out
+
+
+def test_idempotency_records_and_comments_share_one_dynamodb_client(chat: ChatBackend, room: str) -> None:
+    # Each boto3 client costs 100-150 ms of a cold start; the container needs one.
+    from chat_api import handler
+
+    assert chat.post(room, "alice", "hi", 1.0)[0] == 201
+    repository = handler.service()._repo
+    assert isinstance(repository, DynamoCommentRepository)
+    assert repository._client is handler._persistence.client
