@@ -11,6 +11,26 @@ from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 
 VPC_CIDR = "10.0.0.0/16"  # a literal, not the VPC's attribute, so rules on it can be checked at synth
+_NAT_PACKAGE_INSTALL = "yum install iptables-services -y"
+
+
+def nat_instance_user_data() -> ec2.UserData:
+    """CDK's NAT instance set-up with its package install retried (bounded).
+
+    On Amazon Linux 2023 the install can race dnf's first-boot cache clean-up and fail, leaving an instance
+    that forwards nothing (aws/aws-cdk#36717, still open for the pinned aws-cdk-lib). The rules are also
+    written with iptables-save, which needs no `service` command, so a reboot (EC2 auto recovery) keeps NAT.
+    """
+    retried = (
+        f"for attempt in $(seq 1 30); do {_NAT_PACKAGE_INSTALL} && break; "
+        'echo "install failed (attempt $attempt), retrying in 10 s"; sleep 10; done',
+        "rpm -q iptables-services || exit 1",
+    )
+    user_data = ec2.UserData.for_linux()
+    for command in ec2.NatInstanceProviderV2.DEFAULT_USER_DATA_COMMANDS:
+        user_data.add_commands(*(retried if command == _NAT_PACKAGE_INSTALL else (command,)))
+    user_data.add_commands("/sbin/iptables-save > /etc/sysconfig/iptables")
+    return user_data
 
 
 class Network(Construct):
@@ -29,6 +49,7 @@ class Network(Construct):
             ec2.NatProvider.instance_v2(
                 instance_type=ec2.InstanceType(config.nat_instance_type),
                 default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
+                user_data=nat_instance_user_data(),
             )
             if config.nat == "instance"
             else None

@@ -95,6 +95,12 @@ def test_sandbox_nat_instance_is_hardened(synth: Synthesized) -> None:
     assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert image["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64"
     assert instance["SecurityGroupIds"] == [{"Fn::GetAtt": [NAT_SG, "GroupId"]}]
+    # CDK's set-up, with the first-boot package install retried (aws/aws-cdk#36717) and fatal if it never works.
+    script = instance["UserData"]["Fn::Base64"]
+    assert "for attempt in $(seq 1 30); do yum install iptables-services -y && break;" in script
+    assert "rpm -q iptables-services || exit 1" in script
+    assert "MASQUERADE" in script and "net.ipv4.ip_forward=1" in script
+    assert script.endswith("/sbin/iptables-save > /etc/sysconfig/iptables")  # survives a reboot
     role = template["Resources"][
         template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]["Roles"][0]["Ref"]
     ]
