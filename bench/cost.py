@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
-NAT_INSTANCE_ROOT_GB = 8  # the Amazon Linux 2023 image's root volume
+NAT_INSTANCE_ROOT_GB = 8  # the Amazon Linux 2023 image's root volume, when the template sets no size
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,16 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         fixed = nats * hours * (p("nat_gateway_hour") + p("public_ipv4_hour"))
         add("NAT gateway", fixed, fixed + load.nat_gb * p("nat_gateway_gb"))
     for instance in _resources(template, "AWS::EC2::Instance"):
+        if instance.get("SourceDestCheck") is not False:
+            raise ValueError("the cost model prices NAT instances only; price this EC2 instance in bench/cost.py")
         kind = instance["InstanceType"]
         if f"ec2_{kind}_hour" not in prices["prices"]:
             raise KeyError(f"bench/prices.json has no price for instance type {kind} (add ec2_{kind}_hour)")
-        # A NAT instance: its hour, its public IPv4, an 8 GB gp3 root volume; no per-GB processing fee.
-        fixed = hours * (p(f"ec2_{kind}_hour") + p("public_ipv4_hour")) + NAT_INSTANCE_ROOT_GB * p("ebs_gp3_gb_month")
-        add("NAT instance" if instance.get("SourceDestCheck") is False else "EC2", fixed, fixed)
+        root = next(iter(instance.get("BlockDeviceMappings", [])), {}).get("Ebs", {})
+        root_gb = float(root.get("VolumeSize", NAT_INSTANCE_ROOT_GB))
+        # Its hour, its public IPv4 and its gp3 root volume; unlike a NAT gateway, no per-GB processing fee.
+        fixed = hours * (p(f"ec2_{kind}_hour") + p("public_ipv4_hour")) + root_gb * p("ebs_gp3_gb_month")
+        add("NAT instance", fixed, fixed)
     for endpoint in _resources(template, "AWS::EC2::VPCEndpoint"):
         if endpoint.get("VpcEndpointType") == "Interface":
             azs = len(endpoint.get("SubnetIds", [])) or 2

@@ -76,7 +76,7 @@ STAGES: dict[str, dict[str, Any]] = {
             "execution_log_level": "INFO",
         },
         "web": {
-            "nat": "instance",  # a t4g.nano instead of a NAT gateway: about $31 a month less when idle
+            "nat": "instance",  # a t4g.micro instead of a NAT gateway: about $28 a month less when idle
             "desired_count": 1,
             "min_tasks": 1,
             "max_tasks": 2,

@@ -36,7 +36,9 @@ class WebConfig(ConfigModel):
         "gateway_per_az: one per AZ (no cross-AZ dependency)",
     )
     nat_instance_type: str = Field(
-        default="t4g.nano", pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$", description="EC2 instance type when nat=instance"
+        default="t4g.micro",
+        pattern=r"^[a-z][a-z0-9-]*\.[a-z0-9]+$",
+        description="EC2 type when nat=instance; dnf needs more than a nano's 512 MB at first boot",
     )
     # Service
     container_port: int = Field(default=8080, ge=1024, le=65_535, description="unprivileged: the app runs as non-root")

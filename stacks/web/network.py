@@ -11,26 +11,23 @@ from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 
 VPC_CIDR = "10.0.0.0/16"  # a literal, not the VPC's attribute, so rules on it can be checked at synth
-_NAT_PACKAGE_INSTALL = "yum install iptables-services -y"
-
-
-def nat_instance_user_data() -> ec2.UserData:
-    """CDK's NAT instance set-up with its package install retried (bounded).
-
-    On Amazon Linux 2023 the install can race dnf's first-boot cache clean-up and fail, leaving an instance
-    that forwards nothing (aws/aws-cdk#36717, still open for the pinned aws-cdk-lib). The rules are also
-    written with iptables-save, which needs no `service` command, so a reboot (EC2 auto recovery) keeps NAT.
-    """
-    retried = (
-        f"for attempt in $(seq 1 30); do {_NAT_PACKAGE_INSTALL} && break; "
-        'echo "install failed (attempt $attempt), retrying in 10 s"; sleep 10; done',
-        "rpm -q iptables-services || exit 1",
-    )
-    user_data = ec2.UserData.for_linux()
-    for command in ec2.NatInstanceProviderV2.DEFAULT_USER_DATA_COMMANDS:
-        user_data.add_commands(*(retried if command == _NAT_PACKAGE_INSTALL else (command,)))
-    user_data.add_commands("/sbin/iptables-save > /etc/sysconfig/iptables")
-    return user_data
+# The NAT set-up, written here rather than CDK's NatInstanceProviderV2 default (aws-cdk-lib 2.275), which on
+# Amazon Linux 2023 can lose its package install to a dnf race at first boot (aws/aws-cdk#36717), finds the
+# interface with `route` (net-tools) and saves the rules with `service` (initscripts). Any failure exits
+# non-zero so cloud-init logs it instead of leaving an instance that silently forwards nothing.
+NAT_INSTANCE_SETUP = (
+    "for attempt in $(seq 1 30); do dnf install -y iptables-services && break; "
+    'echo "install failed (attempt $attempt), retrying in 10 s"; sleep 10; done',
+    "rpm -q iptables-services || exit 1",
+    "systemctl enable --now iptables",
+    'echo "net.ipv4.ip_forward=1" > /etc/sysctl.d/90-nat.conf',
+    "sysctl -p /etc/sysctl.d/90-nat.conf",
+    "IFACE=$(ip route show default | awk '{print $5; exit}')",
+    '[ -n "$IFACE" ] || exit 1',
+    'iptables -t nat -A POSTROUTING -o "$IFACE" -j MASQUERADE',
+    "iptables -F FORWARD",
+    "iptables-save > /etc/sysconfig/iptables",  # restored by iptables.service after a reboot
+)
 
 
 class Network(Construct):
@@ -38,7 +35,7 @@ class Network(Construct):
 
     Zones come from the stage config so synth never looks them up. Flow logs record rejected and
     accepted traffic to a log group with the stage's retention. Egress goes through one NAT gateway,
-    one per zone, or (sandbox) one NAT instance: a t4g.nano costs about a tenth of a NAT gateway
+    one per zone, or (sandbox) one NAT instance: a t4g.micro costs less than a third of a NAT gateway
     idle, at the price of a single instance that a zone outage or a reboot takes down.
     """
 
@@ -48,8 +45,8 @@ class Network(Construct):
             # Amazon Linux 2023 for the type's architecture, resolved from its public SSM parameter at deploy time.
             ec2.NatProvider.instance_v2(
                 instance_type=ec2.InstanceType(config.nat_instance_type),
-                default_allowed_traffic=ec2.NatTrafficDirection.OUTBOUND_ONLY,
-                user_data=nat_instance_user_data(),
+                default_allowed_traffic=ec2.NatTrafficDirection.NONE,  # rules added in _harden
+                user_data=ec2.UserData.custom("#!/bin/bash\n" + "\n".join(NAT_INSTANCE_SETUP)),
             )
             if config.nat == "instance"
             else None
@@ -80,10 +77,12 @@ class Network(Construct):
         )
 
     def _harden(self, provider: ec2.NatInstanceProviderV2) -> None:
-        """Inbound only what the tasks send (HTTPS from inside the VPC), IMDSv2, an encrypted root volume."""
+        """Only what the tasks send (HTTPS from inside the VPC, out to anywhere), IMDSv2, an encrypted root."""
         provider.connections.allow_from(
             ec2.Peer.ipv4(VPC_CIDR), ec2.Port.tcp(443), "HTTPS from the VPC, forwarded to AWS APIs"
         )
+        # Also the instance's own package install (HTTPS); DNS and NTP go to link-local addresses no group filters.
+        provider.connections.allow_to(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS out, as the tasks send")
         for instance in provider.gateway_instances:
             cfn = instance.node.default_child
             assert isinstance(cfn, ec2.CfnInstance)

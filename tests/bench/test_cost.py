@@ -45,6 +45,21 @@ def test_nat_instance_costs_its_hour_public_ip_and_root_volume_and_much_less_tha
     assert items["NAT instance"]["idle"] < gateway["idle"] / 4
 
 
+def test_a_sized_root_volume_is_priced_and_other_instances_are_refused() -> None:
+    prices = load_prices()
+    sized = {
+        "InstanceType": "t4g.micro",
+        "SourceDestCheck": False,
+        "BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 30}}],
+    }
+    default = {**sized, "BlockDeviceMappings": []}
+    larger = stack_cost(_template(("Nat", "AWS::EC2::Instance", sized)), "eu-west-1", prices)["NAT instance"]
+    smaller = stack_cost(_template(("Nat", "AWS::EC2::Instance", default)), "eu-west-1", prices)["NAT instance"]
+    assert larger["idle"] - smaller["idle"] == pytest.approx(22 * prices["prices"]["ebs_gp3_gb_month"]["eu-west-1"])
+    with pytest.raises(ValueError, match="NAT instances only"):
+        stack_cost(_template(("Web", "AWS::EC2::Instance", {"InstanceType": "t4g.micro"})), "eu-west-1", prices)
+
+
 def test_an_instance_type_without_a_price_is_named() -> None:
     template = _template(("Nat", "AWS::EC2::Instance", {"InstanceType": "c7gn.large", "SourceDestCheck": False}))
     with pytest.raises(KeyError, match=r"c7gn\.large"):

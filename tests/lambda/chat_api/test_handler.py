@@ -230,9 +230,7 @@ def test_client_errors_log_no_errors_or_tracebacks(
 
 def test_idempotency_records_and_comments_share_one_dynamodb_client(chat: ChatBackend, room: str) -> None:
     # Each boto3 client costs 100-150 ms of a cold start; the container needs one.
-    from chat_api import handler
-
     assert chat.post(room, "alice", "hi", 1.0)[0] == 201
-    repository = handler.service()._repo
+    repository = chat.api.service()._repo
     assert isinstance(repository, DynamoCommentRepository)
-    assert repository._client is handler._persistence.client
+    assert repository._client is chat.api._persistence.client

@@ -95,16 +95,26 @@ def test_sandbox_nat_instance_is_hardened(synth: Synthesized) -> None:
     assert image["Type"] == "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
     assert image["Default"] == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64"
     assert instance["SecurityGroupIds"] == [{"Fn::GetAtt": [NAT_SG, "GroupId"]}]
-    # CDK's set-up, with the first-boot package install retried (aws/aws-cdk#36717) and fatal if it never works.
+    # The set-up script retries its first-boot install (aws/aws-cdk#36717), stops on any failure it can see,
+    # needs neither `route` nor `service`, and saves the rules so a reboot keeps NAT.
     script = instance["UserData"]["Fn::Base64"]
-    assert "for attempt in $(seq 1 30); do yum install iptables-services -y && break;" in script
-    assert "rpm -q iptables-services || exit 1" in script
-    assert "MASQUERADE" in script and "net.ipv4.ip_forward=1" in script
-    assert script.endswith("/sbin/iptables-save > /etc/sysconfig/iptables")  # survives a reboot
-    role = template["Resources"][
-        template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]["Roles"][0]["Ref"]
+    assert "for attempt in $(seq 1 30); do dnf install -y iptables-services && break;" in script
+    assert "rpm -q iptables-services || exit 1" in script and '[ -n "$IFACE" ] || exit 1' in script
+    assert 'iptables -t nat -A POSTROUTING -o "$IFACE" -j MASQUERADE' in script and "ip_forward=1" in script
+    assert "route |" not in script and "service " not in script
+    assert script.endswith("iptables-save > /etc/sysconfig/iptables")
+    # It sits in a subnet that gives it the public address NAT needs.
+    subnet = template["Resources"][instance["SubnetId"]["Ref"]]["Properties"]
+    assert subnet["MapPublicIpOnLaunch"] is True
+    role_id = template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]["Roles"][0]["Ref"]
+    role = template["Resources"][role_id]["Properties"]
+    assert "Policies" not in role and "ManagedPolicyArns" not in role
+    attached = [
+        policy
+        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
     ]
-    assert "Policies" not in role["Properties"] and "ManagedPolicyArns" not in role["Properties"]
+    assert attached == []  # a role with no permissions at all
 
 
 @pytest.mark.parametrize(("stage", "days"), [("sandbox", 7), ("prod", 365)])
@@ -238,7 +248,7 @@ def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: 
         (DB_SG, *NO_EGRESS),
     }
     if stage == "sandbox":
-        expected.add((NAT_SG, "-1", "0.0.0.0/0", None, None))  # a NAT forwards to anywhere, as a gateway does
+        expected.add((NAT_SG, "tcp", "0.0.0.0/0", 443, 443))  # forwards what the tasks send, nothing more
     if stage == "prod":
         expected |= {
             (ROTATION_SG, "tcp", DB_SG, "db-port", "db-port"),
