@@ -68,12 +68,9 @@ def _goals(r: dict[str, Any], w: Any) -> None:
         f"{hc['handler_median_ms']:.0f} ms | {_ok(met['cold_import'])} |"
     )
     e = r["edge"]
-    if "skipped" in e:
-        w(f"| edge decision p99 / package | < 5 ms / < 1 MB | skipped: {e['skipped']} | n/a |")
-    else:
-        p99 = max(e.get("hit_decision_p99_ms", float("nan")), e.get("miss_decision_p99_ms", float("nan")))
-        w(f"| edge decision p99 (no S3 round trip) | < 5 ms | {p99:.3f} ms | {_ok(met['edge_decision'])} |")
-        w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met['edge_package'])} |")
+    p99 = max(e["hit_decision_p99_ms"], e["miss_decision_p99_ms"])
+    w(f"| edge decision p99 (no S3 round trip) | < 5 ms | {p99:.3f} ms | {_ok(met['edge_decision'])} |")
+    w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met['edge_package'])} |")
     c = r["capacity"]
     w(
         f"| design inside every limit at {c['params']['page_views_per_s']:,.0f} page views/s | all limits | "
@@ -175,28 +172,16 @@ def _handler(r: dict[str, Any], w: Any) -> None:
 def _edge(r: dict[str, Any], w: Any) -> None:
     e = r["edge"]
     w("## 4. Edge function\n")
-    if "skipped" in e:
-        w(f"Skipped: {e['skipped']}. `make bench` measures it once the Edge stack is merged.\n")
-    else:
-        w(
-            f"How measured: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
-            f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` with a warm boto3 client against moto's S3 "
-            "on 127.0.0.1 (a 50 kB page), and `decide` with S3 replaced by memory (the function's own cost).\n"
-        )
-        if "timing_skipped" in e:
-            w(f"Timing skipped: {e['timing_skipped']}\n")
-        else:
-            w("| case | p50 ms | p99 ms |\n|---|---|---|")
-            for case in ("hit", "miss"):
-                w(
-                    f"| {case}, local S3 | {e[f'{case}_with_local_s3_p50_ms']:.2f} "
-                    f"| {e[f'{case}_with_local_s3_p99_ms']:.2f} |"
-                )
-                w(
-                    f"| {case}, decision only | {e[f'{case}_decision_p50_ms']:.3f} "
-                    f"| {e[f'{case}_decision_p99_ms']:.3f} |"
-                )
-            w("")
+    w(
+        f"How measured: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
+        f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` with a warm boto3 client against moto's S3 "
+        "on 127.0.0.1 (a 50 kB page), and `decide` with S3 replaced by memory (the function's own cost).\n"
+    )
+    w("| case | p50 ms | p99 ms |\n|---|---|---|")
+    for case in ("hit", "miss"):
+        w(f"| {case}, local S3 | {e[f'{case}_with_local_s3_p50_ms']:.2f} | {e[f'{case}_with_local_s3_p99_ms']:.2f} |")
+        w(f"| {case}, decision only | {e[f'{case}_decision_p50_ms']:.3f} | {e[f'{case}_decision_p99_ms']:.3f} |")
+    w("")
 
 
 def _capacity(r: dict[str, Any], w: Any) -> None:
