@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -23,6 +24,14 @@ LABELS = {
 }
 
 
+def _save(fig: Any, ax: Any, path: Path) -> None:
+    ax.legend(fontsize=8)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def utilization_vs_rate(base: CapacityParams, path: Path, target: float) -> None:
     rates = np.geomspace(1_000, 300_000, 40)
     results = [evaluate(replace(base, page_views_per_s=float(r))) for r in rates]
@@ -33,11 +42,7 @@ def utilization_vs_rate(base: CapacityParams, path: Path, target: float) -> None
     ax.axvline(target, color="grey", linestyle=":", label=f"{target:,.0f} page views/s")
     ax.set(xscale="log", yscale="log", xlabel="page views/s", ylabel="share of limit (1 = at the limit)")
     ax.set_title(f"Utilization of each limit (TTL {base.ttl_s:g} s, {base.prefilled_pages:,} pages in S3)")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path)
 
 
 def rates_vs_ttl(base: CapacityParams, path: Path) -> None:
@@ -51,8 +56,4 @@ def rates_vs_ttl(base: CapacityParams, path: Path) -> None:
     ax.axhline(base.origin_capacity_rps, color="purple", linestyle="--", linewidth=1, label="origin capacity")
     ax.set(xscale="log", yscale="log", xlabel="page TTL at POPs and RECs (s)", ylabel="requests/s")
     ax.set_title(f"{base.page_views_per_s:,.0f} page views/s, Zipf s={base.zipf_s}, {base.pages:,} pages")
-    ax.legend(fontsize=8)
-    ax.grid(True, which="both", alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    _save(fig, ax, path)
