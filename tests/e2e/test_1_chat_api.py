@@ -52,30 +52,28 @@ def test_limit_shortens_the_latest_page(api: Api, room: str, posted: list[dict[s
     assert reply.body["comments"] == _newest_first(posted)[:3]
 
 
-def test_page_through_all(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+def _read_pages(api: Api, path: str) -> list[dict[str, Any]]:
+    """Every comment of a paged query, following `next` cursors (bounded: at most 10 pages)."""
     seen: list[dict[str, Any]] = []
-    path = f"/rooms/{room}/comments?all=true&limit=7"
-    for _ in range(10):  # bounded: 30 comments in pages of 7 need 5
-        reply = api.get(path)
+    page = path
+    for _ in range(10):
+        reply = api.get(page)
         assert reply.status == 200, reply
         seen.extend(reply.body["comments"])
         if not reply.body["next"]:
             break
-        path = f"/rooms/{room}/comments?all=true&limit=7&cursor={reply.body['next']}"
-    assert seen == _newest_first(posted)
+        page = f"{path}&cursor={reply.body['next']}"
+    return seen
+
+
+def test_page_through_all(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
+    # 30 comments in pages of 7 need 5 pages
+    assert _read_pages(api, f"/rooms/{room}/comments?all=true&limit=7") == _newest_first(posted)
 
 
 def test_position_range_in_position_order(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
     expected = sorted((c for c in posted if 9 <= c["position"] <= 30), key=lambda c: c["position"])
-    seen: list[dict[str, Any]] = []
-    path = f"/rooms/{room}/comments?from=9&to=30&limit=5"
-    for _ in range(10):
-        reply = api.get(path)
-        assert reply.status == 200, reply
-        seen.extend(reply.body["comments"])
-        if not reply.body["next"]:
-            break
-        path = f"/rooms/{room}/comments?from=9&to=30&limit=5&cursor={reply.body['next']}"
+    seen = _read_pages(api, f"/rooms/{room}/comments?from=9&to=30&limit=5")
     assert seen == expected
     assert len(seen) == 15
 

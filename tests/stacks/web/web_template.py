@@ -38,58 +38,28 @@ def _peer(rule: dict[str, Any], key: str) -> str:
     return str(rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("DestinationPrefixListId"))
 
 
+def _rules(template: dict[str, Any], inline: str, resource: str, peer: str) -> set[tuple[str, str, str, Any, Any]]:
+    rules = [
+        (logical_id, rule)
+        for logical_id, group in resources_of_type(template, "AWS::EC2::SecurityGroup").items()
+        for rule in group["Properties"].get(inline, [])
+    ]
+    separate = resources_of_type(template, resource).values()
+    rules += [(_group(rule["Properties"]["GroupId"]), rule["Properties"]) for rule in separate]
+    return {
+        (group, rule["IpProtocol"], _peer(rule, peer), _port(rule.get("FromPort")), _port(rule.get("ToPort")))
+        for group, rule in rules
+    }
+
+
 def ingress_rules(template: dict[str, Any]) -> set[tuple[str, str, str, Any, Any]]:
     """(group, protocol, source, from port, to port) for every ingress rule, inline or separate."""
-    rules = set()
-    for logical_id, group in resources_of_type(template, "AWS::EC2::SecurityGroup").items():
-        for rule in group["Properties"].get("SecurityGroupIngress", []):
-            rules.add(
-                (
-                    logical_id,
-                    rule["IpProtocol"],
-                    _peer(rule, "SourceSecurityGroupId"),
-                    rule.get("FromPort"),
-                    rule.get("ToPort"),
-                )
-            )
-    for rule in (r["Properties"] for r in resources_of_type(template, "AWS::EC2::SecurityGroupIngress").values()):
-        rules.add(
-            (
-                _group(rule["GroupId"]),
-                rule["IpProtocol"],
-                _peer(rule, "SourceSecurityGroupId"),
-                _port(rule.get("FromPort")),
-                _port(rule.get("ToPort")),
-            )
-        )
-    return rules
+    return _rules(template, "SecurityGroupIngress", "AWS::EC2::SecurityGroupIngress", "SourceSecurityGroupId")
 
 
 def egress_rules(template: dict[str, Any]) -> set[tuple[str, str, str, Any, Any]]:
     """(group, protocol, destination, from port, to port) for every egress rule, inline or separate."""
-    rules = set()
-    for logical_id, group in resources_of_type(template, "AWS::EC2::SecurityGroup").items():
-        for rule in group["Properties"].get("SecurityGroupEgress", []):
-            rules.add(
-                (
-                    logical_id,
-                    rule["IpProtocol"],
-                    _peer(rule, "DestinationSecurityGroupId"),
-                    rule.get("FromPort"),
-                    rule.get("ToPort"),
-                )
-            )
-    for rule in (r["Properties"] for r in resources_of_type(template, "AWS::EC2::SecurityGroupEgress").values()):
-        rules.add(
-            (
-                _group(rule["GroupId"]),
-                rule["IpProtocol"],
-                _peer(rule, "DestinationSecurityGroupId"),
-                _port(rule.get("FromPort")),
-                _port(rule.get("ToPort")),
-            )
-        )
-    return rules
+    return _rules(template, "SecurityGroupEgress", "AWS::EC2::SecurityGroupEgress", "DestinationSecurityGroupId")
 
 
 def one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
