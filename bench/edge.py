@@ -23,6 +23,7 @@ from tests.support.synth import ROOT
 
 BUNDLE = ROOT / "lambda" / "edge_cache"
 PACKAGE_LIMIT_BYTES = 1_048_576  # Lambda@Edge viewer-side limit is 1 MB; origin-side 50 MB (we hold to 1 MB)
+DECISION_P99_LIMIT_MS = 5.0  # the function's own cost per request, without the S3 round trip
 
 
 def package_size(bundle: Path) -> dict[str, int]:
@@ -90,7 +91,7 @@ def _timings(bundle: Path, iterations: int) -> dict[str, Any]:
             samples.append(time.perf_counter() - start)
         out[f"{label}_decision_p50_ms"] = percentile(samples, 0.5) * 1000
         out[f"{label}_decision_p99_ms"] = percentile(samples, 0.99) * 1000
-    out["decision_p99_under_5ms"] = max(out["hit_decision_p99_ms"], out["miss_decision_p99_ms"]) < 5
+    out["decision_p99_under_5ms"] = max(out["hit_decision_p99_ms"], out["miss_decision_p99_ms"]) < DECISION_P99_LIMIT_MS
     return out
 
 

@@ -29,8 +29,8 @@ GOALS = {
     "test_ratio": 2.5,
     "handler_overhead": 1.3,
     "cold_import_ms": 300,
-    "edge_decision_p99_ms": 5,
-    "edge_package_bytes": 1_048_576,
+    "edge_decision_p99_ms": edge.DECISION_P99_LIMIT_MS,
+    "edge_package_bytes": edge.PACKAGE_LIMIT_BYTES,
 }
 
 
@@ -193,7 +193,7 @@ def _step(name: str, fn: Any, report: dict[str, Any]) -> None:
 
 
 def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
-    edge_result = report.get("edge", {})
+    edge_result = report["edge"]
     tests = report.get("tests")
     return {
         "synth_ratio": report["synth"]["ratio_app_to_trivial"] <= GOALS["synth_ratio"],
@@ -204,8 +204,8 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
         else None,
         "handler_overhead": report["handler_warm"]["ratio_p50"] <= GOALS["handler_overhead"],
         "cold_import": report["handler_cold"]["handler_median_ms"] < GOALS["cold_import_ms"],
-        "edge_decision": edge_result.get("decision_p99_under_5ms"),
-        "edge_package": edge_result.get("package_under_1mb"),
+        "edge_decision": edge_result["decision_p99_under_5ms"],
+        "edge_package": edge_result["package_under_1mb"],
         "capacity_at_target": not report["capacity"]["at_target"]["limits_exceeded"],
         "capacity_safe_config_found": report["capacity"]["safe_config"] is not None,
     }
