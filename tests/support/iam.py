@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_cdk.assertions import Match
+
 
 def statements_of_role(template: dict[str, Any], role_logical_id: str) -> list[dict[str, Any]]:
     """Every statement of the inline policies attached to a role."""
@@ -35,3 +37,12 @@ def actions_on(statements: list[dict[str, Any]], logical_id: str) -> set[str]:
 def role_of_function(template: dict[str, Any], function_logical_id: str) -> str:
     role = template["Resources"][function_logical_id]["Properties"]["Role"]
     return str(role["Fn::GetAtt"][0])
+
+
+def tls_only_policy(statement: dict[str, Any] | None = None, **properties: Any) -> dict[str, Any]:
+    """Properties for `Template.has_resource_properties` of a resource policy that denies requests without TLS.
+
+    `statement` adds keys the deny statement must also have; `properties` adds properties of the policy.
+    """
+    deny = {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}, **(statement or {})}
+    return {**properties, "PolicyDocument": {"Statement": Match.array_with([Match.object_like(deny)])}}

@@ -12,7 +12,7 @@ from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
 from stacks.config import load_stage
 from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
-from tests.support.iam import actions_on, role_of_function, statements_of_role
+from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
@@ -106,16 +106,7 @@ def test_stream_consumer_never_drops_a_record_silently(synth: Synthesized, stage
     assert queue["Type"] == "AWS::SQS::Queue"
     assert queue["Properties"]["SqsManagedSseEnabled"] is True
     assert queue["Properties"]["MessageRetentionPeriod"] == 14 * 24 * 3600
-    template.has_resource_properties(
-        "AWS::SQS::QueuePolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
-                )
-            }
-        },
-    )
+    template.has_resource_properties("AWS::SQS::QueuePolicy", tls_only_policy())
 
 
 @pytest.mark.parametrize("stage", STAGES)

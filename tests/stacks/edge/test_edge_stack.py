@@ -7,13 +7,12 @@ import json
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
 from edge_cache import origin_request
 from stacks.config import load_stage
 from stacks.edge import distribution
 from stacks.edge.publisher import RETRYABLE_ERRORS
-from tests.support.iam import statements_of_role
+from tests.support.iam import statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
@@ -164,23 +163,7 @@ def test_buckets_are_private_encrypted_and_ssl_only(synth: Synthesized, stage: s
             {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
         ]
         template.has_resource_properties(
-            "AWS::S3::BucketPolicy",
-            {
-                "Bucket": {"Ref": bucket},
-                "PolicyDocument": {
-                    "Statement": Match.array_with(
-                        [
-                            Match.object_like(
-                                {
-                                    "Effect": "Deny",
-                                    "Action": "s3:*",
-                                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                                }
-                            )
-                        ]
-                    )
-                },
-            },
+            "AWS::S3::BucketPolicy", tls_only_policy({"Action": "s3:*"}, Bucket={"Ref": bucket})
         )
 
 

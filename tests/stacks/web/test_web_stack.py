@@ -7,11 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aws_cdk.assertions import Match
 
 from stacks.config import load_stage
 from stacks.web.service import CONTAINER_ROOT, SECRET_FIELDS
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
+from tests.support.iam import statements_of_role, tls_only_policy
 from tests.support.synth import ROOT, Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
@@ -109,12 +109,7 @@ def test_sandbox_nat_instance_is_hardened(synth: Synthesized) -> None:
     role_id = template["Resources"][instance["IamInstanceProfile"]["Ref"]]["Properties"]["Roles"][0]["Ref"]
     role = template["Resources"][role_id]["Properties"]
     assert "Policies" not in role and "ManagedPolicyArns" not in role
-    attached = [
-        policy
-        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
-        if {"Ref": role_id} in policy["Properties"].get("Roles", [])
-    ]
-    assert attached == []  # a role with no permissions at all
+    assert statements_of_role(template, role_id) == []  # a role with no permissions at all
 
 
 @pytest.mark.parametrize(("stage", "days"), [("sandbox", 7), ("prod", 365)])
@@ -291,16 +286,7 @@ def test_access_log_bucket_is_encrypted_private_tls_only_and_expires(synth: Synt
             "LifecycleConfiguration": {"Rules": [{"ExpirationInDays": days, "Status": "Enabled"}]},
         },
     )
-    template.has_resource_properties(
-        "AWS::S3::BucketPolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})]
-                )
-            }
-        },
-    )
+    template.has_resource_properties("AWS::S3::BucketPolicy", tls_only_policy())
 
 
 @pytest.mark.parametrize("stage", STAGES)
