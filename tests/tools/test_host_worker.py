@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import textwrap
@@ -17,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.support.servers import free_port
 
 WORKER = (
     Path(__file__).resolve().parents[2]
@@ -67,19 +68,13 @@ class FakeEndpoint:
         return self.posts.get(timeout=15)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def start_worker(tmp_path: Path) -> Iterator[Any]:
     (tmp_path / "functions.py").write_text(textwrap.dedent(FUNCTIONS))
     started: list[subprocess.Popen[bytes]] = []
 
     def start(handler: str, timeout_s: str = "3") -> tuple[FakeEndpoint, int, subprocess.Popen[bytes]]:
-        endpoint, port = FakeEndpoint(), _free_port()
+        endpoint, port = FakeEndpoint(), free_port()
         env = {
             "PATH": os.environ["PATH"],
             "LOCALSTACK_RUNTIME_ENDPOINT": endpoint.url,

@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.containers.conftest import WEB_APP_ROOT, Postgres, free_port
+from tests.containers.conftest import WEB_APP_ROOT, Postgres
+from tests.support.servers import free_port
 from web_app.database import REQUIRED, DbSettings, MissingSettings, read_status
 from web_app.server import WebServer, make_server
 

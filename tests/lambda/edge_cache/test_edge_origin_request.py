@@ -16,6 +16,7 @@ from edge_cache import origin_request
 from edge_cache.origin_request import BODY_LIMIT, CONFIG_HEADERS, handler
 from edge_cache.store import CacheUnavailable, S3Store
 from tests.support.cloudfront_events import origin_request as event
+from tests.support.servers import free_port
 
 HTML = "text/html; charset=utf-8"
 
@@ -174,12 +175,6 @@ def silent_s3() -> Iterator[str]:
     listener.close()
 
 
-def _closed_port() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def _store(endpoint: str, timeout_s: float = 0.3) -> S3Store:
     from botocore.config import Config
 
@@ -192,7 +187,7 @@ def _store(endpoint: str, timeout_s: float = 0.3) -> S3Store:
 def test_any_s3_failure_forwards_to_the_origin(
     endpoint: str, failing_s3: str, silent_s3: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = {"failing": failing_s3, "silent": silent_s3, "closed": _closed_port()}[endpoint]
+    url = {"failing": failing_s3, "silent": silent_s3, "closed": f"http://127.0.0.1:{free_port()}"}[endpoint]
     store = _store(url)
     with pytest.raises(CacheUnavailable):
         store.get("pages/news/today", max_bytes=BODY_LIMIT)

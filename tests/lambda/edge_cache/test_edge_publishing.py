@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from typing import Any
 
 import pytest
@@ -17,12 +16,7 @@ from edge_cache.publishing import (
     publish,
 )
 from tests.support.cloudfront_events import origin_request as event
-
-
-def _closed_port_url() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{sock.getsockname()[1]}"
+from tests.support.servers import free_port
 
 
 def _publish(path: str, origin_url: str, s3: Any, bucket: str) -> dict[str, str]:
@@ -65,7 +59,7 @@ def test_throttling_and_5xx_are_retryable(origin_url: str, s3: Any, bucket: str,
 
 def test_an_unreachable_origin_is_retryable(s3: Any, bucket: str) -> None:
     with pytest.raises(RetryableOriginError):
-        _publish("/news/today", _closed_port_url(), s3, bucket)
+        _publish("/news/today", f"http://127.0.0.1:{free_port()}", s3, bucket)
 
 
 @pytest.mark.parametrize("path", ["/moved", "/private"])
