@@ -49,7 +49,8 @@ bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, P
 lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app tools/local_sandbox
+	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
+	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint 'cdk.out/**/*.template.json'
 

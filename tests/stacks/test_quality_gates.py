@@ -34,6 +34,8 @@ PINNED_IDS: dict[str, dict[str, str]] = {
     },
     "Web": {
         "DatabaseSecret3B817195": "AWS::SecretsManager::Secret",
+        "DatabaseAppRoleSecret4972C4D8": "AWS::SecretsManager::Secret",
+        "OriginAccessSecretFB2E162C": "AWS::SecretsManager::Secret",
         "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
         "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
         "LoadBalancerAccessLogsBucket38E275E7": "AWS::S3::Bucket",
