@@ -9,6 +9,7 @@ from __future__ import annotations
 from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
@@ -69,6 +70,10 @@ class OriginSecretRotation(Construct):
             rotate_immediately_on_update=False,
         )
         self.schedule.node.add_dependency(distribution)
+        # Secrets Manager may invoke the function for this secret only (the library's permission names no source).
+        for child in self.function.function.node.children:
+            if isinstance(child, lambda_.CfnPermission) and child.principal == "secretsmanager.amazonaws.com":
+                child.source_arn = verification.secret.secret_arn
         acknowledge(
             role,
             "AwsSolutions-IAM5[Resource::*]",

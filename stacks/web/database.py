@@ -8,6 +8,7 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy, retention
 from stacks.config import StageConfig
@@ -136,6 +137,14 @@ class Database(Construct):
                 "AwsSolutions-RDS10",
                 "Sandbox is disposable by design (removal=destroy); prod turns deletion protection on in its config.",
             )
+        for instance in self.cluster.node.children:
+            if isinstance(instance.node.default_child, rds.CfnDBInstance):
+                skip_check(
+                    instance,
+                    "CKV_AWS_118",
+                    "Aurora's CloudWatch metrics and exported postgresql log cover the alarms; Enhanced Monitoring "
+                    "writes to the region-wide RDSOSMetrics log group, which no stack can own or give a retention.",
+                )
         acknowledge(
             self.cluster,
             "AwsSolutions-RDS11",
@@ -155,5 +164,10 @@ def _acknowledge_log_retention_function(stack: Stack) -> None:
             acknowledge(
                 child,
                 "AwsSolutions-IAM5[Resource::*]",
+                "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
+            )
+            skip_check(
+                child.node.find_child("ServiceRole").node.find_child("DefaultPolicy"),
+                "CKV_AWS_111",
                 "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
             )
