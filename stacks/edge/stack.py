@@ -22,7 +22,8 @@ from stacks.edge.waf import EdgeWebAcl
 
 
 class EdgeFunctionsStack(Stack):
-    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups.
+    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups, and (prod) the
+    distribution's CLOUDFRONT web ACL, which AWS requires in us-east-1 too.
 
     Built explicitly (not left for EdgeFunction to create) so it has a stable id, sits in the stage's
     stack list and passes the same cdk-nag, cfn-lint and snapshot gates as every other stack.
