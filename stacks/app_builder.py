@@ -60,8 +60,13 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
 
 
+def add_checks(app: App) -> None:
+    """Attach the cdk-nag AwsSolutions checks to the whole app: unacknowledged findings fail `cdk synth`."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
     """Build every requested stage and attach the cdk-nag AwsSolutions checks to the whole app."""
     built = [build_stage(app, config, account=account) for config in configs]
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    add_checks(app)
     return built

@@ -1,9 +1,13 @@
-"""Session fixtures: one synth of the whole app, shared by every template test."""
+"""Session fixtures: the synthesized app and its variants (built once per set of inputs, in the background)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +24,10 @@ if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
+from tests.support import assemblies, shared  # noqa: E402
 from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
-from tests.support.synth import Synthesized, synthesize  # noqa: E402
+from tests.support.servers import shared_dynamodb_local  # noqa: E402
+from tests.support.synth import Synthesized, synthesized  # noqa: E402
 
 E2E = ROOT / "tests" / "e2e"
 
@@ -43,6 +49,76 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None if asked else True
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    shared.claim_run()  # before pytest-xdist starts its workers: they inherit the run's id and owner
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if shared.is_owner():  # after every worker has finished
+        shared.stop_servers()
+
+
+# Session fixtures a test may need -> the server to start as soon as the session knows it will be needed.
+EARLY_SERVERS: dict[str, Callable[[], object]] = {"dynamodb_endpoint": shared_dynamodb_local}
+# Servers a worker starts for itself: every test using one runs on the same worker, so it starts once a run.
+WORKER_SERVERS = ("postgres",)
+_builders: list[subprocess.Popen[bytes]] = []
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need no synthesized app first: they run while the background builds synthesize it."""
+    needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
+    items.sort(key=lambda item: needs[id(item)])
+    for item in items:
+        for server in WORKER_SERVERS:
+            if server in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(server))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the syntheses and servers the collected tests need, in the background, while the others run."""
+    if session.config.option.collectonly:
+        return
+    fixtures = {name for item in session.items for name in item.fixturenames}
+    _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
+    for fixture, start in EARLY_SERVERS.items():
+        if fixture in fixtures:
+            threading.Thread(target=_quietly, args=(start,), daemon=True).start()
+
+
+def _quietly(start: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):  # the fixture starts it again, and reports why it could not
+        start()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    for builder in _builders:  # usually long done: a test waited for its result
+        try:
+            builder.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            builder.kill()
+            builder.wait()
+
+
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+def dynamodb_endpoint() -> str:
+    """The run's DynamoDB Local, shared by every worker (each creates tables of its own)."""
+    return shared_dynamodb_local()
+
+
+@pytest.fixture(scope="session")
+def synth() -> Synthesized:
+    """The app as `cdk synth` builds it: every stack of every stage."""
+    return synthesized("app")
+
+
+@pytest.fixture(scope="session")
+def variants() -> Synthesized:
+    """Stages with settings no shipped stage uses (tests/support/variants.py)."""
+    return synthesized("variants")
+
+
+@pytest.fixture(scope="session")
+def canary() -> Synthesized:
+    """A small app with constructs the quality gates must flag (tests/support/variants.py)."""
+    return synthesized("canary")

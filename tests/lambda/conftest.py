@@ -15,7 +15,6 @@ from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS, ChatBackend
 from tests.support.servers import (
     LOCAL_CREDENTIALS,
     create_tables_from_template,
-    dynamodb_local,
     moto_server,
     restore_env,
     set_env,
@@ -24,8 +23,9 @@ from tests.support.synth import Synthesized
 
 
 @pytest.fixture(scope="session")
-def chat(synth: Synthesized) -> Iterator[ChatBackend]:
-    with dynamodb_local() as ddb_endpoint, moto_server() as moto_endpoint:
+def chat(synth: Synthesized, dynamodb_endpoint: str) -> Iterator[ChatBackend]:
+    ddb_endpoint = dynamodb_endpoint  # one per run; the tables are this worker's own
+    with moto_server() as moto_endpoint:
         previous = set_env(LOCAL_CREDENTIALS)
         try:
             dynamodb = boto3.client("dynamodb", endpoint_url=ddb_endpoint)

@@ -3,17 +3,20 @@ what protects the cache bucket, and how the publisher retries and records failur
 
 from __future__ import annotations
 
+import fnmatch
 import json
 from typing import Any
 
 import pytest
 
 from edge_cache import origin_request
+from edge_cache.keys import PAGES_PREFIX
 from stacks.config import load_stage
 from stacks.edge import distribution
 from stacks.edge.publisher import RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
+from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
@@ -111,10 +114,24 @@ def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesi
     assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
 
 
-def test_the_edge_read_policy_matches_the_generated_bucket_names(synth: Synthesized) -> None:
-    """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<suffix>' in lower case."""
-    stack = synth.stage_stacks["sandbox/Edge"]
-    assert stack.stack_name.lower() == "sandbox-edge"
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_edge_read_policy_matches_the_generated_cache_bucket_name_only(synth: Synthesized, stage: str) -> None:
+    """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<random suffix>', in lower case for
+    S3: the edge role's pattern must match the cache bucket this stage's Edge stack gets, under the prefix
+    the edge function reads, and no other stage's bucket."""
+    functions = _functions(synth, stage)
+    role_id, _ = _one(functions, "AWS::IAM::Role")
+    (read,) = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:GetObject"]
+    bucket_pattern, key_pattern = read["Resource"]["Fn::Join"][1][-1].removeprefix(":s3:::").split("/", 1)
+
+    def generated(stack: str) -> str:
+        return f"{synth.stack_names[stack]}-{CACHE}-1a2b3c4d5e6f".lower()
+
+    assert fnmatch.fnmatchcase(generated(f"{stage}/Edge"), bucket_pattern), bucket_pattern
+    others = [key for key in synth.templates if key != f"{stage}/Edge"]
+    assert not [key for key in others if fnmatch.fnmatchcase(generated(key), bucket_pattern)]
+    assert fnmatch.fnmatchcase(f"{PAGES_PREFIX}news/today", key_pattern), key_pattern
+    assert not fnmatch.fnmatchcase("assets/app.js", key_pattern)
 
 
 # Configuration reaches the function through the web origin's custom headers.
@@ -478,64 +495,21 @@ def test_publisher_writes_and_deletes_pages_only(synth: Synthesized, stage: str)
         assert json.dumps(statement["Resource"]).endswith('"/pages/*"]]}'), statement
 
 
-# Optional features (WAF, certificate and aliases, no origin shield): one extra synth of the prod stage.
-
-ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/news/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+# Optional features (WAF, certificate and aliases, no origin shield): the 'tuned' variant stage.
 
 
-@pytest.fixture(scope="module")
-def optional_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The prod edge template with every optional feature on, and cdk-nag's report for it."""
-    from aws_cdk import App
-
-    from stacks.app_builder import build_app
-    from tests.support.synth import cdk_context
-
-    outdir = tmp_path_factory.mktemp("optional.out")
-    app = App(outdir=str(outdir), context=cdk_context())
-    overrides = {
-        "edge.waf_enabled": "false",  # a web ACL shared across apps instead of this stage's own
-        "edge.web_acl_arn": ACL,
-        "edge.minimum_tls_version": "TLSv1.3_2025",
-        "edge.certificate_arn": CERT,
-        "edge.aliases": '["news.example.com"]',
-        "edge.origin_shield_region": "null",
-    }
-    (built,) = build_app(app, [load_stage("prod", overrides)])
-    app.synth()
-    template = json.loads((outdir / "assembly-prod" / built.edge.template_file).read_text())
-    report_file = outdir / "validation-report.json"
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return template, report
-
-
-def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[dict[str, Any], Any]) -> None:
-    template, _ = optional_features
-    (dist,) = resources_of_type(template, "AWS::CloudFront::Distribution").values()
+def test_waf_certificate_and_aliases_come_from_config(variants: Synthesized) -> None:
+    (dist,) = resources_of_type(variants.templates["tuned/Edge"], "AWS::CloudFront::Distribution").values()
     config = dist["Properties"]["DistributionConfig"]
-    assert config["WebACLId"] == ACL
+    assert config["WebACLId"] == EDGE_WEB_ACL
     assert config["Aliases"] == ["news.example.com"]
     assert config["ViewerCertificate"] == {
-        "AcmCertificateArn": CERT,
+        "AcmCertificateArn": EDGE_CERTIFICATE,
         "MinimumProtocolVersion": "TLSv1.3_2025",  # from edge.minimum_tls_version (TLSv1.2_2021 or newer)
         "SslSupportMethod": "sni-only",
     }
     assert _checkov_skips(dist) & {"CKV_AWS_68", "CKV_AWS_174"} == set()
     (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
     assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
-
-
-def test_with_waf_and_certificate_no_cloudfront_finding_needs_acknowledging(
-    optional_features: tuple[dict[str, Any], dict[str, Any]],
-) -> None:
-    """The CFR2/CFR4 acknowledgements exist only while the stage lacks a web ACL or a certificate."""
-    _, report = optional_features
-    assert "pluginReports" in report, "cdk-nag did not run"
-    findings = [
-        violation["ruleName"]
-        for plugin in report.get("pluginReports", [])
-        for violation in plugin.get("violations", [])
-        if any(c["constructPath"].startswith("prod/Edge") for c in violation["violatingConstructs"])
-    ]
-    assert findings == []
+    # The stage's web service serves HTTPS there, so CloudFront reaches it over HTTPS only.
+    assert web["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
