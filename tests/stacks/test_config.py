@@ -78,3 +78,12 @@ def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field:
 def test_override_of_a_value_as_a_section_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"'region' is a value, not a section"):
         load_stage("sandbox", {"region.x": 1})
+
+
+def test_the_rejection_helper_wants_one_problem_that_starts_with_the_field() -> None:
+    with pytest.raises(ValueError, match="too many values to unpack"):  # two invalid fields, two problems
+        assert_rejected({"chat.lambda_memory_mb": 64, "chat.lambda_timeout_s": 30}, "chat.lambda_memory_mb", "128")
+    with pytest.raises(AssertionError):  # the field named, but not first
+        assert_rejected({"chat.lambda_memory_mb": 64}, "lambda_memory_mb", "128")
+    with pytest.raises(AssertionError):  # the rule found only in the field's name
+        assert_rejected({"chat.lambda_memory_mb": 64}, "chat.lambda_memory_mb", "memory")
