@@ -412,6 +412,13 @@ def test_a_snapshot_policy_is_reported_as_a_final_snapshot(tmp_path: Path) -> No
     assert targets._kept(stack, {}) == []  # nothing of it was deployed
 
 
+def test_the_edge_function_carries_the_stage_tag_the_clean_up_looks_for(synth: Synthesized) -> None:
+    for stage in ("sandbox", "prod"):
+        resources = synth.templates[f"{stage}/EdgeFunctions"]["Resources"].values()
+        (function,) = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
+        assert {"Key": targets.STAGE_TAG, "Value": stage} in function["Properties"]["Tags"]
+
+
 def _function(moto: str, name: str, stage: str) -> None:
     iam = _client(moto, "iam", "us-east-1")
     try:
@@ -475,11 +482,16 @@ def test_retained_edge_functions_wait_for_cloudfront_then_a_second_run_deletes_t
 
     monkeypatch.setattr(aws, "client", replicated)
     argv = ["destroy-edge-functions", "--stage", "sandbox", "--assembly", _app(synth)]
+    remains = f"sandbox/EdgeFunctions: the Lambda@Edge function {ours} remains: CloudFront still holds replicas"
 
-    assert targets.main(argv) == 1  # CloudFront still replicates: the function stays, and the run says so
+    # The stacks are gone (none in moto) and CloudFront still replicates: destroy says so and succeeds ...
+    assert targets.main(["destroy", "--stage", "sandbox", "--assembly", _app(synth), "--force"]) == 0
+    assert remains in capsys.readouterr().out
+    # ... while destroy-edge-functions, whose whole job that is, exits 1 until it can delete the function.
+    assert targets.main(argv) == 1
     printed = capsys.readouterr().out
-    assert f"sandbox/EdgeFunctions: the Lambda@Edge function {ours} remains: CloudFront still holds replicas" in printed
-    assert "`make destroy-edge-functions STAGE=sandbox`" in printed
+    assert remains in printed
+    assert "`make destroy-edge-functions STAGE=sandbox` later" in printed
 
     monkeypatch.setattr(aws, "client", real_client)  # hours later: the replicas are gone
     assert targets.main(argv) == 0

@@ -7,7 +7,8 @@ reached), synthesizes the stage once into cdk.out.<stage> (or uses --assembly DI
 first when DIR does not exist), prints the stacks it acts on, and runs the CDK CLI on exactly those
 (`--app DIR --exclusively`): the CLI's `--all` selects only top-level stacks, and every stack here lives
 in a stage. CDK_ARGS passes extra CLI arguments (`-c key=value` goes to the synth); CDK picks the CLI.
-Exit codes: 0 done; 1 differences (diff-deployed --fail) or functions still replicated
+Exit codes: 0 done (destroy: the stacks are gone, a Lambda@Edge function CloudFront still replicates
+is reported); 1 differences (diff-deployed --fail) or a function still replicated
 (destroy-edge-functions); 2 anything failed.
 """
 
@@ -158,7 +159,8 @@ def destroy(target: Target) -> int:
     stacks = list(reversed(target.selection.chosen))
     target.announce("destroy", stacks)
     for name, dependents in target.selection.unselected_dependents().items():
-        print(f"note: {', '.join(dependents)} (not selected) depend(s) on {name}")
+        for dependent in dependents:
+            print(f"note: {dependent} (not selected) needs {name}")
     live = {s.display_name: aws.stack_status(s.stack_name, s.region) for s in stacks}
     deployed = [s for s in stacks if live[s.display_name]]
     for stack in stacks:
@@ -173,7 +175,8 @@ def destroy(target: Target) -> int:
     if kept:
         print(f"\nKept by their DeletionPolicy ({len(kept)}; delete them yourself once no longer needed):")
         print("\n".join(f"  {line}" for line in kept))
-    return _clean_edge_functions(target, stacks)
+    _clean_edge_functions(target, stacks)  # a function CloudFront still replicates is reported, not an error
+    return 0
 
 
 def _kept(stack: StackArtifact, physical: dict[str, str]) -> list[str]:
@@ -186,13 +189,15 @@ def _kept(stack: StackArtifact, physical: dict[str, str]) -> list[str]:
     return lines
 
 
+def _retains_functions(stack: StackArtifact) -> bool:
+    """Whether the template keeps Lambda functions on deletion (this app's Lambda@Edge function)."""
+    return any(r["Type"] == "AWS::Lambda::Function" for r in stack.resources_with_policy("Retain").values())
+
+
 def _clean_edge_functions(target: Target, stacks: list[StackArtifact]) -> int:
     """Delete the Lambda functions the stacks' templates retain (Lambda@Edge) once their stack is gone."""
     waiting = []
-    for stack in stacks:
-        retains = any(r["Type"] == "AWS::Lambda::Function" for r in stack.resources_with_policy("Retain").values())
-        if not retains:
-            continue
+    for stack in filter(_retains_functions, stacks):
         live = (
             set(aws.physical_ids(stack.stack_name, stack.region).values())
             if aws.stack_status(stack.stack_name, stack.region)
@@ -212,14 +217,15 @@ def _clean_edge_functions(target: Target, stacks: list[StackArtifact]) -> int:
         print(
             f"{stack.display_name}: the Lambda@Edge function {name} remains: CloudFront still holds replicas of it "
             "and deletes them within a few hours after its distribution is gone; run "
-            f"`make destroy-edge-functions STAGE={target.stage}` (or this target) again later"
+            f"`make destroy-edge-functions STAGE={target.stage}` later"
         )
     return 1 if waiting else 0
 
 
 def destroy_edge_functions(target: Target) -> int:
-    target.announce("delete the retained Lambda@Edge functions", target.selection.chosen)
-    return _clean_edge_functions(target, target.selection.chosen)
+    stacks = [s for s in target.selection.chosen if _retains_functions(s)]
+    target.announce("delete the Lambda@Edge functions that deleted stacks retained", stacks)
+    return _clean_edge_functions(target, stacks)
 
 
 TARGETS: dict[str, Callable[[Target], int]] = {
