@@ -37,6 +37,15 @@ def dynamodb_local_jar() -> Path:
     return jars[-1]
 
 
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 @contextmanager
 def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
@@ -81,12 +90,7 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
                 time.sleep(0.2)
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 @contextmanager
@@ -128,12 +132,7 @@ def moto_process(timeout_s: float = 30.0) -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
 
 
 def create_tables_from_template(client: object, template: dict[str, object], prefix: str) -> dict[str, str]:
