@@ -6,6 +6,7 @@ Each variant is the prod stage with overrides, so every rule it exercises is one
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "web.legacy_weight": 3,
     },
     "bluegreen": {"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15},
+    "docker": {"web.image_build": "docker"},
 }
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
 
@@ -62,7 +64,11 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return {"templates": templates, "report": report, "stacks": stacks}
+    assets = {
+        name: json.loads((outdir / f"assembly-{name}" / f"{stack.artifact_id}.assets.json").read_text())
+        for name, stack in stacks.items()
+    }
+    return {"templates": templates, "report": report, "stacks": stacks, "assets": assets}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
@@ -187,3 +193,19 @@ def test_blue_green_scales_on_cpu_only(variants: dict[str, Any]) -> None:
         for p in policies.values()
     ]
     assert metrics == ["ECSServiceAverageCPUUtilization"]
+
+
+# --- the local Docker build, as an option ---------------------------------------------------------
+
+
+def test_docker_option_builds_an_arm64_image_asset_at_deploy_and_no_codebuild(variants: dict[str, Any]) -> None:
+    (image,) = variants["assets"]["docker"]["dockerImages"].values()
+    assert image["source"]["platform"] == "linux/arm64"
+    assert Path(image["source"]["directory"]).name.startswith("asset.")
+    template = variants["templates"]["docker"]
+    assert resources_of_type(template, "AWS::CodeBuild::Project") == {}
+    _, task = one(template, "AWS::ECS::TaskDefinition")
+    assert re.search(
+        r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$",
+        task["ContainerDefinitions"][0]["Image"]["Fn::Sub"],
+    )
