@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
+from stacks.deploy.config import GitHubDeployConfig
 from stacks.edge.config import EdgeConfig
 from stacks.web.config import WebConfig
 
@@ -26,6 +27,7 @@ __all__ = [
     "ChatConfig",
     "ConfigError",
     "EdgeConfig",
+    "GitHubDeployConfig",
     "RemovalMode",
     "StageConfig",
     "WebConfig",
@@ -45,6 +47,8 @@ class StageConfig(ConfigModel):
     chat: ChatConfig
     web: WebConfig
     edge: EdgeConfig
+    # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
+    github: GitHubDeployConfig | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -166,7 +170,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     *sections, leaf = dotted.split(".")
     node = target
     for section in sections:
-        child = node.get(section, {})
+        child = node.get(section) or {}  # an optional section that is off (None) starts empty
         if not isinstance(child, Mapping):
             raise ConfigError(f"Invalid override {dotted!r}: {section!r} is a value, not a section")
         node[section] = dict(child)
