@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench lint format diff diff-deployed bootstrap deploy destroy clean
+.PHONY: help setup synth test test-fast bench lint lint-workflows format diff diff-deployed bootstrap deploy destroy clean
 .PHONY: local-setup local-up deploy-local destroy-local local-down local-status test-e2e
 
 help:  ## list targets
@@ -46,12 +46,18 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
 	python -m bench.run
 
-lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
+lint: setup lint-workflows  ## ruff, mypy, cfn-lint on the synthesized templates, actionlint on the workflows
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app tools/local_sandbox
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint 'cdk.out/**/*.template.json'
+
+# The same shellcheck everywhere (the venv's), so a run: script fails here exactly as in CI.
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WORKFLOWS=files), shellcheck on .ci/run
+	actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= $(WORKFLOWS)
+	shellcheck .ci/run
 
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .
