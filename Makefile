@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench lint lint-workflows format diff diff-deployed bootstrap deploy destroy clean
+.PHONY: help setup synth test test-fast bench lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy clean
 .PHONY: local-setup local-up deploy-local destroy-local local-down local-status test-e2e
 
 help:  ## list targets
@@ -52,6 +52,11 @@ lint: setup lint-workflows  ## ruff, mypy, cfn-lint on the synthesized templates
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app tools/local_sandbox
 	test -d cdk.out || cdk synth --quiet
 	cfn-lint 'cdk.out/**/*.template.json'
+
+# cdk-dia draws from the construct tree, Graphviz renders; `make test` fails when a committed .dot is stale.
+diagrams: synth  ## architecture diagrams of every stage and stack into docs/diagrams (cdk-dia + Graphviz)
+	@command -v dot >/dev/null || { echo "error: Graphviz's dot not found; install Graphviz (apt-get install graphviz)"; exit 1; }
+	node scripts/diagrams.cjs cdk.out/tree.json docs/diagrams
 
 # The same shellcheck everywhere (the venv's), so a run: script fails here exactly as in CI.
 WORKFLOWS ?= $(wildcard .github/workflows/*.yml)

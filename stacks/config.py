@@ -35,6 +35,24 @@ __all__ = [
 ]
 
 
+# Where CodeBuild offers the ARM_CONTAINER environment the deploy-time image build runs in (AWS CodeBuild
+# API reference, ProjectEnvironment.type).
+ARM_CODEBUILD_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+)
+
+
 class StageConfig(ConfigModel):
     """One deployment stage: where it goes, how it treats data, and each stack's settings."""
 
@@ -59,6 +77,11 @@ class StageConfig(ConfigModel):
             raise ValueError("availability_zones: must not repeat a zone")
         if self.deletion_protection and self.removal == "destroy":
             raise ValueError("removal: 'destroy' contradicts deletion_protection=true; allowed: 'retain' or 'snapshot'")
+        if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
+            raise ValueError(
+                f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
+                f"(offered in {', '.join(sorted(ARM_CODEBUILD_REGIONS))}); use 'docker'"
+            )
         return self
 
 
@@ -178,7 +201,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = _coerce(value)
 
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_]+): (?P<rest>.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
 
 
 def _format_error(stage: str, error: ValidationError) -> str:
