@@ -79,3 +79,11 @@ def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field:
 def test_message_shows_the_rejected_value() -> None:
     with pytest.raises(ValueError, match=r"github\.repository: must be OWNER/NAME .* \(got 'my-app'\)"):
         load_stage("sandbox", {"github.repository": "my-app"})
+
+
+def test_an_override_fills_a_section_a_stage_sets_to_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`"github": None` in STAGES means off; `-c github.repository=...` still switches it on."""
+    monkeypatch.setitem(STAGES, "sandbox", {**STAGES["sandbox"], "github": None})
+    assert load_stage("sandbox").github is None
+    github = load_stage("sandbox", REPO).github
+    assert github is not None and github.repository == "my-org/my-app"
