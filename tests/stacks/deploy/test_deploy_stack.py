@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
-import yaml
-from cfnlint.api import ManualArgs, lint
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
 from stacks.app_builder import GITHUB_DEPLOY_ID
 from tests.stacks.deploy.conftest import OPTIONS_REGIONS, PROVIDER, REPOSITORY, DeploySynth
+from tests.support.gates import cfn_lint_findings, nag_findings
 from tests.support.iam import statements_of_role
 from tests.support.snapshot import normalize
-from tests.support.synth import ROOT, Synthesized, resources_of_type
+from tests.support.synth import Synthesized, resources_of_type
 
 TOKEN = "token.actions.githubusercontent.com"
 VARIANTS = ("default", "options")
@@ -123,17 +121,5 @@ def test_options_reuse_the_provider_take_a_pattern_and_publish_images(deploy_syn
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_cdk_nag_and_cfn_lint_are_clean(deploy_synth: DeploySynth, variant: str) -> None:
-    path = deploy_synth.stacks[variant].node.path
-    findings = [
-        f"{v['ruleName']} at {c['constructPath']}"
-        for plugin in deploy_synth.report.get("pluginReports", [])
-        for v in plugin["violations"]
-        for c in v["violatingConstructs"]
-        if c["constructPath"].startswith(f"{path}/")
-    ]
-    assert findings == []
-    ignore = yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text()).get("ignore_checks", [])
-    matches = lint(
-        json.dumps(deploy_synth.templates[variant]), config=ManualArgs(regions=["eu-west-1"], ignore_checks=ignore)
-    )
-    assert [str(m) for m in matches] == []
+    assert nag_findings(deploy_synth.report, deploy_synth.stacks[variant].node.path) == []
+    assert cfn_lint_findings(deploy_synth.templates[variant], "eu-west-1") == []
