@@ -48,12 +48,12 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
-    # Lambda@Edge deploys from us-east-1; the edge stack's EdgeFunction places its function here.
+    # Lambda@Edge deploys from us-east-1, and a CLOUDFRONT web ACL lives there: the edge stack places both here.
     edge_functions = EdgeFunctionsStack(
         stage,
         "EdgeFunctions",
         env=Environment(account=account, region=EDGE_REGION),
-        description=f"Lambda@Edge functions of the edge cache ({config.name})",
+        description=f"us-east-1 part of the edge cache: Lambda@Edge function, CLOUDFRONT web ACL ({config.name})",
     )
     edge = EdgeStack(
         stage,

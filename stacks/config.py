@@ -171,6 +171,8 @@ STAGES: dict[str, dict[str, Any]] = {
                 {"path_pattern": "/live/*", "default_ttl_s": 1, "max_ttl_s": 5},
             ),
             "origin_shield_region": "eu-west-1",
+            "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
+            "origin_secret_rotation_days": 30,
             "publish_concurrency": 20,
             "log_retention_days": 365,
             "access_log_expiry_days": 365,

@@ -114,6 +114,7 @@ def test_cache_keys_hash_the_files_the_makefile_installs_from() -> None:
     caches = {step["with"]["path"]: step for step in _steps(job) if "actions/cache@" in step.get("uses", "")}
     assert _cache_key_files(caches[".venv"]) == _make_prerequisites("$(VENV)/.installed")
     assert _cache_key_files(caches["node_modules"]) == _make_prerequisites("node_modules/.installed")
+    assert _cache_key_files(caches[".venv-checkov"]) == _make_prerequisites("$(CHECKOV_VENV)/.installed")
     localstack = _make_prerequisites("$(LOCALSTACK_VENV)/.installed")
     assert "requirements-localstack.txt" in localstack
     assert _cache_key_files(caches[".local/localstack"]) == {
