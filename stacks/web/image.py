@@ -71,6 +71,8 @@ class DeployTimeImage(Construct):
             "Repository",
             image_tag_mutability=ecr.TagMutability.IMMUTABLE,  # each build pushes a new random tag
             image_scan_on_push=True,
+            # KMS with ECR's AWS managed key: no key to pay for or grant, pulls and pushes work unchanged.
+            encryption=ecr.RepositoryEncryption.KMS,
             lifecycle_rules=[ecr.LifecycleRule(max_image_count=KEEP_IMAGES, description="keep recent builds")],
             # Images are rebuilt from the source on every deploy; they are not data.
             removal_policy=RemovalPolicy.DESTROY,
@@ -115,7 +117,7 @@ class DeployTimeImage(Construct):
             self.project,
             "AwsSolutions-CB4",
             "The project has no artifacts (NO_ARTIFACTS) for a key to encrypt: it pushes the image to ECR, "
-            "which encrypts it at rest (AES-256).",
+            "whose repository is KMS-encrypted.",
         )
         acknowledge(
             project_role,

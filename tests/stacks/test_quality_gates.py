@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import yaml
 
 from tests.support.gates import cfn_lint_findings, cfn_lint_ignored
 from tests.support.synth import ROOT, Synthesized, stack_keys

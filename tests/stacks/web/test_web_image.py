@@ -61,6 +61,7 @@ def test_repository_keeps_immutable_scanned_recent_images(synth: Synthesized, st
     props = repository["Properties"]
     assert props["ImageTagMutability"] == "IMMUTABLE"
     assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
+    assert props["EncryptionConfiguration"] == {"EncryptionType": "KMS"}
     (rule,) = json.loads(props["LifecyclePolicy"]["LifecyclePolicyText"])["rules"]
     assert rule["selection"] == {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": KEEP_IMAGES}
     # Images are rebuilt from source on every deploy: the repository goes with the stack, images included.
