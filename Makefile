@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench lint format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -60,13 +60,24 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
 	python -m bench.run
 
-lint: setup $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates
+lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates, actionlint on the workflows
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
 	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
+
+# cdk-dia draws from the construct tree, Graphviz renders; `make test` fails when a committed .dot is stale.
+diagrams: synth  ## architecture diagrams of every stage and stack into docs/diagrams (cdk-dia + Graphviz)
+	@command -v dot >/dev/null || { echo "error: Graphviz's dot not found; install Graphviz (apt-get install graphviz)"; exit 1; }
+	node scripts/diagrams.cjs cdk.out/tree.json docs/diagrams
+
+# The same shellcheck everywhere (the venv's), so a run: script fails here exactly as in CI.
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WORKFLOWS=files), shellcheck on .ci/run
+	actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= $(WORKFLOWS)
+	shellcheck .ci/run
 
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .
