@@ -81,6 +81,15 @@ class Target:
         except assembly.SelectionError as error:
             raise TargetError(str(error)) from None
 
+    def status(self, stack: StackArtifact) -> str | None:
+        return aws.stack_status(stack.stack_name, stack.region, self._lookup_role(stack))
+
+    def physical_ids(self, stack: StackArtifact) -> dict[str, str]:
+        return aws.physical_ids(stack.stack_name, stack.region, self._lookup_role(stack))
+
+    def _lookup_role(self, stack: StackArtifact) -> str:
+        return stack.lookup_role_arn(self.account, aws.partition(stack.region)) if stack.lookup_role else ""
+
     def announce(self, verb: str, stacks: list[StackArtifact]) -> None:
         print(f"{verb} in account {self.account}, {len(stacks)} stack(s) of {self.stage}, in this order:")
         for stack in stacks:
@@ -129,7 +138,7 @@ def diff_deployed(target: Target) -> int:
     target.announce("diff against what is deployed", chosen)
     absent = []
     for stack in chosen:
-        status = aws.stack_status(stack.stack_name, stack.region)
+        status = target.status(stack)
         if status is None:
             absent.append(stack.display_name)
         print(f"  {stack.display_name}: {status or 'not deployed: every resource shows as new'}")
@@ -161,7 +170,7 @@ def destroy(target: Target) -> int:
     for name, dependents in target.selection.unselected_dependents().items():
         for dependent in dependents:
             print(f"note: {dependent} (not selected) needs {name}")
-    live = {s.display_name: aws.stack_status(s.stack_name, s.region) for s in stacks}
+    live = {s.display_name: target.status(s) for s in stacks}
     deployed = [s for s in stacks if live[s.display_name]]
     for stack in stacks:
         if not live[stack.display_name]:
@@ -170,7 +179,7 @@ def destroy(target: Target) -> int:
     if deployed:
         _confirm(target, deployed)
         for stack in deployed:
-            kept += _kept(stack, aws.physical_ids(stack.stack_name, stack.region))
+            kept += _kept(stack, target.physical_ids(stack))
         target.cli("destroy", deployed, "--force")
     if kept:
         print(f"\nKept by their DeletionPolicy ({len(kept)}; delete them yourself once no longer needed):")
@@ -198,11 +207,7 @@ def _clean_edge_functions(target: Target, stacks: list[StackArtifact]) -> int:
     """Delete the Lambda functions the stacks' templates retain (Lambda@Edge) once their stack is gone."""
     waiting = []
     for stack in filter(_retains_functions, stacks):
-        live = (
-            set(aws.physical_ids(stack.stack_name, stack.region).values())
-            if aws.stack_status(stack.stack_name, stack.region)
-            else set()
-        )
+        live = set(target.physical_ids(stack).values()) if target.status(stack) else set()
         names = aws.retained_functions(stack.stack_name, stack.region, stage_tag=(STAGE_TAG, target.stage), live=live)
         if not names:
             print(f"{stack.display_name}: no retained Lambda@Edge function left")

@@ -28,7 +28,10 @@ class StackArtifact:
     region: str
     template_file: Path
     dependencies: tuple[str, ...] = ()  # display names of the stacks it needs deployed first
-    docker_images: int = 0  # container image assets the deploy builds
+    lookup_role: str = ""  # the bootstrap's read-only role for this environment ("${AWS::Partition}" etc. unresolved)
+
+    def lookup_role_arn(self, account: str, partition: str) -> str:
+        return self.lookup_role.replace("${AWS::Partition}", partition).replace("${AWS::AccountId}", account)
 
     @property
     def stage(self) -> str:
@@ -69,23 +72,18 @@ def _visit(folder: Path, found: list[StackArtifact]) -> None:
         if artifact["type"] == "cdk:cloud-assembly":
             _visit(folder / props["directoryName"], found)
         elif artifact["type"] == "aws:cloudformation:stack":
-            images = 0
-            for dependency in artifact.get("dependencies", []):
-                if artifacts.get(dependency, {}).get("type") == "cdk:asset-manifest":
-                    assets = json.loads((folder / artifacts[dependency]["properties"]["file"]).read_text())
-                    images += len(assets.get("dockerImages", {}))
             found.append(
                 StackArtifact(
                     display_name=names[artifact_id],
                     stack_name=props.get("stackName", artifact_id),
                     region=artifact["environment"].rsplit("/", 1)[-1],
                     template_file=folder / props["templateFile"],
+                    lookup_role=props.get("lookupRole", {}).get("arn", ""),
                     dependencies=tuple(
                         names[d]
                         for d in artifact.get("dependencies", [])
                         if artifacts.get(d, {}).get("type") == "aws:cloudformation:stack"
                     ),
-                    docker_images=images,
                 )
             )
 
