@@ -27,10 +27,39 @@ class NoAccess(RuntimeError):
 _session: list[boto3.session.Session] = []  # one per target run, made when its credentials are checked
 
 
-def client(service: str, region: str) -> Any:
+def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
+    """A client with the current credentials, or with `credentials` (an assumed role's) when given."""
     if not _session:
         _session.append(boto3.session.Session())
-    return _session[0].client(service, region_name=region, config=_CONFIG)
+    keys = (
+        {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        if credentials
+        else {}
+    )
+    return _session[0].client(service, region_name=region, config=_CONFIG, **keys)
+
+
+def partition(region: str) -> str:
+    if not _session:
+        _session.append(boto3.session.Session())
+    return str(_session[0].get_partition_for_region(region))
+
+
+def _read_stack(region: str, lookup_role: str, read: Any) -> Any:
+    """`read(cloudformation_client)` with the current credentials, or, when they may not read stacks (a
+    role that may only assume CDK's bootstrap roles), through the environment's lookup role, as the CLI does."""
+    try:
+        return read(client("cloudformation", region))
+    except botocore.exceptions.ClientError as error:
+        denied = error.response.get("Error", {}).get("Code") in {"AccessDenied", "AccessDeniedException"}
+        if not (lookup_role and denied):
+            raise
+    assumed = client("sts", region).assume_role(RoleArn=lookup_role, RoleSessionName="cdk-stage-read")
+    return read(client("cloudformation", region, assumed["Credentials"]))
 
 
 def check_access(region: str) -> str:
@@ -54,27 +83,35 @@ def check_access(region: str) -> str:
     return str(identity["Account"])
 
 
-def stack_status(stack_name: str, region: str) -> str | None:
+def stack_status(stack_name: str, region: str, lookup_role: str = "") -> str | None:
     """The stack's status, or None when no such stack exists (never created, or deleted)."""
-    cfn = client("cloudformation", region)
-    try:
-        stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
-    except botocore.exceptions.ClientError as error:
-        if "does not exist" in str(error):
-            return None
-        raise
-    status = str(stacks[0]["StackStatus"]) if stacks else None
-    return None if status == "DELETE_COMPLETE" else status
+
+    def read(cfn: Any) -> str | None:
+        try:
+            stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+        except botocore.exceptions.ClientError as error:
+            if "does not exist" in str(error):
+                return None
+            raise
+        status = str(stacks[0]["StackStatus"]) if stacks else None
+        return None if status == "DELETE_COMPLETE" else status
+
+    found: str | None = _read_stack(region, lookup_role, read)
+    return found
 
 
-def physical_ids(stack_name: str, region: str) -> dict[str, str]:
+def physical_ids(stack_name: str, region: str, lookup_role: str = "") -> dict[str, str]:
     """Logical id -> physical id of every resource of a deployed stack."""
-    cfn = client("cloudformation", region)
-    found: dict[str, str] = {}
-    for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name):
-        for resource in page["StackResourceSummaries"]:
-            if resource.get("PhysicalResourceId"):
-                found[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+
+    def read(cfn: Any) -> dict[str, str]:
+        return {
+            resource["LogicalResourceId"]: resource["PhysicalResourceId"]
+            for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+            for resource in page["StackResourceSummaries"]
+            if resource.get("PhysicalResourceId")
+        }
+
+    found: dict[str, str] = _read_stack(region, lookup_role, read)
     return found
 
 
