@@ -8,6 +8,7 @@ function that returns its input cannot give.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import uuid
@@ -145,7 +146,10 @@ def test_the_emulator_runs_node_functions(deployment: Deployment) -> None:
             raise
         assert json.loads(lam.invoke(FunctionName=name)["Payload"].read()) == "ran"
     finally:
-        lam.delete_function(FunctionName=name)
+        # The emulator cannot delete a function it failed to create ("Unable to find version manager");
+        # the session's LocalStack and its state go at the end anyway.
+        with contextlib.suppress(botocore.exceptions.ClientError):
+            lam.delete_function(FunctionName=name)
 
 
 def test_every_deployed_function_is_exercised(deployment: Deployment) -> None:
