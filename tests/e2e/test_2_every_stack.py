@@ -112,7 +112,7 @@ class KnownLimitation(Exception):
 @pytest.mark.parametrize(
     "service", sorted({r.split()[0] for rs in LEFT_OUT.values() for r in rs if "free edition" in r})
 )
-def test_the_emulator_offers(deployment: Deployment, service: str) -> None:
+def test_the_emulator_offers(localstack: None, service: str) -> None:
     """Each service a left-out stack needs really is missing: its API refuses with the licence message.
     Any other error fails the test, and so does an answer (strict), which means the stack could come back."""
     name, operation, kwargs = NOT_IN_FREE_EDITION[service]
@@ -125,7 +125,7 @@ def test_the_emulator_offers(deployment: Deployment, service: str) -> None:
 
 
 @pytest.mark.xfail(raises=KnownLimitation, strict=True, reason=NODE_FUNCTIONS)
-def test_the_emulator_runs_node_functions(deployment: Deployment) -> None:
+def test_the_emulator_runs_node_functions(localstack: None) -> None:
     """The custom-resource providers of the left-out stacks are Node.js functions: the host executor must
     refuse one for exactly that reason. Any other outcome fails the test."""
     lam = local_client("lambda", "eu-west-1")
