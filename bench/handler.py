@@ -36,7 +36,6 @@ from tests.support.servers import LOCAL_CREDENTIALS
 from tests.support.synth import ROOT
 
 BUNDLE = ROOT / "lambda" / "chat_api"
-STREAM_BUNDLE = ROOT / "lambda" / "chat_stream"
 DUMMY_ENV = {
     "COMMENTS_TABLE": "t",
     "ROOM_TIME_INDEX": "by-room-time",
@@ -268,9 +267,6 @@ def _seed_room(chat: ChatBackend, comments: int, room: str | None = None, chars:
 
 @contextmanager
 def _quiet_backend(template: dict[str, Any], **env: str) -> Iterator[ChatBackend]:
-    for bundle in (BUNDLE, STREAM_BUNDLE):
-        if str(bundle) not in sys.path:
-            sys.path.insert(0, str(bundle))
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with (
         open(os.devnull, "w") as devnull,

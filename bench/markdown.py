@@ -287,24 +287,31 @@ def _chat_scale(r: dict[str, Any], w: Any) -> None:
 
 
 def _latest_load(r: dict[str, Any]) -> dict[str, Any] | None:
-    """The newest `make load` report next to this one, if any (make load writes it; bench does not run it)."""
-    folder = Path(r.get("reports_dir", "reports"))
-    found = sorted(folder.glob("load-*.json"))
+    """The newest `make load` report beside this one, if any (make load writes it; bench does not run it)."""
+    found = sorted((Path(__file__).resolve().parents[1] / "reports").glob("load-*.json"))
     return json.loads(found[-1].read_text()) if found else None  # type: ignore[no-any-return]
 
 
 def _load(lr: dict[str, Any], w: Any) -> None:
-    w(f"## 3d. Chat: load test (`make load`, {lr['date']})\n")
-    w(lr["how"] + "\n")
-    w("| step | users | requests/s | p50 ms | p99 ms | failures | posts acknowledged |\n|---|---|---|---|---|---|---|")
+    w(f"## 3d. Chat: load test (`make load`, {lr['date']}, [report](load-{lr['date']}.md))\n")
+    for line in load_section(lr):
+        w(line)
+
+
+def load_section(lr: dict[str, Any]) -> list[str]:
+    """The load test's method, per-step table, checks and plot (make load's report and the bench report)."""
+    out = [lr["how"] + "\n"]
+    out.append("| step | users | requests/s | p50 ms | p99 ms | requests | failures | posts acknowledged |")
+    out.append("|---|---|---|---|---|---|---|---|")
     for step in lr["steps"]:
-        w(
+        out.append(
             f"| {step['name']} | {step['users']} | {step['requests_per_s']:,.0f} | {step['p50_ms']:.0f} | "
-            f"{step['p99_ms']:.0f} | {step['failures']} | {step['posts']} |"
+            f"{step['p99_ms']:.0f} | {step['requests']:,} | {step['failures']:,} | {step['posts']:,} |"
         )
-    w("")
-    w(lr["summary"] + "\n")
-    w(f"![load curve]({lr['plot']})\n")
+    out.append("")
+    out.append(lr["summary"] + "\n")
+    out.append(f"![load curve]({lr['plot']})\n")
+    return out
 
 
 def _edge(r: dict[str, Any], w: Any) -> None:

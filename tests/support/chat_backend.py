@@ -24,6 +24,7 @@ from tests.support.servers import (
     restore_env,
     set_env,
 )
+from tests.support.synth import ROOT
 
 COMMENTS, STATS, IDEMPOTENCY = "DataComments205BAF48", "DataRoomStats98CA9737", "DataIdempotency4AE02808"
 
@@ -69,6 +70,9 @@ def local_chat(template: dict[str, Any], *, fresh_modules: bool = False, **env: 
                 **env,
             }
             previous.update(set_env(settings))
+            for bundle in ("chat_api", "chat_stream"):  # importable as in Lambda: the bundle folder on the path
+                if str(ROOT / "lambda" / bundle) not in sys.path:
+                    sys.path.insert(0, str(ROOT / "lambda" / bundle))
             if fresh_modules:
                 for name in [m for m in sys.modules if m.split(".")[0] in ("chat_api", "chat_stream")]:
                     del sys.modules[name]
