@@ -33,7 +33,7 @@ from urllib.parse import urlparse
 from bench import handler, plots
 from tests.support.chat_backend import ChatBackend, local_chat
 from tests.support.events import FakeLambdaContext
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
 
 REPORTS = ROOT / "reports"
@@ -156,12 +156,7 @@ def _handler_target(template: dict[str, Any]) -> Iterator[tuple[str, StreamPolle
             finally:
                 poller.stop()
         finally:
-            front.terminate()
-            try:
-                front.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                front.kill()
-                front.wait()
+            stop_process(front, timeout_s=20)
 
 
 @contextmanager
