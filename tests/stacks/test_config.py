@@ -70,6 +70,11 @@ INVALID = [
     ({"removal": "delete"}, "removal", "'destroy', 'retain' or 'snapshot'"),
     ({"deletion_protection": True}, "removal", "contradicts deletion_protection"),
     ({"alarm_email": "not-an-email"}, "alarm_email", "should match pattern"),
+    (
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
+        "web.image_build",
+        "eu-west-3 does not offer",
+    ),
 ]
 
 
@@ -88,3 +93,11 @@ def test_override_of_a_value_as_a_section_is_refused() -> None:
 def test_a_stage_at_api_gateways_steady_quota_may_burst_to_its_burst_quota_only() -> None:
     assert load_stage("prod", {"chat.throttle_burst_limit": 5_000}).chat.throttle_rate_limit == 10_000
     assert_rejected({"chat.throttle_burst_limit": 4_999}, "chat.throttle_burst_limit", "maximum burst (5,000)", "prod")
+
+
+def test_a_region_without_arm_codebuild_can_still_build_the_image_with_docker() -> None:
+    config = load_stage(
+        "sandbox",
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]', "web.image_build": "docker"},
+    )
+    assert (config.region, config.web.image_build) == ("eu-west-3", "docker")
