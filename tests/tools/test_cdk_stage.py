@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -235,15 +235,22 @@ def in_process(
     return code, out, err
 
 
+Run = Callable[[list[str]], tuple[int, str, str]]
+
+
+@pytest.fixture
+def run_recorded(
+    recorded: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Run:
+    """in_process with moto as AWS and the recording CLI."""
+    return lambda argv: in_process(argv, recorded[0], monkeypatch, capsys)
+
+
 def test_destroy_without_a_terminal_asks_for_force(
-    synth: Synthesized,
-    recorded: tuple[dict[str, str], Path],
-    deployed_sandbox: None,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], deployed_sandbox: None, run_recorded: Run
 ) -> None:
-    env, record = recorded
-    code, _, err = in_process(["destroy", "--stage", "sandbox", "--assembly", _app(synth)], env, monkeypatch, capsys)
+    record = recorded[1]
+    code, _, err = run_recorded(["destroy", "--stage", "sandbox", "--assembly", _app(synth)])
     assert code == 2
     assert err == "error: destroy asks for confirmation and no terminal is attached; pass FORCE=1 to go ahead\n"
     assert _calls(record) == []
@@ -267,10 +274,10 @@ def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credent
     synth: Synthesized,
     recorded: tuple[dict[str, str], Path],
     deployed_sandbox: None,
+    run_recorded: Run,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    env, record = recorded
+    record = recorded[1]
     real_client, assumed = aws.client, []
 
     def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
@@ -283,9 +290,7 @@ def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credent
         return found
 
     monkeypatch.setattr(aws, "client", client)
-    code, out, _ = in_process(
-        ["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)], env, monkeypatch, capsys
-    )
+    code, out, _ = run_recorded(["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)])
     assert code == 0
     for name in SANDBOX:
         assert f"  {name}: CREATE_COMPLETE\n" in out
@@ -295,14 +300,10 @@ def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credent
 
 
 def test_destroy_skips_the_stacks_that_are_not_deployed(
-    synth: Synthesized,
-    recorded: tuple[dict[str, str], Path],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], run_recorded: Run
 ) -> None:
-    env, record = recorded
-    argv = ["destroy", "--stage", "sandbox", "--stacks", "Chat", "--assembly", _app(synth)]
-    code, out, _ = in_process(argv, env, monkeypatch, capsys)
+    code, out, _ = run_recorded(["destroy", "--stage", "sandbox", "--stacks", "Chat", "--assembly", _app(synth)])
+    record = recorded[1]
     assert code == 0
     assert "  sandbox/Chat: not deployed, nothing to delete\n" in out
     assert _calls(record) == []
