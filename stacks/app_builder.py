@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
+from stacks.deploy.access import regions_of
+from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+# Only in a stage whose config has a `github` section.
+GITHUB_DEPLOY_ID = "GitHubDeploy"
 
 
 @dataclass(frozen=True)
@@ -26,10 +30,12 @@ class StageStacks:
     web: WebStack
     edge_functions: EdgeFunctionsStack
     edge: EdgeStack
+    github_deploy: GitHubDeployStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat, self.web, self.edge_functions, self.edge]
+        optional = [self.github_deploy] if self.github_deploy else []
+        return [self.chat, self.web, self.edge_functions, self.edge, *optional]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -57,7 +63,19 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
-    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    if config.github:
+        built = replace(
+            built,
+            github_deploy=GitHubDeployStack(
+                stage,
+                GITHUB_DEPLOY_ID,
+                stage=config,
+                regions=regions_of(built.all),  # the deploy role reaches exactly the regions used
+                description=f"GitHub Actions deploy access (OIDC) for {config.name}",
+            ),
+        )
+    return built
 
 
 def add_checks(app: App) -> None:

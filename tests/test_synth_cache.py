@@ -33,10 +33,11 @@ INPUTS = [
 NOT_INPUTS = ["README.md", "tests/stacks/chat/test_chat_stack.py", "stacks/__pycache__/config.cpython-313.pyc"]
 
 
-@pytest.fixture
-def tree(tmp_path: Path) -> Path:
-    """A copy of the files the key reads (and of a few it must not)."""
-    root = tmp_path / "app"
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the files the key reads (and of a few it must not). One per module: every test compares the
+    key right before and after its own edit, so edits of earlier tests do not matter."""
+    root = tmp_path_factory.mktemp("app")
     for name in assemblies.INPUT_DIRS:
         shutil.copytree(assemblies.ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
     for name in [*assemblies.INPUT_FILES, "README.md", "tests/stacks/chat/test_chat_stack.py"]:

@@ -8,6 +8,7 @@ from tests.support.snapshot import normalize
 
 CODE = "0" * 24 + "c0de" * 10  # 64 hex characters
 VERSION = "FnCurrentVersionD6F77E9F" + "a" * 32
+BUCKET = "s3://cdk-hnb659fds-assets-${AWS::AccountId}-eu-west-1"
 IMAGE = (
     "${AWS::AccountId}.dkr.ecr.eu-west-1.${AWS::URLSuffix}/cdk-hnb659fds-container-assets-${AWS::AccountId}-eu-west-1:"
 )
@@ -23,6 +24,7 @@ def test_asset_keys_image_tags_and_version_ids_are_replaced_with_their_reference
         **{VERSION: {"Type": "AWS::Lambda::Version", "Properties": {"FunctionName": {"Ref": "Fn"}}}},
         Alias={"Type": "AWS::Lambda::Alias", "Properties": {"FunctionVersion": {"Fn::GetAtt": [VERSION, "Version"]}}},
         Task={"Type": "AWS::ECS::TaskDefinition", "Properties": {"Image": {"Fn::Sub": IMAGE + CODE}}},
+        Build={"Type": "Custom::Build", "Properties": {"sourceS3Url": {"Fn::Sub": f"{BUCKET}/{CODE}.zip"}}},
     )
     version = "FnCurrentVersionD6F77E9F<code-hash>"
     assert normalize(template)["Resources"] == {
@@ -33,6 +35,7 @@ def test_asset_keys_image_tags_and_version_ids_are_replaced_with_their_reference
             "Properties": {"FunctionVersion": {"Fn::GetAtt": [version, "Version"]}},
         },
         "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {"Image": {"Fn::Sub": IMAGE + "<asset-hash>"}}},
+        "Build": {"Type": "Custom::Build", "Properties": {"sourceS3Url": {"Fn::Sub": f"{BUCKET}/<asset-hash>.zip"}}},
     }
 
 

@@ -10,13 +10,16 @@ from typing import Any
 # containers/), and nowhere else: a 64-hex string anywhere else is infrastructure and stays.
 _ASSET_KEY = re.compile(r"^[0-9a-f]{64}(\.zip|\.json)$")  # Properties.Code.S3Key and the like
 _IMAGE_TAG = re.compile(r"^(.*/cdk-[a-z0-9]+-container-assets-.+:)[0-9a-f]{64}$")  # an ECS image's Fn::Sub
+_ASSET_URL = re.compile(
+    r"^(s3://cdk-[a-z0-9]+-assets-[^/]+/)[0-9a-f]{64}(\.zip|\.json)$"
+)  # an object in the assets bucket
 # A Lambda version's logical id ends in a hash of the function's code and settings; it is a key of Resources
 # and the whole of a reference to it (Ref, GetAtt, a cross-region reader's RefreshToken).
 _VERSION_ID = re.compile(r"^(\w+CurrentVersion[0-9A-F]{8})[0-9a-f]{32}$")
 
 
 def normalize(template: dict[str, Any]) -> dict[str, Any]:
-    """Drop CDK's version metadata; replace asset hashes, image tags and Lambda version ids."""
+    """Drop CDK's version metadata; replace asset keys and URLs, image tags and Lambda version ids."""
     result = copy.deepcopy(template)
     resources = result.get("Resources", {})
     for logical_id in [k for k, v in resources.items() if v["Type"] == "AWS::CDK::Metadata"]:
@@ -30,6 +33,7 @@ def normalize(template: dict[str, Any]) -> dict[str, Any]:
 def _string(value: str) -> str:
     value = _VERSION_ID.sub(r"\1<code-hash>", value)
     value = _ASSET_KEY.sub(r"<asset-hash>\1", value)
+    value = _ASSET_URL.sub(r"\1<asset-hash>\2", value)
     return _IMAGE_TAG.sub(r"\1<asset-hash>", value)
 
 

@@ -26,6 +26,7 @@ class Synthesized:
     messages: dict[str, list[dict[str, Any]]]
     report: dict[str, Any]
     facts: dict[str, Any] = field(default_factory=dict)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # each stack's asset manifest
     _assertion_templates: dict[str, Any] = field(default_factory=dict)
 
     def template(self, key: str) -> Any:
@@ -70,9 +71,11 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
     regions: dict[str, str] = {}
     names: dict[str, str] = {}
     messages: dict[str, list[dict[str, Any]]] = {}
+    assets: dict[str, dict[str, Any]] = {}
 
     def read(folder: Path) -> None:
-        for artifact_id, artifact in json.loads((folder / "manifest.json").read_text())["artifacts"].items():
+        artifacts = json.loads((folder / "manifest.json").read_text())["artifacts"]
+        for artifact_id, artifact in artifacts.items():
             properties = artifact.get("properties", {})
             if artifact["type"] == "cdk:cloud-assembly":
                 read(folder / properties["directoryName"])
@@ -81,6 +84,8 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
                 templates[key] = json.loads((folder / properties["templateFile"]).read_text())
                 regions[key] = artifact["environment"].rsplit("/", 1)[-1]
                 names[key] = properties.get("stackName", artifact_id)
+                manifest = artifacts.get(f"{artifact_id}.assets", {}).get("properties", {}).get("file")
+                assets[key] = json.loads((folder / manifest).read_text()) if manifest else {}
                 messages[key] = [
                     {"path": path, **entry}
                     for path, entries in artifact.get("metadata", {}).items()
@@ -91,7 +96,7 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
     read(outdir)
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return Synthesized(outdir, templates, regions, names, messages, report, facts or {})
+    return Synthesized(outdir, templates, regions, names, messages, report, facts or {}, assets)
 
 
 def cdk_context() -> dict[str, Any]:

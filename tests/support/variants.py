@@ -1,12 +1,13 @@
 """Apps the tests synthesize besides the shipped one, each once per set of inputs (tests/support/assemblies.py).
 
-- `variants`: settings neither stage uses by default, all in one app. Each stage is the prod stage with
+- `variants`: settings neither stage uses by default, all in one app. Each stage is a shipped stage with
   overrides, so every rule it exercises is one a stage can switch on.
 - `canary`: constructs the quality gates must flag, through the same cdk-nag attachment as the app.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,46 +46,87 @@ EDGE_OPTIONS: dict[str, Any] = {
     "edge.aliases": '["news.example.com"]',
     "edge.origin_shield_region": "null",
 }
-# Stage name -> (overrides of the prod stage, stacks built: "all" through the app's builder, or only "Web").
-VARIANT_STAGES: dict[str, tuple[dict[str, Any], str]] = {
-    "tuned": ({**CHAT_TUNED, **WEB_MIGRATE, **EDGE_OPTIONS}, "all"),
-    "bluegreen": ({"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15}, "Web"),
+# GitHub deploy access: on for the sandbox stage (as `cdk synth -c github.repository=...` builds it), and the
+# stack alone with every option the other way round (an existing provider, a branch pattern, no pull-request
+# role, the local Docker build).
+REPOSITORY = "my-org/my-app"
+PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+GITHUB_OPTIONS: dict[str, Any] = {
+    "github.repository": REPOSITORY,
+    "github.branch": "release/*",
+    "github.pull_request_diff": False,
+    "github.oidc_provider_arn": PROVIDER,
+    "github.max_session_minutes": 120,
+    "web.image_build": "docker",
+}
+GITHUB_OPTIONS_REGIONS = ("eu-west-1", "us-east-1")
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A stage of the variants app: `base` stage with `overrides`; `stacks` says what is built: "all"
+    through the app's builder, or one stack ("Web", "GitHubDeploy") alone; `account` as a deploy knows it."""
+
+    overrides: dict[str, Any]
+    stacks: str = "all"
+    base: str = "prod"
+    account: str | None = None
+
+
+VARIANTS: dict[str, Variant] = {
+    "tuned": Variant({**CHAT_TUNED, **WEB_MIGRATE, **EDGE_OPTIONS}),
+    "bluegreen": Variant({"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15}, "Web"),
+    "docker": Variant({"web.image_build": "docker"}, "Web"),
+    # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
+    # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
+    "account": Variant({}, "Web", account="123456789012"),
+    "sandbox": Variant({"github.repository": REPOSITORY}, base="sandbox"),
+    "options": Variant(GITHUB_OPTIONS, "GitHubDeploy"),
 }
 
 
 def variant_keys() -> list[str]:
     """'stage/Stack' of every stack of the variants app, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import STACK_IDS
+    from stacks.app_builder import GITHUB_DEPLOY_ID, STACK_IDS
 
-    return [
-        f"{name}/{stack}"
-        for name, (_, stacks) in VARIANT_STAGES.items()
-        for stack in (STACK_IDS if stacks == "all" else [stacks])
-    ]
+    keys = []
+    for name, variant in VARIANTS.items():
+        if variant.stacks != "all":
+            keys.append(f"{name}/{variant.stacks}")
+            continue
+        keys += [f"{name}/{stack}" for stack in STACK_IDS]
+        if variant_config(name).github:
+            keys.append(f"{name}/{GITHUB_DEPLOY_ID}")
+    return keys
 
 
 def variant_config(name: str) -> Any:
     from stacks.config import load_stage
 
-    overrides, _ = VARIANT_STAGES[name]
-    return load_stage("prod", {**overrides, "name": name})
+    variant = VARIANTS[name]
+    return load_stage(variant.base, {**variant.overrides, "name": name})
 
 
 def build_variants(outdir: Path) -> dict[str, Any]:
     """Recipe 'variants': every variant stage in one app, cdk-nag attached to all of it."""
     from aws_cdk import App, Environment, Stage
 
-    from stacks.app_builder import add_checks, build_stage
+    from stacks.app_builder import GITHUB_DEPLOY_ID, add_checks, build_stage
+    from stacks.deploy.stack import GitHubDeployStack
     from stacks.web.stack import WebStack
     from tests.support.synth import cdk_context, synth_reporting_nag
 
     app = App(outdir=str(outdir), context=cdk_context())
-    for name, (_, stacks) in VARIANT_STAGES.items():
+    for name, variant in VARIANTS.items():
         config = variant_config(name)
-        if stacks == "all":
-            build_stage(app, config)
+        if variant.stacks == "all":
+            build_stage(app, config, account=variant.account)
+            continue
+        stage = Stage(app, name, env=Environment(account=variant.account, region=config.region))
+        if variant.stacks == "Web":
+            WebStack(stage, "Web", stage=config)
         else:
-            WebStack(Stage(app, name, env=Environment(region=config.region)), "Web", stage=config)
+            GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, regions=GITHUB_OPTIONS_REGIONS)
     add_checks(app)
     synth_reporting_nag(app)
     return {}

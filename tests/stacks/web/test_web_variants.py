@@ -3,6 +3,8 @@ the 'tuned' stage, native ECS blue/green in the 'bluegreen' stage."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 from stacks.web.config import GRPC_HEALTH_PATH
@@ -11,7 +13,7 @@ from tests.support.synth import Synthesized, resources_of_type
 from tests.support.variants import WEB_CERTIFICATE
 
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
-MIGRATE, BLUE_GREEN = "tuned/Web", "bluegreen/Web"
+MIGRATE, BLUE_GREEN, DOCKER = "tuned/Web", "bluegreen/Web", "docker/Web"
 
 
 # --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
@@ -131,3 +133,19 @@ def test_blue_green_scales_on_cpu_only(variants: Synthesized) -> None:
         for p in policies.values()
     ]
     assert metrics == ["ECSServiceAverageCPUUtilization"]
+
+
+# --- the local Docker build, as an option ---------------------------------------------------------
+
+
+def test_docker_option_builds_an_arm64_image_asset_at_deploy_and_no_codebuild(variants: Synthesized) -> None:
+    (image,) = variants.assets[DOCKER]["dockerImages"].values()
+    assert image["source"]["platform"] == "linux/arm64"
+    assert Path(image["source"]["directory"]).name.startswith("asset.")
+    template = variants.templates[DOCKER]
+    assert resources_of_type(template, "AWS::CodeBuild::Project") == {}
+    _, task = one(template, "AWS::ECS::TaskDefinition")
+    assert re.search(
+        r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$",
+        task["ContainerDefinitions"][0]["Image"]["Fn::Sub"],
+    )
