@@ -55,7 +55,7 @@ synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag err
 test: setup  ## run the whole test suite (template, quality-gate and handler tests)
 	pytest -n auto --dist loadgroup
 
-test-fast: setup  ## template and config tests only (one synth, no emulators)
+test-fast: setup  ## template and config tests only (the cached synth, no emulators)
 	pytest tests/stacks
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
