@@ -51,7 +51,7 @@ synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag err
 	cdk synth --quiet
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
-# stacks/, lambda/ and the pins are unchanged) and one DynamoDB Local; bench/timing.py runs the same command.
+# stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
 test: setup  ## run the whole test suite (template, quality-gate and handler tests)
 	pytest -n auto --dist loadgroup
 

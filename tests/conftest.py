@@ -24,9 +24,9 @@ if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
-from tests.support import assemblies, shared  # noqa: E402
+from tests.support import assemblies  # noqa: E402
 from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
-from tests.support.servers import shared_dynamodb_local  # noqa: E402
+from tests.support.servers import dynamodb_local  # noqa: E402
 from tests.support.synth import Synthesized, synthesized  # noqa: E402
 
 E2E = ROOT / "tests" / "e2e"
@@ -50,27 +50,25 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    shared.claim_run()  # before pytest-xdist starts its workers: they inherit the run's id and owner
+    assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if shared.is_owner():  # after every worker has finished
-        shared.stop_servers()
-
-
-# Session fixtures a test may need -> the server to start as soon as the session knows it will be needed.
-EARLY_SERVERS: dict[str, Callable[[], object]] = {"dynamodb_endpoint": shared_dynamodb_local}
-# Servers a worker starts for itself: every test using one runs on the same worker, so it starts once a run.
-WORKER_SERVERS = ("postgres",)
+# Servers a session fixture starts for its worker: every test that uses one runs on the same worker (an
+# xdist group), so each starts once a run.
+GROUPED_SERVERS = ("postgres",)
 _builders: list[subprocess.Popen[bytes]] = []
+_servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
+_dynamodb: list[str] = []
+_dynamodb_lock = threading.Lock()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need no synthesized app first: they run while the background builds synthesize it."""
+    """Tests that need no synthesized app first: they run while the background builds synthesize it; then the
+    long ones (marked slow), so that they do not start last, with one worker left to run them."""
     needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
-    items.sort(key=lambda item: needs[id(item)])
+    items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
     for item in items:
-        for server in WORKER_SERVERS:
+        for server in GROUPED_SERVERS:
             if server in item.fixturenames:
                 item.add_marker(pytest.mark.xdist_group(server))
 
@@ -81,9 +79,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     fixtures = {name for item in session.items for name in item.fixturenames}
     _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
-    for fixture, start in EARLY_SERVERS.items():
-        if fixture in fixtures:
-            threading.Thread(target=_quietly, args=(start,), daemon=True).start()
+    if "dynamodb_endpoint" in fixtures:  # the JVM starts while the first tests run
+        threading.Thread(target=_quietly, args=(_dynamodb_local,), daemon=True).start()
 
 
 def _quietly(start: Callable[[], object]) -> None:
@@ -91,7 +88,16 @@ def _quietly(start: Callable[[], object]) -> None:
         start()
 
 
+def _dynamodb_local() -> str:
+    with _dynamodb_lock:
+        if not _dynamodb:
+            _dynamodb.append(_servers.enter_context(dynamodb_local()))
+        return _dynamodb[0]
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    with _dynamodb_lock:  # a start under way finishes first, so its server is stopped too
+        _servers.close()
     for builder in _builders:  # usually long done: a test waited for its result
         try:
             builder.wait(timeout=300)
@@ -102,8 +108,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
-    """The run's DynamoDB Local, shared by every worker (each creates tables of its own)."""
-    return shared_dynamodb_local()
+    """This worker's DynamoDB Local, in memory. One per worker, not one per run: DynamoDB Local's streams
+    refuse a read (TrimmedDataAccessException) when another table's stream was written to after the
+    reader's LATEST iterator was taken, so two workers' tables cannot share one."""
+    return _dynamodb_local()
 
 
 @pytest.fixture(scope="session")

@@ -222,6 +222,8 @@ def entry(recipe: Recipe | str) -> Entry:
 
 
 def _prune(recipe: Recipe, keep: Path) -> None:
+    """Keep the newest few entries of the recipe (a branch switched back to reuses its own), and the lock
+    files of those only."""
     others = sorted(
         (p for p in _entries().glob(f"{recipe.name}-*") if p.is_dir() and p != keep),
         key=lambda p: p.stat().st_mtime,
@@ -229,6 +231,9 @@ def _prune(recipe: Recipe, keep: Path) -> None:
     )
     for old in others[KEEP_PER_RECIPE - 1 :]:
         shutil.rmtree(old, ignore_errors=True)
+    for lock in _entries().glob(f"{recipe.name}-*.lock"):
+        if not lock.with_suffix("").is_dir():
+            lock.unlink(missing_ok=True)
 
 
 def assembly_folder(recipe: Recipe | str) -> tuple[Path, dict[str, Any]]:
@@ -261,17 +266,15 @@ def prefetch(recipes: Iterable[Recipe]) -> list[subprocess.Popen[bytes]]:
     _entries().mkdir(parents=True, exist_ok=True)
     started = []
     for names in filter(None, groups):
-        log = open(_entries() / f".builder-{'-'.join(names)}-{os.getpid()}.log", "wb")  # noqa: SIM115
         started.append(
-            subprocess.Popen(
+            subprocess.Popen(  # a failure is recorded for the tests to report (Entry.failure)
                 [sys.executable, "-m", "tests.support.assemblies", "build", *names],
                 cwd=ROOT,
-                stdout=log,
-                stderr=subprocess.STDOUT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
                 env={**os.environ, RUN_ENV: run_id()},
             )
         )
-        log.close()
     return started
 
 

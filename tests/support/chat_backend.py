@@ -46,8 +46,8 @@ def local_chat(
     127.0.0.1, with the tables and the functions' settings of the synthesized Chat `template` (local
     endpoints and tables instead of its references); `env` overrides settings. Restores the environment
     and stops both servers on exit. `fresh_modules` imports the handlers anew (they read their settings
-    once, at import), for a process that runs more than one of these. With `dynamodb_endpoint` (the test
-    run's shared DynamoDB Local), the tables are created there instead of in a server of its own."""
+    once, at import), for a process that runs more than one of these. With `dynamodb_endpoint` (a DynamoDB
+    Local already running: a pytest worker's), the tables are created there instead of in a server of its own."""
     with ExitStack() as servers:
         ddb_endpoint = dynamodb_endpoint or servers.enter_context(dynamodb_local())
         moto_endpoint = servers.enter_context(moto_server())

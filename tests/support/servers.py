@@ -14,7 +14,6 @@ from typing import Any
 
 import boto3
 
-from tests.support.shared import shared_server, watched
 from tests.support.synth import ROOT
 
 LOCAL_CREDENTIALS = {
@@ -39,57 +38,51 @@ def dynamodb_local_jar() -> Path:
     return jars[-1]
 
 
-def _dynamodb_local_command(port: int) -> tuple[list[str], Path]:
+@contextmanager
+def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
+    """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
     java = shutil.which("java")
     if java is None:
         raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+")
     jar = dynamodb_local_jar()
-    command = [
-        java,
-        # A short-lived test server: the quick JIT tier and one GC thread halve its CPU time here.
-        "-XX:TieredStopAtLevel=1",
-        "-XX:+UseSerialGC",
-        f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
-        "-jar",
-        str(jar),
-        "-inMemory",
-        "-port",
-        str(port),
-    ]
-    return command, jar.parent
-
-
-def _wait_for_dynamodb(endpoint: str, process: subprocess.Popen[bytes], timeout_s: float, log: Path | None) -> None:
-    client = boto3.session.Session().client(  # a session of its own: this may run in a background thread
-        "dynamodb",
-        endpoint_url=endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if process.poll() is not None:
-            output = log.read_text() if log else (process.stderr.read().decode() if process.stderr else "")
-            raise RuntimeError(f"DynamoDB Local exited: {output[-2000:]}")
-        try:
-            client.list_tables()
-            return
-        except Exception:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"DynamoDB Local not ready on {endpoint} after {timeout_s} s") from None
-            time.sleep(0.1)
-
-
-@contextmanager
-def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
-    """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
     port = free_port()
-    command, cwd = _dynamodb_local_command(port)
-    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            java,
+            # A short-lived test server: the quick JIT tier and one GC thread halve its CPU time here.
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
+            f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
+            "-jar",
+            str(jar),
+            "-inMemory",
+            "-port",
+            str(port),
+        ],
+        cwd=jar.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        _wait_for_dynamodb(endpoint, process, timeout_s, None)
+        client = boto3.session.Session().client(  # a session of its own: it may start in a background thread
+            "dynamodb",
+            endpoint_url=endpoint,
+            region_name="eu-west-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"DynamoDB Local exited: {process.stderr.read().decode() if process.stderr else ''}")
+            try:
+                client.list_tables()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"DynamoDB Local not ready on {endpoint} after {timeout_s} s") from None
+                time.sleep(0.2)
         yield endpoint
     finally:
         stop_process(process)
@@ -103,23 +96,6 @@ def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
-
-
-def shared_dynamodb_local(timeout_s: float = 60.0) -> str:
-    """The endpoint of the run's one DynamoDB Local (in memory), shared by every pytest worker; each worker
-    creates tables of its own in it (tests/support/shared.py starts and stops it)."""
-
-    def launch(folder: Path) -> dict[str, object]:
-        port = free_port()
-        command, cwd = _dynamodb_local_command(port)
-        log = folder / "dynamodb-local.log"
-        with open(log, "wb") as output:
-            process = watched(command, output, cwd=cwd)
-        endpoint = f"http://127.0.0.1:{port}"
-        _wait_for_dynamodb(endpoint, process, timeout_s, log)
-        return {"endpoint": endpoint, "pid": process.pid}
-
-    return str(shared_server("dynamodb-local", launch)["endpoint"])
 
 
 @contextmanager
