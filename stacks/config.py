@@ -42,6 +42,11 @@ class StageConfig(ConfigModel):
     removal: RemovalMode = Field(description="what happens to data when a stateful resource leaves the stack")
     deletion_protection: bool
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email_parameter: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9_.\-/]{1,1010}$",
+        description="SSM String parameter holding the address alarms mail (read at deploy time; must exist)",
+    )
     chat: ChatConfig
     web: WebConfig
     edge: EdgeConfig
@@ -55,6 +60,11 @@ class StageConfig(ConfigModel):
             raise ValueError("availability_zones: must not repeat a zone")
         if self.deletion_protection and self.removal == "destroy":
             raise ValueError("removal: 'destroy' contradicts deletion_protection=true; allowed: 'retain' or 'snapshot'")
+        if self.deletion_protection and not (self.alarm_email or self.alarm_email_parameter):
+            raise ValueError(
+                "alarm_email: a stage that protects its data must alert someone; "
+                "set alarm_email or alarm_email_parameter"
+            )
         return self
 
 
@@ -107,6 +117,8 @@ STAGES: dict[str, dict[str, Any]] = {
         "availability_zones": ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
         "removal": "retain",
         "deletion_protection": True,
+        # Create it once per account: aws ssm put-parameter --type String --name /cdk-reference-app/prod/alarm-email
+        "alarm_email_parameter": "/cdk-reference-app/prod/alarm-email",
         "chat": {
             "throttle_rate_limit": 500,
             "throttle_burst_limit": 1_000,

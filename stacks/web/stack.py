@@ -27,7 +27,7 @@ class WebStack(Stack):
         network = Network(self, "Network", config=config, zones=stage.availability_zones)
         database = Database(self, "Database", stage=stage, network=network)
         load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network)
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
         alarms = WebAlarms(
             self,
             "Monitoring",

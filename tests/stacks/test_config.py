@@ -65,6 +65,12 @@ INVALID = [
     ({"removal": "delete"}, "removal", "'destroy', 'retain' or 'snapshot'"),
     ({"deletion_protection": True}, "removal", "contradicts deletion_protection"),
     ({"alarm_email": "not-an-email"}, "alarm_email", "should match pattern"),
+    (
+        {"deletion_protection": True, "removal": "retain"},
+        "alarm_email",
+        "a stage that protects its data must alert someone",
+    ),
+    ({"alarm_email_parameter": "no-leading-slash"}, "alarm_email_parameter", "should match pattern"),
 ]
 
 
