@@ -24,7 +24,9 @@ class WebStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = stage.web
-        network = Network(self, "Network", config=config, zones=stage.availability_zones)
+        network = Network(
+            self, "Network", config=config, zones=stage.availability_zones, retain=stage.removal != "destroy"
+        )
         database = Database(self, "Database", stage=stage, network=network)
         load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network)
         topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
@@ -48,8 +50,11 @@ class WebStack(Stack):
         # The chain: internet -> ALB (80/443), ALB -> tasks (container port, added by the target group),
         # tasks -> database (5432). Each rule names its peer security group.
         database.cluster.connections.allow_from(web.service, ec2.Port.tcp(PORT), "PostgreSQL from the web tasks")
+        database.allow_secret_reads_from(web.service, "HTTPS from the web tasks (ECS fetches their secrets)")
 
-        self.origin = WebOrigin(domain_name=load_balancer.alb.load_balancer_dns_name, https=config.https)
+        self.origin = WebOrigin(
+            domain_name=load_balancer.alb.load_balancer_dns_name, https=config.https, revision=load_balancer.revision
+        )
 
         scheme = "https" if config.https else "http"
         CfnOutput(self, "Url", value=f"{scheme}://{load_balancer.alb.load_balancer_dns_name}")
