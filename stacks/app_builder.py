@@ -8,6 +8,7 @@ from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
+from stacks.common.policies import own_function_log_groups
 from stacks.config import StageConfig
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
@@ -57,6 +58,13 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
+    for stack, retention_days in (
+        (chat, config.chat.log_retention_days),
+        (web, config.web.log_retention_days),
+        (edge_functions, config.edge.log_retention_days),
+        (edge, config.edge.log_retention_days),
+    ):
+        own_function_log_groups(stack, retention_days=retention_days)
     return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
 
 
