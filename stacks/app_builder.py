@@ -9,6 +9,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.common.policies import own_function_log_groups
+from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
@@ -69,7 +70,12 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
-    """Build every requested stage and attach the cdk-nag AwsSolutions checks to the whole app."""
+    """Build every requested stage and attach the cdk-nag packs to the whole app: AwsSolutions and ours.
+
+    Our deploy-readiness pack judges what AWS does at deploy and destroy time; stages that delete their data
+    (removal=destroy) must also destroy without leftovers other than acknowledged ones.
+    """
     built = [build_stage(app, config, account=account) for config in configs]
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    disposable = [config.name for config in configs if config.removal == "destroy"]
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployReadinessChecks(app, disposable_stages=disposable))
     return built

@@ -53,15 +53,22 @@ STAGE_PINNED_IDS: dict[str, dict[str, str]] = {
 
 @pytest.mark.parametrize("key", STACKS)
 def test_cdk_nag_has_no_unacknowledged_findings(synth: Synthesized, key: str) -> None:
+    """AwsSolutions and our DeployReadiness pack: zero findings, or an acknowledgement with a reason."""
     findings = [v for v in synth.violations if v["path"].startswith(f"{key}/")]
-    assert findings == [], "cdk-nag AwsSolutions findings:\n" + "\n".join(
+    assert findings == [], "cdk-nag findings:\n" + "\n".join(
         f"  {v['severity']} {v['rule']} at {v['path']}: {v['description']}" for v in findings
     )
 
 
 def test_cdk_nag_ran(synth: Synthesized) -> None:
-    """The plugin is attached: a report exists (an empty one means no findings, not no checks)."""
+    """Both packs ran to the end: a report exists, no pack crashed, and ours judged the app's resources (an
+    empty report means no findings, not no checks)."""
+    from stacks.common.readiness import DeployReadinessChecks
+
     assert (synth.outdir / "validation-report.json").exists()
+    assert [p["pluginName"] for p in synth.report.get("pluginReports", []) if p.get("metadata", {}).get("error")] == []
+    resources = sum(len(t["Resources"]) for t in synth.templates.values())
+    assert DeployReadinessChecks.resources_checked(synth.outdir) >= resources
 
 
 def _cfn_lint_config() -> dict[str, object]:
