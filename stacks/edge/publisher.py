@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, Stack, Token
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -239,6 +239,10 @@ class CachePublisher(Construct):
         pages = f"Resource::<{stack.get_logical_id(bucket.node.default_child)}.Arn>/pages/*"  # type: ignore[arg-type]
         fetcher = f"Resource::<{stack.get_logical_id(self.fetcher.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
         machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
+        # As cdk-nag prints the policy's resource: the account literally when the stage names one.
+        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+        name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
+        executions = f"arn:aws:states:{stack.region}:{account}:execution:{name}"
         for construct, rule, reason in (
             (self.fetcher.role, f"AwsSolutions-IAM5[{pages}]", "The publisher writes cached pages under pages/ only."),
             (
@@ -258,14 +262,12 @@ class CachePublisher(Construct):
             ),
             (
                 self.state_machine.node.find_child("DistributedMapPolicy"),
-                f"AwsSolutions-IAM5[Resource::arn:aws:states:{stack.region}:<AWS::AccountId>:execution:"
-                f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}:*]',
+                f"AwsSolutions-IAM5[Resource::{executions}:*]",
                 "The distributed Map describes and stops the child executions of this state machine only.",
             ),
             (
                 self.state_machine.node.find_child("DistributedMapPolicy"),
-                f"AwsSolutions-IAM5[Resource::arn:aws:states:{stack.region}:<AWS::AccountId>:execution:"
-                f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}/*:*]',
+                f"AwsSolutions-IAM5[Resource::{executions}/*:*]",
                 "The distributed Map's child executions (one per batch) belong to this state machine only.",
             ),
             (

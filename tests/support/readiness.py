@@ -17,7 +17,7 @@ REGION = "eu-west-1"
 
 @dataclass(frozen=True)
 class Findings:
-    """Rule ids (``DeployReadiness-Name[token]``) found per construct path (the pack ran without errors)."""
+    """Rule ids (``DeployReadiness-Name[token]``, ``AwsSolutions-...``) found per construct path (no pack crashed)."""
 
     by_path: dict[str, set[str]]
 
@@ -32,16 +32,22 @@ class Findings:
 
 
 def synth_findings(
-    outdir: Path, build: Callable[[object], None], *, disposable_stages: tuple[str, ...] = ("sandbox",)
+    outdir: Path,
+    build: Callable[[object], None],
+    *,
+    disposable_stages: tuple[str, ...] = ("sandbox",),
+    aws_solutions: bool = False,
 ) -> Findings:
-    """Build a test app with `build(app)`, attach only our pack, synthesize, and collect its findings."""
+    """Build a test app with `build(app)`, attach our pack (and AwsSolutions), synthesize, collect the findings."""
     from aws_cdk import App, Validations
+    from cdk_nag import AwsSolutionsChecks
 
     from stacks.common.readiness import DeployReadinessChecks
 
     app = App(outdir=str(outdir), context=cdk_context())
     build(app)
-    Validations.of(app).add_plugins(DeployReadinessChecks(app, disposable_stages=disposable_stages))
+    packs = [DeployReadinessChecks(app, disposable_stages=disposable_stages)]
+    Validations.of(app).add_plugins(*packs, *([AwsSolutionsChecks(app)] if aws_solutions else []))
     try:
         app.synth()
     except RuntimeError as error:  # the pack found something: read the report
