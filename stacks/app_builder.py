@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -11,12 +11,16 @@ from stacks.chat.stack import ChatStack
 from stacks.common.policies import own_function_log_groups
 from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
+from stacks.deploy.access import regions_of
+from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+# Only in a stage whose config has a `github` section.
+GITHUB_DEPLOY_ID = "GitHubDeploy"
 
 
 @dataclass(frozen=True)
@@ -28,10 +32,12 @@ class StageStacks:
     web: WebStack
     edge_functions: EdgeFunctionsStack
     edge: EdgeStack
+    github_deploy: GitHubDeployStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat, self.web, self.edge_functions, self.edge]
+        optional = [self.github_deploy] if self.github_deploy else []
+        return [self.chat, self.web, self.edge_functions, self.edge, *optional]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -44,12 +50,12 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
-    # Lambda@Edge deploys from us-east-1; the edge stack's EdgeFunction places its function here.
+    # Lambda@Edge deploys from us-east-1, and a CLOUDFRONT web ACL lives there: the edge stack places both here.
     edge_functions = EdgeFunctionsStack(
         stage,
         "EdgeFunctions",
         env=Environment(account=account, region=EDGE_REGION),
-        description=f"Lambda@Edge functions of the edge cache ({config.name})",
+        description=f"us-east-1 part of the edge cache: Lambda@Edge function, CLOUDFRONT web ACL ({config.name})",
     )
     edge = EdgeStack(
         stage,
@@ -66,7 +72,19 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         (edge, config.edge.log_retention_days),
     ):
         own_function_log_groups(stack, retention_days=retention_days)
-    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    if config.github:
+        built = replace(
+            built,
+            github_deploy=GitHubDeployStack(
+                stage,
+                GITHUB_DEPLOY_ID,
+                stage=config,
+                regions=regions_of(built.all),  # the deploy role reaches exactly the regions used
+                description=f"GitHub Actions deploy access (OIDC) for {config.name}",
+            ),
+        )
+    return built
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
+from stacks.deploy.config import GitHubDeployConfig
 from stacks.edge.config import EdgeConfig
 from stacks.web.config import WebConfig
 
@@ -26,11 +27,30 @@ __all__ = [
     "ChatConfig",
     "ConfigError",
     "EdgeConfig",
+    "GitHubDeployConfig",
     "RemovalMode",
     "StageConfig",
     "WebConfig",
     "load_stage",
 ]
+
+
+# Where CodeBuild offers the ARM_CONTAINER environment the deploy-time image build runs in (AWS CodeBuild
+# API reference, ProjectEnvironment.type).
+ARM_CODEBUILD_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+)
 
 
 class StageConfig(ConfigModel):
@@ -50,6 +70,8 @@ class StageConfig(ConfigModel):
     chat: ChatConfig
     web: WebConfig
     edge: EdgeConfig
+    # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
+    github: GitHubDeployConfig | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -64,6 +86,11 @@ class StageConfig(ConfigModel):
             raise ValueError(
                 "alarm_email: a stage that protects its data must alert someone; "
                 "set alarm_email or alarm_email_parameter"
+            )
+        if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
+            raise ValueError(
+                f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
+                f"(offered in {', '.join(sorted(ARM_CODEBUILD_REGIONS))}); use 'docker'"
             )
         return self
 
@@ -156,6 +183,8 @@ STAGES: dict[str, dict[str, Any]] = {
                 {"path_pattern": "/live/*", "default_ttl_s": 1, "max_ttl_s": 5},
             ),
             "origin_shield_region": "eu-west-1",
+            "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
+            "origin_secret_rotation_days": 30,
             "publish_concurrency": 20,
             "log_retention_days": 365,
             "access_log_expiry_days": 365,
@@ -178,7 +207,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     *sections, leaf = dotted.split(".")
     node = target
     for section in sections:
-        child = node.get(section, {})
+        child = node.get(section) or {}  # an optional section that is off (None) starts empty
         if not isinstance(child, Mapping):
             raise ConfigError(f"Invalid override {dotted!r}: {section!r} is a value, not a section")
         node[section] = dict(child)
@@ -186,7 +215,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = _coerce(value)
 
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_]+): (?P<rest>.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
 
 
 def _format_error(stage: str, error: ValidationError) -> str:

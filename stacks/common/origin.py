@@ -6,10 +6,22 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from aws_cdk import aws_secretsmanager as secretsmanager
+
+
+@dataclass(frozen=True)
+class OriginVerification:
+    """The header the origin requires: CloudFront sends the secret's value, the listener rule checks it."""
+
+    header: str
+    secret: secretsmanager.ISecret
+    listener_rule_arn: str  # the rule whose header condition a rotation of the secret rewrites
+
 
 @dataclass(frozen=True)
 class WebOrigin:
-    """A web origin CloudFront can reach: a DNS name (may be a CDK token) and whether it speaks HTTPS.
+    """A web origin CloudFront can reach: a DNS name (may be a CDK token), whether it speaks HTTPS, the
+    secret header it requires (None for an origin outside this app), and its revision.
 
     `revision` changes whenever the origin would be replaced (and its DNS name change). The name reaches
     the consumer through a weak reference (Fn::GetStackOutput), which CloudFormation resolves only when
@@ -20,6 +32,7 @@ class WebOrigin:
     domain_name: str
     https: bool
     revision: str
+    verification: OriginVerification | None = None
 
     @classmethod
     def of_domain(cls, domain_name: str) -> WebOrigin:

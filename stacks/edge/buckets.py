@@ -8,6 +8,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy
 from stacks.config import StageConfig
@@ -60,6 +61,10 @@ class CacheBuckets(Construct):
             f"CloudFront and S3 logs keep arriving after the stack is gone; the bucket expires them after "
             f"{config.access_log_expiry_days} days and can then be removed (aws s3 rb).",
         )
+        skip_check(self.logs, "CKV_AWS_18", "This is the access-log bucket itself; logging it into itself would loop.")
+        skip_check(
+            self.logs, "CKV_AWS_21", "Delivered logs are written once and expire; versions would only keep them."
+        )
         self.cache = s3.Bucket(
             self,
             "Cache",
@@ -77,4 +82,9 @@ class CacheBuckets(Construct):
             removal_policy=removal_policy(stage.removal),
             auto_delete_objects=stage.removal == "destroy",
             **common,
+        )
+        skip_check(
+            self.cache,
+            "CKV_AWS_21",
+            "A cache: the publisher rewrites every page from the web origin, so old versions hold nothing to restore.",
         )

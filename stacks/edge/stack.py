@@ -15,11 +15,14 @@ from stacks.edge.buckets import CacheBuckets
 from stacks.edge.distribution import CacheDistribution
 from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
 from stacks.edge.monitoring import EdgeAlarms
+from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
+from stacks.edge.waf import EdgeWebAcl
 
 
 class EdgeFunctionsStack(Stack):
-    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups.
+    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups, and (prod) the
+    distribution's CLOUDFRONT web ACL, which AWS requires in us-east-1 too.
 
     Built explicitly (not left for EdgeFunction to create) so it has a stable id, sits in the stage's
     stack list and passes the same cdk-nag, cfn-lint and snapshot gates as every other stack.
@@ -64,6 +67,7 @@ class EdgeStack(Stack):
         edge = OriginRequestFunction(
             self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
         )
+        acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if config.waf_enabled else None
         cdn = CacheDistribution(
             self,
             "Cdn",
@@ -73,15 +77,25 @@ class EdgeStack(Stack):
             cache_region=self.region,
             log_bucket=buckets.logs,
             edge_version=edge.function,
+            web_acl_arn=acl.arn if acl else config.web_acl_arn,
         )
         # The stage-region log group must exist before the first request creates it without retention.
         cdn.distribution.node.add_dependency(edge.regional_logs)
+        if origin.verification and config.origin_secret_rotation_days:
+            OriginSecretRotation(
+                self,
+                "OriginSecretRotation",
+                verification=origin.verification,
+                distribution=cdn.distribution,
+                days=config.origin_secret_rotation_days,
+                log_retention_days=config.log_retention_days,
+            )
+        # The origin admits only CloudFront, so the publisher fetches through it (past both caches, see publishing.py).
         publisher = CachePublisher(
             self,
             "Publisher",
             config=config,
-            origin_url=f"{'https' if origin.https else 'http'}://{origin.domain_name}",
-            origin_revision=origin.revision,
+            origin_url=f"https://{cdn.distribution.distribution_domain_name}",
             bucket=buckets.cache,
             distribution=cdn.distribution,
             layers=[powertools_layer(self, "Powertools")],

@@ -71,6 +71,11 @@ INVALID = [
         "a stage that protects its data must alert someone",
     ),
     ({"alarm_email_parameter": "no-leading-slash"}, "alarm_email_parameter", "should match pattern"),
+    (
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
+        "web.image_build",
+        "eu-west-3 does not offer",
+    ),
 ]
 
 
@@ -84,3 +89,11 @@ def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field:
 def test_override_of_a_value_as_a_section_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"'region' is a value, not a section"):
         load_stage("sandbox", {"region.x": 1})
+
+
+def test_a_region_without_arm_codebuild_can_still_build_the_image_with_docker() -> None:
+    config = load_stage(
+        "sandbox",
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]', "web.image_build": "docker"},
+    )
+    assert (config.region, config.web.image_build) == ("eu-west-3", "docker")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,11 @@ from edge_cache.keys import cache_key
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
+# The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
+# unique to each fetch misses CloudFront's cache (the query string is part of its cache key) and makes the edge
+# function forward the request (it answers plain GETs without a query string only): the page comes from the
+# web origin, which sees this parameter and must ignore it.
+BYPASS_PARAM = "edge-cache-publish"
 
 
 class InvalidPath(Exception):
@@ -84,12 +90,18 @@ class BucketWriter:
         )
 
 
+def page_url(origin_url: str, path: str, nonce: str | None = None) -> str:
+    """The URL that reaches the web origin for `path`, past CloudFront's and the edge function's caches."""
+    separator = "&" if "?" in path else "?"
+    return f"{origin_url.rstrip('/')}{path}{separator}{BYPASS_PARAM}={nonce or uuid.uuid4().hex}"
+
+
 def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], writer: BucketWriter) -> dict[str, str]:
     """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy."""
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
-    page = fetcher(origin_url.rstrip("/") + path)
+    page = fetcher(page_url(origin_url, path))
     if page.status in _NOT_FOUND:
         return {"path": path, "key": key, "result": "not_found"}
     if page.status == 429 or page.status >= 500:

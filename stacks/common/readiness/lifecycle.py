@@ -18,7 +18,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from stacks.common.readiness.base import Check, Context, Finding
@@ -83,24 +83,12 @@ def _protected_retained(context: Context, logical_id: str) -> list[Finding]:
     ]
 
 
-def _uses(stack: StackTemplate, logical_id: str) -> Iterator[str]:
-    """Everything `logical_id` depends on in the stack, transitively (its properties' references and DependsOn)."""
-    seen: set[str] = set()
-    pending = [logical_id]
-    while pending:
-        for dependency in stack.depends_on(pending.pop()):
-            if dependency not in seen and dependency in stack.resources:
-                seen.add(dependency)
-                pending.append(dependency)
-                yield dependency
-
-
 def _retained_keeps_its_needs(context: Context, logical_id: str) -> list[Finding]:
     stack = context.stack
     if not stack.retained(logical_id):
         return []
     findings = []
-    for dependency in sorted(set(_uses(stack, logical_id))):
+    for dependency in sorted(stack.transitive_dependencies(logical_id)):
         kind = stack.type_of(dependency)
         if kind in _IN_USE_BLOCKS_DELETE and not stack.retained(dependency):
             findings.append(
@@ -250,7 +238,7 @@ def _rotation_after_database(context: Context, logical_id: str) -> list[Finding]
     props = stack.props(logical_id)
     if props.get("RotateImmediatelyOnUpdate") is False:
         return []
-    depends = set(_uses(stack, logical_id))
+    depends = stack.transitive_dependencies(logical_id)
     clusters = {
         target
         for attachment in depends

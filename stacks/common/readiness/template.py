@@ -169,6 +169,17 @@ class StackTemplate:
         resource = self.resources.get(logical_id, {})
         return set(as_list(resource.get("DependsOn"))) | refs(resource.get("Properties", {}))
 
+    def transitive_dependencies(self, logical_id: str) -> set[str]:
+        """Everything CloudFormation creates before `logical_id`: its references and DependsOn, transitively."""
+        seen: set[str] = set()
+        pending = [logical_id]
+        while pending:
+            for dependency in self.depends_on(pending.pop()):
+                if dependency not in seen and dependency in self.resources:
+                    seen.add(dependency)
+                    pending.append(dependency)
+        return seen
+
     def referencing(self, logical_id: str, *types: str) -> Iterator[tuple[str, dict[str, Any]]]:
         """Resources (of `types`) whose properties name `logical_id`."""
         for other, resource in self.of_type(*types):

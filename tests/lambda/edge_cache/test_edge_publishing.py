@@ -8,11 +8,13 @@ import pytest
 
 from edge_cache.origin_request import handler as edge_handler
 from edge_cache.publishing import (
+    BYPASS_PARAM,
     BucketWriter,
     InvalidPath,
     RetryableOriginError,
     UnpublishableResponse,
     fetch,
+    page_url,
     publish,
 )
 from tests.support.cloudfront_events import origin_request as event
@@ -42,6 +44,22 @@ def test_the_edge_function_serves_what_the_publisher_stored(origin_url: str, s3:
     _publish("/", origin_url, s3, bucket)
     response = edge_handler(event("/", bucket=bucket), None)
     assert (response["status"], response["body"]) == ("200", "<h1>Home</h1>")
+
+
+def test_each_fetch_goes_past_both_caches_to_the_web_origin(
+    origin_url: str, origin_requests: list[str], s3: Any, bucket: str
+) -> None:
+    """The publisher fetches through CloudFront (the origin admits nothing else): a query parameter unique to
+    the fetch misses CloudFront's cache, and the edge function forwards it even when the page is cached."""
+    _publish("/news/today", origin_url, s3, bucket)
+    _publish("/news/today", origin_url, s3, bucket)
+    first, second = [p for p in origin_requests if p.startswith("/news/today?")][-2:]
+    assert first.startswith(f"/news/today?{BYPASS_PARAM}=") and first != second
+    uri, query = page_url("https://d111111abcdef8.cloudfront.net", "/news/today").split("/", 3)[3].split("?")
+    forwarded = edge_handler(event(f"/{uri}", bucket=bucket, querystring=query), None)
+    assert "status" not in forwarded  # the request goes on to the origin, not answered from S3
+    assert forwarded["uri"] == "/news/today"
+    assert page_url("https://x", "/a?b=1", "n") == f"https://x/a?b=1&{BYPASS_PARAM}=n"
 
 
 @pytest.mark.parametrize("path", ["/gone", "/never-existed"])

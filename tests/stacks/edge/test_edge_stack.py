@@ -13,11 +13,13 @@ from stacks.common.readiness.template import refs
 from stacks.config import load_stage
 from stacks.edge import distribution
 from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, RETRYABLE_ERRORS
-from tests.support.iam import statements_of_role, tls_only_policy
+from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
+ORIGIN_SECRET = "OriginAccessSecretFB2E162C"  # in the Web stack
+VERIFY_HEADER = "x-origin-verify"
 EDGE_HANDLER = "edge_cache.origin_request.handler"
 
 
@@ -78,7 +80,11 @@ def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, 
     function_id, _ = _one(functions, "AWS::Lambda::Function")
     assert version["Properties"]["FunctionName"] == {"Ref": function_id}
     # The version's ARN is published in us-east-1 and read back by the edge stack at deploy time.
-    _, parameter = _one(functions, "AWS::SSM::Parameter")
+    (parameter,) = [
+        p
+        for p in resources_of_type(functions, "AWS::SSM::Parameter").values()
+        if p["Properties"]["Value"] == {"Ref": version_id}
+    ]
     assert parameter["Properties"]["Value"] == {"Ref": version_id}
     reader_id, reader = _one(_edge(synth, stage), "Custom::CrossRegionStringParameterReader")
     assert reader["Properties"]["Region"] == "us-east-1"
@@ -118,16 +124,12 @@ def test_edge_role_may_list_the_cache_buckets_so_a_miss_is_a_404(synth: Synthesi
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: str) -> None:
-    """Fn::GetStackOutput is resolved only when the consuming stack updates, and an unchanged template does
-    not update: the origin's revision (what would replace the load balancer) is in the resources using it."""
+    """Fn::GetStackOutput is resolved when the consuming stack is created or updated, and an unchanged template
+    does not update: the origin's revision (what would replace the load balancer or its rule) is in the template."""
     origin = synth.stage_stacks[f"{stage}/Web"].origin
     template = _edge(synth, stage)
-    config = _distribution(synth, stage)
-    assert config["Comment"].endswith(f"(origin {origin.revision})")
-    (fetcher,) = [
-        f for f in resources_of_type(template, "AWS::Lambda::Function").values() if "ORIGIN_URL" in json.dumps(f)
-    ]
-    assert fetcher["Properties"]["Environment"]["Variables"]["ORIGIN_REVISION"] == origin.revision
+    assert '"Fn::GetStackOutput"' in json.dumps(template)  # the Web stack's values arrive this way
+    assert _distribution(synth, stage)["Comment"].endswith(f"(origin {origin.revision})")
 
 
 def test_the_edge_read_policy_matches_the_generated_bucket_names(synth: Synthesized) -> None:
@@ -149,16 +151,29 @@ def test_edge_settings_ride_on_the_web_origin_headers(synth: Synthesized, stage:
     protocol = "https-only" if config.web.https else "http-only"
     assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
     headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
+    verify = headers.pop(VERIFY_HEADER)
     assert headers == {
         origin_request.BUCKET_HEADER: {"Ref": CACHE},
         origin_request.REGION_HEADER: config.region,
         origin_request.TIMEOUT_HEADER: str(config.edge.cache_lookup_timeout_ms),
+    }
+    # The secret the web origin's listener requires: a dynamic reference to the Web stack's secret, resolved by
+    # CloudFormation at deploy time, so the value is in no template.
+    assert verify == {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"]]
     }
     assert set(origin_request.CONFIG_HEADERS) == {
         distribution.BUCKET_HEADER,
         distribution.REGION_HEADER,
         distribution.TIMEOUT_HEADER,
     }
+
+
+def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, Any]:
+    """The weak cross-stack reference (Fn::GetStackOutput) CDK writes for a Ref to a Web stack resource."""
+    outputs = synth.templates[f"{stage}/Web"]["Outputs"]
+    (name,) = [n for n in outputs if n.startswith(f"PublishOutputRef{logical_id}")]
+    return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
 
 
 def test_origin_shield_follows_the_config(synth: Synthesized) -> None:
@@ -291,7 +306,88 @@ def test_distribution_logs_price_class_and_protocols(synth: Synthesized, stage: 
     assert config["Logging"] == {"Bucket": {"Fn::GetAtt": [LOGS, "RegionalDomainName"]}, "Prefix": "cloudfront/"}
     assert config["PriceClass"] == load_stage(stage).edge.price_class
     assert config["HttpVersion"] == "http2and3"
-    assert "WebACLId" not in config and "Aliases" not in config  # neither stage sets them
+    assert "Aliases" not in config  # neither stage sets them
+
+
+def _checkov_skips(resource: dict[str, Any]) -> set[str]:
+    return {skip["id"] for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
+
+
+def test_prod_creates_a_cloudfront_web_acl_in_us_east_1_with_managed_rules_and_a_rate_limit(synth: Synthesized) -> None:
+    functions, edge = _functions(synth, "prod"), _edge(synth, "prod")
+    acl_id, acl = _one(functions, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT" and synth.regions["prod/EdgeFunctions"] == "us-east-1"
+    assert props["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in props["Rules"]}
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        assert rules[group]["Statement"]["ManagedRuleGroupStatement"] == {"VendorName": "AWS", "Name": group}
+        assert rules[group]["OverrideAction"] == {"None": {}}  # the groups' own block actions apply
+    assert rules["RatePerIp"]["Action"] == {"Block": {}}
+    assert rules["RatePerIp"]["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": load_stage("prod").edge.waf_rate_limit_per_5min,
+    }
+    # Its ARN crosses to the stage region through an SSM parameter in us-east-1, read there at deploy time.
+    (parameter,) = [
+        p["Properties"]
+        for p in resources_of_type(functions, "AWS::SSM::Parameter").values()
+        if p["Properties"]["Value"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    ]
+    reader_id, reader = _one(edge, "Custom::AWS")
+    call = json.loads(reader["Properties"]["Create"])
+    assert (call["service"], call["action"], call["region"]) == ("SSM", "getParameter", "us-east-1")
+    assert call["parameters"] == {"Name": parameter["Name"]}
+    assert _distribution(synth, "prod")["WebACLId"] == {"Fn::GetAtt": [reader_id, "Parameter.Value"]}
+
+
+def test_sandbox_has_no_web_acl_and_says_why(synth: Synthesized) -> None:
+    assert resources_of_type(_functions(synth, "sandbox"), "AWS::WAFv2::WebACL") == {}
+    assert "WebACLId" not in _distribution(synth, "sandbox")
+    _, distribution = _one(_edge(synth, "sandbox"), "AWS::CloudFront::Distribution")
+    assert {"CKV_AWS_68", "CKV_AWS_174"} <= _checkov_skips(distribution)
+    _, distribution = _one(_edge(synth, "prod"), "AWS::CloudFront::Distribution")
+    assert "CKV_AWS_68" not in _checkov_skips(distribution)  # prod has its web ACL: nothing to skip
+
+
+def test_prod_rotates_the_origin_secret_without_rewriting_the_distribution_at_deploy(synth: Synthesized) -> None:
+    edge = _edge(synth, "prod")
+    _, schedule = _one(edge, "AWS::SecretsManager::RotationSchedule")
+    props = schedule["Properties"]
+    assert props["SecretId"] == _web_output(synth, "prod", ORIGIN_SECRET)
+    assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    assert props["RotateImmediatelyOnUpdate"] is False
+    function_id = props["RotationLambdaARN"]["Fn::GetAtt"][0]
+    function = edge["Resources"][function_id]["Properties"]
+    assert function["Handler"] == "origin_secret.handler.handler"
+    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
+    env = function["Environment"]["Variables"]
+    assert env["HEADER_NAME"] == VERIFY_HEADER and env["DISTRIBUTION_ID"] == {"Ref": distribution_id}
+    assert env["LISTENER_RULE_ARN"] == _web_output(synth, "prod", "LoadBalancerFromCloudFront")
+    # It may change this distribution and this listener rule, nothing else.
+    statements = statements_of_role(edge, role_of_function(edge, function_id))
+    assert actions_on(statements, distribution_id) == {
+        "cloudfront:GetDistributionConfig",
+        "cloudfront:UpdateDistribution",
+    }
+    (modify,) = [s for s in statements if s["Action"] == "elasticloadbalancing:ModifyRule"]
+    assert modify["Resource"] == env["LISTENER_RULE_ARN"]
+    assert resources_of_type(_edge(synth, "sandbox"), "AWS::SecretsManager::RotationSchedule") == {}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_publisher_fetches_through_the_distribution(synth: Synthesized, stage: str) -> None:
+    """The web origin admits only CloudFront, so the publisher goes through it (past both caches)."""
+    edge = _edge(synth, stage)
+    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
+    (fetcher,) = [
+        f["Properties"]
+        for f in resources_of_type(edge, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "edge_cache.publisher.handler"
+    ]
+    assert fetcher["Environment"]["Variables"]["ORIGIN_URL"] == {
+        "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -472,7 +568,9 @@ def optional_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[st
     outdir = tmp_path_factory.mktemp("optional.out")
     app = App(outdir=str(outdir), context=cdk_context())
     overrides = {
+        "edge.waf_enabled": "false",  # a web ACL shared across apps instead of this stage's own
         "edge.web_acl_arn": ACL,
+        "edge.minimum_tls_version": "TLSv1.3_2025",
         "edge.certificate_arn": CERT,
         "edge.aliases": '["news.example.com"]',
         "edge.origin_shield_region": "null",
@@ -493,9 +591,10 @@ def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[d
     assert config["Aliases"] == ["news.example.com"]
     assert config["ViewerCertificate"] == {
         "AcmCertificateArn": CERT,
-        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "MinimumProtocolVersion": "TLSv1.3_2025",  # from edge.minimum_tls_version (TLSv1.2_2021 or newer)
         "SslSupportMethod": "sni-only",
     }
+    assert _checkov_skips(dist) & {"CKV_AWS_68", "CKV_AWS_174"} == set()
     (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
     assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
 

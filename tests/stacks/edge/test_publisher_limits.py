@@ -45,7 +45,6 @@ def _build(app: object) -> None:
         "Publisher",
         config=CONFIG,
         origin_url="https://origin.example.com",
-        origin_revision="0",
         bucket=s3.Bucket(stack, "Cache"),
         distribution=cloudfront.Distribution.from_distribution_attributes(
             stack, "Distribution", distribution_id="E1234567890ABC", domain_name="d1234.cloudfront.net"
