@@ -6,7 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-from aws_cdk import Acknowledgment, Validations
+from aws_cdk import Acknowledgment, Stack, Token, Validations
 from constructs import IConstruct
 
 _VAGUE = ("todo", "fixme", "tbd", "later", "n/a")
@@ -20,6 +20,13 @@ def acknowledge(scope: IConstruct, rule: str, reason: str) -> None:
     if len(reason) < 25 or any(word in reason.lower().split() for word in _VAGUE):
         raise ValueError(f"cdk-nag acknowledgement of {rule} needs a specific reason, got {reason!r}")
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def printed_account(scope: IConstruct) -> str:
+    """The account as cdk-nag prints it in a finding's resource: literally when the stack names one (a stage
+    deployed with -c account=...), else `<AWS::AccountId>`. Acknowledgements of such findings must use it."""
+    account = Stack.of(scope).account
+    return "<AWS::AccountId>" if Token.is_unresolved(account) else account
 
 
 def unacknowledged_findings(outdir: str | Path) -> list[str]:

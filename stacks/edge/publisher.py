@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack, Token
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -10,7 +10,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from stacks.common.nag import acknowledge
+from stacks.common.nag import acknowledge, printed_account
 from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.common.readiness import declare_bounds
@@ -53,7 +53,6 @@ class CachePublisher(Construct):
         *,
         config: EdgeConfig,
         origin_url: str,
-        origin_revision: str,
         bucket: s3.IBucket,
         distribution: cloudfront.IDistribution,
         layers: list[lambda_.ILayerVersion],
@@ -68,8 +67,6 @@ class CachePublisher(Construct):
             description="Fetch one page from the web origin and store it in the edge cache bucket",
             environment={
                 "ORIGIN_URL": origin_url,
-                # Changes when the origin is replaced, so this function is updated with its new address.
-                "ORIGIN_REVISION": origin_revision,
                 "CACHE_BUCKET": bucket.bucket_name,
                 "FETCH_TIMEOUT_S": str(config.fetch_timeout_s),
                 "POWERTOOLS_SERVICE_NAME": "edge-cache-publisher",
@@ -239,8 +236,7 @@ class CachePublisher(Construct):
         pages = f"Resource::<{stack.get_logical_id(bucket.node.default_child)}.Arn>/pages/*"  # type: ignore[arg-type]
         fetcher = f"Resource::<{stack.get_logical_id(self.fetcher.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
         machine = stack.get_logical_id(self.state_machine.node.default_child)  # type: ignore[arg-type]
-        # As cdk-nag prints the policy's resource: the account literally when the stage names one.
-        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+        account = printed_account(self)
         name = f'{{"Fn::Select":[6,{{"Fn::Split":[":",{{"Ref":"{machine}"}}]}}]}}'
         executions = f"arn:aws:states:{stack.region}:{account}:execution:{name}"
         for construct, rule, reason in (

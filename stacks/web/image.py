@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from cdklabs.deploy_time_build import ContainerImageBuild
 from constructs import Construct, IConstruct
 
-from stacks.common.nag import acknowledge
+from stacks.common.nag import acknowledge, printed_account
 from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 
@@ -106,6 +106,7 @@ class DeployTimeImage(Construct):
         project_role = self.project.role
         assert project_role is not None
         region = Stack.of(self).region
+        account = printed_account(self)
         project_id = Stack.of(self).get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self.handler,
@@ -131,16 +132,16 @@ class DeployTimeImage(Construct):
                 "ecr:GetAuthorizationToken accepts no resource but '*'; pushes are scoped to this repository.",
             ),
             (
-                f"Resource::arn:aws:logs:{region}:<AWS::AccountId>:log-group:/aws/codebuild/<{project_id}>:*",
+                f"Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/<{project_id}>:*",
                 "CodeBuild writes log streams under its own log group; the streams are named per build.",
             ),
             (
-                f"Resource::arn:aws:codebuild:{region}:<AWS::AccountId>:report-group/<{project_id}>-*",
+                f"Resource::arn:aws:codebuild:{region}:{account}:report-group/<{project_id}>-*",
                 "CDK's default CodeBuild grant for report groups named after this project only.",
             ),
             *((f"Action::s3:{action}", _ASSET_READ) for action in ("GetBucket*", "GetObject*", "List*")),
             (
-                f"Resource::arn:aws:s3:::cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-<AWS::AccountId>-{region}/*",
+                f"Resource::arn:aws:s3:::cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-{account}-{region}/*",
                 _ASSET_READ,
             ),
         ):

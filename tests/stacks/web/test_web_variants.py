@@ -33,6 +33,8 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "docker": {"web.image_build": "docker"},
 }
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
+# A named account, as `-c account=...` gives: no acknowledgement may depend on the account being unknown.
+ACCOUNT = "123456789012"
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stacks = {}
     for name, overrides in VARIANTS.items():
         config = load_stage("prod", overrides)
-        stage = Stage(app, name, env=Environment(region=config.region))
+        stage = Stage(app, name, env=Environment(account=ACCOUNT, region=config.region))
         stacks[name] = WebStack(stage, "Web", stage=config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     synth_reporting_nag(app)
@@ -200,6 +202,6 @@ def test_docker_option_builds_an_arm64_image_asset_at_deploy_and_no_codebuild(va
     assert resources_of_type(template, "AWS::CodeBuild::Project") == {}
     _, task = one(template, "AWS::ECS::TaskDefinition")
     assert re.search(
-        r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$",
+        rf"container-assets-{ACCOUNT}-eu-west-1:[0-9a-f]{{64}}$",
         task["ContainerDefinitions"][0]["Image"]["Fn::Sub"],
     )
