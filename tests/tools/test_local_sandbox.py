@@ -85,3 +85,27 @@ def test_leftovers_are_the_processes_with_a_path_under_local_and_only_those(tmp_
             process.kill()
             process.wait()
     assert runtime.leftover_pids(paths) == []
+
+
+@pytest.mark.parametrize(("status", "tolerated"), [("CREATE_FAILED", True), ("CREATE_COMPLETE", False)])
+def test_destroy_tolerates_a_failed_delete_only_of_a_stack_that_never_created(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, status: str, tolerated: bool
+) -> None:
+    """The emulator cannot delete a stack whose create it left half done; a stack that deployed must delete."""
+    monkeypatch.setattr(deploy, "RESULTS", tmp_path / "deployment.json")
+    artifact = deploy.StackArtifact("sandbox/Web", "sandbox-Web", "eu-west-1", {"Resources": {}})
+    monkeypatch.setattr(deploy, "stacks", lambda: [artifact])
+    monkeypatch.setattr(deploy, "_status", lambda _: status)
+
+    def run_cli(args: list[str], *, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
+        if check:
+            raise runtime.SandboxError("cdklocal destroy --app failed (exit 1)")
+        return subprocess.CompletedProcess(args, 1, "", "DELETE_FAILED")
+
+    monkeypatch.setattr(deploy, "run_cli", run_cli)
+    if tolerated:
+        deploy.destroy()
+        assert "sandbox/Web: never created on the emulator" in capsys.readouterr().out
+    else:
+        with pytest.raises(runtime.SandboxError, match="destroy"):
+            deploy.destroy()

@@ -249,11 +249,36 @@ def deploy(stage: str) -> list[StackResult]:
     return results
 
 
+# A stack the emulator failed to create: it does not roll the create back, and its delete then fails on
+# resources it never created (a KMS key without a KeyId), stopping before the rest.
+_FAILED_CREATE = {"CREATE_FAILED", "ROLLBACK_FAILED", "ROLLBACK_COMPLETE"}
+
+
 def destroy() -> None:
-    """Delete every stack of the last deployment (reverse order)."""
+    """Delete every stack of the last deployment (reverse order).
+
+    A stack that never finished creating may stay behind in DELETE_FAILED (said so in one line): nothing of
+    it ran, and `make local-down` removes what the emulator holds. Every other stack must delete.
+    """
     for artifact in reversed(stacks()):
-        run_cli(["destroy", "--app", str(ASSEMBLY), artifact.display_name, "--exclusively", "--force"], capture=True)
+        failed_create = _status(artifact) in _FAILED_CREATE
+        run = run_cli(
+            ["destroy", "--app", str(ASSEMBLY), artifact.display_name, "--exclusively", "--force"],
+            capture=True,
+            check=not failed_create,
+        )
+        if run.returncode:
+            status = _status(artifact)
+            print(f"{artifact.display_name}: never created on the emulator; its delete failed too ({status})")
     RESULTS.unlink(missing_ok=True)
+
+
+def _status(artifact: StackArtifact) -> str | None:
+    cfn = _client("cloudformation", artifact.region)
+    try:
+        return str(cfn.describe_stacks(StackName=artifact.stack_name)["Stacks"][0]["StackStatus"])
+    except cfn.exceptions.ClientError:  # no such stack
+        return None
 
 
 def load_results() -> list[StackResult]:
