@@ -111,6 +111,9 @@ STAGES: dict[str, dict[str, Any]] = {
             "cors_allow_origins": ("http://localhost:3000",),
             "log_retention_days": 7,
             "execution_log_level": "INFO",
+            # One shard: the talk's exact data model (an index partition per room).
+            "room_shards": 1,
+            "hot_room_comments_per_s": 20,
         },
         "web": {
             "nat": "instance",  # a t4g.micro instead of a NAT gateway: about $28 a month less when idle
@@ -147,12 +150,17 @@ STAGES: dict[str, dict[str, Any]] = {
         # Create it once per account: aws ssm put-parameter --type String --name /cdk-reference-app/prod/alarm-email
         "alarm_email_parameter": "/cdk-reference-app/prod/alarm-email",
         "chat": {
-            "throttle_rate_limit": 500,
-            "throttle_burst_limit": 1_000,
-            "post_rate_limit": 100,
-            "post_burst_limit": 200,
+            # A live event: one room takes 10,000 comments/s. That is API Gateway's default account quota
+            # per region (10,000 requests/s, burst 5,000): reads on top of it need a quota increase.
+            "throttle_rate_limit": 10_000,
+            "throttle_burst_limit": 5_000,
+            "post_rate_limit": 10_000,
+            "post_burst_limit": 5_000,
+            "room_shards": 16,
+            "hot_room_comments_per_s": 10_000,
             "log_retention_days": 365,
             "execution_log_level": "ERROR",
+            "stream_batch_size": 1_000,
             "stream_retry_attempts": 5,
             "stream_max_record_age_s": 21_600,
             "waf_enabled": True,

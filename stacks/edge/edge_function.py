@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Aws, Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
@@ -107,15 +109,21 @@ class OriginRequestFunction(Construct):
             ),
         ):
             acknowledge(self.role, f"AwsSolutions-IAM5[{rule}]", reason)
+        fn = self.function.lambda_
+        # CloudFormation cannot delete a Lambda@Edge function or version while CloudFront still holds
+        # replicas of it, which it removes only hours after the distribution lets go. Retained, the stack
+        # deletes cleanly; `make destroy` (tools/cdk_stage) deletes the function once CloudFront has let go.
+        function = cast(lambda_.Function, fn)  # what EdgeFunction builds in the us-east-1 stack
+        for replicated in (function, function.current_version):
+            replicated.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge(
+            fn,
+            "DeployReadiness-DisposableStageLeftover[EdgeReplicas]",
+            "CloudFront deletes Lambda@Edge replicas hours after the distribution lets go; the stack retains the "
+            "function and its versions, and make destroy (or make destroy-edge-functions later) deletes them.",
+        )
         # Log groups in the regions we can name. us-east-1: the function's own group (managed by the
         # library, given our retention) and its replica group; the stage region's replica group is below.
-        acknowledge(
-            self.function.lambda_,
-            "DeployReadiness-DisposableStageLeftover[EdgeReplicas]",
-            "CloudFront deletes Lambda@Edge replicas hours after the distribution lets go; make destroy deletes "
-            "what it can, says what remains, and a second run deletes the function and its versions.",
-        )
-        fn = self.function.lambda_
         managed = fn.node.find_child("LogGroup")
         managed.node.default_child.add_property_override(  # type: ignore[union-attr]
             "RetentionInDays", config.log_retention_days

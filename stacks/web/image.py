@@ -105,9 +105,10 @@ class DeployTimeImage(Construct):
     def _acknowledge(self) -> None:
         project_role = self.project.role
         assert project_role is not None
-        region = Stack.of(self).region
-        account = printed_account(self)
-        project_id = Stack.of(self).get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
+        stack = Stack.of(self)
+        region = stack.region
+        account = printed_account(self)  # the grants name the account as the synth knows it
+        project_id = stack.get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self.handler,
             "AwsSolutions-L1",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 BUCKET_HEADER, REGION_HEADER, TIMEOUT_HEADER = "x-page-cache-bucket", "x-page-cache-region", "x-page-cache-timeout-ms"
+CONFIG_HEADERS = (BUCKET_HEADER, REGION_HEADER, TIMEOUT_HEADER)
 
 
 def origin_request(

@@ -10,17 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.synth import Synthesized
-from tools.local_sandbox import deploy, runtime
-
-
-def test_every_stack_of_every_stage_is_found_in_the_assembly(synth: Synthesized) -> None:
-    found = {a.display_name: a for a in deploy.stacks(synth.outdir)}
-    assert set(found) == set(synth.templates)
-    chat = found["sandbox/Chat"]
-    assert chat.stack_name == "sandbox-Chat"
-    assert chat.region == synth.regions["sandbox/Chat"]
-    assert chat.template == synth.templates["sandbox/Chat"]
+from tools.local_sandbox import environment, runtime
 
 
 @pytest.mark.parametrize(
@@ -28,25 +18,35 @@ def test_every_stack_of_every_stage_is_found_in_the_assembly(synth: Synthesized)
     [
         ("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/", "/_aws/execute-api/abc123/v1/"),
         ("https://abc123.execute-api.localhost.localstack.cloud:4566/v1/", "/_aws/execute-api/abc123/v1/"),
+        ("https://abc123.execute-api.127.0.0.1:4566/v1/", "/_aws/execute-api/abc123/v1/"),  # AWS_ENDPOINT_URL's
     ],
 )
 def test_api_urls_point_at_the_loopback_gateway(url: str, local: str) -> None:
-    assert deploy.local_api_url(url) == f"{runtime.endpoint()}{local}"
+    assert environment.local_api_url(url) == f"{runtime.endpoint()}{local}"
 
 
 def test_other_outputs_are_left_alone() -> None:
     assert (
-        deploy.local_api_url("arn:aws:sns:eu-west-1:000000000000:topic") == "arn:aws:sns:eu-west-1:000000000000:topic"
+        environment.local_api_url("arn:aws:sns:eu-west-1:000000000000:topic")
+        == "arn:aws:sns:eu-west-1:000000000000:topic"
     )
 
 
-def test_cdk_environment_never_carries_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_environment_never_carries_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "production")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "secret")
-    env = deploy.cdk_environment()
-    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111122223333")
+    env = environment.local_environment()
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env and "CDK_DEFAULT_ACCOUNT" not in env
     assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_S3"] == runtime.endpoint()
-    assert env["AWS_ACCESS_KEY_ID"] == "test"
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_CONFIG_FILE"]) == ("test", os.devnull)
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_env_prints_shell_lines_that_unset_a_real_profile() -> None:
+    lines = environment.exports().splitlines()
+    assert lines[0].startswith("unset AWS_PROFILE AWS_SESSION_TOKEN")
+    assert f"export AWS_ENDPOINT_URL={runtime.endpoint()}" in lines
 
 
 def test_a_taken_port_fails_with_a_clear_message() -> None:
@@ -85,27 +85,3 @@ def test_leftovers_are_the_processes_with_a_path_under_local_and_only_those(tmp_
             process.kill()
             process.wait()
     assert runtime.leftover_pids(paths) == []
-
-
-@pytest.mark.parametrize(("status", "tolerated"), [("CREATE_FAILED", True), ("CREATE_COMPLETE", False)])
-def test_destroy_tolerates_a_failed_delete_only_of_a_stack_that_never_created(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path, status: str, tolerated: bool
-) -> None:
-    """The emulator cannot delete a stack whose create it left half done; a stack that deployed must delete."""
-    monkeypatch.setattr(deploy, "RESULTS", tmp_path / "deployment.json")
-    artifact = deploy.StackArtifact("sandbox/Web", "sandbox-Web", "eu-west-1", {"Resources": {}})
-    monkeypatch.setattr(deploy, "stacks", lambda: [artifact])
-    monkeypatch.setattr(deploy, "_status", lambda _: status)
-
-    def run_cli(args: list[str], *, capture: bool = False, check: bool = True) -> subprocess.CompletedProcess[str]:
-        if check:
-            raise runtime.SandboxError("cdklocal destroy --app failed (exit 1)")
-        return subprocess.CompletedProcess(args, 1, "", "DELETE_FAILED")
-
-    monkeypatch.setattr(deploy, "run_cli", run_cli)
-    if tolerated:
-        deploy.destroy()
-        assert "sandbox/Web: never created on the emulator" in capsys.readouterr().out
-    else:
-        with pytest.raises(runtime.SandboxError, match="destroy"):
-            deploy.destroy()

@@ -185,11 +185,35 @@ def _execution_log_group_owned(stack: StackTemplate, stage_id: str) -> bool:
     return False
 
 
+def _edge_function_or_version(stack: StackTemplate, logical_id: str) -> bool:
+    """A function whose role Lambda@Edge may assume, or a version of one."""
+    resource = stack.resources[logical_id]
+    props = resource.get("Properties", {})
+    if resource["Type"] == "AWS::Lambda::Version":
+        return any(
+            stack.type_of(f) == "AWS::Lambda::Function" and _edge_function_or_version(stack, f)
+            for f in refs(props.get("FunctionName"))
+        )
+    return resource["Type"] == "AWS::Lambda::Function" and any(
+        _trusts(stack, role, "edgelambda.amazonaws.com") for role in refs(props.get("Role"))
+    )
+
+
 def _leftovers(context: Context, logical_id: str) -> list[Finding]:
     if not context.disposable:
         return []
     stack = context.stack
     resource = stack.resources[logical_id]
+    kind = resource["Type"]
+    if _edge_function_or_version(stack, logical_id):
+        # One documented leftover, retained or not: `make destroy` deletes it once CloudFront lets go.
+        return [
+            Finding(
+                "EdgeReplicas",
+                "a Lambda@Edge function or version: CloudFront deletes its replicas hours after the distribution "
+                "lets go, and the function and its versions cannot be deleted before that.",
+            )
+        ]
     findings = []
     if resource.get("DeletionPolicy") in {"Retain", "RetainExceptOnCreate", _SNAPSHOT}:
         findings.append(
@@ -197,25 +221,14 @@ def _leftovers(context: Context, logical_id: str) -> list[Finding]:
                 "Retained", f"DeletionPolicy {resource['DeletionPolicy']} leaves it behind when the stage is destroyed."
             )
         )
-    kind = resource["Type"]
-    if kind == "AWS::Lambda::Function":
-        roles = refs(resource.get("Properties", {}).get("Role"))
-        if any(_trusts(stack, role, "edgelambda.amazonaws.com") for role in roles):
-            findings.append(
-                Finding(
-                    "EdgeReplicas",
-                    "a Lambda@Edge function: CloudFront deletes its replicas hours after the distribution lets go, "
-                    "and the function and its versions cannot be deleted before that.",
-                )
+    if kind == "AWS::Lambda::Function" and not _owned_function_log_group(stack, logical_id):
+        findings.append(
+            Finding(
+                "LambdaLogGroup",
+                "Lambda creates /aws/lambda/<function> at its first run, with no retention, and nothing deletes "
+                "it; give the function a log group of its own (LoggingConfig.LogGroup).",
             )
-        elif not _owned_function_log_group(stack, logical_id):
-            findings.append(
-                Finding(
-                    "LambdaLogGroup",
-                    "Lambda creates /aws/lambda/<function> at its first run, with no retention, and nothing deletes "
-                    "it; give the function a log group of its own (LoggingConfig.LogGroup).",
-                )
-            )
+        )
     elif kind == "AWS::ApiGateway::Stage":
         levels = {s.get("LoggingLevel") for s in as_list(resource.get("Properties", {}).get("MethodSettings"))}
         if levels & {"INFO", "ERROR"} and not _execution_log_group_owned(stack, logical_id):

@@ -100,6 +100,21 @@ def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, 
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_and_versions_are_retained_for_make_destroy_to_delete(synth: Synthesized, stage: str) -> None:
+    # CloudFormation cannot delete them while CloudFront holds replicas; tools/cdk_stage deletes them later.
+    template = _functions(synth, stage)
+    replicated = {
+        **resources_of_type(template, "AWS::Lambda::Function"),
+        **resources_of_type(template, "AWS::Lambda::Version"),
+    }
+    assert len(replicated) == 2
+    for resource in replicated.values():
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    others = {k: r for k, r in template["Resources"].items() if k not in replicated}
+    assert not [k for k, r in others.items() if r.get("DeletionPolicy") == "Retain"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesized, stage: str) -> None:
     functions = _functions(synth, stage)
     role_id, role = _one(functions, "AWS::IAM::Role")

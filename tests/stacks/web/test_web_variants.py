@@ -31,10 +31,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "bluegreen": {"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15},
     "docker": {"web.image_build": "docker"},
+    # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
+    # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
+    "account": {},
 }
+ACCOUNTS = {"account": "123456789012"}
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
-# A named account, as `-c account=...` gives: no acknowledgement may depend on the account being unknown.
-ACCOUNT = "123456789012"
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +54,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stacks = {}
     for name, overrides in VARIANTS.items():
         config = load_stage("prod", overrides)
-        stage = Stage(app, name, env=Environment(account=ACCOUNT, region=config.region))
+        stage = Stage(app, name, env=Environment(account=ACCOUNTS.get(name), region=config.region))
         stacks[name] = WebStack(stage, "Web", stage=config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     synth_reporting_nag(app)
@@ -66,13 +68,21 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         name: json.loads((outdir / f"assembly-{name}" / f"{stack.artifact_id}.assets.json").read_text())
         for name, stack in stacks.items()
     }
-    return {"templates": templates, "report": report, "stacks": stacks, "assets": assets}
+    manifests = [
+        json.loads(path.read_text()) for path in [outdir / "manifest.json", *outdir.glob("assembly-*/manifest.json")]
+    ]
+    return {"templates": templates, "report": report, "stacks": stacks, "assets": assets, "manifests": manifests}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_variant_is_cdk_nag_and_cfn_lint_clean(variants: dict[str, Any], name: str) -> None:
     assert nag_findings(variants["report"], name) == []
     assert cfn_lint_findings(variants["templates"][name], "eu-west-1") == []
+
+
+def test_a_known_account_needs_no_lookup_at_synth(variants: dict[str, Any]) -> None:
+    """Every deploy knows the account; the VPC must then take the stage's zones, not ask AWS for them."""
+    assert [m["missing"] for m in variants["manifests"] if m.get("missing")] == []
 
 
 # --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
@@ -202,6 +212,6 @@ def test_docker_option_builds_an_arm64_image_asset_at_deploy_and_no_codebuild(va
     assert resources_of_type(template, "AWS::CodeBuild::Project") == {}
     _, task = one(template, "AWS::ECS::TaskDefinition")
     assert re.search(
-        rf"container-assets-{ACCOUNT}-eu-west-1:[0-9a-f]{{64}}$",
+        r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$",
         task["ContainerDefinitions"][0]["Image"]["Fn::Sub"],
     )
