@@ -8,6 +8,8 @@ from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
+from stacks.common.policies import own_function_log_groups
+from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
 from stacks.deploy.access import regions_of
 from stacks.deploy.stack import GitHubDeployStack
@@ -63,6 +65,13 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
+    for stack, retention_days in (
+        (chat, config.chat.log_retention_days),
+        (web, config.web.log_retention_days),
+        (edge_functions, config.edge.log_retention_days),
+        (edge, config.edge.log_retention_days),
+    ):
+        own_function_log_groups(stack, retention_days=retention_days)
     built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
     if config.github:
         built = replace(
@@ -78,13 +87,18 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     return built
 
 
-def add_checks(app: App) -> None:
-    """Attach the cdk-nag AwsSolutions checks to the whole app: unacknowledged findings fail `cdk synth`."""
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+def add_checks(app: App, configs: list[StageConfig]) -> None:
+    """Attach the cdk-nag packs to the whole app: AwsSolutions and ours; unacknowledged findings fail `cdk synth`.
+
+    Our deploy-readiness pack judges what AWS does at deploy and destroy time; stages that delete their data
+    (removal=destroy) must also destroy without leftovers other than acknowledged ones.
+    """
+    disposable = [config.name for config in configs if config.removal == "destroy"]
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployReadinessChecks(app, disposable_stages=disposable))
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
-    """Build every requested stage and attach the cdk-nag AwsSolutions checks to the whole app."""
+    """Build every requested stage and attach the cdk-nag packs to the whole app (add_checks)."""
     built = [build_stage(app, config, account=account) for config in configs]
-    add_checks(app)
+    add_checks(app, configs)
     return built

@@ -118,7 +118,8 @@ class CacheDistribution(Construct):
         self.distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment="Edge cache in front of the web app",
+            # The origin's revision: a replaced origin changes this template, so the new address is picked up.
+            comment=f"Edge cache in front of the web app (origin {web_origin.revision})",
             default_behavior=page_behavior(
                 "PagesCache",
                 (config.default_min_ttl_s, config.default_ttl_s, config.default_max_ttl_s),

@@ -56,10 +56,20 @@ class OriginRequestFunction(Construct):
         )
         # The bucket lives in the stage region and is created after this stack, so it cannot be referenced
         # here; the policy names the buckets CloudFormation generates for the cache stack.
+        buckets = f"arn:{Aws.PARTITION}:s3:::{cache_stack_name.lower()}-*"
         self.role.add_to_policy(
             iam.PolicyStatement(
                 actions=["s3:GetObject"],
-                resources=[f"arn:{Aws.PARTITION}:s3:::{cache_stack_name.lower()}-*/{PAGES_PREFIX}*"],
+                resources=[f"{buckets}/{PAGES_PREFIX}*"],
+                conditions={"StringEquals": {"s3:ResourceAccount": Aws.ACCOUNT_ID}},
+            )
+        )
+        # Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so every
+        # cache miss would look like a failure. It lists keys of public pages only.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:ListBucket"],
+                resources=[buckets],
                 conditions={"StringEquals": {"s3:ResourceAccount": Aws.ACCOUNT_ID}},
             )
         )
@@ -92,6 +102,11 @@ class OriginRequestFunction(Construct):
                 "The stage-region cache bucket is created after this us-east-1 stack and cannot be referenced "
                 "from it; reads are limited to pages/ of buckets the cache stack owns, in this account.",
             ),
+            (
+                f"Resource::arn:<AWS::Partition>:s3:::{cache_stack_name.lower()}-*",
+                "Listing is what makes S3 answer a missing page with 404 instead of 403; limited to the buckets "
+                "the cache stack owns in this account, whose keys are public page paths.",
+            ),
         ):
             acknowledge(self.role, f"AwsSolutions-IAM5[{rule}]", reason)
         fn = self.function.lambda_
@@ -101,6 +116,12 @@ class OriginRequestFunction(Construct):
         function = cast(lambda_.Function, fn)  # what EdgeFunction builds in the us-east-1 stack
         for replicated in (function, function.current_version):
             replicated.apply_removal_policy(RemovalPolicy.RETAIN)
+        acknowledge(
+            fn,
+            "DeployReadiness-DisposableStageLeftover[EdgeReplicas]",
+            "CloudFront deletes Lambda@Edge replicas hours after the distribution lets go; the stack retains the "
+            "function and its versions, and make destroy (or make destroy-edge-functions later) deletes them.",
+        )
         # Log groups in the regions we can name. us-east-1: the function's own group (managed by the
         # library, given our retention) and its replica group; the stage region's replica group is below.
         managed = fn.node.find_child("LogGroup")

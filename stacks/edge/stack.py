@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
-from stacks.common.nag import acknowledge
 from stacks.common.origin import WebOrigin
 from stacks.common.python_function import powertools_layer
 from stacks.config import StageConfig
 from stacks.edge.buckets import CacheBuckets
 from stacks.edge.distribution import CacheDistribution
 from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
+from stacks.edge.monitoring import EdgeAlarms
 from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
 from stacks.edge.waf import EdgeWebAcl
@@ -63,7 +62,7 @@ class EdgeStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = stage.edge
-        origin = web_origin or WebOrigin(domain_name=config.origin_domain, https=True)
+        origin = web_origin or WebOrigin.of_domain(config.origin_domain)
         buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
         edge = OriginRequestFunction(
             self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
@@ -101,54 +100,8 @@ class EdgeStack(Stack):
             distribution=cdn.distribution,
             layers=[powertools_layer(self, "Powertools")],
         )
-        pages = f"Resource::<{self.get_logical_id(buckets.cache.node.default_child)}.Arn>/pages/*"  # type: ignore[arg-type]
-        fetcher = f"Resource::<{self.get_logical_id(publisher.fetcher.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
-        for construct, rule, reason in (
-            (
-                publisher.fetcher.role,
-                f"AwsSolutions-IAM5[{pages}]",
-                "The publisher writes cached pages under pages/ only.",
-            ),
-            (
-                publisher.fetcher.role,
-                "AwsSolutions-IAM5[Action::s3:Abort*]",
-                "grant_put adds AbortMultipartUpload so large uploads can be cleaned up; scoped to pages/.",
-            ),
-            (
-                publisher.state_machine,
-                f"AwsSolutions-IAM5[{pages}]",
-                "The not-found branch deletes the cached copy of a page, under pages/ only.",
-            ),
-            (
-                publisher.state_machine,
-                f"AwsSolutions-IAM5[{fetcher}]",
-                "Step Functions invokes the fetch function by any of its versions; it is one function.",
-            ),
-            (
-                publisher.state_machine,
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray PutTraceSegments/GetSamplingRules accept no resource but '*'; nothing else is granted on '*'.",
-            ),
-        ):
-            acknowledge(construct, rule, reason)
-
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
-        topic.alarm(
-            self,
-            "PublisherFailed",
-            metric=cw.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": publisher.state_machine.metric_failed(statistic="Sum"),
-                    "timedOut": publisher.state_machine.metric_timed_out(statistic="Sum"),
-                    "aborted": publisher.state_machine.metric_aborted(statistic="Sum"),
-                },
-                period=Duration.minutes(5),
-                label="Failed publisher executions",
-            ),
-            threshold=1,
-            description="A cache publisher execution failed (see its output for the failed paths)",
-        )
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
+        EdgeAlarms(self, "Monitoring", topic=topic, publisher=publisher)
 
         CfnOutput(self, "DistributionDomainName", value=cdn.distribution.distribution_domain_name)
         CfnOutput(self, "DistributionId", value=cdn.distribution.distribution_id)

@@ -93,6 +93,15 @@ def test_the_gate_flags_a_finding_that_belongs_to_no_stack(path: str) -> None:
     assert gate_findings(found) == [f"AwsSolutions AwsSolutions-SQS4 at {path or '(no construct path)'} (no stack)"]
 
 
+def test_cdk_nag_ran(synth: Synthesized) -> None:
+    """Both packs ran to the end: no pack crashed, and ours judged the app's resources (an empty report means
+    no findings, not no checks). The count comes from the process that synthesized (a recipe fact)."""
+    assert (synth.outdir / "validation-report.json").exists()
+    assert [p["pluginName"] for p in synth.report.get("pluginReports", []) if p.get("metadata", {}).get("error")] == []
+    resources = sum(len(t["Resources"]) for t in synth.templates.values())
+    assert synth.facts["readiness_resources_checked"] >= resources
+
+
 def test_every_ignored_cfn_lint_check_has_a_reason() -> None:
     lines = (ROOT / ".cfnlintrc.yaml").read_text().splitlines()
     for check in cfn_lint_ignored():

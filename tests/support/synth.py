@@ -27,6 +27,8 @@ class Synthesized:
     report: dict[str, Any]
     facts: dict[str, Any] = field(default_factory=dict)
     assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # each stack's asset manifest
+    accounts: dict[str, str] = field(default_factory=dict)  # 'unknown-account' unless the stage names one
+    missing: list[dict[str, Any]] = field(default_factory=list)  # context lookups the synthesis could not answer
     _assertion_templates: dict[str, Any] = field(default_factory=dict)
 
     def template(self, key: str) -> Any:
@@ -72,9 +74,13 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
     names: dict[str, str] = {}
     messages: dict[str, list[dict[str, Any]]] = {}
     assets: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, str] = {}
+    missing: list[dict[str, Any]] = []
 
     def read(folder: Path) -> None:
-        artifacts = json.loads((folder / "manifest.json").read_text())["artifacts"]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        missing.extend(manifest.get("missing", []))
+        artifacts = manifest["artifacts"]
         for artifact_id, artifact in artifacts.items():
             properties = artifact.get("properties", {})
             if artifact["type"] == "cdk:cloud-assembly":
@@ -82,10 +88,10 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
             elif artifact["type"] == "aws:cloudformation:stack":
                 key = artifact.get("displayName", artifact_id)
                 templates[key] = json.loads((folder / properties["templateFile"]).read_text())
-                regions[key] = artifact["environment"].rsplit("/", 1)[-1]
+                accounts[key], regions[key] = artifact["environment"].removeprefix("aws://").split("/")
                 names[key] = properties.get("stackName", artifact_id)
-                manifest = artifacts.get(f"{artifact_id}.assets", {}).get("properties", {}).get("file")
-                assets[key] = json.loads((folder / manifest).read_text()) if manifest else {}
+                asset_file = artifacts.get(f"{artifact_id}.assets", {}).get("properties", {}).get("file")
+                assets[key] = json.loads((folder / asset_file).read_text()) if asset_file else {}
                 messages[key] = [
                     {"path": path, **entry}
                     for path, entries in artifact.get("metadata", {}).items()
@@ -96,7 +102,7 @@ def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesi
     read(outdir)
     report_file = outdir / "validation-report.json"
     report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return Synthesized(outdir, templates, regions, names, messages, report, facts or {}, assets)
+    return Synthesized(outdir, templates, regions, names, messages, report, facts or {}, assets, accounts, missing)
 
 
 def cdk_context() -> dict[str, Any]:
@@ -123,9 +129,18 @@ def build_app_assembly(outdir: Path) -> dict[str, Any]:
     from stacks.config import STAGES, load_stage
 
     app = App(outdir=str(outdir), context=cdk_context())
-    build_app(app, [load_stage(name) for name in STAGES])
+    built = build_app(app, [load_stage(name) for name in STAGES])
     synth_reporting_nag(app)
-    return {}
+    # What tests compare with the templates but only the constructs know.
+    revisions = {f"{stage.stage.stage_name}/Web": stage.web.origin.revision for stage in built}
+    return {**readiness_facts(outdir), "origin_revisions": revisions}
+
+
+def readiness_facts(outdir: Path) -> dict[str, Any]:
+    """What only the synthesizing process knows: how many resources the deploy-readiness pack judged."""
+    from stacks.common.readiness import DeployReadinessChecks
+
+    return {"readiness_resources_checked": DeployReadinessChecks.resources_checked(outdir)}
 
 
 def synthesized(recipe: str = "app") -> Synthesized:

@@ -114,7 +114,7 @@ def build_variants(outdir: Path) -> dict[str, Any]:
     from stacks.app_builder import GITHUB_DEPLOY_ID, add_checks, build_stage
     from stacks.deploy.stack import GitHubDeployStack
     from stacks.web.stack import WebStack
-    from tests.support.synth import cdk_context, synth_reporting_nag
+    from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
 
     app = App(outdir=str(outdir), context=cdk_context())
     for name, variant in VARIANTS.items():
@@ -127,9 +127,9 @@ def build_variants(outdir: Path) -> dict[str, Any]:
             WebStack(stage, "Web", stage=config)
         else:
             GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, regions=GITHUB_OPTIONS_REGIONS)
-    add_checks(app)
+    add_checks(app, [variant_config(name) for name in VARIANTS])
     synth_reporting_nag(app)
-    return {}
+    return readiness_facts(outdir)
 
 
 # --- the canary: what the gates must flag --------------------------------------------------------
@@ -146,7 +146,7 @@ def build_canary(outdir: Path) -> dict[str, Any]:
 
     from stacks.app_builder import build_app
     from stacks.common.nag import acknowledge
-    from tests.support.synth import cdk_context, synth_reporting_nag
+    from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
 
     app = App(outdir=str(outdir), context=cdk_context())
     build_app(app, [])
@@ -156,4 +156,4 @@ def build_canary(outdir: Path) -> dict[str, Any]:
     acknowledge(acknowledged, "AwsSolutions-SQS3", "The canary acknowledges this one finding on purpose.")
     Annotations.of(stack).add_warning_v2("canary:warning", CANARY_WARNING)
     synth_reporting_nag(app)
-    return {}
+    return readiness_facts(outdir)

@@ -68,5 +68,5 @@ def test_p99_latency_alarm_threshold(template: dict[str, Any]) -> None:
 
 def test_log_retention_of_every_log_group(template: dict[str, Any]) -> None:
     groups = resources_of_type(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 3  # the two functions' and the API's access logs
+    assert len(groups) == 4  # the two functions', the API's access and its execution logs
     assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {90}

@@ -11,9 +11,10 @@ import pytest
 
 from edge_cache import origin_request
 from edge_cache.keys import PAGES_PREFIX
+from stacks.common.readiness.template import refs
 from stacks.config import load_stage
 from stacks.edge import distribution
-from stacks.edge.publisher import RETRYABLE_ERRORS
+from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL
@@ -130,6 +131,26 @@ def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesi
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_edge_role_may_list_the_cache_buckets_so_a_miss_is_a_404(synth: Synthesized, stage: str) -> None:
+    """Without s3:ListBucket S3 answers a missing key with 403 AccessDenied, logged as a failure on every miss."""
+    functions = _functions(synth, stage)
+    role_id, _ = _one(functions, "AWS::IAM::Role")
+    (listing,) = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:ListBucket"]
+    assert listing["Resource"]["Fn::Join"][1][-1] == f":s3:::{stage}-edge-*"  # the buckets, not their objects
+    assert listing["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: str) -> None:
+    """Fn::GetStackOutput is resolved when the consuming stack is created or updated, and an unchanged template
+    does not update: the origin's revision (what would replace the load balancer or its rule) is in the template."""
+    revision = synth.facts["origin_revisions"][f"{stage}/Web"]  # the Web stack's origin, as the builder made it
+    template = _edge(synth, stage)
+    assert '"Fn::GetStackOutput"' in json.dumps(template)  # the Web stack's values arrive this way
+    assert _distribution(synth, stage)["Comment"].endswith(f"(origin {revision})")
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_the_edge_read_policy_matches_the_generated_cache_bucket_name_only(synth: Synthesized, stage: str) -> None:
     """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<random suffix>', in lower case for
     S3: the edge role's pattern must match the cache bucket this stage's Edge stack gets, under the prefix
@@ -231,14 +252,23 @@ def test_cache_bucket_ownership_lifecycle_and_logging(synth: Synthesized, stage:
 
 
 @pytest.mark.parametrize(("stage", "policy", "auto_delete"), [("sandbox", "Delete", True), ("prod", "Retain", False)])
-def test_prod_keeps_the_buckets_and_sandbox_deletes_them(
+def test_prod_keeps_the_cache_and_sandbox_deletes_it(
     synth: Synthesized, stage: str, policy: str, auto_delete: bool
 ) -> None:
     template = _edge(synth, stage)
-    for bucket in (CACHE, LOGS):
-        assert template["Resources"][bucket]["DeletionPolicy"] == policy
-        assert template["Resources"][bucket]["UpdateReplacePolicy"] == policy
-    assert bool(resources_of_type(template, "Custom::S3AutoDeleteObjects")) is auto_delete
+    cache = template["Resources"][CACHE]
+    assert (cache["DeletionPolicy"], cache["UpdateReplacePolicy"]) == (policy, policy)
+    emptied = [
+        refs(c["Properties"]["BucketName"]) for c in resources_of_type(template, "Custom::S3AutoDeleteObjects").values()
+    ]
+    assert emptied == ([{CACHE}] if auto_delete else [])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_log_bucket_outlives_the_stack_and_is_never_emptied_by_it(synth: Synthesized, stage: str) -> None:
+    """CloudFront delivers logs up to 24 hours late: emptying the bucket at delete time cannot win that race."""
+    logs = _edge(synth, stage)["Resources"][LOGS]
+    assert (logs["DeletionPolicy"], logs["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -428,16 +458,26 @@ def test_edge_log_groups_have_retention_in_the_regions_we_can_name(synth: Synthe
 # The publisher.
 
 
+def _batch(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The states of one batch: the distributed Map's child workflow."""
+    return _definition(synth, stage)["States"]["PublishBatches"]["ItemProcessor"]["States"]  # type: ignore[no-any-return]
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_publisher_fans_out_with_a_concurrency_limit(synth: Synthesized, stage: str) -> None:
+def test_publisher_runs_batches_as_child_executions_with_a_concurrency_limit(synth: Synthesized, stage: str) -> None:
     edge = load_stage(stage).edge
     states = _definition(synth, stage)["States"]
-    assert states["PublishEach"]["Type"] == "Map"
-    assert states["PublishEach"]["MaxConcurrency"] == edge.publish_concurrency
-    assert states["PublishEach"]["ItemsPath"] == "$.paths"
+    batches = states["PublishBatches"]
+    assert batches["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert batches["ItemsPath"] == "$.paths"
+    assert batches["ItemBatcher"] == {"MaxItemsPerBatch": BATCH_PATHS, "MaxInputBytesPerBatch": BATCH_BYTES}
+    assert batches["MaxConcurrency"] == 1
+    each = _batch(synth, stage)["PublishEach"]
+    assert (each["ItemsPath"], each["MaxConcurrency"]) == ("$.Items", edge.publish_concurrency)
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
     assert states["BatchSizeAllowed"]["Choices"][0] == {
-        "Variable": "$.count",
-        "NumericGreaterThan": edge.publish_max_paths,
+        "Variable": f"$.paths[{edge.publish_max_paths}]",
+        "IsPresent": True,
         "Next": "TooManyPaths",
     }
 
@@ -445,7 +485,7 @@ def test_publisher_fans_out_with_a_concurrency_limit(synth: Synthesized, stage: 
 @pytest.mark.parametrize("stage", STAGES)
 def test_publisher_retries_with_backoff_and_jitter_and_records_failures(synth: Synthesized, stage: str) -> None:
     edge = load_stage(stage).edge
-    inner = _definition(synth, stage)["States"]["PublishEach"]["ItemProcessor"]["States"]
+    inner = _batch(synth, stage)["PublishEach"]["ItemProcessor"]["States"]
     fetch = inner["FetchAndStorePage"]
     assert fetch["Retry"] == [
         {
@@ -459,25 +499,58 @@ def test_publisher_retries_with_backoff_and_jitter_and_records_failures(synth: S
     ]
     for task in (fetch, inner["DeleteCachedCopy"]):
         assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}]
-    assert inner["RecordFailure"]["Parameters"]["result"] == "failed"
     assert inner["FoundAtOrigin"]["Choices"] == [
         {"Variable": "$.result", "StringEquals": "not_found", "Next": "DeleteCachedCopy"}
     ]
     assert inner["DeleteCachedCopy"]["Resource"].endswith(":states:::aws-sdk:s3:deleteObject")
+    # Every path ends in one fixed word, so a batch's state holds no paths, errors or stack traces.
+    ends = {name: inner[name]["Parameters"] for name in ("Stored", "Deleted", "RecordFailure")}
+    assert ends == {
+        "Stored": {"result": "stored"},
+        "Deleted": {"result": "deleted"},
+        "RecordFailure": {"result": "failed"},
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_one_invalidation_per_batch_then_failures_fail_the_execution(synth: Synthesized, stage: str) -> None:
-    states = _definition(synth, stage)["States"]
-    invalidate = states["InvalidateBatch"]
+def test_each_batch_invalidates_its_paths_and_reports_only_a_count(synth: Synthesized, stage: str) -> None:
+    batch = _batch(synth, stage)
+    assert batch["PublishEach"]["Next"] == "InvalidateBatch"
+    invalidate = batch["InvalidateBatch"]
     assert invalidate["Resource"].endswith(":states:::aws-sdk:cloudfront:createInvalidation")
-    batch = invalidate["Parameters"]["InvalidationBatch"]
-    assert batch["CallerReference.$"] == "$$.Execution.Name"
-    assert batch["Paths"] == {"Quantity.$": "States.ArrayLength($.done)", "Items.$": "$.done"}
+    invalidation = invalidate["Parameters"]["InvalidationBatch"]
+    assert invalidation["CallerReference.$"] == "$$.Execution.Name"  # the batch's own execution
+    assert invalidation["Paths"] == {"Quantity.$": "States.ArrayLength($.Items)", "Items.$": "$.Items"}
     assert invalidate["Retry"][0]["JitterStrategy"] == "FULL"
-    assert states["CollectResults"]["Parameters"]["failed.$"] == "$.results[?(@.result == 'failed')].path"
-    assert states["AnyPathFailed"]["Choices"][0]["Next"] == "SomePathsFailed"
+    assert batch["CountFailures"]["Parameters"] == {"failures.$": "$.results[?(@.result == 'failed')]"}
+    assert batch["SomeFailed"]["Parameters"] == {"result": "failed", "failed.$": "States.ArrayLength($.failures)"}
+    assert batch["AllPublished"]["Parameters"] == {"result": "published", "failed": 0}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_batches_fail_the_execution(synth: Synthesized, stage: str) -> None:
+    states = _definition(synth, stage)["States"]
+    assert states["PublishBatches"]["Next"] == "FindFailedBatches"
+    assert states["FindFailedBatches"]["Parameters"] == {"failed.$": "$[?(@.result == 'failed')]"}
+    assert states["AnyPathFailed"]["Choices"][0] == {
+        "Variable": "$.failed[0]",
+        "IsPresent": True,
+        "Next": "SomePathsFailed",
+    }
     assert states["SomePathsFailed"]["Type"] == "Fail"
+    assert "States.ArrayLength($.failed)" in states["SomePathsFailed"]["CausePath"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_logs_to_a_vended_log_group(synth: Synthesized, stage: str) -> None:
+    """Outside /aws/vendedlogs/ every log group grows the account's CloudWatch Logs resource policy (5,120 chars)."""
+    template = _edge(synth, stage)
+    _, machine = _one(template, "AWS::StepFunctions::StateMachine")
+    (group_id,) = refs(machine["Properties"]["LoggingConfiguration"])
+    assert (
+        template["Resources"][group_id]["Properties"]["LogGroupName"]
+        == f"/aws/vendedlogs/states/{stage}-Edge-Publisher"
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

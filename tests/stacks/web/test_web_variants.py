@@ -10,10 +10,21 @@ from typing import Any
 from stacks.web.config import GRPC_HEALTH_PATH
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one
 from tests.support.synth import Synthesized, resources_of_type
-from tests.support.variants import WEB_CERTIFICATE
+from tests.support.variants import VARIANTS, WEB_CERTIFICATE
 
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
-MIGRATE, BLUE_GREEN, DOCKER = "tuned/Web", "bluegreen/Web", "docker/Web"
+MIGRATE, BLUE_GREEN, DOCKER, ACCOUNT = "tuned/Web", "bluegreen/Web", "docker/Web", "account/Web"
+
+
+def test_a_known_account_needs_no_lookup_at_synth(variants: Synthesized) -> None:
+    """Every deploy knows the account; the VPC must then take the stage's zones, not ask AWS for them."""
+    assert variants.regions[ACCOUNT] == "eu-west-1" and variants.accounts[ACCOUNT] == VARIANTS["account"].account
+    assert variants.missing == []
+
+
+def test_a_known_account_needs_no_lookup_at_synth(variants: dict[str, Any]) -> None:
+    """Every deploy knows the account; the VPC must then take the stage's zones, not ask AWS for them."""
+    assert [m["missing"] for m in variants["manifests"] if m.get("missing")] == []
 
 
 # --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
