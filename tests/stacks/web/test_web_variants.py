@@ -22,11 +22,6 @@ def test_a_known_account_needs_no_lookup_at_synth(variants: Synthesized) -> None
     assert variants.missing == []
 
 
-def test_a_known_account_needs_no_lookup_at_synth(variants: dict[str, Any]) -> None:
-    """Every deploy knows the account; the VPC must then take the stage's zones, not ask AWS for them."""
-    assert [m["missing"] for m in variants["manifests"] if m.get("missing")] == []
-
-
 # --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
 
 
