@@ -7,13 +7,22 @@ from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
+from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
 
 
 class EdgeAlarms(Construct):
-    """Publisher executions that failed, timed out or were aborted."""
+    """Publisher executions that failed, timed out or were aborted; origin-secret rotations that failed."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, topic: AlarmTopic, publisher: CachePublisher) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topic: AlarmTopic,
+        publisher: CachePublisher,
+        rotation: OriginSecretRotation | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         machine = publisher.state_machine
         topic.alarm(
@@ -32,3 +41,13 @@ class EdgeAlarms(Construct):
             threshold=1,
             description="A cache publisher execution failed (its map run lists the batches and paths that failed)",
         )
+        if rotation:
+            # A failed step leaves the listener accepting two values and the secret's AWSPENDING version in
+            # place, which blocks the next rotation: nothing else would tell anyone.
+            topic.alarm(
+                self,
+                "OriginSecretRotationFailed",
+                metric=rotation.function.function.metric_errors(statistic="Sum", period=Duration.hours(1)),
+                threshold=1,
+                description="A rotation step of the origin header secret failed (see the rotation function's log)",
+            )

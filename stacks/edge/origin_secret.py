@@ -6,6 +6,8 @@ holds the schedule and the function, so neither stack needs to reference the oth
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_iam as iam
@@ -30,6 +32,8 @@ class OriginSecretRotation(Construct):
         distribution: cloudfront.Distribution,
         days: int,
         log_retention_days: int,
+        edge_version_arns: Sequence[str] = (),
+        web_acl_arn: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = PythonFunction(
@@ -55,6 +59,22 @@ class OriginSecretRotation(Construct):
                 resources=[distribution.distribution_arn],
             )
         )
+        # UpdateDistribution sends the whole config back, so the caller must be allowed what associating its
+        # Lambda@Edge versions and its web ACL takes (CloudFront DG, lambda-edge-permissions).
+        if edge_version_arns:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:GetFunction", "lambda:EnableReplication*"], resources=list(edge_version_arns)
+                )
+            )
+            acknowledge(
+                role,
+                "AwsSolutions-IAM5[Action::lambda:EnableReplication*]",
+                "CloudFront requires the action with its asterisk (lambda-edge-permissions); it is scoped to the "
+                "distribution's own function versions.",
+            )
+        if web_acl_arn:
+            role.add_to_policy(iam.PolicyStatement(actions=["wafv2:GetWebACL"], resources=[web_acl_arn]))
         role.add_to_policy(
             iam.PolicyStatement(actions=["elasticloadbalancing:ModifyRule"], resources=[verification.listener_rule_arn])
         )

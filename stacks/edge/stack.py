@@ -68,6 +68,7 @@ class EdgeStack(Stack):
             self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
         )
         acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if config.waf_enabled else None
+        web_acl_arn = acl.arn if acl else config.web_acl_arn
         cdn = CacheDistribution(
             self,
             "Cdn",
@@ -77,18 +78,21 @@ class EdgeStack(Stack):
             cache_region=self.region,
             log_bucket=buckets.logs,
             edge_version=edge.function,
-            web_acl_arn=acl.arn if acl else config.web_acl_arn,
+            web_acl_arn=web_acl_arn,
         )
         # The stage-region log group must exist before the first request creates it without retention.
         cdn.distribution.node.add_dependency(edge.regional_logs)
+        rotation = None
         if origin.verification and config.origin_secret_rotation_days:
-            OriginSecretRotation(
+            rotation = OriginSecretRotation(
                 self,
                 "OriginSecretRotation",
                 verification=origin.verification,
                 distribution=cdn.distribution,
                 days=config.origin_secret_rotation_days,
                 log_retention_days=config.log_retention_days,
+                edge_version_arns=[edge.function.current_version.edge_arn],
+                web_acl_arn=web_acl_arn,
             )
         # The origin admits only CloudFront, so the publisher fetches through it (past both caches, see publishing.py).
         publisher = CachePublisher(
@@ -101,7 +105,7 @@ class EdgeStack(Stack):
             layers=[powertools_layer(self, "Powertools")],
         )
         topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
-        EdgeAlarms(self, "Monitoring", topic=topic, publisher=publisher)
+        EdgeAlarms(self, "Monitoring", topic=topic, publisher=publisher, rotation=rotation)
 
         CfnOutput(self, "DistributionDomainName", value=cdn.distribution.distribution_domain_name)
         CfnOutput(self, "DistributionId", value=cdn.distribution.distribution_id)

@@ -6,7 +6,7 @@ at deploy time, as EdgeFunction hands over its version: no cross-region export, 
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
@@ -64,5 +64,10 @@ class EdgeWebAcl(Construct):
             log_group=log_group(self, "ArnReaderLogs", retention_days=config.log_retention_days),
         )
         reader.node.add_dependency(acl_stack)
+        # The read runs again when the ACL would be replaced (a new logical id, hence a new ARN), as
+        # EdgeFunction's reader does for a new version: unchanged properties would keep the old ARN.
+        resource = reader.node.find_child("Resource").node.default_child
+        assert isinstance(resource, CfnResource)
+        resource.add_property_override("RefreshToken", acl_stack.get_logical_id(self.acl))
         acknowledge_aws_custom_resource_function(self)
         self.arn = reader.get_response_field("Parameter.Value")

@@ -1,4 +1,5 @@
-"""Settings that replace a default keep what the default gave: publishers of topics, users of keys, method settings.
+"""Settings that replace a default keep what the default gave: publishers of topics, users of keys, method
+settings; and a role that updates a distribution may read what the distribution's config names.
 
 An SNS topic policy replaces the topic's default policy, a key policy is all a KMS key allows, and an API
 Gateway method setting replaces the stage-wide one for that method. Each must still grant or set what the
@@ -161,6 +162,76 @@ def _method_settings(context: Context, logical_id: str) -> list[Finding]:
     return findings
 
 
+# What calling UpdateDistribution (which sends the whole config back) takes besides cloudfront:UpdateDistribution.
+_ASSOCIATE_FUNCTION = ("lambda:GetFunction", "lambda:EnableReplication")
+_ASSOCIATE_ACL = ("wafv2:GetWebACL",)
+
+
+def _role_statements(stack: StackTemplate, roles: set[str]) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for _, policy in stack.of_type("AWS::IAM::Policy"):
+        if roles & refs(policy["Properties"].get("Roles")):
+            statements += as_list(policy["Properties"].get("PolicyDocument", {}).get("Statement"))
+    return statements
+
+
+def _grants(statements: list[dict[str, Any]], action: str, resource: Any) -> bool:
+    """An Allow of `action` on `resource` (the same template value, or a pattern covering its rendered text)."""
+    text = render(resource, "*")
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or not _covers(as_list(statement.get("Action")), action):
+            continue
+        for granted in as_list(statement.get("Resource")):
+            if granted == resource or (isinstance(granted, str) and text and fnmatchcase(text, granted)):
+                return True
+    return False
+
+
+def _associated(distribution: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(kind, resource) pairs an updater of the distribution needs: its functions' versions, its web ACL."""
+    config = distribution.get("Properties", {}).get("DistributionConfig", {})
+    needs: list[tuple[str, Any]] = []
+    behaviors = [config.get("DefaultCacheBehavior", {}), *as_list(config.get("CacheBehaviors"))]
+    for behavior in behaviors:
+        for association in as_list(behavior.get("LambdaFunctionAssociations")):
+            arn = association.get("LambdaFunctionARN")
+            if arn is not None and ("function", arn) not in needs:
+                needs.append(("function", arn))
+    if config.get("WebACLId") is not None:
+        needs.append(("acl", config["WebACLId"]))
+    return needs
+
+
+def _distribution_updater(context: Context, logical_id: str) -> list[Finding]:
+    props = context.stack.props(logical_id)
+    statements = as_list(props.get("PolicyDocument", {}).get("Statement"))
+    roles = refs(props.get("Roles"))
+    everything = _role_statements(context.stack, roles) if roles else statements
+    findings = []
+    for distribution, resource in context.stack.of_type("AWS::CloudFront::Distribution"):
+        updates = any(
+            s.get("Effect") == "Allow"
+            and _covers(as_list(s.get("Action")), "cloudfront:UpdateDistribution")
+            and any(r == "*" or distribution in refs(r) for r in as_list(s.get("Resource")))
+            for s in statements
+        )
+        if not updates:
+            continue
+        for kind, needed in _associated(resource):
+            actions = _ASSOCIATE_FUNCTION if kind == "function" else _ASSOCIATE_ACL
+            missing = [a for a in actions if not _grants(everything, a, needed)]
+            if missing:
+                what = "a Lambda@Edge version it runs" if kind == "function" else "its web ACL"
+                findings.append(
+                    Finding(
+                        f"{distribution}.{kind}",
+                        f"it may update {distribution}, whose config names {what}, but not {', '.join(missing)} "
+                        "on it: every UpdateDistribution is refused.",
+                    )
+                )
+    return findings
+
+
 CHECKS = [
     Check(
         name="TopicPolicyKeepsPublishers",
@@ -200,5 +271,18 @@ CHECKS = [
         ),
         resource_types=frozenset({"AWS::ApiGateway::Stage"}),
         findings=_method_settings,
+    ),
+    Check(
+        name="DistributionUpdaterCanAssociate",
+        info="A role may update a CloudFront distribution but not read what its config associates:",
+        explanation=(
+            "UpdateDistribution sends the whole distribution config back, so its caller needs what associating "
+            "it takes: lambda:GetFunction and lambda:EnableReplication* on each Lambda@Edge version (CloudFront "
+            "Developer Guide, Set up IAM permissions and roles for Lambda@Edge) and wafv2:GetWebACL on the web "
+            "ACL ('Unable to verify read permissions on Web ACL'). A function that rotates a header through it "
+            "would fail at its first run."
+        ),
+        resource_types=frozenset({"AWS::IAM::Policy"}),
+        findings=_distribution_updater,
     ),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import App, Duration, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_iam as iam
@@ -51,6 +52,44 @@ def _api(stack: Stack, name: str, *, keep_stage_settings: bool) -> None:
     api.root.add_resource("items").add_method("POST", apigw.MockIntegration())
 
 
+EDGE_VERSION = "arn:aws:lambda:us-east-1:123456789012:function:edge:3"
+WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/edge/0f1e2d3c"
+
+
+def _distribution_updaters(stack: Stack) -> None:
+    """A distribution with a Lambda@Edge version and a web ACL, and two roles that may update it."""
+    cdn = cloudfront.CfnDistribution(
+        stack,
+        "Cdn",
+        distribution_config=cloudfront.CfnDistribution.DistributionConfigProperty(
+            enabled=True,
+            web_acl_id=WEB_ACL,
+            origins=[cloudfront.CfnDistribution.OriginProperty(id="web", domain_name="example.com")],
+            default_cache_behavior=cloudfront.CfnDistribution.DefaultCacheBehaviorProperty(
+                target_origin_id="web",
+                viewer_protocol_policy="https-only",
+                lambda_function_associations=[
+                    cloudfront.CfnDistribution.LambdaFunctionAssociationProperty(
+                        event_type="origin-request", lambda_function_arn=EDGE_VERSION
+                    )
+                ],
+            ),
+        ),
+    )
+    arn = stack.format_arn(service="cloudfront", region="", resource="distribution", resource_name=cdn.ref)
+    for name, complete in (("UpdaterOnly", False), ("Updater", True)):
+        role = iam.Role(stack, name, assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        role.add_to_policy(iam.PolicyStatement(actions=["cloudfront:UpdateDistribution"], resources=[arn]))
+        if complete:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["lambda:GetFunction", "lambda:EnableReplication*"],
+                    resources=["arn:aws:lambda:us-east-1:123456789012:function:edge:*"],
+                )
+            )
+            role.add_to_policy(iam.PolicyStatement(actions=["wafv2:GetWebACL"], resources=[WEB_ACL]))
+
+
 def _build(app: object) -> None:
     assert isinstance(app, App)
     stack = stage_stack(app, "prod", "Policies")
@@ -69,6 +108,7 @@ def _build(app: object) -> None:
 
     _api(stack, "LosesMetrics", keep_stage_settings=False)
     _api(stack, "KeepsMetrics", keep_stage_settings=True)
+    _distribution_updaters(stack)
 
 
 findings = findings_fixture(_build)
@@ -96,3 +136,8 @@ def test_an_alarm_topic_nobody_subscribes_to_is_flagged(findings: Findings) -> N
 def test_a_method_setting_must_repeat_the_stage_logging_and_metrics(findings: Findings) -> None:
     assert findings.rule_of(f"{STACK}/LosesMetrics", "MethodSettingKeepsStageSettings") == {"POST/~1items"}
     assert findings.rule_of(f"{STACK}/KeepsMetrics", "MethodSettingKeepsStageSettings") == set()
+
+
+def test_a_role_that_updates_a_distribution_must_read_its_edge_functions_and_web_acl(findings: Findings) -> None:
+    assert findings.rule_of(f"{STACK}/UpdaterOnly", "DistributionUpdaterCanAssociate") == {"Cdn.function", "Cdn.acl"}
+    assert findings.rule_of(f"{STACK}/Updater", "DistributionUpdaterCanAssociate") == set()
