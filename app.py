@@ -3,7 +3,7 @@
 
 cdk synth                                   # every stage (sandbox and prod)
 cdk synth -c stage=sandbox                  # one stage
-cdk deploy -c stage=sandbox --all
+make deploy STAGE=sandbox                   # not `cdk deploy --all`: it selects no stack inside a Stage
 cdk synth -c stage=prod -c chat.throttle_rate_limit=200   # override a setting (validated)
 """
 
