@@ -9,12 +9,11 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
-from stacks.edge.edge_function import EDGE_REGION
-from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
+from stacks.edge.stack import EdgeStack
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
-STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+STACK_IDS = ("Chat", "Web", "Edge")
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,11 @@ class StageStacks:
     stage: Stage
     chat: ChatStack
     web: WebStack
-    edge_functions: EdgeFunctionsStack
     edge: EdgeStack
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat, self.web, self.edge_functions, self.edge]
+        return [self.chat, self.web, self.edge]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -42,22 +40,14 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
-    # Lambda@Edge deploys from us-east-1; the edge stack's EdgeFunction places its function here.
-    edge_functions = EdgeFunctionsStack(
-        stage,
-        "EdgeFunctions",
-        env=Environment(account=account, region=EDGE_REGION),
-        description=f"Lambda@Edge functions of the edge cache ({config.name})",
-    )
     edge = EdgeStack(
         stage,
         "Edge",
         stage=config,
-        edge_functions=edge_functions,
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
-    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    return StageStacks(stage=stage, chat=chat, web=web, edge=edge)
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

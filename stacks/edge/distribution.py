@@ -1,4 +1,4 @@
-"""The CloudFront distribution: web origin with the edge function, assets straight from S3 through OAC."""
+"""The CloudFront distribution: pages from the S3 cache with the web origin as fallback, assets from S3."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ from constructs import Construct
 
 from stacks.common.nag import acknowledge
 from stacks.common.origin import WebOrigin
+from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import CacheBehaviorConfig, EdgeConfig
 
-# Headers of the web origin that configure the edge function (read in lambda/edge_cache origin_request.py).
-BUCKET_HEADER = "x-page-cache-bucket"
-REGION_HEADER = "x-page-cache-region"
-TIMEOUT_HEADER = "x-page-cache-timeout-ms"
+# What makes CloudFront ask the web origin after S3: the page is not in the bucket (403 without ListBucket,
+# 404 with it) or S3 failed or throttled (503 Slow Down while it scales). Origin groups fail over for GET,
+# HEAD and OPTIONS only, which is all the page behaviours allow.
+FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
 _PRICE_CLASSES = {
     "PriceClass_100": cloudfront.PriceClass.PRICE_CLASS_100,
     "PriceClass_200": cloudfront.PriceClass.PRICE_CLASS_200,
@@ -25,7 +26,13 @@ _PRICE_CLASSES = {
 
 
 class CacheDistribution(Construct):
-    """HTTPS-only distribution with per-path cache policies, security headers, logs and optional WAF/aliases."""
+    """HTTPS-only distribution: pages from S3 with the web origin behind it, assets from S3, headers, logs.
+
+    Every page behaviour's origin is an origin group: the cache bucket through OAC (under `pages/`), then
+    the web origin. CloudFront reads S3 itself, so no function runs per request (bench/capacity.py shows
+    why), no 1 MB generated-response cap applies, and a page missing from S3 or an S3 error becomes a
+    request to the web origin, not an error. Both origins sit behind Origin Shield when the stage sets it.
+    """
 
     def __init__(
         self,
@@ -35,11 +42,11 @@ class CacheDistribution(Construct):
         config: EdgeConfig,
         web_origin: WebOrigin,
         cache_bucket: s3.IBucket,
-        cache_region: str,
         log_bucket: s3.IBucket,
-        edge_version: cloudfront.experimental.EdgeFunction,
     ) -> None:
         super().__init__(scope, construct_id)
+        access = cloudfront.S3OriginAccessControl(self, "CacheAccess", description="CloudFront reads the cache bucket")
+        shielded = config.origin_shield_region is not None
         web = origins.HttpOrigin(
             web_origin.domain_name,
             protocol_policy=(
@@ -48,16 +55,25 @@ class CacheDistribution(Construct):
                 else cloudfront.OriginProtocolPolicy.HTTP_ONLY
             ),
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
-            custom_headers={
-                BUCKET_HEADER: cache_bucket.bucket_name,
-                REGION_HEADER: cache_region,
-                TIMEOUT_HEADER: str(config.cache_lookup_timeout_ms),
-            },
-            origin_shield_enabled=config.origin_shield_region is not None,
+            origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,
         )
-        assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket)
-        headers = cloudfront.ResponseHeadersPolicy(
+        pages = origins.S3BucketOrigin.with_origin_access_control(
+            cache_bucket,
+            origin_access_control=access,
+            origin_path=f"/{PAGES_PREFIX.strip('/')}",
+            origin_shield_enabled=shielded,
+            origin_shield_region=config.origin_shield_region,
+        )
+        self.pages_origin = origins.OriginGroup(
+            primary_origin=pages, fallback_origin=web, fallback_status_codes=list(FAILOVER_STATUS_CODES)
+        )
+        assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket, origin_access_control=access)
+        headers = self._build_security_headers()
+        self.distribution = self._build_distribution(config, web_origin, assets, headers, log_bucket)
+
+    def _build_security_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        return cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             comment="Security headers on every response",
@@ -75,39 +91,44 @@ class CacheDistribution(Construct):
                 xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
             ),
         )
-        edge = [
-            cloudfront.EdgeLambda(
-                function_version=edge_version.current_version,
-                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
-            )
-        ]
 
-        def page_behavior(policy_id: str, ttls: tuple[int, int, int], comment: str) -> cloudfront.BehaviorOptions:
-            return cloudfront.BehaviorOptions(
-                origin=web,
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
-                compress=True,
-                cache_policy=self._cache_policy(policy_id, ttls, comment),
-                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-                response_headers_policy=headers,
-                edge_lambdas=edge,
-            )
+    def _page_behavior(
+        self, policy_id: str, ttls: tuple[int, int, int], comment: str, headers: cloudfront.IResponseHeadersPolicy
+    ) -> cloudfront.BehaviorOptions:
+        # No origin request policy: S3 and the web origin get the cache key only (the path), so the page the
+        # web origin renders is the page every viewer of that path gets.
+        return cloudfront.BehaviorOptions(
+            origin=self.pages_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+            compress=True,
+            cache_policy=self._cache_policy(policy_id, ttls, comment),
+            response_headers_policy=headers,
+        )
 
+    def _build_distribution(
+        self,
+        config: EdgeConfig,
+        web_origin: WebOrigin,
+        assets: cloudfront.IOrigin,
+        headers: cloudfront.IResponseHeadersPolicy,
+        log_bucket: s3.IBucket,
+    ) -> cloudfront.Distribution:
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
             if config.certificate_arn
             else None
         )
-        self.distribution = cloudfront.Distribution(
+        distribution = cloudfront.Distribution(
             self,
             "Distribution",
             comment="Edge cache in front of the web app",
-            default_behavior=page_behavior(
+            default_behavior=self._page_behavior(
                 "PagesCache",
                 (config.default_min_ttl_s, config.default_ttl_s, config.default_max_ttl_s),
                 "Pages (default behaviour)",
+                headers,
             ),
             additional_behaviors={
                 config.assets_path_pattern: cloudfront.BehaviorOptions(
@@ -120,8 +141,8 @@ class CacheDistribution(Construct):
                     response_headers_policy=headers,
                 ),
                 **{
-                    behavior.path_pattern: page_behavior(
-                        f"Cache{index}", _ttls(behavior), f"Pages under {behavior.path_pattern}"
+                    behavior.path_pattern: self._page_behavior(
+                        f"Cache{index}", _ttls(behavior), f"Pages under {behavior.path_pattern}", headers
                     )
                     for index, behavior in enumerate(config.behaviors)
                 },
@@ -140,29 +161,30 @@ class CacheDistribution(Construct):
         )
         if not config.certificate_arn:
             acknowledge(
-                self.distribution,
+                distribution,
                 "AwsSolutions-CFR4",
                 "Without a certificate in the stage config the default *.cloudfront.net certificate is used, and "
                 "it permits TLSv1; set edge.certificate_arn and aliases to enforce TLSv1.2_2021.",
             )
         if not config.web_acl_arn:
             acknowledge(
-                self.distribution,
+                distribution,
                 "AwsSolutions-CFR2",
                 "A WAF web ACL must live in us-east-1 and is shared across apps; attach one with edge.web_acl_arn.",
             )
         if not web_origin.https:
             acknowledge(
-                self.distribution,
+                distribution,
                 "AwsSolutions-CFR5",
                 "The web origin is this app's load balancer without a certificate, reached over HTTP only; set "
                 "web.https and web.certificate_arn to encrypt the CloudFront-to-origin leg.",
             )
         acknowledge(
-            self.distribution,
+            distribution,
             "AwsSolutions-CFR1",
             "A news site is served worldwide; geo restrictions would block legitimate readers.",
         )
+        return distribution
 
     def _cache_policy(self, construct_id: str, ttls: tuple[int, int, int], comment: str) -> cloudfront.CachePolicy:
         minimum, default, maximum = ttls
@@ -175,7 +197,9 @@ class CacheDistribution(Construct):
             max_ttl=Duration.seconds(maximum),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            # A page is its path: query strings (tracking parameters above all) would multiply the copies
+            # and send each variant to the origin.
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
         )

@@ -1,4 +1,4 @@
-"""The edge cache stacks: CloudFront + Lambda@Edge + S3 cache + Step Functions publisher."""
+"""The edge cache stack: CloudFront + S3 page cache (Origin Shield, web origin fallback) + Step Functions publisher."""
 
 from __future__ import annotations
 
@@ -15,37 +15,17 @@ from stacks.common.python_function import powertools_layer
 from stacks.config import StageConfig
 from stacks.edge.buckets import CacheBuckets
 from stacks.edge.distribution import CacheDistribution
-from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
 from stacks.edge.publisher import CachePublisher
-
-
-class EdgeFunctionsStack(Stack):
-    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups.
-
-    Built explicitly (not left for EdgeFunction to create) so it has a stable id, sits in the stage's
-    stack list and passes the same cdk-nag, cfn-lint and snapshot gates as every other stack.
-    """
-
-    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
-        super().__init__(scope, construct_id, **kwargs)
-        if self.region != EDGE_REGION:
-            raise ValueError(f"Lambda@Edge functions deploy from {EDGE_REGION}, not {self.region}")
 
 
 class EdgeStack(Stack):
     """Serves the web app through CloudFront, answering from an S3 cache that a state machine fills.
 
-    Design around the Lambda@Edge limits:
-    - No environment variables: the function's settings (bucket, bucket region, lookup budget) ride on the
-      web origin's custom headers, which CloudFront adds to every origin-request event; the function
-      strips them before forwarding to the web app.
-    - The function is an origin-request trigger on the web origin and reads S3 with its own role. It never
-      redirects to an S3 origin, because OAC does not sign requests whose origin a function changed; the
-      bucket's OAC origin only serves the assets path directly.
-    - Generated responses are capped at 1 MB for origin-request: larger cached objects, and every S3 error
-      or timeout (a budget well below the 30 s limit), go to the web origin, so the cache never adds a 5xx.
-    - Deployed in us-east-1 by numbered version (EdgeFunction hands the version ARN over through SSM);
-      x86_64, no layers, memory from config (128 MB is only mandatory for viewer triggers).
+    Pages come from an origin group: the cache bucket first, the web origin when S3 has no copy or fails,
+    both behind Origin Shield in prod. No function runs per request: after an invalidation every page is
+    filled again at once, and Lambda@Edge's scaling (10 requests/s per environment, 1,000 new environments
+    per 10 s, all of them in the Origin Shield region) is the first thing such a burst would break
+    (docs/edge-cache.md has the figures).
     """
 
     def __init__(
@@ -54,7 +34,6 @@ class EdgeStack(Stack):
         construct_id: str,
         *,
         stage: StageConfig,
-        edge_functions: EdgeFunctionsStack,
         web_origin: WebOrigin | None = None,
         **kwargs: Any,
     ) -> None:
@@ -62,21 +41,9 @@ class EdgeStack(Stack):
         config = stage.edge
         origin = web_origin or WebOrigin(domain_name=config.origin_domain, https=True)
         buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
-        edge = OriginRequestFunction(
-            self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
-        )
         cdn = CacheDistribution(
-            self,
-            "Cdn",
-            config=config,
-            web_origin=origin,
-            cache_bucket=buckets.cache,
-            cache_region=self.region,
-            log_bucket=buckets.logs,
-            edge_version=edge.function,
+            self, "Cdn", config=config, web_origin=origin, cache_bucket=buckets.cache, log_bucket=buckets.logs
         )
-        # The stage-region log group must exist before the first request creates it without retention.
-        cdn.distribution.node.add_dependency(edge.regional_logs)
         publisher = CachePublisher(
             self,
             "Publisher",

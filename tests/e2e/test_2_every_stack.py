@@ -1,8 +1,8 @@
 """Every stack of the stage deploys; what the emulator cannot run is reported as skipped, with why.
 
 Stacks come from the app's builder (STACK_IDS), so stacks added later are covered without edits here.
-Their Lambda functions (edge and publisher functions included) are invoked as ordinary functions with
-the test events registered in EVENTS; the chat functions are exercised over HTTP in test_1.
+Their Lambda functions are invoked as ordinary functions with the test events registered in EVENTS (none
+today: the publisher's stack does not deploy here); the chat functions are exercised over HTTP in test_1.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 
 from stacks.app_builder import STACK_IDS
-from tests.support.cloudfront_events import origin_request
 from tools.local_sandbox import deploy
 
 from .conftest import STAGE, local_client
@@ -30,11 +29,7 @@ NOT_EMULATED = {
 }
 # Test events for functions that are not behind the HTTP API, by a fragment of their construct path:
 # (event, a subset the decoded result must contain). The result must not be a function error.
-EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
-    # The Lambda@Edge origin-request function, invoked as an ordinary Lambda (us-east-1): a request without
-    # the cache's custom headers goes to the origin unchanged.
-    "EdgeFunctions/OriginRequest": (origin_request("/rooms/lobby", bucket=None), {"uri": "/rooms/lobby"}),
-}
+EVENTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
 # Why a stack may fail to deploy here, recognised (case-insensitively) in the CLI's error output.
 KNOWN_FAILURES = {
     "runs python functions only": "its Node.js functions (CDK custom resource providers) need a Node Lambda "

@@ -42,8 +42,6 @@ PINNED_IDS: dict[str, dict[str, str]] = {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
     },
-    # The us-east-1 stack holds the edge function only: no data.
-    "EdgeFunctions": {},
 }
 # Stateful resources only some stages have ("stage/Stack"), on top of PINNED_IDS.
 STAGE_PINNED_IDS: dict[str, dict[str, str]] = {

@@ -1,5 +1,5 @@
-"""Edge cache code: the origin-request Lambda@Edge handler and the publisher's task handler.
+"""Edge cache code: the publisher's task handler (fetch a page from the web origin, store it in S3).
 
-Both deploy this one folder so they derive S3 keys from paths with the same function (`keys.cache_key`).
-The edge handler's import chain uses only the standard library and the runtime's boto3.
+`keys.cache_key` is the one definition of where a page lives in the bucket: CloudFront reads that key
+(the pages origin's path `/pages` + the viewer's URI) and the publisher writes it.
 """

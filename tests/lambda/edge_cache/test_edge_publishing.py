@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import pytest
 
-from edge_cache.origin_request import handler as edge_handler
+from edge_cache.keys import cache_key
 from edge_cache.publishing import (
     BucketWriter,
     InvalidPath,
+    Page,
     RetryableOriginError,
     UnpublishableResponse,
     fetch,
     publish,
 )
-from tests.support.cloudfront_events import origin_request as event
 from tests.support.servers import free_port
 
 
@@ -37,11 +38,40 @@ def test_a_page_is_stored_with_its_content_type_and_cache_headers(origin_url: st
     assert stored["CacheControl"] == "max-age=60"
 
 
-def test_the_edge_function_serves_what_the_publisher_stored(origin_url: str, s3: Any, bucket: str) -> None:
-    """Both derive keys with edge_cache.keys, so a published path is a cache hit."""
-    _publish("/", origin_url, s3, bucket)
-    response = edge_handler(event("/", bucket=bucket), None)
-    assert (response["status"], response["body"]) == ("200", "<h1>Home</h1>")
+@pytest.mark.parametrize(("path", "body"), [("/", b"<h1>Home</h1>"), ("/news/today", b"<h1>Today</h1>")])
+def test_cloudfront_reading_the_origin_path_finds_what_the_publisher_stored(
+    origin_url: str, s3_endpoint: str, s3: Any, bucket: str, *, path: str, body: bytes
+) -> None:
+    """CloudFront asks S3 for the origin path `/pages` + the viewer's URI; that is the key the publisher wrote."""
+    _publish(path, origin_url, s3, bucket)
+    origin_path = "/" + distribution_pages_prefix().strip("/")
+    assert _signed_get(f"{s3_endpoint}/{bucket}{origin_path}{path}") == body
+
+
+def test_a_percent_encoded_path_is_the_key_s3_decodes_it_to(s3_endpoint: str, s3: Any, bucket: str) -> None:
+    writer = BucketWriter(s3, bucket)
+    page = Page(200, b"<h1>Cafe</h1>", "text/html", None)
+    writer.put(cache_key("/caf%C3%A9") or "", page)
+    assert _signed_get(f"{s3_endpoint}/{bucket}/pages/caf%C3%A9") == b"<h1>Cafe</h1>"
+
+
+def _signed_get(url: str) -> bytes:
+    """GET a raw URL signed with SigV4, as CloudFront's origin access control signs its requests to S3."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials("testing", "testing"), "s3", "eu-west-1").add_auth(request)
+    prepared = urllib.request.Request(url, headers=dict(request.headers.items()))  # noqa: S310 (http://127.0.0.1)
+    with urllib.request.urlopen(prepared, timeout=5) as response:  # noqa: S310
+        return bytes(response.read())
+
+
+def distribution_pages_prefix() -> str:
+    from stacks.edge.buckets import PAGES_PREFIX
+
+    return PAGES_PREFIX
 
 
 @pytest.mark.parametrize("path", ["/gone", "/never-existed"])
@@ -69,7 +99,7 @@ def test_redirects_and_other_4xx_are_not_cached(origin_url: str, s3: Any, bucket
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
-@pytest.mark.parametrize("path", ["/../secret", "/a/%2e%2e/b", "news", "/%2f"])
+@pytest.mark.parametrize("path", ["/../secret", "/a/%2e%2e/b", "news", "/%2f", "/*", "/news/*"])
 def test_hostile_paths_are_refused_before_any_request(s3: Any, bucket: str, path: str) -> None:
     def must_not_fetch(url: str) -> Any:
         raise AssertionError(f"fetched {url}")

@@ -1,4 +1,4 @@
-"""Snapshots of the edge stacks per stage, normalized for asset hashes (update: pytest --snapshot-update)."""
+"""Snapshots of the edge stack per stage, normalized for asset hashes (update: pytest --snapshot-update)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from tests.support.snapshot import normalize
 from tests.support.synth import Synthesized
 
 
-@pytest.mark.parametrize("stack", ["EdgeFunctions", "Edge"])
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_edge_templates_match_snapshot(synth: Synthesized, stage: str, stack: str, snapshot: SnapshotAssertion) -> None:
-    assert normalize(synth.templates[f"{stage}/{stack}"]) == snapshot.use_extension(JSONSnapshotExtension)
+def test_edge_templates_match_snapshot(synth: Synthesized, stage: str, snapshot: SnapshotAssertion) -> None:
+    assert normalize(synth.templates[f"{stage}/Edge"]) == snapshot.use_extension(JSONSnapshotExtension)

@@ -1,5 +1,5 @@
-"""Fine-grained assertions on the edge cache stacks: where the edge function runs, how it is attached,
-what protects the cache bucket, and how the publisher retries and records failures."""
+"""Fine-grained assertions on the edge cache stack: how pages reach viewers (S3 first, then the web origin,
+no function per request), what protects the cache bucket, and how the publisher retries and records failures."""
 
 from __future__ import annotations
 
@@ -8,24 +8,20 @@ from typing import Any
 
 import pytest
 
-from edge_cache import origin_request
+from edge_cache import keys
+from stacks.app_builder import STACK_IDS
 from stacks.config import load_stage
-from stacks.edge import distribution
+from stacks.edge import buckets, distribution
 from stacks.edge.publisher import RETRYABLE_ERRORS
 from tests.support.iam import statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
-EDGE_HANDLER = "edge_cache.origin_request.handler"
 
 
 def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
     return synth.templates[f"{stage}/Edge"]
-
-
-def _functions(synth: Synthesized, stage: str) -> dict[str, Any]:
-    return synth.templates[f"{stage}/EdgeFunctions"]
 
 
 def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -44,105 +40,88 @@ def _definition(synth: Synthesized, stage: str) -> dict[str, Any]:
     return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # type: ignore[no-any-return]
 
 
-# The edge function: us-east-1, no environment, numbered version, edgelambda trust.
+# Pages: the cache bucket first, the web origin behind it, no function on the request path.
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_function_lives_in_us_east_1_and_nowhere_else(synth: Synthesized, stage: str) -> None:
-    assert synth.regions[f"{stage}/EdgeFunctions"] == "us-east-1"
-    assert synth.regions[f"{stage}/Edge"] == load_stage(stage).region
-    functions = resources_of_type(_edge(synth, stage), "AWS::Lambda::Function").values()
-    handlers = [f["Properties"].get("Handler") for f in functions]
-    assert EDGE_HANDLER not in handlers
-    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    assert function["Properties"]["Handler"] == EDGE_HANDLER
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_function_has_no_environment_layers_or_arm(synth: Synthesized, stage: str) -> None:
-    config = load_stage(stage).edge
-    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    props = function["Properties"]
-    assert "Environment" not in props and "Layers" not in props
-    assert props["Architectures"] == ["x86_64"]
-    assert props["Runtime"] == "python3.13"
-    assert (props["MemorySize"], props["Timeout"]) == (config.edge_memory_mb, config.edge_timeout_s)
-    assert props["Timeout"] <= 30
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, stage: str) -> None:
-    functions = _functions(synth, stage)
-    version_id, version = _one(functions, "AWS::Lambda::Version")
-    function_id, _ = _one(functions, "AWS::Lambda::Function")
-    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
-    # The version's ARN is published in us-east-1 and read back by the edge stack at deploy time.
-    _, parameter = _one(functions, "AWS::SSM::Parameter")
-    assert parameter["Properties"]["Value"] == {"Ref": version_id}
-    reader_id, reader = _one(_edge(synth, stage), "Custom::CrossRegionStringParameterReader")
-    assert reader["Properties"]["Region"] == "us-east-1"
-    assert reader["Properties"]["ParameterName"] == parameter["Properties"]["Name"]
-    expected = [{"EventType": "origin-request", "LambdaFunctionARN": {"Fn::GetAtt": [reader_id, "FunctionArn"]}}]
+def _page_behaviors(synth: Synthesized, stage: str) -> list[dict[str, Any]]:
     config = _distribution(synth, stage)
-    page_behaviors = [config["DefaultCacheBehavior"]] + [
-        b for b in config["CacheBehaviors"] if b["PathPattern"] != load_stage(stage).edge.assets_path_pattern
-    ]
-    assert len(page_behaviors) == 1 + len(load_stage(stage).edge.behaviors)
-    for behavior in page_behaviors:
-        assert behavior["LambdaFunctionAssociations"] == expected
+    assets = load_stage(stage).edge.assets_path_pattern
+    behaviors = [config["DefaultCacheBehavior"]] + [b for b in config["CacheBehaviors"] if b["PathPattern"] != assets]
+    assert len(behaviors) == 1 + len(load_stage(stage).edge.behaviors)
+    return behaviors
+
+
+def _origins(synth: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    return {o["Id"]: o for o in _distribution(synth, stage)["Origins"]}
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesized, stage: str) -> None:
-    functions = _functions(synth, stage)
-    role_id, role = _one(functions, "AWS::IAM::Role")
-    principals = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
-    assert set(principals) == {"edgelambda.amazonaws.com", "lambda.amazonaws.com"}
-    assert "ManagedPolicyArns" not in role["Properties"]
-    reads = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:GetObject"]
-    (read,) = reads
-    assert read["Resource"]["Fn::Join"][1][-1] == f":s3:::{stage}-edge-*/pages/*"
-    assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
-
-
-def test_the_edge_read_policy_matches_the_generated_bucket_names(synth: Synthesized) -> None:
-    """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<suffix>' in lower case."""
-    stack = synth.stage_stacks["sandbox/Edge"]
-    assert stack.stack_name.lower() == "sandbox-edge"
-
-
-# Configuration reaches the function through the web origin's custom headers.
+def test_no_function_runs_on_any_request(synth: Synthesized, stage: str) -> None:
+    """After an invalidation every page is filled again at once; Lambda@Edge could not scale to that burst."""
+    config = _distribution(synth, stage)
+    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert "LambdaFunctionAssociations" not in behavior and "FunctionAssociations" not in behavior
+    assert "EdgeFunctions" not in STACK_IDS and f"{stage}/EdgeFunctions" not in synth.templates
+    for template in synth.templates.values():
+        assert "edgelambda.amazonaws.com" not in json.dumps(template)
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_settings_ride_on_the_web_origin_headers(synth: Synthesized, stage: str) -> None:
+def test_pages_come_from_the_cache_bucket_then_the_web_origin(synth: Synthesized, stage: str) -> None:
+    groups = _distribution(synth, stage)["OriginGroups"]
+    (group,) = groups["Items"]
+    assert groups["Quantity"] == 1
+    for behavior in _page_behaviors(synth, stage):
+        assert behavior["TargetOriginId"] == group["Id"]
+        assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]  # origin groups fail over for these only
+    primary, fallback = (_origins(synth, stage)[m["OriginId"]] for m in group["Members"]["Items"])
+    assert primary["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
+    assert "OriginAccessControlId" in primary and "CustomOriginConfig" in fallback
+    # A page missing from S3 (403 without ListBucket), S3 errors and its 503 Slow Down all go to the web origin.
+    codes = group["FailoverCriteria"]["StatusCodes"]
+    assert codes["Items"] == list(distribution.FAILOVER_STATUS_CODES)
+    assert {403, 404, 500, 502, 503, 504} <= set(codes["Items"])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_cloudfront_reads_the_keys_the_publisher_writes(synth: Synthesized, stage: str) -> None:
+    """The S3 origin's path + the viewer's URI is the key: edge_cache.keys and the bucket's prefix agree."""
+    (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
+    primary = _origins(synth, stage)[group["Members"]["Items"][0]["OriginId"]]
+    assert primary["OriginPath"] + "/news/today" == "/" + (keys.cache_key("/news/today") or "")
+    assert buckets.PAGES_PREFIX == keys.PAGES_PREFIX
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, stage: str) -> None:
+    template = _edge(synth, stage)
+    for behavior in _page_behaviors(synth, stage):
+        assert "OriginRequestPolicyId" not in behavior  # S3 and the web origin see the cache key only
+        policy = template["Resources"][behavior["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+        key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+        assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+        assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_web_origin_is_this_apps_load_balancer(synth: Synthesized, stage: str) -> None:
     config = load_stage(stage)
     (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
-    # The app's own web service is the origin: its load balancer, imported from the Web stack.
     reference = web["DomainName"]["Fn::GetStackOutput"]  # a weak cross-stack reference (see cdk.json)
     assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
     protocol = "https-only" if config.web.https else "http-only"
     assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
-    headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
-    assert headers == {
-        origin_request.BUCKET_HEADER: {"Ref": CACHE},
-        origin_request.REGION_HEADER: config.region,
-        origin_request.TIMEOUT_HEADER: str(config.edge.cache_lookup_timeout_ms),
-    }
-    assert set(origin_request.CONFIG_HEADERS) == {
-        distribution.BUCKET_HEADER,
-        distribution.REGION_HEADER,
-        distribution.TIMEOUT_HEADER,
-    }
 
 
-def test_origin_shield_follows_the_config(synth: Synthesized) -> None:
-    def shield(stage: str) -> Any:
-        (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
-        return web.get("OriginShield")
+def test_origin_shield_covers_both_page_origins_in_prod(synth: Synthesized) -> None:
+    def shields(stage: str) -> list[Any]:
+        (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
+        origins = _origins(synth, stage)
+        return [origins[m["OriginId"]].get("OriginShield") for m in group["Members"]["Items"]]
 
-    assert shield("prod") == {"Enabled": True, "OriginShieldRegion": "eu-west-1"}
-    assert shield("sandbox") in (None, {"Enabled": False})
+    assert shields("prod") == [{"Enabled": True, "OriginShieldRegion": "eu-west-1"}] * 2
+    assert all(shield in (None, {"Enabled": False}) for shield in shields("sandbox"))
 
 
 # The cache bucket.
@@ -197,9 +176,11 @@ def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesiz
     oac_id, oac = _one(template, "AWS::CloudFront::OriginAccessControl")
     assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
     assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
-    (s3_origin,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
-    assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
-    assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    s3_origins = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
+    assert len(s3_origins) == 2  # pages (under /pages) and assets, through the one OAC
+    for s3_origin in s3_origins:
+        assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
+        assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
     (policy,) = [
         p
         for p in resources_of_type(template, "AWS::S3::BucketPolicy").values()
@@ -268,29 +249,6 @@ def test_security_headers_are_set_on_every_response(synth: Synthesized, stage: s
     assert headers["ContentTypeOptions"] == {"Override": True}
     assert headers["FrameOptions"]["FrameOption"] == "SAMEORIGIN"
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
-
-
-# Logs.
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_log_groups_have_retention_in_the_regions_we_can_name(synth: Synthesized, stage: str) -> None:
-    days = load_stage(stage).edge.log_retention_days
-    function_id, _ = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    names = {
-        json.dumps(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
-        for g in resources_of_type(_functions(synth, stage), "AWS::Logs::LogGroup").values()
-    }
-    assert names == {
-        json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": function_id}]]}): days,
-        json.dumps({"Fn::Join": ["", ["/aws/lambda/us-east-1.", {"Ref": function_id}]]}): days,
-    }
-    regional = [
-        g
-        for g in resources_of_type(_edge(synth, stage), "AWS::Logs::LogGroup").values()
-        if "/aws/lambda/us-east-1." in json.dumps(g["Properties"].get("LogGroupName", ""))
-    ]
-    assert len(regional) == 1 and regional[0]["Properties"]["RetentionInDays"] == days
 
 
 # The publisher.
@@ -419,8 +377,8 @@ def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[d
         "MinimumProtocolVersion": "TLSv1.2_2021",
         "SslSupportMethod": "sni-only",
     }
-    (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
-    assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
+    for origin in config["Origins"]:
+        assert "OriginShield" not in origin or origin["OriginShield"] == {"Enabled": False}
 
 
 def test_with_waf_and_certificate_no_cloudfront_finding_needs_acknowledging(
