@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.postgres import PostgresUnavailable, postgres_server
-from tests.support.servers import free_port
+from tests.support.servers import free_port, stop
 from tests.support.synth import ROOT
 
 WEB_APP = ROOT / "containers" / "web"
@@ -125,12 +125,7 @@ def web_app(env: dict[str, str], groups: dict[str, Path]) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 def _clean_env() -> dict[str, str]:
