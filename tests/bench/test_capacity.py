@@ -96,6 +96,7 @@ def test_scenarios_order_the_load_as_they_should() -> None:
     assert "s3_burst" not in result["scenarios"]["steady"]["utilization"]
     overflow = detail["all_cold"]["fills_per_s"] - result["s3_partitions_for_steady_load"] * 5_500
     assert detail["all_cold"]["s3_overflow_to_web_per_s"] == pytest.approx(max(0.0, overflow))
+    assert detail["all_cold"]["web_origin_rps"] == pytest.approx(detail["steady"]["web_origin_rps"] + overflow)
 
 
 def test_limits_exceeded_names_the_utilization_over_one_in_held_scenarios_only() -> None:
@@ -131,6 +132,8 @@ def test_lambda_environments_follow_littles_law_or_ten_requests_each() -> None:
 def test_bursts_meet_the_tasks_auto_scaling_keeps_running() -> None:
     idle = evaluate(CapacityParams(miss_share=0.0, pages_in_s3=200_000))
     assert idle["web_tasks_running"] == 2  # min_tasks
+    assert idle["scenarios"]["all_cold"]["detail"]["web_origin_capacity_rps"] == pytest.approx(2 * 80)
+    assert idle["scenarios"]["steady"]["detail"]["web_origin_capacity_rps"] == pytest.approx(10 * 80)
     busy = evaluate(CapacityParams(miss_share=0.01))
     assert busy["web_tasks_running"] == 10  # max_tasks
     assert busy["scenarios"]["all_cold"]["detail"]["web_origin_capacity_rps"] == pytest.approx(10 * 80)
