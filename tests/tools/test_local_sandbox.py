@@ -23,6 +23,15 @@ def test_every_stack_of_every_stage_is_found_in_the_assembly(synth: Synthesized)
     assert chat.template == synth.templates["sandbox/Chat"]
 
 
+def test_stacks_with_functions_the_host_executor_cannot_run_are_named(synth: Synthesized) -> None:
+    """They would fail half way and leave LocalStack a stack it cannot delete; deploy does not start them."""
+    assert deploy.not_python_functions(synth.templates["sandbox/Chat"]) == []
+    edge = deploy.not_python_functions(synth.templates["sandbox/Edge"])
+    assert edge and all(
+        not synth.templates["sandbox/Edge"]["Resources"][f]["Properties"]["Runtime"].startswith("python") for f in edge
+    )
+
+
 @pytest.mark.parametrize(
     ("url", "local"),
     [

@@ -200,6 +200,16 @@ def local_api_url(url: str) -> str:
     return f"{endpoint()}/_aws/execute-api/{match['id']}/{match['stage']}/"
 
 
+def not_python_functions(template: dict[str, Any]) -> list[str]:
+    """Logical ids of the template's Lambda functions the host executor cannot run (not a python runtime)."""
+    return sorted(
+        logical_id
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource["Type"] == "AWS::Lambda::Function"
+        and not str(resource.get("Properties", {}).get("Runtime", "python")).startswith("python")
+    )
+
+
 def deploy(stage: str) -> list[StackResult]:
     """Synthesize STAGE and deploy each of its stacks; write the outcomes to .local/deployment.json."""
     if not healthy():
@@ -217,6 +227,15 @@ def deploy(stage: str) -> list[StackResult]:
     results = []
     for artifact in artifacts:
         result = StackResult(artifact.display_name, artifact.stack_name, artifact.region)
+        unrunnable = not_python_functions(artifact.template)
+        if unrunnable:
+            # It would fail half way, and LocalStack cannot then delete what it never created: do not start it.
+            result.status = "failed"
+            result.error = (
+                f"The host executor runs Python functions only; {', '.join(unrunnable)} use(s) another runtime"
+            )
+            results.append(result)
+            continue
         outputs_file = LOCAL / f"outputs-{artifact.stack_name}.json"
         began = time.monotonic()
         run = run_cli(
