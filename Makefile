@@ -33,6 +33,20 @@ node_modules/.installed: package.json package-lock.json
 
 setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
 
+# checkov in its own venv: it pins packaging<24, which the project's pytest cannot use.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+# The templates lint reads, synthesized again whenever the app's code is newer than them.
+APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+cdk.out/manifest.json: $(APP_SOURCES) | setup
+	cdk synth --quiet
+
 synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it)
 	cdk synth --quiet
 
@@ -46,12 +60,13 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
 	python -m bench.run
 
-lint: setup  ## ruff, mypy, cfn-lint on the synthesized templates
+lint: setup $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache containers/web/web_app tools/local_sandbox
-	test -d cdk.out || cdk synth --quiet
+	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
+	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox
 	cfn-lint 'cdk.out/**/*.template.json'
+	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .

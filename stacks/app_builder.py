@@ -9,11 +9,17 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
-from stacks.edge.stack import EdgeStack
+from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
+from stacks.edge.waf import EDGE_REGION
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
-STACK_IDS = ("Chat", "Web", "Edge")
+STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+
+
+def stack_ids(config: StageConfig) -> tuple[str, ...]:
+    """The stacks a stage holds: the us-east-1 one only when the stage has something there (its web ACL)."""
+    return tuple(s for s in STACK_IDS if s != "EdgeFunctions" or config.edge.waf_enabled)
 
 
 @dataclass(frozen=True)
@@ -23,11 +29,12 @@ class StageStacks:
     stage: Stage
     chat: ChatStack
     web: WebStack
+    edge_functions: EdgeFunctionsStack | None
     edge: EdgeStack
 
     @property
     def all(self) -> list[Stack]:
-        return [self.chat, self.web, self.edge]
+        return [s for s in (self.chat, self.web, self.edge_functions, self.edge) if s is not None]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -40,14 +47,26 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
+    # A CLOUDFRONT web ACL lives in us-east-1: the edge stack places it here.
+    edge_functions = (
+        EdgeFunctionsStack(
+            stage,
+            "EdgeFunctions",
+            env=Environment(account=account, region=EDGE_REGION),
+            description=f"us-east-1 part of the edge cache: the CLOUDFRONT web ACL ({config.name})",
+        )
+        if "EdgeFunctions" in stack_ids(config)
+        else None
+    )
     edge = EdgeStack(
         stage,
         "Edge",
         stage=config,
+        edge_functions=edge_functions,
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
-    return StageStacks(stage=stage, chat=chat, web=web, edge=edge)
+    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

@@ -146,6 +146,8 @@ STAGES: dict[str, dict[str, Any]] = {
             # Fills go through one cache in the bucket's region (bench/capacity.py: without it every regional
             # cache fills on its own, 4-13x the S3 reads).
             "origin_shield_region": "eu-west-1",
+            "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
+            "origin_secret_rotation_days": 30,
             "publish_concurrency": 20,
             # The publisher keeps every page: the origin then sees only URLs that were never published.
             "cached_object_expiry_days": 3_650,

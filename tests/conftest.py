@@ -20,6 +20,7 @@ if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
+from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
 from tests.support.synth import Synthesized, synthesize  # noqa: E402
 
 E2E = ROOT / "tests" / "e2e"

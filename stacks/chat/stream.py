@@ -9,6 +9,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.chat.data import ChatData
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
@@ -43,6 +44,11 @@ class RoomStatsUpdater(Construct):
             self.dead_letters,
             "AwsSolutions-SQS3",
             "This queue is the failure destination of the stream consumer; an alarm watches its depth.",
+        )
+        skip_check(
+            self.dead_letters,
+            "CKV_AWS_27",
+            "Encrypted with SQS-managed keys (SqsManagedSseEnabled), which this check does not recognise.",
         )
         self.handler = PythonFunction(
             self,

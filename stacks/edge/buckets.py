@@ -8,6 +8,7 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy
 from stacks.config import StageConfig
@@ -53,6 +54,10 @@ class CacheBuckets(Construct):
             "AwsSolutions-S1",
             "This is the access-log bucket itself; logging it into itself would loop.",
         )
+        skip_check(self.logs, "CKV_AWS_18", "This is the access-log bucket itself; logging it into itself would loop.")
+        skip_check(
+            self.logs, "CKV_AWS_21", "Delivered logs are written once and expire; versions would only keep them."
+        )
         self.cache = s3.Bucket(
             self,
             "Cache",
@@ -68,4 +73,9 @@ class CacheBuckets(Construct):
                 s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
             **common,
+        )
+        skip_check(
+            self.cache,
+            "CKV_AWS_21",
+            "A cache: the publisher rewrites every page from the web origin, so old versions hold nothing to restore.",
         )

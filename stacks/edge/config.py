@@ -54,9 +54,21 @@ class EdgeConfig(ConfigModel):
     behaviors: tuple[CacheBehaviorConfig, ...] = Field(default=(), max_length=MAX_BEHAVIORS)
     assets_path_pattern: str = Field(default="/assets/*", pattern=r"^/[a-z0-9_-]{1,64}/\*$")
     assets_ttl_s: int = Field(default=86_400, ge=0, le=31_536_000)
+    waf_enabled: bool = Field(default=False, description="create a CLOUDFRONT web ACL (in us-east-1) for the site")
+    waf_rate_limit_per_5min: int = Field(
+        default=10_000, ge=10, le=2_000_000_000, description="requests per viewer IP in any 5 minutes, then blocked"
+    )
     web_acl_arn: str | None = Field(
         default=None,
         pattern=r"^arn:aws:wafv2:us-east-1:\d{12}:global/webacl/[A-Za-z0-9_-]{1,128}/[A-Za-z0-9_-]{1,128}$",
+        description="an existing CLOUDFRONT web ACL instead of creating one (shared across apps)",
+    )
+    minimum_tls_version: Literal["TLSv1.2_2021", "TLSv1.2_2025", "TLSv1.3_2025"] = Field(
+        default="TLSv1.2_2021",
+        description="viewer security policy with a certificate; the default *.cloudfront.net one allows TLSv1",
+    )
+    origin_secret_rotation_days: int | None = Field(
+        default=None, ge=1, le=365, description="rotate the web origin's secret header; None: never"
     )
     certificate_arn: str | None = Field(
         default=None, pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/[a-f0-9-]{36}$"
@@ -87,6 +99,8 @@ class EdgeConfig(ConfigModel):
         duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
         if duplicates:
             raise ValueError(f"behaviors: path patterns must be unique, repeated: {', '.join(duplicates)}")
+        if self.waf_enabled and self.web_acl_arn:
+            raise ValueError("waf_enabled: true creates a web ACL; it cannot be combined with web_acl_arn (choose one)")
         if bool(self.aliases) != bool(self.certificate_arn):
             raise ValueError(
                 "aliases: aliases and certificate_arn go together (CloudFront needs a certificate for them)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -15,6 +16,9 @@ from stacks.common.python_function import PythonFunction
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
+# The query parameter the publisher adds to each fetch (lambda/edge_cache publishing.py): the only one in the
+# page cache key, so a fetch misses every CloudFront cache.
+BYPASS_PARAM = "edge-cache-publish"
 # Error names raised by lambda/edge_cache publishing.py, and Lambda's own transient ones.
 RETRYABLE_ERRORS = [
     "RetryableOriginError",
@@ -64,6 +68,13 @@ class CachePublisher(Construct):
             timeout_s=config.fetch_timeout_s + 5,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
+        # A publish takes the old copy out first (CloudFront fills from S3 before the web origin) and puts it
+        # back if the fetch fails.
+        self.fetcher.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:DeleteObject"], resources=[bucket.arn_for_objects(f"{PAGES_PREFIX}*")]
+            )
+        )
 
         record_failure = sfn.Pass(
             self,

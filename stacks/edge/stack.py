@@ -1,4 +1,4 @@
-"""The edge cache stack: CloudFront + S3 page cache (Origin Shield, web origin fallback) + Step Functions publisher."""
+"""The edge cache stacks: CloudFront + S3 page cache (Origin Shield, web origin fallback) + Step Functions publisher."""
 
 from __future__ import annotations
 
@@ -15,7 +15,23 @@ from stacks.common.python_function import powertools_layer
 from stacks.config import StageConfig
 from stacks.edge.buckets import CacheBuckets
 from stacks.edge.distribution import CacheDistribution
+from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
+from stacks.edge.waf import EDGE_REGION, EdgeWebAcl
+
+
+class EdgeFunctionsStack(Stack):
+    """The stage's us-east-1 stack: (prod) the distribution's CLOUDFRONT web ACL, which AWS requires there.
+
+    Its id is the one it had when it also held the Lambda@Edge function (now gone: the pages come from an
+    origin group); keeping it keeps the deployed stack. It sits in the stage's stack list and passes the same
+    cdk-nag, cfn-lint and snapshot gates as every other stack.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        if self.region != EDGE_REGION:
+            raise ValueError(f"the edge cache's us-east-1 stack deploys to {EDGE_REGION}, not {self.region}")
 
 
 class EdgeStack(Stack):
@@ -34,6 +50,7 @@ class EdgeStack(Stack):
         construct_id: str,
         *,
         stage: StageConfig,
+        edge_functions: EdgeFunctionsStack | None,
         web_origin: WebOrigin | None = None,
         **kwargs: Any,
     ) -> None:
@@ -41,14 +58,33 @@ class EdgeStack(Stack):
         config = stage.edge
         origin = web_origin or WebOrigin(domain_name=config.origin_domain, https=True)
         buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
+        if config.waf_enabled and edge_functions is None:
+            raise ValueError("edge.waf_enabled needs the stage's us-east-1 stack for its CLOUDFRONT web ACL")
+        acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if edge_functions else None
         cdn = CacheDistribution(
-            self, "Cdn", config=config, web_origin=origin, cache_bucket=buckets.cache, log_bucket=buckets.logs
+            self,
+            "Cdn",
+            config=config,
+            web_origin=origin,
+            cache_bucket=buckets.cache,
+            log_bucket=buckets.logs,
+            web_acl_arn=acl.arn if acl else config.web_acl_arn,
         )
+        if origin.verification and config.origin_secret_rotation_days:
+            OriginSecretRotation(
+                self,
+                "OriginSecretRotation",
+                verification=origin.verification,
+                distribution=cdn.distribution,
+                days=config.origin_secret_rotation_days,
+                log_retention_days=config.log_retention_days,
+            )
+        # The origin admits only CloudFront, so the publisher fetches through it (past both caches, see publishing.py).
         publisher = CachePublisher(
             self,
             "Publisher",
             config=config,
-            origin_url=f"{'https' if origin.https else 'http'}://{origin.domain_name}",
+            origin_url=f"https://{cdn.distribution.distribution_domain_name}",
             bucket=buckets.cache,
             distribution=cdn.distribution,
             layers=[powertools_layer(self, "Powertools")],

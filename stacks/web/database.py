@@ -8,9 +8,11 @@ from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy, retention
 from stacks.config import StageConfig
+from stacks.web.app_role import AppDatabaseRole
 from stacks.web.network import Network
 
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
@@ -69,11 +71,22 @@ class Database(Construct):
             deletion_protection=stage.deletion_protection,
             removal_policy=removal_policy(stage.removal, supports_snapshot=True),
             copy_tags_to_snapshot=True,
+            enable_data_api=True,  # how the deploy-time role set-up reaches it (app_role.py)
         )
         _acknowledge_log_retention_function(Stack.of(self))
         assert self.cluster.secret is not None
         # The attached secret: its host and port fields are filled in from the cluster.
         self.attached_secret: secretsmanager.ISecret = self.cluster.secret
+        self.app_role = AppDatabaseRole(
+            self,
+            "AppRole",
+            cluster=self.cluster,
+            writer=self.cluster.node.find_child("Writer"),
+            admin_secret=self.attached_secret,
+            database=DATABASE_NAME,
+            removal=removal_policy(stage.removal),
+            log_retention_days=config.log_retention_days,
+        )
         if config.db_rotation_days:
             rotation_sg = ec2.SecurityGroup(
                 self, "RotationSecurityGroup", vpc=vpc, description="Secret rotation function", allow_all_outbound=False
@@ -95,18 +108,43 @@ class Database(Construct):
                 endpoint=endpoint,
                 security_group=rotation_sg,
             )
-        else:
-            acknowledge(
-                self.secret,
-                "AwsSolutions-SMG4",
-                "Sandbox is disposable; rotation would add a Lambda and a paid interface endpoint to every sandbox.",
+            # The app's secret: alternating users, so tasks started before a rotation keep working after it.
+            app_rotation = secretsmanager.SecretRotation(
+                self,
+                "AppRoleRotation",
+                application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
+                secret=self.app_role.attached_secret,
+                master_secret=self.attached_secret,
+                target=self.cluster,
+                vpc=vpc,
+                vpc_subnets=network.isolated,
+                endpoint=endpoint,
+                security_group=rotation_sg,
+                automatically_after=Duration.days(config.db_rotation_days),
             )
+            # Its first run logs in as the role, so the role must exist first.
+            app_rotation.node.add_dependency(self.app_role.resource)
+        else:
+            for secret in (self.secret, self.app_role.secret):
+                acknowledge(
+                    secret,
+                    "AwsSolutions-SMG4",
+                    "Sandbox is disposable; rotation would add a Lambda and a paid interface endpoint to each sandbox.",
+                )
         if not stage.deletion_protection:
             acknowledge(
                 self.cluster,
                 "AwsSolutions-RDS10",
                 "Sandbox is disposable by design (removal=destroy); prod turns deletion protection on in its config.",
             )
+        for instance in self.cluster.node.children:
+            if isinstance(instance.node.default_child, rds.CfnDBInstance):
+                skip_check(
+                    instance,
+                    "CKV_AWS_118",
+                    "Aurora's CloudWatch metrics and exported postgresql log cover the alarms; Enhanced Monitoring "
+                    "writes to the region-wide RDSOSMetrics log group, which no stack can own or give a retention.",
+                )
         acknowledge(
             self.cluster,
             "AwsSolutions-RDS11",
@@ -126,5 +164,10 @@ def _acknowledge_log_retention_function(stack: Stack) -> None:
             acknowledge(
                 child,
                 "AwsSolutions-IAM5[Resource::*]",
+                "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
+            )
+            skip_check(
+                child.node.find_child("ServiceRole").node.find_child("DefaultPolicy"),
+                "CKV_AWS_111",
                 "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
             )

@@ -9,9 +9,11 @@ from aws_cdk import aws_elasticloadbalancingv2_targets as targets
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy
 from stacks.config import StageConfig
+from stacks.web.cloudfront_access import CloudFrontAccess
 from stacks.web.config import WebConfig
 from stacks.web.network import Network
 
@@ -38,6 +40,10 @@ class AccessLogBucket(Construct):
             "AwsSolutions-S1",
             "This bucket is the access log destination; logging its own access would log forever into itself.",
         )
+        skip_check(self.bucket, "CKV_AWS_18", "The access log destination; logging its own access would loop.")
+        skip_check(
+            self.bucket, "CKV_AWS_21", "Delivered logs are written once and expire; versions would only keep them."
+        )
 
 
 def _health_check(config: WebConfig, path: str) -> elbv2.HealthCheck:
@@ -54,26 +60,27 @@ def _health_check(config: WebConfig, path: str) -> elbv2.HealthCheck:
 
 
 class LoadBalancer(Construct):
-    """An internet-facing ALB in the public subnets that forwards only to its target groups.
+    """An internet-facing ALB in the public subnets that only CloudFront reaches, forwarding to its target groups.
 
-    Its security group admits 80 (and 443 with a certificate) from the internet and sends nothing
-    anywhere except what the targets add (the service's port; the legacy fleet's port).
+    Its security group admits one port (80, or 443 with a certificate) from CloudFront's origin-facing prefix
+    list only, and sends nothing anywhere except what the targets add (the service's port; the legacy fleet's
+    port). Its listener answers 403 unless the request carries this app's origin secret header, so a request
+    through somebody else's distribution is refused too.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network, access: CloudFrontAccess
+    ) -> None:
         super().__init__(scope, construct_id)
         config = stage.web
         vpc = network.vpc
         self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, description="ALB: HTTP(S) from the internet", allow_all_outbound=False
+            self, "SecurityGroup", vpc=vpc, description="ALB: from CloudFront only", allow_all_outbound=False
         )
-        self.security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(80), "HTTP from the internet")
-        if config.https:
-            self.security_group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS from the internet")
-        acknowledge(
-            self.security_group,
-            "AwsSolutions-EC23",
-            "The public entry point: internet-facing on 80/443 only; the tasks and database stay private.",
+        # One port only: the prefix list weighs 55 of the group's 60 rules (cloudfront_access.py).
+        self.port = 443 if config.https else 80
+        self.security_group.add_ingress_rule(
+            access.peer, ec2.Port.tcp(self.port), "From CloudFront's origin-facing servers"
         )
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
@@ -95,6 +102,8 @@ class LoadBalancer(Construct):
         )
         self.legacy_target_group = self._legacy_target_group(config, vpc) if config.has_legacy else None
 
+        # No HTTP-to-HTTPS redirect listener: CloudFront, the only client, speaks HTTPS to an HTTPS origin.
+        forbidden = elbv2.ListenerAction.fixed_response(403, content_type="text/plain", message_body="Forbidden")
         if config.https:
             assert config.certificate_arn is not None
             self.listener = self.alb.add_listener(
@@ -104,38 +113,37 @@ class LoadBalancer(Construct):
                 certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
                 open=False,
-                default_action=self._forward(config),
-            )
-            self.alb.add_listener(
-                "Http",
-                port=80,
-                open=False,
-                default_action=elbv2.ListenerAction.redirect(protocol="HTTPS", port="443", permanent=True),
+                default_action=forbidden,
             )
         else:
-            self.listener = self.alb.add_listener("Http", port=80, open=False, default_action=self._forward(config))
-
-        # Native blue/green: ECS moves traffic between the two groups by rewriting this rule's weights.
-        self.production_rule: elbv2.ApplicationListenerRule | None = None
-        if self.green_target_group is not None:
-            self.production_rule = elbv2.ApplicationListenerRule(
-                self,
-                "ProductionRule",
-                listener=self.listener,
-                priority=1,
-                conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
-                action=elbv2.ListenerAction.weighted_forward(
-                    [
-                        elbv2.WeightedTargetGroup(target_group=self.target_group, weight=1),
-                        elbv2.WeightedTargetGroup(target_group=self.green_target_group, weight=0),
-                    ]
-                ),
+            self.listener = self.alb.add_listener("Http", port=80, open=False, default_action=forbidden)
+            skip_check(
+                self.listener,
+                "CKV_AWS_2",
+                "HTTP without a certificate (web.https=false): only CloudFront reaches it; set web.https and "
+                "web.certificate_arn to encrypt the CloudFront-to-origin leg.",
             )
+            skip_check(self.listener, "CKV_AWS_103", "An HTTP listener has no TLS policy; see CKV_AWS_2 on it.")
+        # The one rule that serves: requests carrying the origin secret. Under blue/green ECS shifts traffic
+        # between the two groups by rewriting this rule's weights; the secret's rotation rewrites its condition.
+        self.origin_rule = elbv2.ApplicationListenerRule(
+            self,
+            "FromCloudFront",
+            listener=self.listener,
+            priority=1,
+            conditions=[access.condition()],
+            action=self._forward(config),
+        )
+        self.production_rule = self.origin_rule if self.green_target_group is not None else None
 
     def _forward(self, config: WebConfig) -> elbv2.ListenerAction:
-        if config.deployment_strategy == "blue_green":
-            # The production rule serves every path; this answers only if the rule is ever removed.
-            return elbv2.ListenerAction.fixed_response(404, content_type="text/plain", message_body="Not found")
+        if self.green_target_group is not None:
+            return elbv2.ListenerAction.weighted_forward(
+                [
+                    elbv2.WeightedTargetGroup(target_group=self.target_group, weight=1),
+                    elbv2.WeightedTargetGroup(target_group=self.green_target_group, weight=0),
+                ]
+            )
         if self.legacy_target_group is None:
             return elbv2.ListenerAction.forward([self.target_group])
         return elbv2.ListenerAction.weighted_forward(

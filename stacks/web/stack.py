@@ -9,8 +9,9 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
-from stacks.common.origin import WebOrigin
+from stacks.common.origin import OriginVerification, WebOrigin
 from stacks.config import StageConfig
+from stacks.web.cloudfront_access import VERIFY_HEADER, CloudFrontAccess
 from stacks.web.database import PORT, Database
 from stacks.web.load_balancer import LoadBalancer
 from stacks.web.monitoring import WebAlarms
@@ -26,7 +27,8 @@ class WebStack(Stack):
         config = stage.web
         network = Network(self, "Network", config=config, zones=stage.availability_zones)
         database = Database(self, "Database", stage=stage, network=network)
-        load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network)
+        access = CloudFrontAccess(self, "OriginAccess", log_retention_days=config.log_retention_days)
+        load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network, access=access)
         topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
         alarms = WebAlarms(
             self,
@@ -42,18 +44,28 @@ class WebStack(Stack):
             config=config,
             network=network,
             load_balancer=load_balancer,
-            db_secret=database.attached_secret,
+            db_secret=database.app_role.attached_secret,
             deployment_alarms=alarms.deployment_alarms,
         )
-        # The chain: internet -> ALB (80/443), ALB -> tasks (container port, added by the target group),
+        # The chain: CloudFront -> ALB (80 or 443), ALB -> tasks (container port, added by the target group),
         # tasks -> database (5432). Each rule names its peer security group.
         database.cluster.connections.allow_from(web.service, ec2.Port.tcp(PORT), "PostgreSQL from the web tasks")
+        web.service.node.add_dependency(database.app_role.resource)  # tasks log in as the app role
 
-        self.origin = WebOrigin(domain_name=load_balancer.alb.load_balancer_dns_name, https=config.https)
+        self.origin = WebOrigin(
+            domain_name=load_balancer.alb.load_balancer_dns_name,
+            https=config.https,
+            verification=OriginVerification(
+                header=VERIFY_HEADER,
+                secret=access.secret,
+                listener_rule_arn=load_balancer.origin_rule.listener_rule_arn,
+            ),
+        )
 
         scheme = "https" if config.https else "http"
         CfnOutput(self, "Url", value=f"{scheme}://{load_balancer.alb.load_balancer_dns_name}")
         CfnOutput(self, "ClusterName", value=web.cluster.cluster_name)
         CfnOutput(self, "ServiceName", value=web.service.service_name)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)
+        CfnOutput(self, "AppDatabaseSecretArn", value=database.app_role.secret.secret_arn)
         CfnOutput(self, "AlarmTopicArn", value=topic.topic.topic_arn)

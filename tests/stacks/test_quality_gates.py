@@ -34,6 +34,8 @@ PINNED_IDS: dict[str, dict[str, str]] = {
     },
     "Web": {
         "DatabaseSecret3B817195": "AWS::SecretsManager::Secret",
+        "DatabaseAppRoleSecret4972C4D8": "AWS::SecretsManager::Secret",
+        "OriginAccessSecretFB2E162C": "AWS::SecretsManager::Secret",
         "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
         "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
         "LoadBalancerAccessLogsBucket38E275E7": "AWS::S3::Bucket",
@@ -42,6 +44,8 @@ PINNED_IDS: dict[str, dict[str, str]] = {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
     },
+    # The us-east-1 stack (prod) holds the web ACL only: no data.
+    "EdgeFunctions": {},
 }
 # Stateful resources only some stages have ("stage/Stack"), on top of PINNED_IDS.
 STAGE_PINNED_IDS: dict[str, dict[str, str]] = {
@@ -71,6 +75,56 @@ def test_every_ignored_cfn_lint_check_has_a_reason() -> None:
     for check in _cfn_lint_config().get("ignore_checks", []):  # type: ignore[attr-defined]
         index = next(i for i, line in enumerate(lines) if line.strip() == f"- {check}")
         assert lines[index - 1].strip().startswith("#") and len(lines[index - 1]) > 40, f"{check} needs a reason"
+
+
+def test_every_app_wide_checkov_skip_has_a_reason_and_findings_fail_the_build() -> None:
+    """`make lint` runs checkov with .checkov.yaml: a check skipped for the whole app says why on the line above."""
+    text = (ROOT / ".checkov.yaml").read_text()
+    config = yaml.safe_load(text)
+    lines = text.splitlines()
+    assert config["skip-check"], "no app-wide skips: drop the key instead"
+    for check in config["skip-check"]:
+        index = next(i for i, line in enumerate(lines) if line.strip() == f"- {check}")
+        reason = lines[index - 2].strip() + " " + lines[index - 1].strip()
+        assert reason.startswith(f"# {check}:") and len(reason) > 80, f"{check} needs a reason"
+    assert not config.get("soft-fail") and not config.get("soft-fail-on"), "findings must fail make lint"
+    assert config["framework"] == ["cloudformation"] and config["skip-download"] is True  # offline
+    makefile = (ROOT / "Makefile").read_text()
+    assert "checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json" in makefile
+
+
+@pytest.mark.parametrize("key", STACKS)
+def test_every_checkov_skip_next_to_a_construct_has_a_reason(synth: Synthesized, key: str) -> None:
+    """Resource-level skips (stacks/common/checkov.py) name one check and say why, in the resource's metadata."""
+    app_wide = set(yaml.safe_load((ROOT / ".checkov.yaml").read_text())["skip-check"])
+    for logical_id, resource in synth.templates[key]["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert re.fullmatch(r"CKV2?_AWS_\d+", skip["id"]), (logical_id, skip)
+            assert len(skip["comment"]) >= 25, (logical_id, skip)
+            assert skip["id"] not in app_wide, f"{logical_id}: {skip['id']} is already skipped app-wide"
+
+
+def test_a_checkov_skip_without_a_real_reason_is_refused_at_synth() -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_s3 as s3
+
+    from stacks.common.checkov import skip_check
+
+    bucket = s3.Bucket(Stack(App(), "S"), "B")
+    with pytest.raises(ValueError, match="specific reason"):
+        skip_check(bucket, "CKV_AWS_18", "n/a")
+    with pytest.raises(ValueError, match="not a checkov AWS check id"):
+        skip_check(bucket, "AwsSolutions-S1", "A reason that is long enough to pass.")
+    skip_check(bucket, "CKV_AWS_18", "The first reason, long enough to pass.")
+    skip_check(bucket, "CKV_AWS_18", "The second reason replaces the first one.")
+    skip_check(bucket, "CKV_AWS_21", "Another check on the same resource is kept.")
+    cfn = bucket.node.default_child
+    assert cfn.get_metadata("checkov") == {  # type: ignore[union-attr]
+        "skip": [
+            {"id": "CKV_AWS_18", "comment": "The second reason replaces the first one."},
+            {"id": "CKV_AWS_21", "comment": "Another check on the same resource is kept."},
+        ]
+    }
 
 
 @pytest.mark.parametrize("key", STACKS)

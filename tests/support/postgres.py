@@ -1,4 +1,5 @@
-"""A throwaway PostgreSQL server on 127.0.0.1 (Debian's server binaries), for the web app's tests and benchmark."""
+"""A real PostgreSQL on 127.0.0.1 (Debian's server binaries) for the tests that need one (the web container's app,
+the app role set-up) and for the web origin benchmark."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.support.servers import free_port
 
@@ -126,3 +129,15 @@ def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
     for path in (key, cert):
         own(path)
     return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One server per test session (TLS off locally); skips with the reason when it cannot run here, e.g. no
+    binaries: `apt-get install -y postgresql`."""
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(postgres_server())
+        except PostgresUnavailable as error:
+            pytest.skip(str(error))
+        yield running

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +17,11 @@ from edge_cache.keys import cache_key
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
+# The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
+# unique to each fetch misses CloudFront's caches (it is the one query parameter in the page cache key); the
+# fill then asks S3 first, so the publisher takes the page's copy out of the bucket before the fetch (and puts
+# it back if the fetch fails), and S3's 403 sends the fill to the web origin, which must ignore the parameter.
+BYPASS_PARAM = "edge-cache-publish"
 
 
 class InvalidPath(Exception):
@@ -73,6 +79,19 @@ class BucketWriter:
         self._client = client
         self._bucket = bucket
 
+    def take(self, key: str) -> Page | None:
+        """Remove the stored copy of a page and return it (None when there is none)."""
+        try:
+            stored = self._client.get_object(Bucket=self._bucket, Key=key)
+        except self._client.exceptions.ClientError as error:
+            # Without s3:ListBucket a missing key answers 403 rather than 404.
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "403", "404"):
+                return None
+            raise
+        page = Page(200, stored["Body"].read(), stored.get("ContentType"), stored.get("CacheControl"))
+        self._client.delete_object(Bucket=self._bucket, Key=key)
+        return page
+
     def put(self, key: str, page: Page) -> None:
         extra = {"CacheControl": page.cache_control} if page.cache_control else {}
         self._client.put_object(
@@ -84,17 +103,29 @@ class BucketWriter:
         )
 
 
+def page_url(origin_url: str, path: str, nonce: str | None = None) -> str:
+    """The URL that reaches the web origin for `path`, past CloudFront's and the edge function's caches."""
+    separator = "&" if "?" in path else "?"
+    return f"{origin_url.rstrip('/')}{path}{separator}{BYPASS_PARAM}={nonce or uuid.uuid4().hex}"
+
+
 def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], writer: BucketWriter) -> dict[str, str]:
     """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy."""
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
-    page = fetcher(origin_url.rstrip("/") + path)
-    if page.status in _NOT_FOUND:
-        return {"path": path, "key": key, "result": "not_found"}
-    if page.status == 429 or page.status >= 500:
-        raise RetryableOriginError(f"{path}: origin answered {page.status}")
-    if page.status != 200:
-        raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+    previous = writer.take(key)  # else the fill through CloudFront would read this copy back from S3
+    try:
+        page = fetcher(page_url(origin_url, path))
+        if page.status in _NOT_FOUND:
+            return {"path": path, "key": key, "result": "not_found"}
+        if page.status == 429 or page.status >= 500:
+            raise RetryableOriginError(f"{path}: origin answered {page.status}")
+        if page.status != 200:
+            raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+    except Exception:
+        if previous:
+            writer.put(key, previous)  # a failed publish keeps the page viewers had
+        raise
     writer.put(key, page)
     return {"path": path, "key": key, "result": "stored"}

@@ -58,8 +58,12 @@ class _Origin(BaseHTTPRequestHandler):
         "/private": (403, {}, b""),
     }
 
+    requested: ClassVar[list[str]] = []  # every path with its query string, in order
+
     def do_GET(self) -> None:
-        status, headers, body = self.routes.get(self.path, (404, {"Content-Type": "text/plain"}, b"not found"))
+        self.requested.append(self.path)
+        path = self.path.split("?", 1)[0]  # a web app ignores query parameters it does not know
+        status, headers, body = self.routes.get(path, (404, {"Content-Type": "text/plain"}, b"not found"))
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -79,3 +83,9 @@ def origin_url() -> Iterator[str]:
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture
+def origin_requests(origin_url: str) -> list[str]:
+    """Paths (with query strings) the local origin has received, oldest first."""
+    return _Origin.requested

@@ -9,12 +9,14 @@ import pytest
 
 from edge_cache.keys import cache_key
 from edge_cache.publishing import (
+    BYPASS_PARAM,
     BucketWriter,
     InvalidPath,
     Page,
     RetryableOriginError,
     UnpublishableResponse,
     fetch,
+    page_url,
     publish,
 )
 from tests.support.servers import free_port
@@ -72,6 +74,43 @@ def distribution_pages_prefix() -> str:
     from stacks.edge.buckets import PAGES_PREFIX
 
     return PAGES_PREFIX
+
+
+def test_each_fetch_goes_past_both_caches_to_the_web_origin(
+    origin_url: str, origin_requests: list[str], s3: Any, bucket: str
+) -> None:
+    """The publisher fetches through CloudFront (the origin admits nothing else): a query parameter unique to
+    the fetch misses CloudFront's caches, and the page's S3 copy is out of the bucket while the fetch runs, so
+    the fill does not read it back from S3 but goes on to the web origin."""
+    _publish("/news/today", origin_url, s3, bucket)
+    seen_during_fetch = []
+
+    def fetcher(url: str) -> Page:
+        seen_during_fetch.append(s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0))
+        return fetch(url, timeout_s=2)
+
+    publish("/news/today", origin_url=origin_url, fetcher=fetcher, writer=BucketWriter(s3, bucket))
+    assert seen_during_fetch == [0]
+    assert s3.get_object(Bucket=bucket, Key="pages/news/today")["Body"].read() == b"<h1>Today</h1>"
+    first, second = [p for p in origin_requests if p.startswith("/news/today?")][-2:]
+    assert first.startswith(f"/news/today?{BYPASS_PARAM}=") and first != second
+    assert page_url("https://x", "/a?b=1", "n") == f"https://x/a?b=1&{BYPASS_PARAM}=n"
+
+
+@pytest.mark.parametrize("answer", [Page(503, b"", None, None), Page(301, b"", None, None), TimeoutError("slow")])
+def test_a_failed_publish_puts_back_the_copy_viewers_had(s3: Any, bucket: str, answer: Page | Exception) -> None:
+    writer = BucketWriter(s3, bucket)
+    writer.put("pages/news/today", Page(200, b"<h1>Yesterday</h1>", "text/html", "max-age=60"))
+
+    def fetcher(_url: str) -> Page:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with pytest.raises((RetryableOriginError, UnpublishableResponse, TimeoutError)):
+        publish("/news/today", origin_url="https://d111111abcdef8.cloudfront.net", fetcher=fetcher, writer=writer)
+    stored = s3.get_object(Bucket=bucket, Key="pages/news/today")
+    assert (stored["Body"].read(), stored["CacheControl"]) == (b"<h1>Yesterday</h1>", "max-age=60")
 
 
 @pytest.mark.parametrize("path", ["/gone", "/never-existed"])

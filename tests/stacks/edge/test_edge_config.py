@@ -61,6 +61,10 @@ INVALID = [
     ({"edge.assets_path_pattern": "/assets/**"}, "edge.assets_path_pattern", "should match pattern"),
     ({"edge.web_acl_arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/a/b"}, "edge.web_acl_arn", "pattern"),
     ({"edge.certificate_arn": CERT.replace("us-east-1", "eu-west-1")}, "edge.certificate_arn", "pattern"),
+    ({"edge.waf_enabled": True, "edge.web_acl_arn": ACL}, "edge.waf_enabled", "cannot be combined with web_acl_arn"),
+    ({"edge.waf_rate_limit_per_5min": 9}, "edge.waf_rate_limit_per_5min", "greater than or equal to 10"),
+    ({"edge.minimum_tls_version": "TLSv1.1_2016"}, "edge.minimum_tls_version", "TLSv1.2_2021"),
+    ({"edge.origin_secret_rotation_days": 0}, "edge.origin_secret_rotation_days", "greater than or equal to 1"),
     ({"edge.aliases": ["news.example.com"]}, "edge.aliases", "aliases and certificate_arn go together"),
     ({"edge.certificate_arn": CERT}, "edge.aliases", "aliases and certificate_arn go together"),
     (
@@ -98,6 +102,7 @@ def test_optional_edge_features_validate_together() -> None:
     config = load_stage(
         "prod",
         {
+            "edge.waf_enabled": "false",
             "edge.web_acl_arn": ACL,
             "edge.certificate_arn": CERT,
             "edge.aliases": '["news.example.com", "*.news.example.com"]',
@@ -107,6 +112,12 @@ def test_optional_edge_features_validate_together() -> None:
     assert (config.web_acl_arn, config.certificate_arn) == (ACL, CERT)
     assert config.aliases == ("news.example.com", "*.news.example.com")
     assert config.origin_shield_region is None
+
+
+def test_prod_creates_a_web_acl_and_rotates_the_origin_secret_and_sandbox_does_neither() -> None:
+    sandbox, prod = load_stage("sandbox").edge, load_stage("prod").edge
+    assert (prod.waf_enabled, prod.web_acl_arn, prod.origin_secret_rotation_days) == (True, None, 30)
+    assert (sandbox.waf_enabled, sandbox.origin_secret_rotation_days) == (False, None)
 
 
 def test_stage_defaults_publish_harder_in_prod() -> None:

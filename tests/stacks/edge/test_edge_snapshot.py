@@ -1,4 +1,4 @@
-"""Snapshots of the edge stack per stage, normalized for asset hashes (update: pytest --snapshot-update)."""
+"""Snapshots of the edge stacks per stage, normalized for asset hashes (update: pytest --snapshot-update)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,17 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from stacks.config import STAGES
 from tests.support.snapshot import normalize
-from tests.support.synth import Synthesized
+from tests.support.synth import Synthesized, stack_keys
 
 
-@pytest.mark.parametrize("stage", sorted(STAGES))
-def test_edge_templates_match_snapshot(synth: Synthesized, stage: str, snapshot: SnapshotAssertion) -> None:
-    assert normalize(synth.templates[f"{stage}/Edge"]) == snapshot.use_extension(JSONSnapshotExtension)
+@pytest.mark.parametrize(
+    ("stage", "stack"),
+    [
+        pytest.param(stage, stack, id=f"{stage}-{stack}")
+        for stage in sorted(STAGES)
+        for stack in ("EdgeFunctions", "Edge")
+        if f"{stage}/{stack}" in stack_keys()
+    ],
+)
+def test_edge_templates_match_snapshot(synth: Synthesized, stage: str, stack: str, snapshot: SnapshotAssertion) -> None:
+    assert normalize(synth.templates[f"{stage}/{stack}"]) == snapshot.use_extension(JSONSnapshotExtension)

@@ -8,20 +8,27 @@ from typing import Any
 
 import pytest
 
-from edge_cache import keys
-from stacks.app_builder import STACK_IDS
+from edge_cache import keys, publishing
+from stacks.app_builder import stack_ids
 from stacks.config import load_stage
 from stacks.edge import buckets, distribution
-from stacks.edge.publisher import RETRYABLE_ERRORS
-from tests.support.iam import statements_of_role, tls_only_policy
+from stacks.edge.publisher import BYPASS_PARAM, RETRYABLE_ERRORS
+from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
+ORIGIN_SECRET = "OriginAccessSecretFB2E162C"  # in the Web stack
+VERIFY_HEADER = "x-origin-verify"
 
 
 def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
     return synth.templates[f"{stage}/Edge"]
+
+
+def _functions(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The stage's us-east-1 stack (named for the Lambda@Edge function it held; now the web ACL's home)."""
+    return synth.templates[f"{stage}/EdgeFunctions"]
 
 
 def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -61,9 +68,10 @@ def test_no_function_runs_on_any_request(synth: Synthesized, stage: str) -> None
     config = _distribution(synth, stage)
     for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
         assert "LambdaFunctionAssociations" not in behavior and "FunctionAssociations" not in behavior
-    assert "EdgeFunctions" not in STACK_IDS and f"{stage}/EdgeFunctions" not in synth.templates
-    for template in synth.templates.values():
-        assert "edgelambda.amazonaws.com" not in json.dumps(template)
+    us_east_1 = synth.templates.get(f"{stage}/EdgeFunctions", {})
+    assert resources_of_type(us_east_1, "AWS::Lambda::Function") == {}
+    for stack_id in stack_ids(load_stage(stage)):
+        assert "edgelambda.amazonaws.com" not in json.dumps(synth.templates[f"{stage}/{stack_id}"])
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -94,12 +102,14 @@ def test_cloudfront_reads_the_keys_the_publisher_writes(synth: Synthesized, stag
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, stage: str) -> None:
+    assert BYPASS_PARAM == publishing.BYPASS_PARAM
     template = _edge(synth, stage)
     for behavior in _page_behaviors(synth, stage):
         assert "OriginRequestPolicyId" not in behavior  # S3 and the web origin see the cache key only
         policy = template["Resources"][behavior["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
         key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
-        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
+        # Only the publisher's own parameter, which makes its fetches miss every cache.
+        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": [BYPASS_PARAM]}
         assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
         assert key["CookiesConfig"] == {"CookieBehavior": "none"}
 
@@ -112,6 +122,24 @@ def test_the_web_origin_is_this_apps_load_balancer(synth: Synthesized, stage: st
     assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
     protocol = "https-only" if config.web.https else "http-only"
     assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
+    headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
+    # Only the secret the web origin's listener requires: a dynamic reference to the Web stack's secret,
+    # resolved by CloudFormation at deploy time, so the value is in no template.
+    assert headers == {
+        VERIFY_HEADER: {
+            "Fn::Join": [
+                "",
+                ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"],
+            ]
+        }
+    }
+
+
+def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, Any]:
+    """The weak cross-stack reference (Fn::GetStackOutput) CDK writes for a Ref to a Web stack resource."""
+    outputs = synth.templates[f"{stage}/Web"]["Outputs"]
+    (name,) = [n for n in outputs if n.startswith(f"PublishOutputRef{logical_id}")]
+    return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
 
 
 def test_origin_shield_covers_both_page_origins_in_prod(synth: Synthesized) -> None:
@@ -238,7 +266,89 @@ def test_distribution_logs_price_class_and_protocols(synth: Synthesized, stage: 
     assert config["Logging"] == {"Bucket": {"Fn::GetAtt": [LOGS, "RegionalDomainName"]}, "Prefix": "cloudfront/"}
     assert config["PriceClass"] == load_stage(stage).edge.price_class
     assert config["HttpVersion"] == "http2and3"
-    assert "WebACLId" not in config and "Aliases" not in config  # neither stage sets them
+    assert "Aliases" not in config  # neither stage sets them
+
+
+def _checkov_skips(resource: dict[str, Any]) -> set[str]:
+    return {skip["id"] for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", [])}
+
+
+def test_prod_creates_a_cloudfront_web_acl_in_us_east_1_with_managed_rules_and_a_rate_limit(synth: Synthesized) -> None:
+    functions, edge = _functions(synth, "prod"), _edge(synth, "prod")
+    acl_id, acl = _one(functions, "AWS::WAFv2::WebACL")
+    props = acl["Properties"]
+    assert props["Scope"] == "CLOUDFRONT" and synth.regions["prod/EdgeFunctions"] == "us-east-1"
+    assert props["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in props["Rules"]}
+    for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
+        assert rules[group]["Statement"]["ManagedRuleGroupStatement"] == {"VendorName": "AWS", "Name": group}
+        assert rules[group]["OverrideAction"] == {"None": {}}  # the groups' own block actions apply
+    assert rules["RatePerIp"]["Action"] == {"Block": {}}
+    assert rules["RatePerIp"]["Statement"]["RateBasedStatement"] == {
+        "AggregateKeyType": "IP",
+        "Limit": load_stage("prod").edge.waf_rate_limit_per_5min,
+    }
+    # Its ARN crosses to the stage region through an SSM parameter in us-east-1, read there at deploy time.
+    (parameter,) = [
+        p["Properties"]
+        for p in resources_of_type(functions, "AWS::SSM::Parameter").values()
+        if p["Properties"]["Value"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    ]
+    reader_id, reader = _one(edge, "Custom::AWS")
+    call = json.loads(reader["Properties"]["Create"])
+    assert (call["service"], call["action"], call["region"]) == ("SSM", "getParameter", "us-east-1")
+    assert call["parameters"] == {"Name": parameter["Name"]}
+    assert _distribution(synth, "prod")["WebACLId"] == {"Fn::GetAtt": [reader_id, "Parameter.Value"]}
+
+
+def test_sandbox_has_no_web_acl_and_says_why(synth: Synthesized) -> None:
+    # Nothing of the stage lives in us-east-1, so the stage has no stack there at all.
+    assert "sandbox/EdgeFunctions" not in synth.templates and "EdgeFunctions" not in stack_ids(load_stage("sandbox"))
+    assert "WebACLId" not in _distribution(synth, "sandbox")
+    _, distribution = _one(_edge(synth, "sandbox"), "AWS::CloudFront::Distribution")
+    assert {"CKV_AWS_68", "CKV_AWS_174"} <= _checkov_skips(distribution)
+    _, distribution = _one(_edge(synth, "prod"), "AWS::CloudFront::Distribution")
+    assert "CKV_AWS_68" not in _checkov_skips(distribution)  # prod has its web ACL: nothing to skip
+
+
+def test_prod_rotates_the_origin_secret_without_rewriting_the_distribution_at_deploy(synth: Synthesized) -> None:
+    edge = _edge(synth, "prod")
+    _, schedule = _one(edge, "AWS::SecretsManager::RotationSchedule")
+    props = schedule["Properties"]
+    assert props["SecretId"] == _web_output(synth, "prod", ORIGIN_SECRET)
+    assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
+    assert props["RotateImmediatelyOnUpdate"] is False
+    function_id = props["RotationLambdaARN"]["Fn::GetAtt"][0]
+    function = edge["Resources"][function_id]["Properties"]
+    assert function["Handler"] == "origin_secret.handler.handler"
+    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
+    env = function["Environment"]["Variables"]
+    assert env["HEADER_NAME"] == VERIFY_HEADER and env["DISTRIBUTION_ID"] == {"Ref": distribution_id}
+    assert env["LISTENER_RULE_ARN"] == _web_output(synth, "prod", "LoadBalancerFromCloudFront")
+    # It may change this distribution and this listener rule, nothing else.
+    statements = statements_of_role(edge, role_of_function(edge, function_id))
+    assert actions_on(statements, distribution_id) == {
+        "cloudfront:GetDistributionConfig",
+        "cloudfront:UpdateDistribution",
+    }
+    (modify,) = [s for s in statements if s["Action"] == "elasticloadbalancing:ModifyRule"]
+    assert modify["Resource"] == env["LISTENER_RULE_ARN"]
+    assert resources_of_type(_edge(synth, "sandbox"), "AWS::SecretsManager::RotationSchedule") == {}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_publisher_fetches_through_the_distribution(synth: Synthesized, stage: str) -> None:
+    """The web origin admits only CloudFront, so the publisher goes through it (past both caches)."""
+    edge = _edge(synth, stage)
+    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
+    (fetcher,) = [
+        f["Properties"]
+        for f in resources_of_type(edge, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "edge_cache.publisher.handler"
+    ]
+    assert fetcher["Environment"]["Variables"]["ORIGIN_URL"] == {
+        "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -353,7 +463,9 @@ def optional_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[st
     outdir = tmp_path_factory.mktemp("optional.out")
     app = App(outdir=str(outdir), context=cdk_context())
     overrides = {
+        "edge.waf_enabled": "false",  # a web ACL shared across apps instead of this stage's own
         "edge.web_acl_arn": ACL,
+        "edge.minimum_tls_version": "TLSv1.3_2025",
         "edge.certificate_arn": CERT,
         "edge.aliases": '["news.example.com"]',
         "edge.origin_shield_region": "null",
@@ -374,9 +486,10 @@ def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[d
     assert config["Aliases"] == ["news.example.com"]
     assert config["ViewerCertificate"] == {
         "AcmCertificateArn": CERT,
-        "MinimumProtocolVersion": "TLSv1.2_2021",
+        "MinimumProtocolVersion": "TLSv1.3_2025",  # from edge.minimum_tls_version (TLSv1.2_2021 or newer)
         "SslSupportMethod": "sni-only",
     }
+    assert _checkov_skips(dist) & {"CKV_AWS_68", "CKV_AWS_174"} == set()
     for origin in config["Origins"]:
         assert "OriginShield" not in origin or origin["OriginShield"] == {"Enabled": False}
 

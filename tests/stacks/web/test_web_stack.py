@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +11,8 @@ from typing import Any
 import pytest
 
 from stacks.config import load_stage
+from stacks.web.app_role import ROLES_MODULE
+from stacks.web.cloudfront_access import PREFIX_LIST_WEIGHT, SECURITY_GROUP_RULE_QUOTA, VERIFY_HEADER
 from stacks.web.service import CONTAINER_ROOT, SECRET_FIELDS
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
 from tests.support.iam import statements_of_role, tls_only_policy
@@ -20,10 +24,16 @@ ROTATION_SG, ENDPOINT_SG = "DatabaseRotationSecurityGroup8E1B7C66", "DatabaseEnd
 CLUSTER, SECRET, BUCKET = "DatabaseCluster5B53A178", "DatabaseSecret3B817195", "LoadBalancerAccessLogsBucket38E275E7"
 SERVICE_TG = "LoadBalancerServiceE653FB98"
 NAT_SG = "NetworkVpcNatSecurityGroup559BBD24"
+APP_SECRET, ORIGIN_SECRET = "DatabaseAppRoleSecret4972C4D8", "OriginAccessSecretFB2E162C"
+PREFIX_LIST_LOOKUP = "OriginAccessPrefixListA3A46D5E"
 
 
 def _template(synth: Synthesized, stage: str) -> dict[str, Any]:
     return synth.templates[f"{stage}/Web"]
+
+
+def json_key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
 
 
 # --- network -------------------------------------------------------------------------------------
@@ -183,15 +193,27 @@ def test_prod_keeps_the_database_and_sandbox_is_disposable(
     assert {"Key": "deletion_protection.enabled", "Value": str(protected).lower()} in alb["LoadBalancerAttributes"]
 
 
-def test_prod_rotates_credentials_from_the_isolated_subnets(synth: Synthesized) -> None:
+def test_prod_rotates_both_secrets_from_the_isolated_subnets(synth: Synthesized) -> None:
     template = _template(synth, "prod")
-    _, schedule = one(template, "AWS::SecretsManager::RotationSchedule")
-    assert schedule["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
-    _, application = one(template, "AWS::Serverless::Application")
-    subnet_ids = application["Parameters"]["vpcSubnetIds"]["Fn::Join"][1][::2]
-    assert refs(subnet_ids) == subnets(template, "Data")
-    assert application["Parameters"]["vpcSecurityGroupIds"] == {"Fn::GetAtt": [ROTATION_SG, "GroupId"]}
-    # It reaches Secrets Manager through an endpoint in the same subnets.
+    schedules = resources_of_type(template, "AWS::SecretsManager::RotationSchedule").values()
+    assert {s["Properties"]["SecretId"]["Ref"] for s in schedules} == {
+        "DatabaseSecretAttachmentE5D1B020",  # the admin's: single user
+        "DatabaseAppRoleSecretAttachment4D839DA0",  # the app's: alternating users
+    }
+    assert {json_key(s["Properties"]["RotationRules"]) for s in schedules} == {
+        '{"ScheduleExpression": "rate(30 days)"}'
+    }
+    applications = resources_of_type(template, "AWS::Serverless::Application")
+    assert len(applications) == 2
+    for application in applications.values():
+        parameters = application["Properties"]["Parameters"]
+        assert refs(parameters["vpcSubnetIds"]["Fn::Join"][1][::2]) == subnets(template, "Data")
+        assert parameters["vpcSecurityGroupIds"] == {"Fn::GetAtt": [ROTATION_SG, "GroupId"]}
+    app_rotation = applications["DatabaseAppRoleRotation8AEF7940"]
+    assert app_rotation["Properties"]["Parameters"]["masterSecretArn"] == {"Ref": "DatabaseSecretAttachmentE5D1B020"}
+    # Its first run logs in as the app role, so it waits for the role.
+    assert app_rotation["DependsOn"] == ["DatabaseAppRole90133F2E"]
+    # They reach Secrets Manager through an endpoint in the same subnets.
     endpoints = [
         e["Properties"]
         for e in resources_of_type(template, "AWS::EC2::VPCEndpoint").values()
@@ -211,7 +233,7 @@ def test_sandbox_has_no_rotation_and_no_interface_endpoint(synth: Synthesized) -
 
 # --- security groups -----------------------------------------------------------------------------
 
-HTTP = (ALB_SG, "tcp", "0.0.0.0/0", 80, 80)
+FROM_CLOUDFRONT = (ALB_SG, "tcp", f"prefix-list:{PREFIX_LIST_LOOKUP}", 80, 80)
 ALB_TO_APP = (APP_SG, "tcp", ALB_SG, 8080, 8080)
 APP_TO_DB = (DB_SG, "tcp", APP_SG, 5432, 5432)
 VPC_TO_NAT = (NAT_SG, "tcp", "10.0.0.0/16", 443, 443)  # only what the app tier sends out
@@ -222,12 +244,41 @@ ROTATION_TO_ENDPOINT = (ENDPOINT_SG, "tcp", ROTATION_SG, 443, 443)
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
-        ("sandbox", {HTTP, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
-        ("prod", {HTTP, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT}),
+        ("sandbox", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
+        ("prod", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT}),
     ],
 )
 def test_ingress_is_the_chain_and_nothing_else(synth: Synthesized, stage: str, expected: set[Any]) -> None:
     assert ingress_rules(_template(synth, stage)) == expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_only_cloudfronts_origin_facing_servers_reach_the_load_balancer(synth: Synthesized, stage: str) -> None:
+    """The ALB's one ingress rule names the prefix list a deploy-time lookup resolves by its AWS-managed name."""
+    template = _template(synth, stage)
+    assert {r for r in ingress_rules(template) if r[0] == ALB_SG} == {FROM_CLOUDFRONT}
+    lookup = json.loads(template["Resources"][PREFIX_LIST_LOOKUP]["Properties"]["Create"])
+    assert (lookup["service"], lookup["action"]) == ("EC2", "describeManagedPrefixLists")
+    assert lookup["parameters"]["Filters"] == [
+        {"Name": "prefix-list-name", "Values": ["com.amazonaws.global.cloudfront.origin-facing"]}
+    ]
+    assert lookup["outputPaths"] == ["PrefixLists.0.PrefixListId"]
+
+
+def rule_weight(template: dict[str, Any], group: str, rules: set[tuple[str, str, str, Any, Any]]) -> int:
+    """Rules a group's ingress takes from its quota: a prefix list counts as its weight (cloudfront_access.py)."""
+    return sum(PREFIX_LIST_WEIGHT if peer.startswith("prefix-list:") else 1 for g, _, peer, _, _ in rules if g == group)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_security_group_fits_the_default_rule_quota(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    rules = ingress_rules(template)
+    for group in resources_of_type(template, "AWS::EC2::SecurityGroup"):
+        assert rule_weight(template, group, rules) <= SECURITY_GROUP_RULE_QUOTA, group
+    # The check can fail: the same prefix list on a second port would take 110 of 60 rules.
+    second_port = {*rules, (ALB_SG, "tcp", f"prefix-list:{PREFIX_LIST_LOOKUP}", 443, 443)}
+    assert rule_weight(template, ALB_SG, second_port) > SECURITY_GROUP_RULE_QUOTA
 
 
 NO_EGRESS = ("icmp", "255.255.255.255/32", 252, 86)  # CDK's placeholder for "no outbound rule"
@@ -290,14 +341,39 @@ def test_access_log_bucket_is_encrypted_private_tls_only_and_expires(synth: Synt
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_http_listener_forwards_to_the_service_without_a_certificate(synth: Synthesized, stage: str) -> None:
+def test_listener_forwards_only_requests_carrying_the_origin_secret(synth: Synthesized, stage: str) -> None:
     template = _template(synth, stage)
     listeners = [
         listener["Properties"]
         for listener in resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
     ]
     assert [(listener["Port"], listener["Protocol"]) for listener in listeners] == [(80, "HTTP")]
-    assert listeners[0]["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": SERVICE_TG}}]
+    # Without the header: 403, whoever sends it (another distribution reaches the ALB through the same list).
+    assert listeners[0]["DefaultActions"] == [
+        {
+            "Type": "fixed-response",
+            "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain", "MessageBody": "Forbidden"},
+        }
+    ]
+    (rule,) = [
+        r["Properties"] for r in resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    ]
+    assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": SERVICE_TG}}]
+    # The value is a dynamic reference resolved by CloudFormation at deploy: never in the template.
+    assert rule["Conditions"] == [
+        {
+            "Field": "http-header",
+            "HttpHeaderConfig": {
+                "HttpHeaderName": VERIFY_HEADER,
+                "Values": [
+                    {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": ORIGIN_SECRET}, ":SecretString:::}}"]]}
+                ],
+            },
+        }
+    ]
+    secret = template["Resources"][ORIGIN_SECRET]["Properties"]
+    assert "SecretString" not in secret
+    assert secret["GenerateSecretString"] == {"PasswordLength": 48, "ExcludePunctuation": True}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -355,27 +431,70 @@ def test_deployment_alarms_roll_back_and_watch_the_service_target_group(synth: S
         assert "AlarmName" not in alarms[name]["Properties"]
 
 
+APP_ATTACHMENT, ADMIN_ATTACHMENT = "DatabaseAppRoleSecretAttachment4D839DA0", "DatabaseSecretAttachmentE5D1B020"
+ROLE_RESOURCE, ROLE_FUNCTION = "DatabaseAppRole90133F2E", "DatabaseAppRoleFunction31AED84E"
+
+
+def _secret_readers(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Role logical id -> the secrets (logical ids) it may read."""
+    readers: dict[str, set[str]] = {}
+    for policy in resources_of_type(template, "AWS::IAM::Policy").values():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "secretsmanager:GetSecretValue" not in actions:
+                continue
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for role in policy["Properties"]["Roles"]:
+                readers.setdefault(role["Ref"], set()).update(r["Ref"] for r in resources)
+    return readers
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_database_credentials_reach_the_container_only_as_secrets(synth: Synthesized, stage: str) -> None:
+def test_the_app_connects_with_its_own_secret_and_the_admin_secret_stays_with_rotation(
+    synth: Synthesized, stage: str
+) -> None:
     template = _template(synth, stage)
     _, task = one(template, "AWS::ECS::TaskDefinition")
     (container,) = task["ContainerDefinitions"]
     assert "Environment" not in container  # nothing in plain text, not even the port
-    attachment = one(template, "AWS::SecretsManager::SecretTargetAttachment")[0]
     assert container["Secrets"] == [
-        {"Name": name, "ValueFrom": {"Fn::Join": ["", [{"Ref": attachment}, f":{field}::"]]}}
+        {"Name": name, "ValueFrom": {"Fn::Join": ["", [{"Ref": APP_ATTACHMENT}, f":{field}::"]]}}
         for name, field in SECRET_FIELDS.items()
     ]
     assert container["ReadonlyRootFilesystem"] is True
     assert container["PortMappings"] == [{"ContainerPort": 8080, "Name": "web", "Protocol": "tcp"}]
-    # Only the execution role (which pulls secrets at task start) may read the secret.
+    # The execution role (which pulls secrets at task start) reads the app's secret only; the admin secret is
+    # read by the role set-up function alone (through the Data API) besides the rotation functions.
     execution_role = task["ExecutionRoleArn"]["Fn::GetAtt"][0]
-    readers = [
-        policy["Properties"]["Roles"]
-        for policy in resources_of_type(template, "AWS::IAM::Policy").values()
-        if "secretsmanager:GetSecretValue" in str(policy["Properties"]["PolicyDocument"])
-    ]
-    assert readers == [[{"Ref": execution_role}]]
+    role_function_role = template["Resources"][ROLE_FUNCTION]["Properties"]["Role"]["Fn::GetAtt"][0]
+    assert _secret_readers(template) == {
+        execution_role: {APP_ATTACHMENT},
+        role_function_role: {APP_SECRET, ADMIN_ATTACHMENT},
+    }
+    app_secret = template["Resources"][APP_SECRET]["Properties"]["GenerateSecretString"]["SecretStringTemplate"]
+    assert app_secret == {
+        "Fn::Join": ["", ['{"username":"app_user","dbname":"app","masterarn":"', {"Ref": ADMIN_ATTACHMENT}, '"}']]
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_app_role_is_created_at_deploy_before_the_tasks_start(synth: Synthesized, stage: str) -> None:
+    template = _template(synth, stage)
+    role = template["Resources"][ROLE_RESOURCE]
+    assert role["Type"] == "Custom::AppDatabaseRole"
+    props = role["Properties"]
+    assert (props["Role"], props["Database"], props["Schema"]) == ("app_user", "app", "app")
+    assert props["AdminSecretArn"] == {"Ref": ADMIN_ATTACHMENT}
+    assert props["AppSecretArn"] == {"Ref": APP_SECRET}
+    assert props["Statements"] == hashlib.sha256(ROLES_MODULE.read_bytes()).hexdigest()[:16]
+    assert role["DependsOn"] == ["DatabaseClusterWriterD43085C6"]  # the Data API needs a running instance
+    assert template["Resources"][CLUSTER]["Properties"]["EnableHttpEndpoint"] is True  # the Data API
+    service_id, _ = one(template, "AWS::ECS::Service")
+    assert ROLE_RESOURCE in template["Resources"][service_id]["DependsOn"]
+    # The function reaches the cluster over the Data API, from outside the VPC: no network path to open.
+    function = template["Resources"][ROLE_FUNCTION]["Properties"]
+    assert "VpcConfig" not in function
+    assert function["Handler"] == "db_roles.handler.handler"
 
 
 @pytest.mark.parametrize(

@@ -100,16 +100,23 @@ def _groups(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     }
 
 
-def test_https_listener_with_certificate_and_http_redirect(variants: dict[str, Any]) -> None:
+def _rule(template: dict[str, Any]) -> dict[str, Any]:
+    (rule,) = resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    return rule["Properties"]  # type: ignore[no-any-return]
+
+
+def test_https_listener_with_certificate_and_no_plain_http(variants: dict[str, Any]) -> None:
+    """CloudFront, the only client, speaks HTTPS to an HTTPS origin: no port-80 listener to redirect from."""
     listeners = _listeners(variants["templates"]["migrate"])
-    assert set(listeners) == {80, 443}
+    assert set(listeners) == {443}
     https = listeners[443]
     assert https["Protocol"] == "HTTPS"
     assert https["Certificates"] == [{"CertificateArn": CERTIFICATE}]
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
-    assert listeners[80]["DefaultActions"] == [
-        {"Type": "redirect", "RedirectConfig": {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}}
-    ]
+    assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
+    assert _rule(variants["templates"]["migrate"])["Conditions"][0]["HttpHeaderConfig"]["HttpHeaderName"] == (
+        "x-origin-verify"
+    )
 
 
 def test_listener_weights_split_traffic_between_service_and_legacy_fleet(variants: dict[str, Any]) -> None:
@@ -117,7 +124,7 @@ def test_listener_weights_split_traffic_between_service_and_legacy_fleet(variant
     groups = _groups(template)
     legacy = next(k for k, g in groups.items() if g["Port"] == 8443)
     service = next(k for k, g in groups.items() if g["Port"] == 8080)
-    (action,) = _listeners(template)[443]["DefaultActions"]
+    (action,) = _rule(template)["Actions"]
     assert action["Type"] == "forward"
     weights = {g["TargetGroupArn"]["Ref"]: g["Weight"] for g in action["ForwardConfig"]["TargetGroups"]}
     assert weights == {service: 1, legacy: 3}
@@ -136,10 +143,13 @@ def test_grpc_target_groups_use_grpc_protocol_version_and_matcher(variants: dict
     assert service["HealthCheckPath"] == GRPC_HEALTH_PATH
 
 
-def test_https_opens_443_and_the_alb_may_reach_only_service_and_legacy_fleet(variants: dict[str, Any]) -> None:
+def test_https_admits_cloudfront_on_443_only_and_the_alb_may_reach_only_service_and_legacy_fleet(
+    variants: dict[str, Any],
+) -> None:
     template = variants["templates"]["migrate"]
     alb_ingress = {r for r in ingress_rules(template) if r[0] == ALB_SG}
-    assert alb_ingress == {(ALB_SG, "tcp", "0.0.0.0/0", 80, 80), (ALB_SG, "tcp", "0.0.0.0/0", 443, 443)}
+    # One port: the prefix list weighs 55 of the group's 60 rules.
+    assert alb_ingress == {(ALB_SG, "tcp", "prefix-list:OriginAccessPrefixListA3A46D5E", 443, 443)}
     alb_egress = {r for r in egress_rules(template) if r[0] == ALB_SG}
     assert alb_egress == {
         (ALB_SG, "tcp", APP_SG, 8080, 8080),
@@ -173,9 +183,10 @@ def test_blue_green_service_shifts_between_two_target_groups_on_a_listener_rule(
         for g in rule["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     }
     assert weights == {blue: 1, green: 0}
-    # Only the rule serves traffic; the listener's default answers 404 if the rule is ever removed.
+    # Only the rule serves traffic, and only to CloudFront's requests; the listener's default answers 403.
     (listener,) = _listeners(template).values()
-    assert listener["DefaultActions"][0]["Type"] == "fixed-response"
+    assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
+    assert [c["Field"] for c in rule["Properties"]["Conditions"]] == ["http-header"]
 
 
 def test_blue_green_scales_on_cpu_only(variants: dict[str, Any]) -> None:

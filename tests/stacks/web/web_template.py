@@ -35,7 +35,10 @@ def _port(value: Any) -> Any:
 def _peer(rule: dict[str, Any], key: str) -> str:
     if key in rule:
         return _group(rule[key])
-    return str(rule.get("CidrIp") or rule.get("CidrIpv6") or rule.get("DestinationPrefixListId"))
+    prefix_list = rule.get("SourcePrefixListId") or rule.get("DestinationPrefixListId")
+    if isinstance(prefix_list, dict):  # looked up at deploy time: named by the resource that looks it up
+        return f"prefix-list:{prefix_list['Fn::GetAtt'][0]}"
+    return str(rule.get("CidrIp") or rule.get("CidrIpv6") or prefix_list)
 
 
 def _rules(template: dict[str, Any], inline: str, resource: str, peer: str) -> set[tuple[str, str, str, Any, Any]]:
