@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench lint format diff diff-deployed bootstrap deploy destroy clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy clean
 .PHONY: local-setup local-up deploy-local destroy-local local-down local-status test-e2e
 
 help:  ## list targets
@@ -57,16 +57,39 @@ test-fast: setup  ## template and config tests only (one synth, no emulators)
 	pytest tests/stacks
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
-bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (< 10 min)
+bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
 	python -m bench.run
 
-lint: setup $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates
+# Load test (locust in its own venv). LOAD_TARGET=handler (default) or sandbox (needs make local-setup).
+LOAD_VENV := .local/load
+$(LOAD_VENV)/.installed: requirements-load.txt
+	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
+	$(LOAD_VENV)/bin/pip install --quiet --upgrade pip
+	$(LOAD_VENV)/bin/pip install --quiet -r requirements-load.txt
+	touch $@
+
+load: synth $(LOAD_VENV)/.installed  ## step load + endurance run on 127.0.0.1 (locust); writes reports/load-YYYY-MM-DD.{md,json,png}
+	python -m bench.load
+
+lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates, actionlint on the workflows
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
 	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
+
+# cdk-dia draws from the construct tree, Graphviz renders; `make test` fails when a committed .dot is stale.
+diagrams: synth  ## architecture diagrams of every stage and stack into docs/diagrams (cdk-dia + Graphviz)
+	@command -v dot >/dev/null || { echo "error: Graphviz's dot not found; install Graphviz (apt-get install graphviz)"; exit 1; }
+	node scripts/diagrams.cjs cdk.out/tree.json docs/diagrams
+
+# The same shellcheck everywhere (the venv's), so a run: script fails here exactly as in CI.
+WORKFLOWS ?= $(wildcard .github/workflows/*.yml)
+lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WORKFLOWS=files), shellcheck on .ci/run
+	actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= $(WORKFLOWS)
+	shellcheck .ci/run
 
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .

@@ -1,39 +1,38 @@
-"""Chat API handler: cold import in fresh interpreters, and warm per-request latency against bare boto3.
+"""Chat API handler: cold start in fresh interpreters, warm per-request latency, and "latest" read cost.
 
-Both request paths run in this process, interleaved request by request, against the same DynamoDB Local
-table, so machine noise hits both alike and the ratio is the handler's own overhead (Powertools
-resolver, validation, logging, metrics, domain, JSON) over the one DynamoDB query it makes.
+Warm paths run in this process, interleaved request by request, against the same DynamoDB Local tables,
+so machine noise hits both alike and a ratio is the handler's own overhead.
+
+python -m bench.handler cold [--bundle PATH] [--runs N]   # the cold-start figures of one bundle, as JSON
 """
 
 from __future__ import annotations
 
-import importlib
+import argparse
 import json
 import logging
 import os
 import re
-import secrets
+import shutil
+import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
-from contextlib import redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stdout
+from importlib.metadata import distribution, requires
 from pathlib import Path
 from typing import Any
 
 import boto3
+from packaging.requirements import Requirement
 
-from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
+from tests.support.chat_backend import COMMENTS, STATS, ChatBackend, local_chat
 from tests.support.events import ROUTES, FakeLambdaContext, rest_event
-from tests.support.servers import (
-    LOCAL_CREDENTIALS,
-    create_tables_from_template,
-    dynamodb_local,
-    moto_server,
-    restore_env,
-    set_env,
-)
+from tests.support.servers import LOCAL_CREDENTIALS
 from tests.support.synth import ROOT
 
 BUNDLE = ROOT / "lambda" / "chat_api"
@@ -47,6 +46,10 @@ DUMMY_ENV = {
     "POWERTOOLS_SERVICE_NAME": "chat-bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
+# What Lambda's python3.13 runtime provides (boto3 and its dependencies) and what the Powertools layer
+# adds for the features the handler uses; nothing else of the development venv is importable.
+LAMBDA_DISTRIBUTIONS = ("boto3", "aws-lambda-powertools[tracer,parser]")
+TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
 def percentile(samples: list[float], q: float) -> float:
@@ -54,34 +57,29 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
-def _fresh_import_s(module: str, env: dict[str, str]) -> float:
+# --- cold start ---
+
+
+def _fresh_import_s(module: str, env: dict[str, str], bundle: Path, *flags: str) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, cwd=BUNDLE, capture_output=True, text=True, check=True, timeout=60
-    )
+    argv = [sys.executable, *flags, "-c", code]
+    out = subprocess.run(argv, env=env, cwd=bundle, capture_output=True, text=True, check=True, timeout=60)
     return float(out.stdout.strip().splitlines()[-1])
 
 
-def cold_import(runs: int) -> dict[str, Any]:
-    """Median/p90 import time of chat_api.handler and, interleaved, of boto3 alone (the floor of any Python
+def cold_import(runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
+    """As measured since issue 6: the development venv, tracing off, outside Lambda's environment.
+
+    Median/p90 import time of chat_api.handler and, interleaved, of boto3 alone (the floor of any Python
     handler) and of boto3 plus the X-Ray SDK's recorder (what Powertools' Tracer imports)."""
-    env = {**os.environ, **LOCAL_CREDENTIALS, **DUMMY_ENV, "PYTHONPATH": str(BUNDLE), "PYTHONDONTWRITEBYTECODE": ""}
+    env = {**os.environ, **LOCAL_CREDENTIALS, **DUMMY_ENV, "PYTHONPATH": str(bundle), "PYTHONDONTWRITEBYTECODE": ""}
     for module in ("chat_api.handler", "boto3"):  # compile .pyc once, as the deployed package would hold them
-        _fresh_import_s(module, env)
+        _fresh_import_s(module, env, bundle)
     handler_s, boto3_s, xray_s = [], [], []
     for _ in range(runs):
-        handler_s.append(_fresh_import_s("chat_api.handler", env))
-        boto3_s.append(_fresh_import_s("boto3", env))
-        xray_s.append(_fresh_import_s("boto3, aws_xray_sdk.core", env))
-    importtime = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", "import chat_api.handler"],
-        env=env,
-        cwd=BUNDLE,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stderr
+        handler_s.append(_fresh_import_s("chat_api.handler", env, bundle))
+        boto3_s.append(_fresh_import_s("boto3", env, bundle))
+        xray_s.append(_fresh_import_s("boto3, aws_xray_sdk.core", env, bundle))
     return {
         "runs": runs,
         "handler_median_ms": statistics.median(handler_s) * 1000,
@@ -89,8 +87,20 @@ def cold_import(runs: int) -> dict[str, Any]:
         "boto3_median_ms": statistics.median(boto3_s) * 1000,
         "boto3_xray_median_ms": statistics.median(xray_s) * 1000,
         "ratio_handler_to_boto3": statistics.median(handler_s) / statistics.median(boto3_s),
-        "top_imports": top_imports(importtime),
+        "top_imports": top_imports(_importtime(env, bundle)),
     }
+
+
+def _importtime(env: dict[str, str], bundle: Path, *flags: str) -> str:
+    return subprocess.run(
+        [sys.executable, *flags, "-X", "importtime", "-c", "import chat_api.handler"],
+        env=env,
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    ).stderr
 
 
 _IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
@@ -106,68 +116,196 @@ def top_imports(stderr: str, count: int = 12) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -row["cumulative_ms"])[:count]
 
 
-def warm_requests(template: dict[str, Any], requests: int, comments: int = 20) -> dict[str, Any]:
-    """p50/p99 of GET /rooms/{room}/comments through the handler vs the same Query with bare boto3."""
-    sys.path.insert(0, str(BUNDLE))
+def _top_level_names(dist_name: str) -> set[str]:
+    names = set()
+    for file in distribution(dist_name).files or []:
+        first = file.parts[0]
+        if first.endswith((".dist-info", ".egg-info")) or first in ("..", "__pycache__") or first.endswith(".pth"):
+            continue
+        names.add(first)
+    return names
+
+
+def lambda_site(dest: Path) -> Path:
+    """A folder holding only the Lambda runtime's and the Powertools layer's packages (links into the venv)."""
+    seen: dict[str, set[str]] = {}
+    todo = [Requirement(r) for r in LAMBDA_DISTRIBUTIONS]
+    while todo:
+        req = todo.pop()
+        key = req.name.lower().replace("_", "-")
+        if key in seen and set(req.extras) <= seen[key]:
+            continue
+        seen[key] = seen.get(key, set()) | set(req.extras)
+        for text in requires(req.name) or []:
+            dep = Requirement(text)
+            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in seen[key] or {""}):
+                todo.append(dep)
+    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in seen:
+        for top in _top_level_names(name):
+            if (site / top).exists() and not (dest / top).exists():
+                (dest / top).symlink_to(site / top)
+    return dest
+
+
+_COLD_REQUEST = """
+import json, sys, time
+t0 = time.perf_counter()
+import chat_api.handler as h
+t1 = time.perf_counter()
+class Context:
+    function_name, function_version, memory_limit_in_mb, aws_request_id = "chat-api", "$LATEST", 512, "r1"
+    invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:chat-api"
+    log_group_name, log_stream_name = "/aws/lambda/chat-api", "s"
+    def get_remaining_time_in_millis(self): return 10000
+response = h.handler(json.loads(sys.argv[1]), Context())
+t2 = time.perf_counter()
+assert response["statusCode"] == 200, response
+print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1}))
+"""
+_COLD_FLOOR = """
+import json, sys, time
+t0 = time.perf_counter()
+import boto3
+t1 = time.perf_counter()
+boto3.client("dynamodb").get_item(TableName=sys.argv[1], Key={"pk": {"S": sys.argv[2]}})
+t2 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1}))
+"""
+
+
+def lambda_cold(template: dict[str, Any], runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
+    """Cold start as Lambda runs the function: only the runtime's and the layer's packages importable,
+    Lambda's environment (LAMBDA_TASK_ROOT, a sampled trace header), tracing on as deployed, no site
+    packages. Each fresh interpreter imports the handler and serves one `GET /rooms/{room}/comments`
+    against DynamoDB Local; interleaved with interpreters that import boto3, create a DynamoDB client
+    and make one GetItem (the floor of any DynamoDB handler's first request)."""
+    with (
+        tempfile.TemporaryDirectory(prefix="lambda-site-") as tmp,
+        _quiet_backend(template) as chat,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray_daemon,
+    ):
+        xray_daemon.bind(("127.0.0.1", 0))
+        site = lambda_site(Path(tmp) / "site")
+        room = _seed_room(chat, comments=30)
+        env = {
+            **{k: v for k, v in chat.env.items() if k != "POWERTOOLS_TRACE_DISABLED"},
+            "PATH": os.environ["PATH"],
+            "PYTHONPATH": os.pathsep.join([str(bundle), str(site)]),
+            "LAMBDA_TASK_ROOT": str(bundle),
+            "AWS_LAMBDA_FUNCTION_NAME": "chat-api",
+            "AWS_REGION": LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
+            "_HANDLER": "chat_api.handler.handler",
+            "_X_AMZN_TRACE_ID": TRACE_HEADER,
+            "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_daemon.getsockname()[1]}",
+            "PYTHONDONTWRITEBYTECODE": "",
+        }
+        event = json.dumps(rest_event("GET", ROUTES["rooms"], {"room": room}))
+        floor_args = [chat.tables[STATS], f"latest#{room}"]
+
+        def one(code: str, *args: str) -> dict[str, float]:
+            out = subprocess.run(
+                [sys.executable, "-S", "-c", code, *args],
+                env=env,
+                cwd=bundle,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
+            if out.returncode:
+                raise RuntimeError(f"cold-start probe failed:\n{out.stderr[-3000:]}")
+            return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+        one(_COLD_REQUEST, event), one(_COLD_FLOOR, *floor_args)  # compile .pyc once, as a package holds them
+        handler, floor, boto3_s = [], [], []
+        for _ in range(runs):
+            handler.append(one(_COLD_REQUEST, event))
+            floor.append(one(_COLD_FLOOR, *floor_args))
+            boto3_s.append(_fresh_import_s("boto3", env, bundle, "-S"))
+        imports = top_imports(_importtime(env, bundle, "-S"))
+        packages = sorted(p.name for p in site.iterdir() if not p.name.startswith("__"))
+
+    def med(rows: list[dict[str, float]], key: str) -> float:
+        return statistics.median(r[key] for r in rows) * 1000
+
+    handler_import, boto3_import = med(handler, "import_s"), statistics.median(boto3_s) * 1000
+    handler_total = statistics.median(r["import_s"] + r["first_request_s"] for r in handler) * 1000
+    floor_total = statistics.median(r["import_s"] + r["first_request_s"] for r in floor) * 1000
+    return {
+        "runs": runs,
+        "packages": packages,
+        "handler_import_median_ms": handler_import,
+        "handler_first_request_median_ms": med(handler, "first_request_s"),
+        "handler_import_and_first_request_median_ms": handler_total,
+        "boto3_import_median_ms": boto3_import,
+        "floor_import_and_first_request_median_ms": floor_total,
+        "ratio_import_to_boto3": handler_import / boto3_import,
+        "ratio_cold_request_to_floor": handler_total / floor_total,
+        "top_imports": imports,
+    }
+
+
+def _seed_room(chat: ChatBackend, comments: int, room: str | None = None, chars: int = 60) -> str:
+    """A room with `comments` comments posted through the handler and its view built by the consumer."""
+    room = room or f"bench-{uuid.uuid4().hex[:8]}"
+    tap = chat.tap()
+    for i in range(comments):
+        text = (f"comment {i} " + "so good what a play " * 10)[:chars]
+        status, _ = chat.post(room, f"user{i % 7}", text, i)
+        assert status == 201
+    records = tap.records()
+    for start in range(0, len(records), 100):
+        result = chat.stream.handler(chat.stream_event(records[start : start + 100]), FakeLambdaContext())
+        assert result == {"batchItemFailures": []}
+    return room
+
+
+# --- warm requests ---
+
+
+@contextmanager
+def _quiet_backend(template: dict[str, Any], **env: str) -> Iterator[ChatBackend]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     with (
         open(os.devnull, "w") as devnull,
         redirect_stdout(devnull),
-        dynamodb_local() as ddb_endpoint,
-        moto_server() as moto_endpoint,
+        local_chat(template, fresh_modules=True, **env) as chat,
     ):
-        previous = set_env(LOCAL_CREDENTIALS)
-        try:
-            dynamodb = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
-            tables = create_tables_from_template(dynamodb, template, f"b{uuid.uuid4().hex[:8]}")
-            secret_arn = boto3.client("secretsmanager", endpoint_url=moto_endpoint).create_secret(
-                Name=f"cursor-{uuid.uuid4().hex[:8]}", SecretString=secrets.token_urlsafe(48)
-            )["ARN"]
-            previous.update(
-                set_env(
-                    {
-                        **DUMMY_ENV,
-                        "AWS_ENDPOINT_URL_DYNAMODB": ddb_endpoint,
-                        "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint,
-                        "POWERTOOLS_LOG_LEVEL": "WARNING",
-                        "POWERTOOLS_METRICS_NAMESPACE": "ChatBench",
-                        "COMMENTS_TABLE": tables[COMMENTS],
-                        "STATS_TABLE": tables[STATS],
-                        "IDEMPOTENCY_TABLE": tables[IDEMPOTENCY],
-                        "CURSOR_SECRET_ARN": secret_arn,
-                    }
-                )
-            )
-            api = importlib.import_module("chat_api.handler")
-            room = f"bench-{uuid.uuid4().hex[:8]}"
-            for i in range(comments):
-                body = {"name": f"user{i % 5}", "comment": f"comment {i} " + "x" * 80, "position": i}
-                api.handler(rest_event("POST", ROUTES["rooms"], {"room": room}, body=body), FakeLambdaContext())
-            bare = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
-            query = {
-                "TableName": tables[COMMENTS],
-                "IndexName": DUMMY_ENV["ROOM_TIME_INDEX"],
-                "KeyConditionExpression": "chat_room = :room",
-                "ExpressionAttributeValues": {":room": {"S": room}},
-                "ScanIndexForward": False,
-                "Limit": comments,
-            }
-            event = rest_event("GET", ROUTES["rooms"], {"room": room}, query={"limit": str(comments)})
-            context = FakeLambdaContext()
-            through, direct = [], []
-            for i in range(requests + 20):  # the first 20 of each warm up connections and caches
-                t0 = time.perf_counter()
-                response = api.handler(event, context)
-                t1 = time.perf_counter()
-                items = bare.query(**query)["Items"]
-                t2 = time.perf_counter()
-                if i >= 20:
-                    through.append(t1 - t0)
-                    direct.append(t2 - t1)
-            assert response["statusCode"] == 200
-            assert len(json.loads(response["body"])["comments"]) == len(items) == comments
-        finally:
-            restore_env(previous)
+        yield chat
+
+
+def warm_requests(template: dict[str, Any], requests: int, comments: int = 20) -> dict[str, Any]:
+    """p50/p99 of GET /rooms/{room}/comments?all=true (one index page) through the handler vs the same Query
+    with bare boto3."""
+    with _quiet_backend(template, POWERTOOLS_METRICS_NAMESPACE="ChatBench") as chat:
+        room = f"bench-{uuid.uuid4().hex[:8]}"
+        for i in range(comments):
+            chat.post(room, f"user{i % 5}", f"comment {i} " + "x" * 80, i)
+        bare = boto3.client("dynamodb")
+        query = {
+            "TableName": chat.tables[COMMENTS],
+            "IndexName": chat.env["ROOM_TIME_INDEX"],
+            "KeyConditionExpression": "chat_room = :room",
+            "ExpressionAttributeValues": {":room": {"S": room}},
+            "ScanIndexForward": False,
+            "Limit": comments + 1,  # the handler reads one more to know whether a next page exists
+        }
+        event = rest_event("GET", ROUTES["rooms"], {"room": room}, query={"all": "true", "limit": str(comments)})
+        context = FakeLambdaContext()
+        through, direct = [], []
+        for i in range(requests + 20):  # the first 20 of each warm up connections and caches
+            t0 = time.perf_counter()
+            response = chat.api.handler(event, context)
+            t1 = time.perf_counter()
+            items = bare.query(**query)["Items"]
+            t2 = time.perf_counter()
+            if i >= 20:
+                through.append(t1 - t0)
+                direct.append(t2 - t1)
+        assert response["statusCode"] == 200
+        assert len(json.loads(response["body"])["comments"]) == len(items) == comments
     return {
         "requests": requests,
         "items_per_response": comments,
@@ -180,6 +318,139 @@ def warm_requests(template: dict[str, Any], requests: int, comments: int = 20) -
     }
 
 
+# --- "latest": read cost and latency, index (before) vs the stream-kept view (after) ---
+
+
+class _Capacity:
+    """Adds ReturnConsumedCapacity=TOTAL to a client's reads and sums what DynamoDB reports."""
+
+    def __init__(self, client: Any) -> None:
+        self.units = 0.0
+        self.calls = 0
+        client.meta.events.register("provide-client-params.dynamodb.*", self._ask)
+        client.meta.events.register("after-call.dynamodb.*", self._add)
+
+    def _ask(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name in ("GetItem", "Query", "BatchGetItem"):
+            params["ReturnConsumedCapacity"] = "TOTAL"
+
+    def _add(self, parsed: dict[str, Any], model: Any, **_: Any) -> None:
+        if model.name not in ("GetItem", "Query", "BatchGetItem"):
+            return
+        self.calls += 1
+        consumed = parsed.get("ConsumedCapacity") or []
+        for entry in consumed if isinstance(consumed, list) else [consumed]:
+            self.units += float(entry.get("CapacityUnits", 0))
+
+
+def latest_reads(template: dict[str, Any], requests: int, shard_counts: tuple[int, ...]) -> dict[str, Any]:
+    """Per `GET /rooms/{room}/comments` (the latest 25), through the handler: read units DynamoDB Local
+    reports, DynamoDB calls and latency, per shard count, interleaved request by request, for one room in
+    three ways: "index" (the index query every request made before the view), "view" (the view the
+    stream consumer keeps), "behind" (the view's GetItem, then the index: a view that is missing,
+    incomplete or behind)."""
+    from chat_api.domain import CommentService
+    from chat_api.models import Comment
+    from chat_api.repository import DynamoCommentRepository
+
+    class IndexOnly(DynamoCommentRepository):
+        def room_latest(self, room: str, limit: int) -> tuple[list[Comment], str]:
+            return self.room_newest_first(room, limit, None).comments, "index"
+
+    results = []
+    with _quiet_backend(template, POWERTOOLS_METRICS_NAMESPACE="ChatBench") as chat:
+        for shards in shard_counts:
+            repo_args = {
+                "table": chat.tables[COMMENTS],
+                "room_time_index": chat.env["ROOM_TIME_INDEX"],
+                "room_position_index": chat.env["ROOM_POSITION_INDEX"],
+                "stats_table": chat.tables[STATS],
+                "shards": shards,
+            }
+            client = boto3.client("dynamodb")
+            capacity = _Capacity(client)
+            paths = {
+                "index": CommentService(IndexOnly(client, **repo_args), chat.api.cursor_codec),
+                "view": CommentService(DynamoCommentRepository(client, **repo_args), chat.api.cursor_codec),
+                "behind": CommentService(
+                    DynamoCommentRepository(client, **repo_args, view_max_lag_ms=-1), chat.api.cursor_codec
+                ),
+            }
+            original = chat.api.service
+            chat.api.service = lambda view=paths["view"]: view  # type: ignore[misc]
+            try:
+                room = _seed_room(chat, comments=200)
+                event = rest_event("GET", ROUTES["rooms"], {"room": room})
+                context = FakeLambdaContext()
+                samples: dict[str, dict[str, list[float]]] = {p: {"ms": [], "units": [], "calls": []} for p in paths}
+                bodies: dict[str, Any] = {}
+                for i in range(requests + 20):
+                    for path, service in paths.items():
+                        chat.api.service = lambda s=service: s  # type: ignore[misc]
+                        units, calls = capacity.units, capacity.calls
+                        t0 = time.perf_counter()
+                        response = chat.api.handler(event, context)
+                        elapsed = time.perf_counter() - t0
+                        if i >= 20:
+                            samples[path]["ms"].append(elapsed * 1000)
+                            samples[path]["units"].append(capacity.units - units)
+                            samples[path]["calls"].append(capacity.calls - calls)
+                        bodies[path] = json.loads(response["body"])
+                assert bodies["index"] == bodies["view"] == bodies["behind"] and len(bodies["view"]["comments"]) == 25
+            finally:
+                chat.api.service = original
+            for path, s in samples.items():
+                results.append(
+                    {
+                        "shards": shards,
+                        "path": path,
+                        "read_units_per_request": statistics.mean(s["units"]),
+                        "calls_per_request": statistics.mean(s["calls"]),
+                        "p50_ms": percentile(s["ms"], 0.5),
+                        "p99_ms": percentile(s["ms"], 0.99),
+                    }
+                )
+    return {"requests": requests, "comments_in_room": 200, "rows": results}
+
+
+def baseline_bundle(rev: str, dest: Path) -> Path | None:
+    """lambda/chat_api as of git revision `rev`, extracted into `dest`; None when the history lacks it."""
+    archive = subprocess.run(
+        ["git", "archive", rev, "lambda/chat_api"], cwd=ROOT, capture_output=True, check=False, timeout=60
+    )
+    if archive.returncode:
+        return None
+    dest.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=60)
+    return dest / "lambda" / "chat_api"
+
+
 def chat_template(outdir: Path) -> dict[str, Any]:
     files = sorted((outdir / "assembly-sandbox").glob("*Chat*.template.json"))
     return json.loads(files[0].read_text())  # type: ignore[no-any-return]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("what", choices=["cold"])
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="a lambda/chat_api folder (e.g. of main)")
+    parser.add_argument("--runs", type=int, default=12)
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (make synth)")
+    args = parser.parse_args()
+    template = chat_template(args.cdk_out)
+    work = Path(tempfile.mkdtemp(prefix="cold-"))
+    try:
+        bundle = work / "chat_api"
+        shutil.copytree(args.bundle, bundle, ignore=shutil.ignore_patterns("__pycache__"))
+        print(
+            json.dumps(
+                {"as_today": cold_import(args.runs, bundle), "lambda": lambda_cold(template, args.runs, bundle)},
+                indent=2,
+            )
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -34,7 +34,7 @@ def render(r: dict[str, Any]) -> str:
         f"`make bench` took {r['total_s']:.0f} s.\n"
     )
     _goals(r, w)
-    for section in (_synth, _tests, _handler, _origin, _capacity, _cost):
+    for section in (_synth, _tests, _handler, _chat_scale, _origin, _capacity, _cost):
         section(r, w)
     return "\n".join(out) + "\n"
 
@@ -70,6 +70,16 @@ def _goals(r: dict[str, Any], w: Any) -> None:
         f"| cold import of chat_api.handler (median) | < {g['cold_import_ms']} ms | "
         f"{hc['handler_median_ms']:.0f} ms | {_ok(met['cold_import'])} |"
     )
+    if "cold_import_ratio" in met:
+        lam = r["handler_cold_lambda"]["current"]
+        w(
+            f"| cold import / bare boto3 import (dev venv, as since issue 6) | <= {g['cold_import_ratio']}x | "
+            f"{hc['ratio_handler_to_boto3']:.2f}x | {_ok(met['cold_import_ratio'])} |"
+        )
+        w(
+            f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
+            f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
+        )
     o, c = r["origin"], r["capacity"]
     w(
         f"| web origin throughput per task (p99 <= {o['p99_target_ms']:g} ms) | measured | "
@@ -161,6 +171,48 @@ def _handler(r: dict[str, Any], w: Any) -> None:
         f"boto3 + the X-Ray SDK recorder (what Powertools' Tracer imports): "
         f"median {hc.get('boto3_xray_median_ms', float('nan')):.0f} ms.\n"
     )
+    base = r.get("handler_cold_baseline")
+    if base:
+        w(
+            f"- Before (lambda/chat_api at `{r['handler_cold_lambda']['baseline_rev']}`), measured the same way in "
+            f"this run: median **{base['handler_median_ms']:.0f} ms**, boto3 alone {base['boto3_median_ms']:.0f} "
+            f"ms (ratio {base['ratio_handler_to_boto3']:.2f}x).\n"
+        )
+    lam = r.get("handler_cold_lambda")
+    if lam:
+        w(
+            "As Lambda runs it — how measured: the same fresh interpreters, but as the function starts in Lambda: "
+            "no site packages (`python -S`), only the packages Lambda's python3.13 runtime (boto3 and its "
+            "dependencies) and the Powertools layer (its `tracer` and `parser` extras) provide, Lambda's "
+            "environment (`LAMBDA_TASK_ROOT`, a sampled `_X_AMZN_TRACE_ID`, the X-Ray daemon address on a local "
+            "UDP socket) and tracing on, as deployed. The X-Ray SDK behaves differently there: outside Lambda "
+            "its recorder creates a botocore X-Ray client for centralized sampling, inside it samples locally, "
+            "and the development venv holds libraries (psycopg, requests, ...) that Tracer's default patching "
+            "imports and wraps, which Lambda does not have. Each interpreter then serves one "
+            "`GET /rooms/{room}/comments` against DynamoDB Local (the room's view exists); the floor is an "
+            "interpreter that imports boto3, creates a DynamoDB client and makes one GetItem. Packages: "
+            + ", ".join(f"`{p}`" for p in lam["current"]["packages"])
+            + ".\n"
+        )
+        w(
+            "| code | import ms | first request ms | import + first request ms | boto3 import ms | floor ms "
+            "| import / boto3 | cold request / floor |"
+        )
+        w("|---|---|---|---|---|---|---|---|")
+        for label, row in (("before", lam.get("baseline")), ("after", lam["current"])):
+            if row:
+                w(
+                    f"| {label} | {row['handler_import_median_ms']:.0f} | {row['handler_first_request_median_ms']:.0f}"
+                    f" | {row['handler_import_and_first_request_median_ms']:.0f} | {row['boto3_import_median_ms']:.0f}"
+                    f" | {row['floor_import_and_first_request_median_ms']:.0f} | "
+                    f"**{row['ratio_import_to_boto3']:.2f}x** | {row['ratio_cold_request_to_floor']:.2f}x |"
+                )
+        w("")
+        w("Largest imports as Lambda runs it (`python -S -X importtime`, cumulative, one run, after):\n")
+        w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
+        for row in lam["current"]["top_imports"]:
+            w(f"| `{row['module']}` | {row['depth']} | {row['cumulative_ms']:.0f} |")
+        w("")
     w("Largest imports (`python -X importtime`, cumulative, one run):\n")
     w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
     for row in hc["top_imports"]:
@@ -169,15 +221,108 @@ def _handler(r: dict[str, Any], w: Any) -> None:
     w(
         f"Warm requests — how measured: DynamoDB Local (in memory) and moto on 127.0.0.1, tables created from the "
         f"synthesized sandbox Chat template; {hw['items_per_response']} comments in a room; then "
-        f"{hw['requests']} times, interleaved: `GET /rooms/{{room}}/comments?limit={hw['items_per_response']}` "
-        "through `chat_api.handler.handler` (API Gateway proxy event, fake context), and the same `Query` on the "
-        "`by-room-time` index with a bare boto3 client. 20 warm-up rounds each.\n"
+        f"{hw['requests']} times, interleaved: `GET /rooms/{{room}}/comments?all=true&limit="
+        f"{hw['items_per_response']}` (one index page) through `chat_api.handler.handler` (API Gateway proxy "
+        "event, fake context), and the same `Query` on the `by-room-time` index with a bare boto3 client. 20 "
+        "warm-up rounds each. (The default listing, latest, is one GetItem now: section 3b.)\n"
     )
     w("| path | p50 ms | p99 ms |\n|---|---|---|")
     w(f"| handler | {hw['handler_p50_ms']:.2f} | {hw['handler_p99_ms']:.2f} |")
     w(f"| bare boto3 query | {hw['boto3_p50_ms']:.2f} | {hw['boto3_p99_ms']:.2f} |")
     w(f"| ratio | **{hw['ratio_p50']:.2f}x** | {hw['ratio_p99']:.2f}x |")
     w("")
+
+
+def _chat_scale(r: dict[str, Any], w: Any) -> None:
+    lr, cc = r.get("latest"), r.get("chat_capacity")
+    if lr:
+        w('## 3b. Chat: "latest" from the stream-kept view\n')
+        w(
+            f"How measured: DynamoDB Local and moto on 127.0.0.1, tables of the synthesized sandbox template; "
+            f"{lr['comments_in_room']} comments of 60 characters posted through the handler into one room per shard "
+            "count, and the stream consumer's handler run on the table's real stream records (so the room's view "
+            f"exists). Then {lr['requests']} times, interleaved, `GET /rooms/{{room}}/comments` (the latest 25) "
+            "through the handler three ways: *index* — the index query every request made before the view; "
+            "*view* — the GetItem of the view; *behind* — the view's GetItem then the index, what a request pays "
+            "when the view is missing, incomplete or behind. Read units are what DynamoDB Local reports "
+            "(`ReturnConsumedCapacity=TOTAL` added to the handler's client); DynamoDB itself charges at least "
+            "0.5 read units for any Query, also an empty one, which DynamoDB Local reports as 0.\n"
+        )
+        w("| shards | path | read units / request | DynamoDB calls | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
+        for row in lr["rows"]:
+            w(
+                f"| {row['shards']} | {row['path']} | {row['read_units_per_request']:.2f} | "
+                f"{row['calls_per_request']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
+            )
+        w("")
+    if cc:
+        w("## 3c. Chat: one hot room at live-event scale (model)\n")
+        w(
+            "How computed (not measured): `bench/chat_capacity.py` — each comment's write into both room "
+            "indexes, spread over the room's shards; the stream consumer's transactions (up to 99 comments and "
+            "one counter update each) and its one consistent read and one write of the room's view per batch; "
+            "item sizes by DynamoDB's rules, the view item compressed as lambda/chat_stream writes it, with "
+            "chat-like text. Limits: 1,000 write units/s and 3,000 read units/s per partition (one item is "
+            "in one partition). Parameters:\n"
+        )
+        w("| parameter | value | source |\n|---|---|---|")
+        for key, value in cc["params"].items():
+            w(f"| {key} | {value:,} | {cc['sources'].get(key, 'assumed')} |")
+        w("")
+        w(
+            "| case | index partition WU/s | counter item WU/s | view item WU/s | view item RU/s | view writes/s "
+            "| comment WU | view bytes | room holds comments/s | stream shards the view takes |"
+        )
+        w("|---|---|---|---|---|---|---|---|---|---|")
+        for case, res in cc["cases"].items():
+            rt, ut = res["rates"], res["utilization"]
+            w(
+                f"| {case} | {rt['index_partition_wcu']:,.0f} ({ut['index_partition_wcu']:.0%}) | "
+                f"{rt['counter_item_wcu']:,.1f} ({ut['counter_item_wcu']:.1%}) | {rt['view_item_wcu']:,.0f} "
+                f"({ut['view_item_wcu']:.0%}) | {rt['view_item_rcu']:,.0f} ({ut['view_item_rcu']:.0%}) | "
+                f"{res['view_writes_per_s']:,.0f} | {res['comment_item_wcu']} | {res['view_item_bytes']:,} | "
+                f"{cc['max_comments_per_s'][case]:,.0f} | {cc['max_stream_shards'][case]:,} |"
+            )
+        typical = cc["cases"]["typical"]
+        w(
+            f"\nA comment's index entry costs one write unit up to {cc['longest_one_unit_comment_chars']} ASCII "
+            f"characters of text. One view item serves at most {typical['latest_reads_per_s_limit']:,.0f} "
+            '"latest" reads/s of one room (eventually consistent, 0.5 units per 4 KB); more viewers than that '
+            "need a cache in front (not built). Markers: "
+            f"{typical['marker_wcu_per_s']:,.0f} write units/s on random keys (spread, no hot partition).\n"
+        )
+        w(f"![one hot room]({cc['plot']})\n")
+    load = _latest_load(r)
+    if load:
+        _load(load, w)
+
+
+def _latest_load(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The newest `make load` report beside this one, if any (make load writes it; bench does not run it)."""
+    found = sorted((Path(__file__).resolve().parents[1] / "reports").glob("load-*.json"))
+    return json.loads(found[-1].read_text()) if found else None  # type: ignore[no-any-return]
+
+
+def _load(lr: dict[str, Any], w: Any) -> None:
+    w(f"## 3d. Chat: load test (`make load`, {lr['date']}, [report](load-{lr['date']}.md))\n")
+    for line in load_section(lr):
+        w(line)
+
+
+def load_section(lr: dict[str, Any]) -> list[str]:
+    """The load test's method, per-step table, checks and plot (make load's report and the bench report)."""
+    out = [lr["how"] + "\n"]
+    out.append("| step | users | requests/s | p50 ms | p99 ms | requests | failures | posts acknowledged |")
+    out.append("|---|---|---|---|---|---|---|---|")
+    for step in lr["steps"]:
+        out.append(
+            f"| {step['name']} | {step['users']} | {step['requests_per_s']:,.0f} | {step['p50_ms']:.0f} | "
+            f"{step['p99_ms']:.0f} | {step['requests']:,} | {step['failures']:,} | {step['posts']:,} |"
+        )
+    out.append("")
+    out.append(lr["summary"] + "\n")
+    out.append(f"![load curve]({lr['plot']})\n")
+    return out
 
 
 def _breaks(point: float | None, first: list[Any] | None) -> str:

@@ -27,11 +27,12 @@ from pathlib import Path
 from typing import Any
 
 from tests.support.postgres import PostgresUnavailable, postgres_server
-from tests.support.servers import free_port, stop
+from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
 
 WEB_APP = ROOT / "containers" / "web"
 LOCUSTFILE = Path(__file__).with_name("locustfile_web.py")
+LOCUST = ROOT / ".local" / "load" / "bin" / "locust"  # its own venv (requirements-load.txt), as make load's
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 P99_TARGET_MS = 200.0  # a page render slower than this at p99 counts as past capacity
 MAX_FAILURE_RATIO = 0.001
@@ -62,6 +63,8 @@ def cgroup(
     """
     if os.geteuid() != 0:
         raise OriginBenchUnavailable("needs root to create cgroups (run make bench as root)")
+    if not LOCUST.exists():
+        raise OriginBenchUnavailable("locust is not installed: run `make bench` (it installs .local/load)")
     kinds = ("cpu", "cpuacct") + (("memory",) if memory_mib else ())
     groups = {kind: CGROUP_ROOT / kind / f"bench-{role}-{os.getpid()}" for kind in kinds}
     if not all(path.parent.is_dir() and os.access(path.parent, os.W_OK) for path in groups.values()):
@@ -125,7 +128,7 @@ def web_app(env: dict[str, str], groups: dict[str, Path]) -> Iterator[str]:
                 time.sleep(0.1)
         yield url
     finally:
-        stop(process)
+        stop_process(process)
 
 
 def _clean_env() -> dict[str, str]:
@@ -138,7 +141,7 @@ def locust_step(
     """One fixed-rate step: locust headless for `step_s` seconds after all users run; its aggregated stats."""
     users = max(1, math.ceil(rate / USER_RPS))
     prefix = workdir / f"step-{rate:g}"
-    command = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--host", url]
+    command = [str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url]
     command += ["-u", str(users), "-r", str(users), "-t", f"{step_s + 1:g}s", "--reset-stats"]
     command += ["--csv", str(prefix), "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "2"]
     env = {**_clean_env(), "BENCH_ORIGIN_PATH": path, "BENCH_USER_RPS": str(rate / users)}

@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from bench import chat_capacity
 from bench.capacity import HELD_SCENARIOS, QUOTAS, CapacityParams, distinct_pages, evaluate, tier_rates
 
 LABELS = {
@@ -74,4 +75,46 @@ def cold_fills(base: CapacityParams, path: Path) -> None:
     )
     ax.set(yscale="log", xlabel="seconds after the invalidation", ylabel="fills per second (S3 GETs)")
     ax.set_title("Why a deploy-wide refresh is paced: the fills of an all-at-once `/*`", fontsize=9)
+    _save(fig, ax, path)
+
+
+ROOM_LABELS = {
+    "index_partition_wcu": "room index partition, write units/s",
+    "counter_item_wcu": "room counter item, write units/s",
+    "view_item_wcu": "room view item, write units/s",
+    "view_item_rcu": "room view item, read units/s",
+}
+
+
+def room_utilization(base: chat_capacity.RoomParams, path: Path, target: float) -> None:
+    """Share of each per-partition limit against one room's comment rate, for one shard and for `base`'s."""
+    rates = np.geomspace(100, 100_000, 40)
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for shards, style in ((1, ":"), (base.room_shards, "-")):
+        params = replace(base, room_shards=shards)
+        results = [chat_capacity.evaluate(replace(params, comments_per_s=float(r))) for r in rates]
+        for key, label in ROOM_LABELS.items():
+            if shards == 1 and key.startswith("view"):
+                continue  # the view does not depend on the shard count
+            ax.plot(rates, [r["utilization"][key] for r in results], style, label=f"{label} ({shards} shard(s))")
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="partition limit")
+    ax.axvline(target, color="grey", linestyle=":", label=f"{target:,.0f} comments/s")
+    ax.set(xscale="log", yscale="log", xlabel="comments/s into one room", ylabel="share of the partition limit")
+    ax.set_title(f"One hot room: {base.stream_shards} stream shards, batches of {base.batch_size}")
+    _save(fig, ax, path)
+
+
+def load_curve(steps: list[dict[str, Any]], path: Path, p99_bound_ms: float) -> None:
+    """Throughput and p50/p99 per step of `make load`."""
+    users = [s["users"] for s in steps]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    ax.plot(users, [s["p50_ms"] for s in steps], "o-", label="p50 latency (ms)")
+    ax.plot(users, [s["p99_ms"] for s in steps], "s-", label="p99 latency (ms)")
+    ax.axhline(p99_bound_ms, color="red", linestyle="--", linewidth=1, label=f"p99 bound {p99_bound_ms:g} ms")
+    ax.set(xscale="log", yscale="log", xlabel="concurrent users (no think time)", ylabel="latency (ms)")
+    right = ax.twinx()
+    right.plot(users, [s["requests_per_s"] for s in steps], "d-", color="green", label="throughput (requests/s)")
+    right.set_ylabel("requests/s")
+    right.legend(loc="lower right", fontsize=8)
+    ax.set_title("make load: step load")
     _save(fig, ax, path)

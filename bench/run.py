@@ -2,8 +2,9 @@
 
 Environment: BENCH_REPEAT (synth rounds, default 3, fewer when a loaded machine would overrun the budget),
 BENCH_COLD_RUNS (fresh interpreters, default 12), BENCH_REQUESTS (warm requests, default 300),
-BENCH_SKIP_TESTS=1 (skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test,
-default 8).
+BENCH_LATEST_REQUESTS (requests per "latest" path, default 100), BENCH_BASELINE_REV (the revision whose
+lambda/chat_api is the cold-start "before", default the main of issue 13's start), BENCH_SKIP_TESTS=1
+(skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test, default 8).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, cost, handler, origin, plots, timing
+from bench import capacity, chat_capacity, cost, handler, origin, plots, timing
 from tests.support.synth import ROOT
 
 REPORTS = ROOT / "reports"
@@ -30,12 +31,67 @@ GOALS = {
     "test_ratio": 2.5,
     "handler_overhead": 1.3,
     "cold_import_ms": 300,
+    "cold_import_ratio": 1.3,
     "capacity_headroom": 2.0,  # the first limit breaks at >= this many times the target
 }
 
 
 def _int_env(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
+
+
+# lambda/chat_api before issue 13 (latest view, hot rooms, cold start): the "before" of the cold start.
+BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "ddd8406")
+
+
+def _prod_chat() -> Any:
+    from stacks.config import load_stage
+
+    return load_stage("prod").chat
+
+
+def room_params() -> tuple[chat_capacity.RoomParams, dict[str, str]]:
+    """The hot-room model at prod's config; what the config does not hold is assumed, and said so."""
+    from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
+
+    chat = _prod_chat()
+    params = chat_capacity.RoomParams(
+        comments_per_s=float(chat.hot_room_comments_per_s),
+        room_shards=chat.room_shards,
+        batch_size=chat.stream_batch_size,
+        batching_window_s=float(STREAM_BATCHING_WINDOW_S),
+    )
+    sources = {field: "assumed" for field in asdict(params)}
+    sources.update(
+        comments_per_s='load_stage("prod").chat.hot_room_comments_per_s',
+        room_shards='load_stage("prod").chat.room_shards',
+        batch_size='load_stage("prod").chat.stream_batch_size',
+        batching_window_s="stacks/chat/stream.py STREAM_BATCHING_WINDOW_S",
+        stream_shards="assumed: about one per table partition; 10,000 writes/s need at least 10",
+    )
+    return params, sources
+
+
+def run_chat_capacity(outdir: Path, stamp: str) -> dict[str, Any]:
+    params, sources = room_params()
+    longest = chat_capacity.longest_one_unit_comment(params.name_chars, params.room_shards)
+    cases = {
+        "typical": params,
+        "one_shard": replace(params, room_shards=1),
+        f"comments_of_{longest}_chars": replace(params, comment_chars=longest),
+        "longest_comments": replace(params, comment_chars=1_000, name_chars=64),
+    }
+    name = f"chat-room-utilization-{stamp}.png"
+    plots.room_utilization(params, outdir / name, params.comments_per_s)
+    return {
+        "params": asdict(params),
+        "sources": sources,
+        "cases": {k: chat_capacity.evaluate(v) for k, v in cases.items()},
+        "max_comments_per_s": {k: chat_capacity.max_comments_per_s(v) for k, v in cases.items()},
+        "max_stream_shards": {k: chat_capacity.max_stream_shards(v) for k, v in cases.items()},
+        "longest_one_unit_comment_chars": longest,
+        "plot": name,
+    }
 
 
 # Assumptions the model needs that neither the config nor this machine can give, each with its source.
@@ -241,12 +297,28 @@ def main() -> None:
             tests["ratio_to_one_synth"] = tests["wall_s"] / one_synth
             tests["ratio_without_slow_marked"] = (tests["wall_s"] - tests["slow_marked_call_s"]) / one_synth
         app_outdir = Path(report["synth"]["app_outdir"])
-        _step("handler_cold", lambda: handler.cold_import(_int_env("BENCH_COLD_RUNS", 12)), report)
+        template = handler.chat_template(app_outdir)
+        baseline = handler.baseline_bundle(BASELINE_REV, work / "baseline")
+        cold_runs = _int_env("BENCH_COLD_RUNS", 12)
+        _step("handler_cold", lambda: handler.cold_import(cold_runs), report)
+        _step("handler_cold_baseline", lambda: handler.cold_import(cold_runs, baseline) if baseline else None, report)
         _step(
-            "handler_warm",
-            lambda: handler.warm_requests(handler.chat_template(app_outdir), _int_env("BENCH_REQUESTS", 300)),
+            "handler_cold_lambda",
+            lambda: {
+                "baseline_rev": BASELINE_REV,
+                "current": handler.lambda_cold(template, cold_runs),
+                "baseline": handler.lambda_cold(template, cold_runs, baseline) if baseline else None,
+            },
             report,
         )
+        _step("handler_warm", lambda: handler.warm_requests(template, _int_env("BENCH_REQUESTS", 300)), report)
+        prod_shards = _prod_chat().room_shards
+        _step(
+            "latest",
+            lambda: handler.latest_reads(template, _int_env("BENCH_LATEST_REQUESTS", 100), (1, prod_shards)),
+            report,
+        )
+        _step("chat_capacity", lambda: run_chat_capacity(REPORTS, today), report)
         _step("origin", lambda: origin.run(float(os.environ.get("BENCH_ORIGIN_STEP_S", "8"))), report)
         _step("capacity", lambda: run_capacity(REPORTS, today, report["origin"]), report)
         avg_views = cost.Load().page_views / (730 * 3600)
@@ -288,6 +360,9 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
         else None,
         "handler_overhead": report["handler_warm"]["ratio_p50"] <= GOALS["handler_overhead"],
         "cold_import": report["handler_cold"]["handler_median_ms"] < GOALS["cold_import_ms"],
+        "cold_import_ratio": report["handler_cold"]["ratio_handler_to_boto3"] <= GOALS["cold_import_ratio"],
+        "cold_import_ratio_lambda": report["handler_cold_lambda"]["current"]["ratio_import_to_boto3"]
+        <= GOALS["cold_import_ratio"],
         "origin_measured": bool(report["origin"].get("rps_per_task")),
         "capacity_at_target": capacity_met(report),
         "capacity_headroom": headroom_met(report),

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
 from stacks.config import StageConfig
+from stacks.deploy.access import regions_of
+from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
 from stacks.edge.waf import EDGE_REGION
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+# Only in a stage whose config has a `github` section.
+GITHUB_DEPLOY_ID = "GitHubDeploy"
 
 
 def stack_ids(config: StageConfig) -> tuple[str, ...]:
@@ -31,10 +35,12 @@ class StageStacks:
     web: WebStack
     edge_functions: EdgeFunctionsStack | None
     edge: EdgeStack
+    github_deploy: GitHubDeployStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        return [s for s in (self.chat, self.web, self.edge_functions, self.edge) if s is not None]
+        stacks = (self.chat, self.web, self.edge_functions, self.edge, self.github_deploy)
+        return [stack for stack in stacks if stack is not None]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -66,7 +72,19 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
-    return StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    if config.github:
+        built = replace(
+            built,
+            github_deploy=GitHubDeployStack(
+                stage,
+                GITHUB_DEPLOY_ID,
+                stage=config,
+                regions=regions_of(built.all),  # the deploy role reaches exactly the regions used
+                description=f"GitHub Actions deploy access (OIDC) for {config.name}",
+            ),
+        )
+    return built
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:

@@ -17,6 +17,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
+from stacks.deploy.config import GitHubDeployConfig
 from stacks.edge.config import EdgeConfig
 from stacks.web.config import WebConfig
 
@@ -26,11 +27,30 @@ __all__ = [
     "ChatConfig",
     "ConfigError",
     "EdgeConfig",
+    "GitHubDeployConfig",
     "RemovalMode",
     "StageConfig",
     "WebConfig",
     "load_stage",
 ]
+
+
+# Where CodeBuild offers the ARM_CONTAINER environment the deploy-time image build runs in (AWS CodeBuild
+# API reference, ProjectEnvironment.type).
+ARM_CODEBUILD_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-east-2",
+        "us-west-2",
+        "eu-west-1",
+        "eu-central-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-southeast-1",
+        "ap-southeast-2",
+        "sa-east-1",
+    }
+)
 
 
 class StageConfig(ConfigModel):
@@ -45,6 +65,8 @@ class StageConfig(ConfigModel):
     chat: ChatConfig
     web: WebConfig
     edge: EdgeConfig
+    # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
+    github: GitHubDeployConfig | None = None
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -55,6 +77,11 @@ class StageConfig(ConfigModel):
             raise ValueError("availability_zones: must not repeat a zone")
         if self.deletion_protection and self.removal == "destroy":
             raise ValueError("removal: 'destroy' contradicts deletion_protection=true; allowed: 'retain' or 'snapshot'")
+        if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
+            raise ValueError(
+                f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
+                f"(offered in {', '.join(sorted(ARM_CODEBUILD_REGIONS))}); use 'docker'"
+            )
         return self
 
 
@@ -74,6 +101,9 @@ STAGES: dict[str, dict[str, Any]] = {
             "cors_allow_origins": ("http://localhost:3000",),
             "log_retention_days": 7,
             "execution_log_level": "INFO",
+            # One shard: the talk's exact data model (an index partition per room).
+            "room_shards": 1,
+            "hot_room_comments_per_s": 20,
         },
         "web": {
             "nat": "instance",  # a t4g.micro instead of a NAT gateway: about $28 a month less when idle
@@ -108,12 +138,17 @@ STAGES: dict[str, dict[str, Any]] = {
         "removal": "retain",
         "deletion_protection": True,
         "chat": {
-            "throttle_rate_limit": 500,
-            "throttle_burst_limit": 1_000,
-            "post_rate_limit": 100,
-            "post_burst_limit": 200,
+            # A live event: one room takes 10,000 comments/s. That is API Gateway's default account quota
+            # per region (10,000 requests/s, burst 5,000): reads on top of it need a quota increase.
+            "throttle_rate_limit": 10_000,
+            "throttle_burst_limit": 5_000,
+            "post_rate_limit": 10_000,
+            "post_burst_limit": 5_000,
+            "room_shards": 16,
+            "hot_room_comments_per_s": 10_000,
             "log_retention_days": 365,
             "execution_log_level": "ERROR",
+            "stream_batch_size": 1_000,
             "stream_retry_attempts": 5,
             "stream_max_record_age_s": 21_600,
             "waf_enabled": True,
@@ -174,7 +209,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     *sections, leaf = dotted.split(".")
     node = target
     for section in sections:
-        child = node.get(section, {})
+        child = node.get(section) or {}  # an optional section that is off (None) starts empty
         if not isinstance(child, Mapping):
             raise ConfigError(f"Invalid override {dotted!r}: {section!r} is a value, not a section")
         node[section] = dict(child)
@@ -182,7 +217,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = _coerce(value)
 
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_]+): (?P<rest>.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
 
 
 def _format_error(stage: str, error: ValidationError) -> str:

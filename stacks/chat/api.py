@@ -86,6 +86,8 @@ class ChatApi(Construct):
                 "IDEMPOTENCY_TTL_S": str(config.idempotency_ttl_s),
                 "CURSOR_SECRET_ARN": self.cursor_secret.secret_arn,
                 "CORS_ALLOW_ORIGINS": ",".join(config.cors_allow_origins),
+                "ROOM_SHARDS": str(config.room_shards),
+                "VIEW_MAX_LAG_MS": str(config.view_max_lag_s * 1000),
             },
         ).function
         self.cursor_secret.grant_read(self.handler)

@@ -25,6 +25,12 @@ class ChatData(Construct):
     millisecond timestamp followed by `#` and the comment id, so two comments by one user in the same
     millisecond keep distinct keys and the key still sorts by time. Two GSIs serve the room queries,
     so no read ever scans: `chat_room`+`time` (latest, all) and `chat_room`+`position` (ranges).
+
+    Hot rooms shard the indexes through the value of `chat_room` (`<room>` or `<room>#<shard>`, see
+    lambda/chat_api), not through their key schema: CloudFormation cannot change a GSI's key schema in
+    place and creates or deletes at most one GSI per update, so keeping both indexes as they are is what
+    lets an already deployed table take this stack unchanged. The room stats table also holds each room's
+    latest-comments view (`latest#<room>`), written by the stream consumer.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:

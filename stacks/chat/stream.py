@@ -1,4 +1,4 @@
-"""The DynamoDB stream consumer that keeps per-room comment counters."""
+"""The DynamoDB stream consumer that keeps per-room comment counters and each room's latest-comments view."""
 
 from __future__ import annotations
 
@@ -14,13 +14,16 @@ from stacks.common.nag import acknowledge
 from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
 
+STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags by about this much
+
 
 class RoomStatsUpdater(Construct):
-    """Counts new comments per room from the table's stream; nothing is dropped silently.
+    """Counts new comments per room and keeps each room's latest 25 in one item, from the table's stream.
 
-    Failed batches are split (bisect) and retried a bounded number of times; records that still fail,
-    or grow older than the maximum age, go to an SQS dead-letter queue that an alarm watches. The
-    handler reports partial batch failures and applies each record once (see lambda/chat_stream).
+    Nothing is dropped silently: failed batches are split (bisect) and retried a bounded number of times;
+    records that still fail, or grow older than the maximum age, go to an SQS dead-letter queue that an
+    alarm watches. The handler reports partial batch failures, counts each record once and merges views
+    idempotently (see lambda/chat_stream), so a retried batch changes nothing twice.
     """
 
     def __init__(
@@ -55,7 +58,7 @@ class RoomStatsUpdater(Construct):
             "Handler",
             bundle="chat_stream",
             handler="chat_stream.handler.handler",
-            description="Counts chat comments per room from the DynamoDB stream",
+            description="Counts chat comments per room and keeps each room's latest view, from the stream",
             layers=layers,
             memory_mb=256,
             timeout_s=30,
@@ -64,6 +67,7 @@ class RoomStatsUpdater(Construct):
                 "POWERTOOLS_SERVICE_NAME": "chat-stream",
                 "STATS_TABLE": data.room_stats.table_name,
                 "EVENT_MARKER_TTL_S": str(max(2 * config.stream_max_record_age_s, 86_400)),
+                "ROOM_SHARDS": str(config.room_shards),
             },
         ).function
         self.handler.add_event_source(
@@ -71,7 +75,7 @@ class RoomStatsUpdater(Construct):
                 data.comments,
                 starting_position=lambda_.StartingPosition.TRIM_HORIZON,
                 batch_size=config.stream_batch_size,
-                max_batching_window=Duration.seconds(1),
+                max_batching_window=Duration.seconds(STREAM_BATCHING_WINDOW_S),
                 bisect_batch_on_error=True,
                 retry_attempts=config.stream_retry_attempts,
                 max_record_age=Duration.seconds(config.stream_max_record_age_s),

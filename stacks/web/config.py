@@ -41,6 +41,11 @@ class WebConfig(ConfigModel):
         description="EC2 type when nat=instance; dnf needs more than a nano's 512 MB at first boot",
     )
     # Service
+    image_build: Literal["codebuild", "docker"] = Field(
+        default="codebuild",
+        description="codebuild: CodeBuild builds the image (arm64) during the deployment, so `cdk deploy` needs no "
+        "Docker; docker: `cdk deploy` builds it as an image asset with the local Docker engine",
+    )
     container_port: int = Field(default=8080, ge=1024, le=65_535, description="unprivileged: the app runs as non-root")
     cpu: int = Field(default=256, description="Fargate CPU units per task")
     memory_mib: int = Field(default=512, description="must be a valid Fargate size for `cpu`")

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecr_assets as ecr_assets
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
@@ -15,10 +12,10 @@ from constructs import Construct
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
+from stacks.web.image import container_image
 from stacks.web.load_balancer import LoadBalancer
 from stacks.web.network import Network
 
-CONTAINER_ROOT = Path(__file__).resolve().parents[2] / "containers" / "web"
 CONTAINER_NAME = "web"
 # The container reads these names; each comes from one field of the database secret.
 SECRET_FIELDS = {
@@ -28,15 +25,6 @@ SECRET_FIELDS = {
     "DB_USER": "username",
     "DB_PASSWORD": "password",
 }
-
-
-def container_image() -> ecs.ContainerImage:
-    """The app in containers/web as an image asset: built at deploy (or `cdk-assets publish`), never at synth."""
-    return ecs.ContainerImage.from_asset(
-        str(CONTAINER_ROOT),
-        platform=ecr_assets.Platform.LINUX_ARM64,
-        exclude=["**/__pycache__", "**/*.pyc", "tests", "*.md"],
-    )
 
 
 class WebService(Construct):
@@ -74,7 +62,7 @@ class WebService(Construct):
         )
         self.container = self.task_definition.add_container(
             CONTAINER_NAME,
-            image=container_image(),
+            image=container_image(self, "Image", config=config),
             # The port goes on the command line: the task has no plain environment values at all.
             command=["python", "-m", "web_app", "--port", str(config.container_port)],
             port_mappings=[ecs.PortMapping(container_port=config.container_port, name=CONTAINER_NAME)],
@@ -143,5 +131,5 @@ class WebService(Construct):
         acknowledge(
             self.task_definition,
             "AwsSolutions-IAM5[Resource::*]",
-            "ecr:GetAuthorizationToken accepts no resource but '*'; image pulls are scoped to the asset repository.",
+            "ecr:GetAuthorizationToken accepts no resource but '*'; image pulls are scoped to the image repository.",
         )

@@ -23,7 +23,7 @@ def test_sandbox_is_disposable_and_prod_keeps_data() -> None:
     sandbox, prod = load_stage("sandbox"), load_stage("prod")
     assert (sandbox.removal, sandbox.deletion_protection) == ("destroy", False)
     assert prod.removal in ("retain", "snapshot") and prod.deletion_protection
-    assert prod.chat.post_rate_limit < prod.chat.throttle_rate_limit
+    assert prod.chat.post_rate_limit <= prod.chat.throttle_rate_limit
     assert prod.chat.alarm_5xx_threshold <= sandbox.chat.alarm_5xx_threshold
 
 
@@ -57,6 +57,11 @@ INVALID = [
     ({"chat.alarm_latency_p99_ms": 30_000}, "chat.alarm_latency_p99_ms", "less than or equal to 29000"),
     ({"chat.idempotency_ttl_s": 10}, "chat.idempotency_ttl_s", "greater than or equal to 60"),
     ({"chat.cors_allow_origins": '["http://evil.example"]'}, "chat.cors_allow_origins", "https:// origins"),
+    ({"chat.room_shards": 0}, "chat.room_shards", "greater than or equal to 1"),
+    ({"chat.room_shards": 17}, "chat.room_shards", "less than or equal to 16"),
+    ({"chat.hot_room_comments_per_s": 801}, "chat.room_shards", "hot_room_comments_per_s 801 needs at least 2"),
+    ({"chat.hot_room_comments_per_s": 21}, "chat.hot_room_comments_per_s", "at most post_rate_limit (20)"),
+    ({"chat.view_max_lag_s": 0}, "chat.view_max_lag_s", "greater than or equal to 1"),
     ({"chat.unknown_setting": 1}, "chat.unknown_setting", "Extra inputs are not permitted"),
     ({"region": "mars"}, "region", "should match pattern"),
     ({"availability_zones": '["eu-west-1a"]'}, "availability_zones", "at least 2 items"),
@@ -65,6 +70,11 @@ INVALID = [
     ({"removal": "delete"}, "removal", "'destroy', 'retain' or 'snapshot'"),
     ({"deletion_protection": True}, "removal", "contradicts deletion_protection"),
     ({"alarm_email": "not-an-email"}, "alarm_email", "should match pattern"),
+    (
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
+        "web.image_build",
+        "eu-west-3 does not offer",
+    ),
 ]
 
 
@@ -78,3 +88,16 @@ def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field:
 def test_override_of_a_value_as_a_section_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"'region' is a value, not a section"):
         load_stage("sandbox", {"region.x": 1})
+
+
+def test_a_stage_at_api_gateways_steady_quota_may_burst_to_its_burst_quota_only() -> None:
+    assert load_stage("prod", {"chat.throttle_burst_limit": 5_000}).chat.throttle_rate_limit == 10_000
+    assert_rejected({"chat.throttle_burst_limit": 4_999}, "chat.throttle_burst_limit", "maximum burst (5,000)", "prod")
+
+
+def test_a_region_without_arm_codebuild_can_still_build_the_image_with_docker() -> None:
+    config = load_stage(
+        "sandbox",
+        {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]', "web.image_build": "docker"},
+    )
+    assert (config.region, config.web.image_build) == ("eu-west-3", "docker")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 import yaml
-from cfnlint.api import ManualArgs, lint
 
+from tests.support.gates import cfn_lint_findings, cfn_lint_ignored
 from tests.support.synth import ROOT, Synthesized, stack_keys
 
 STACKS = stack_keys()
@@ -66,13 +65,9 @@ def test_cdk_nag_ran(synth: Synthesized) -> None:
     assert (synth.outdir / "validation-report.json").exists()
 
 
-def _cfn_lint_config() -> dict[str, object]:
-    return yaml.safe_load((ROOT / ".cfnlintrc.yaml").read_text())  # type: ignore[no-any-return]
-
-
 def test_every_ignored_cfn_lint_check_has_a_reason() -> None:
     lines = (ROOT / ".cfnlintrc.yaml").read_text().splitlines()
-    for check in _cfn_lint_config().get("ignore_checks", []):  # type: ignore[attr-defined]
+    for check in cfn_lint_ignored():
         index = next(i for i, line in enumerate(lines) if line.strip() == f"- {check}")
         assert lines[index - 1].strip().startswith("#") and len(lines[index - 1]) > 40, f"{check} needs a reason"
 
@@ -129,9 +124,7 @@ def test_a_checkov_skip_without_a_real_reason_is_refused_at_synth() -> None:
 
 @pytest.mark.parametrize("key", STACKS)
 def test_cfn_lint_is_clean(synth: Synthesized, key: str) -> None:
-    config = ManualArgs(regions=[synth.regions[key]], ignore_checks=_cfn_lint_config().get("ignore_checks", []))
-    matches = lint(json.dumps(synth.templates[key]), config=config)
-    assert [str(m) for m in matches] == []
+    assert cfn_lint_findings(synth.templates[key], synth.regions[key]) == []
 
 
 @pytest.mark.parametrize("key", STACKS)

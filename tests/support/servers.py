@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import boto3
 
@@ -81,11 +82,11 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
                 time.sleep(0.2)
         yield endpoint
     finally:
-        stop(process)
+        stop_process(process)
 
 
-def stop(process: subprocess.Popen[bytes], timeout_s: float = 10.0) -> None:
-    """SIGTERM, and SIGKILL if it has not exited within `timeout_s`."""
+def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it has not ended within `timeout_s`; always reaps it."""
     process.terminate()
     try:
         process.wait(timeout=timeout_s)

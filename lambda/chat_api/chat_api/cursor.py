@@ -1,8 +1,9 @@
 """Opaque, tamper-evident pagination cursors.
 
-A cursor is the DynamoDB key to continue from, bound to the query it came from (so it cannot be
-replayed against another room or range), serialized and signed with HMAC-SHA256. Written by hand
-because it is twenty lines on the standard library and the runtime carries no token library.
+A cursor is the repository's state to continue from, bound to the query it came from (so it cannot be
+replayed against another room or range), serialized, compressed (a sharded position listing carries one
+key per shard) and signed with HMAC-SHA256. Written by hand because it is twenty lines on the standard
+library and the runtime carries no token library.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import zlib
 from typing import Any
 
 _SIG_BYTES = 16
@@ -31,7 +33,8 @@ class CursorCodec:
         return hmac.new(self._key, payload, hashlib.sha256).digest()[:_SIG_BYTES]
 
     def encode(self, scope: str, last_key: dict[str, Any]) -> str:
-        payload = json.dumps({"s": scope, "k": last_key}, separators=(",", ":"), sort_keys=True).encode()
+        text = json.dumps({"s": scope, "k": last_key}, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+        payload = zlib.compress(text.encode(), 9)
         return base64.urlsafe_b64encode(payload + self._sign(payload)).decode().rstrip("=")
 
     def decode(self, scope: str, token: str) -> dict[str, Any]:
@@ -42,7 +45,10 @@ class CursorCodec:
         payload, signature = raw[:-_SIG_BYTES], raw[-_SIG_BYTES:]
         if len(raw) <= _SIG_BYTES or not hmac.compare_digest(signature, self._sign(payload)):
             raise InvalidCursor("cursor is invalid")
-        data = json.loads(payload)
+        try:
+            data = json.loads(zlib.decompress(payload))
+        except (zlib.error, ValueError):
+            raise InvalidCursor("cursor is malformed") from None
         if data.get("s") != scope:
             raise InvalidCursor("cursor belongs to a different query")
         key: dict[str, Any] = data["k"]

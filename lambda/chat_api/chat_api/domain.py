@@ -24,13 +24,13 @@ class CommentService:
     def __init__(
         self,
         repository: CommentRepository,
-        cursors: CursorCodec,
+        cursors: Callable[[], CursorCodec],
         *,
         clock: Callable[[], str] = utc_now_ms,
         ids: Callable[[], str] = new_id,
     ) -> None:
         self._repo = repository
-        self._cursors = cursors
+        self._cursors = cursors  # called only when a listing pages: "latest" and posts never need the key
         self._clock = clock
         self._ids = ids
 
@@ -42,20 +42,24 @@ class CommentService:
         return comment
 
     def list_room(self, room: str, query: ListQuery) -> dict[str, Any]:
-        """Latest comments (one page), every comment (`all`, paged) or a position range (paged)."""
+        """Every comment (`all`, paged) or a position range (paged); `latest` serves the default listing."""
+        # "v2": continuation states of the sharded layout; a cursor issued before it is refused with a 400.
         if query.is_range:
             assert query.from_ is not None and query.to is not None
-            scope = f"range|{room}|{query.from_}|{query.to}"
+            scope = f"v2|range|{room}|{query.from_}|{query.to}"
             page = self._repo.room_positions(
                 room, query.from_, query.to, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor)
             )
-        elif query.all:
-            scope = f"all|{room}"
-            page = self._repo.room_newest_first(room, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor))
         else:
-            page = self._repo.room_newest_first(room, query.limit or DEFAULT_LATEST, None)
-            return {"comments": [c.to_json() for c in page.comments]}
+            assert query.all
+            scope = f"v2|all|{room}"
+            page = self._repo.room_newest_first(room, query.limit or DEFAULT_PAGE, self._start(scope, query.cursor))
         return self._page_json(scope, page)
+
+    def latest(self, room: str, limit: int | None) -> tuple[dict[str, Any], str]:
+        """The newest comments (one page, no cursor) and where they came from: "view" or "index"."""
+        comments, source = self._repo.room_latest(room, limit or DEFAULT_LATEST)
+        return {"comments": [c.to_json() for c in comments]}, source
 
     def list_user(self, name: str, query: UserQuery) -> dict[str, Any]:
         scope = f"user|{name}"
@@ -66,10 +70,10 @@ class CommentService:
         return {"room": room, "comment_count": self._repo.room_comment_count(room)}
 
     def _start(self, scope: str, cursor: str | None) -> dict[str, Any] | None:
-        return self._cursors.decode(scope, cursor) if cursor else None
+        return self._cursors().decode(scope, cursor) if cursor else None
 
     def _page_json(self, scope: str, page: Page) -> dict[str, Any]:
         return {
             "comments": [c.to_json() for c in page.comments],
-            "next": self._cursors.encode(scope, page.last_key) if page.last_key else None,
+            "next": self._cursors().encode(scope, page.last_key) if page.last_key else None,
         }

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from chat_api.cursor import CursorCodec, InvalidCursor
 from chat_api.domain import CommentService
 from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
-from chat_api.repository import DynamoCommentRepository
+from chat_api.repository import DynamoCommentRepository, InvalidStart
 from chat_api.settings import Settings
 
 # Reads and rejected requests publish no business metric; that is expected, not worth a warning per call.
@@ -39,7 +39,9 @@ IDEMPOTENCY_HEADER = "Idempotency-Key"
 MAX_IDEMPOTENCY_KEY = 128
 
 logger = Logger()
-tracer = Tracer()
+# Only botocore makes calls worth a subsegment here; patching every module X-Ray supports imports and wraps
+# libraries the function never uses (Powertools' documented `patch_modules`).
+tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
 _origins = SETTINGS.cors_allow_origins
 app = APIGatewayRestResolver(
@@ -55,9 +57,11 @@ _idempotency = IdempotencyConfig(
     raise_on_no_idempotency_key=True,
     expires_after_seconds=SETTINGS.idempotency_ttl_s,
 )
-# One DynamoDB client per container for the idempotency records and the comments: a second client would
-# cost another 100-150 ms of the first invocation.
-_dynamodb = boto3.client("dynamodb")
+# One session and one DynamoDB client per container for the idempotency records and the comments: a second
+# client costs another 100-150 ms of the first invocation, a second session parses botocore's endpoint data
+# again for the Secrets Manager client.
+_session = boto3.session.Session()
+_dynamodb = _session.client("dynamodb")
 _persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, boto3_client=_dynamodb)
 
 
@@ -66,17 +70,24 @@ class BadRequest(ValueError):
 
 
 @cache
+def cursor_codec() -> CursorCodec:
+    """Built on the first paged request of a container: the signing key is fetched once and reused."""
+    secrets = parameters.SecretsProvider(boto3_client=_session.client("secretsmanager"))
+    return CursorCodec(str(secrets.get(SETTINGS.cursor_secret_arn, max_age=3600)).encode())
+
+
+@cache
 def service() -> CommentService:
-    """Built once per container: the signing key is fetched once and reused across invocations."""
-    key = parameters.get_secret(SETTINGS.cursor_secret_arn, max_age=3600)
     repository = DynamoCommentRepository(
         _dynamodb,
         table=SETTINGS.comments_table,
         room_time_index=SETTINGS.room_time_index,
         room_position_index=SETTINGS.room_position_index,
         stats_table=SETTINGS.stats_table,
+        shards=SETTINGS.room_shards,
+        view_max_lag_ms=SETTINGS.view_max_lag_ms,
     )
-    return CommentService(repository, CursorCodec(str(key).encode()))
+    return CommentService(repository, cursor_codec)
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
@@ -120,7 +131,13 @@ def post_comment(room: str) -> Response[str]:
 def list_room(room: str) -> Response[str]:
     path = _path(room=room)
     assert path.room is not None
-    return _json(200, service().list_room(path.room, _query(ListQuery)))
+    query = _query(ListQuery)
+    if query.all or query.is_range:
+        return _json(200, service().list_room(path.room, query))
+    body, source = service().latest(path.room, query.limit)
+    if source == "index":  # the room's view was missing, incomplete or behind
+        metrics.add_metric(name="LatestFromIndex", unit=MetricUnit.Count, value=1)
+    return _json(200, body)
 
 
 @app.get("/rooms/<room>/stats")
@@ -146,7 +163,7 @@ def _invalid(error: ValidationError) -> Response[str]:
     return _json(400, {"message": f"{where}: {message}{more}"})
 
 
-@app.exception_handler([BadRequest, InvalidCursor])
+@app.exception_handler([BadRequest, InvalidCursor, InvalidStart])
 def _bad_request(error: ValueError) -> Response[str]:
     return _json(400, {"message": str(error)})
 

@@ -14,7 +14,12 @@ MAX_POSITION = 86_400
 DEFAULT_LATEST = 25
 DEFAULT_PAGE = 100
 MAX_LIMIT = 100
+# A sharded position listing's cursor holds a key per shard that ends a page on a tied position:
+# 16 shards of 64-character names fit (stacks/chat/config.py caps room_shards at 16).
+MAX_CURSOR = 8192
 
+# Models build their validators on first use (pydantic's defer_build): a cold start pays only for the
+# models its request needs.
 RoomId = Annotated[str, StringConstraints(pattern=ROOM_PATTERN)]
 UserName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
 Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
@@ -23,7 +28,7 @@ Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
 class NewComment(BaseModel):
     """Body of POST /rooms/{room}/comments."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     name: UserName
     comment: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"\S")]
@@ -31,7 +36,7 @@ class NewComment(BaseModel):
 
 
 class PathParams(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     room: RoomId | None = None
     name: UserName | None = None
@@ -40,10 +45,10 @@ class PathParams(BaseModel):
 class ListQuery(BaseModel):
     """Query string of GET /rooms/{room}/comments and /users/{name}/comments (strings, parsed)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
-    cursor: str | None = Field(default=None, min_length=1, max_length=2048)
+    cursor: str | None = Field(default=None, min_length=1, max_length=MAX_CURSOR)
     all: bool | None = None
     from_: Position | None = Field(default=None, alias="from")
     to: Position | None = None
@@ -68,7 +73,7 @@ class ListQuery(BaseModel):
 class UserQuery(BaseModel):
     """Query string of GET /users/{name}/comments."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(default=None, min_length=1, max_length=2048)

@@ -17,6 +17,8 @@ class Settings:
     idempotency_ttl_s: int
     cursor_secret_arn: str
     cors_allow_origins: tuple[str, ...]
+    room_shards: int = 1
+    view_max_lag_ms: int = 10_000
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -43,4 +45,6 @@ class Settings:
             idempotency_ttl_s=int(env.get("IDEMPOTENCY_TTL_S", "3600")),
             cursor_secret_arn=env["CURSOR_SECRET_ARN"],
             cors_allow_origins=tuple(o for o in env.get("CORS_ALLOW_ORIGINS", "").split(",") if o),
+            room_shards=int(env.get("ROOM_SHARDS", "1")),
+            view_max_lag_ms=int(env.get("VIEW_MAX_LAG_MS", "10000")),
         )

@@ -1,1 +1,1 @@
-"""DynamoDB stream consumer: per-room comment counters, each stream record applied exactly once."""
+"""DynamoDB stream consumer: per-room comment counters (each event counted once) and latest-comments views."""

@@ -161,6 +161,17 @@ def test_functions_have_least_privilege(synth: Synthesized, stage: str) -> None:
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_both_functions_use_the_stage_shard_count_and_the_api_its_view_lag(synth: Synthesized, stage: str) -> None:
+    config = load_stage(stage).chat
+    template = _template(synth, stage)
+    for handler in ("chat_api.handler.handler", "chat_stream.handler.handler"):
+        variables = template["Resources"][_function_id(template, handler)]["Properties"]["Environment"]["Variables"]
+        assert variables["ROOM_SHARDS"] == str(config.room_shards), handler
+    api = template["Resources"][_function_id(template, "chat_api.handler.handler")]["Properties"]
+    assert api["Environment"]["Variables"]["VIEW_MAX_LAG_MS"] == str(config.view_max_lag_s * 1000)
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_secrets_stay_out_of_the_environment(synth: Synthesized, stage: str) -> None:
     for function in resources_of_type(_template(synth, stage), "AWS::Lambda::Function").values():
         variables = function["Properties"]["Environment"]["Variables"]

@@ -75,6 +75,7 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"web.db_backup_retention_days": 36}, "web.db_backup_retention_days", "less than or equal to 35"),
     ({"web.db_rotation_days": 0}, "web.db_rotation_days", "greater than or equal to 1"),
     ({"web.nat": "none"}, "web.nat", "'instance', 'gateway' or 'gateway_per_az'"),
+    ({"web.image_build": "kaniko"}, "web.image_build", "'codebuild' or 'docker'"),
     ({"web.nat_instance_type": "t4g nano"}, "web.nat_instance_type", "should match pattern"),
     ({"web.deployment_strategy": "canary"}, "web.deployment_strategy", "'rolling' or 'blue_green'"),
     ({"web.bake_time_minutes": 1_441}, "web.bake_time_minutes", "less than or equal to 1440"),

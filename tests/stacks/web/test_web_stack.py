@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,7 +12,8 @@ import pytest
 from stacks.config import load_stage
 from stacks.web.app_role import ROLES_MODULE
 from stacks.web.cloudfront_access import PREFIX_LIST_WEIGHT, SECURITY_GROUP_RULE_QUOTA, VERIFY_HEADER
-from stacks.web.service import CONTAINER_ROOT, SECRET_FIELDS
+from stacks.web.image import CONTAINER_ROOT
+from stacks.web.service import SECRET_FIELDS
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
 from tests.support.iam import statements_of_role, tls_only_policy
 from tests.support.synth import ROOT, Synthesized, resources_of_type
@@ -558,10 +558,3 @@ def test_container_dependencies_are_pinned_like_the_test_environment() -> None:
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert pins and all("==" in pin for pin in pins)
     assert all(pin in dev for pin in pins)
-
-
-def test_image_is_an_asset_built_at_deploy_not_at_synth(synth: Synthesized) -> None:
-    _, task = one(_template(synth, "prod"), "AWS::ECS::TaskDefinition")
-    image = task["ContainerDefinitions"][0]["Image"]["Fn::Sub"]
-    assert re.search(r"container-assets-\$\{AWS::AccountId\}-eu-west-1:[0-9a-f]{64}$", image)
-    assert Path(synth.outdir / "assembly-prod").is_dir()
