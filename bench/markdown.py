@@ -31,7 +31,9 @@ def render(r: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average at start "
         f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f} (other jobs ran too; "
         f"absolute times are noisy, ratios are measured side by side in this run). "
-        f"`make bench` took {r['total_s']:.0f} s.\n"
+        f"`make bench` took {r['total_s']:.0f} s."
+        + (f" Capacity model re-run on these measurements at {r['remodelled']}." if r.get("remodelled") else "")
+        + "\n"
     )
     _goals(r, w)
     for section in (_synth, _tests, _handler, _chat_scale, _origin, _capacity, _cost):

@@ -183,9 +183,9 @@ STAGES: dict[str, dict[str, Any]] = {
             "origin_shield_region": "eu-west-1",
             "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
             "origin_secret_rotation_days": 30,
-            # A deploy-wide refresh fetches every page from the web origin: 10 at a time leave it the headroom
-            # bench/capacity.py asks for (at 20 the publisher alone took half of its measured capacity).
-            "publish_concurrency": 10,
+            # A deploy-wide refresh fetches every page from the web origin: 5 at a time keep it a background job
+            # (measured per task: 41-101 req/s on a shared host; at 20 the publisher alone took half of that).
+            "publish_concurrency": 5,
             # The publisher keeps every page: the origin then sees only URLs that were never published.
             "cached_object_expiry_days": 3_650,
             "log_retention_days": 365,

@@ -120,7 +120,10 @@ def test_prod_creates_a_web_acl_and_rotates_the_origin_secret_and_sandbox_does_n
     assert (sandbox.waf_enabled, sandbox.origin_secret_rotation_days) == (False, None)
 
 
-def test_stage_defaults_publish_harder_in_prod() -> None:
+def test_stage_defaults_keep_more_in_prod() -> None:
+    """Prod keeps every published page and its logs longer; its publisher concurrency is the capacity model's
+    (bench/capacity.py: a deploy-wide refresh must leave the web origin its headroom), not a larger number."""
     sandbox, prod = load_stage("sandbox").edge, load_stage("prod").edge
-    assert prod.publish_concurrency > sandbox.publish_concurrency
+    assert prod.cached_object_expiry_days > sandbox.cached_object_expiry_days
     assert prod.log_retention_days > sandbox.log_retention_days
+    assert prod.publish_concurrency <= 5
