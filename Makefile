@@ -14,11 +14,11 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy clean
-.PHONY: local-setup local-up deploy-local destroy-local local-down local-status test-e2e
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
+.PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
-	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
@@ -76,7 +76,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox
+	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
@@ -95,23 +95,34 @@ format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .
 	ruff check --fix .
 
-# Offline: compare the app with the templates of a git revision (default HEAD) or of a folder.
+# Offline: compare the app with the templates of a git revision or of a folder. Exit 0 whether or not
+# stacks differ (FAIL=1: non-zero when they do); non-zero when the comparison fails.
 BASE ?= HEAD
-diff: setup  ## offline diff against git revision BASE (default HEAD) or templates in BASE_DIR
-	python scripts/diff.py $(if $(BASE_DIR),--templates $(BASE_DIR),--git $(BASE))
+diff: setup  ## offline diff of every stack against git revision BASE (default HEAD) or templates in BASE_DIR
+	python -m tools.cdk_stage.diff $(if $(BASE_DIR),--templates $(BASE_DIR),--git $(BASE)) $(if $(ASSEMBLY),--assembly $(ASSEMBLY)) $(if $(filter 1,$(FAIL)),--fail)
 
-diff-deployed: setup  ## diff STAGE against what is deployed (needs AWS credentials)
-	cdk diff -c stage=$(STAGE) --all
+# The AWS targets act on exactly the stacks of STAGE (tools/cdk_stage): all of them in dependency order,
+# or those STACKS names (stack ids or shell patterns: STACKS=Chat, STACKS='Chat Edge*'). Each checks the
+# credentials first, synthesizes STAGE once into cdk.out.$(STAGE) (ASSEMBLY=dir: use the assembly there,
+# synthesized first if dir does not exist), and prints the stacks it acts on. CDK_ARGS: extra CDK CLI
+# arguments ('-c key=value' goes to the synth). CDK: another CDK CLI than the pinned one.
+export CDK_ARGS
+STAGE_TARGET = python -m tools.cdk_stage $@ --stage $(STAGE) $(if $(STACKS),--stacks "$(STACKS)") $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
-bootstrap: setup  ## once per account: bootstrap the stage region and us-east-1 (edge functions)
-	@test -n "$(ACCOUNT)" || { echo "usage: make bootstrap ACCOUNT=123456789012 [STAGE=sandbox]"; exit 1; }
-	cdk bootstrap -c stage=$(STAGE) aws://$(ACCOUNT)/$$(python -c "from stacks.config import load_stage; print(load_stage('$(STAGE)').region)") aws://$(ACCOUNT)/us-east-1
+diff-deployed: setup  ## diff the stacks of STAGE against what is deployed (FAIL=1: non-zero when they differ)
+	$(STAGE_TARGET) $(if $(filter 1,$(FAIL)),--fail)
 
-deploy: setup  ## deploy every stack of STAGE (default sandbox) with your current AWS credentials
-	cdk deploy -c stage=$(STAGE) --all --require-approval broadening
+bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOUNT=...: check the credentials' account)
+	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT))
 
-destroy: setup  ## delete every stack of STAGE (prod keeps its data: RETAIN/SNAPSHOT)
-	cdk destroy -c stage=$(STAGE) --all
+deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
+	$(STAGE_TARGET)
+
+destroy: setup  ## delete the stacks of STAGE, then its Lambda@Edge functions when CloudFront lets go (FORCE=1: no question)
+	$(STAGE_TARGET) $(if $(filter 1,$(FORCE)),--force)
+
+destroy-edge-functions: setup  ## delete the Lambda@Edge functions a destroy of STAGE had to leave (replicas)
+	$(STAGE_TARGET)
 
 # --- Local sandbox: LocalStack on 127.0.0.1 without Docker (docs/local-sandbox.md) ---
 LOCAL := .local
@@ -141,11 +152,14 @@ local-setup: setup $(LOCALSTACK_VENV)/.installed $(LOCAL)/noop-agent.jar  ## ins
 local-up: local-setup  ## start LocalStack on 127.0.0.1:4566 (LOCAL_PORT) and wait until it is ready
 	$(SANDBOX) up
 
-deploy-local: local-setup  ## bootstrap and deploy every stack of STAGE onto the local LocalStack; prints the API URL
-	$(SANDBOX) deploy --stage $(STAGE)
+local-env: setup  ## print shell lines that point the AWS targets at LocalStack (to eval; docs/local-sandbox.md)
+	@$(SANDBOX) env
 
-destroy-local: setup  ## delete the locally deployed stacks (LocalStack keeps running)
-	$(SANDBOX) destroy
+local-parameters: setup  ## stand-ins for the public SSM parameters of cdk.out.STAGE; prints the CDK_ARGS for them
+	@$(SANDBOX) parameters --stage $(STAGE) $(if $(STACKS),--stacks "$(STACKS)") $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
+
+local-api-url: setup  ## the chat API's URL on LocalStack's loopback gateway, from the last make deploy
+	@$(SANDBOX) api-url --stage $(STAGE) $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
 local-down:  ## stop LocalStack and everything it started; remove the files it wrote
 	$(if $(wildcard $(VENV)/bin/python),$(SANDBOX) down,@echo "nothing to stop (no venv)")
@@ -156,10 +170,10 @@ local-status:  ## is the local LocalStack running?
 # TMPDIR: what the test process writes (jsii's runtime files among it) stays in the project and goes. It is
 # outside .local/ because the clean-up stops every process with a path under .local/, and the session's
 # own jsii runtime runs from TMPDIR.
-test-e2e: local-setup  ## start LocalStack, deploy, test over HTTP, diff, destroy, stop (tests/e2e)
+test-e2e: local-setup  ## LocalStack, then make bootstrap/deploy/diff-deployed/destroy of the sandbox on it, tested over HTTP (tests/e2e)
 	mkdir -p .e2e-tmp
 	status=0; TMPDIR=$(CURDIR)/.e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
 	  rm -rf .e2e-tmp; exit $$status
 
 clean:  ## remove build output (keeps the venv and node_modules)
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out cdk.out.* .pytest_cache .mypy_cache .ruff_cache .hypothesis

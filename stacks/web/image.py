@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
+from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack, Token
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -105,8 +105,12 @@ class DeployTimeImage(Construct):
     def _acknowledge(self) -> None:
         project_role = self.project.role
         assert project_role is not None
-        region = Stack.of(self).region
-        project_id = Stack.of(self).get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
+        stack = Stack.of(self)
+        region = stack.region
+        # The grants below name the account: a token when synthesized without one, the number when the CLI
+        # knows it (every deploy). The acknowledgements must name it the same way or they match nothing.
+        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+        project_id = stack.get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self.handler,
             "AwsSolutions-L1",
@@ -131,16 +135,16 @@ class DeployTimeImage(Construct):
                 "ecr:GetAuthorizationToken accepts no resource but '*'; pushes are scoped to this repository.",
             ),
             (
-                f"Resource::arn:aws:logs:{region}:<AWS::AccountId>:log-group:/aws/codebuild/<{project_id}>:*",
+                f"Resource::arn:aws:logs:{region}:{account}:log-group:/aws/codebuild/<{project_id}>:*",
                 "CodeBuild writes log streams under its own log group; the streams are named per build.",
             ),
             (
-                f"Resource::arn:aws:codebuild:{region}:<AWS::AccountId>:report-group/<{project_id}>-*",
+                f"Resource::arn:aws:codebuild:{region}:{account}:report-group/<{project_id}>-*",
                 "CDK's default CodeBuild grant for report groups named after this project only.",
             ),
             *((f"Action::s3:{action}", _ASSET_READ) for action in ("GetBucket*", "GetObject*", "List*")),
             (
-                f"Resource::arn:aws:s3:::cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-<AWS::AccountId>-{region}/*",
+                f"Resource::arn:aws:s3:::cdk-{DefaultStackSynthesizer.DEFAULT_QUALIFIER}-assets-{account}-{region}/*",
                 _ASSET_READ,
             ),
         ):

@@ -1,33 +1,57 @@
-"""What is deployed matches what the app synthesizes; a changed setting shows; destroy leaves nothing."""
+"""`make diff-deployed` and `make destroy` on the emulated sandbox: what is deployed matches the app, a changed
+setting and an undeployed stack both count as differences, and destroy leaves nothing but what it says it
+keeps (a second run finds nothing left)."""
 
 from __future__ import annotations
 
-from stacks.config import load_stage
-from tools.local_sandbox import deploy, runtime
+import pytest
 
-from .conftest import CHAT, STAGE, local_client
+from stacks.config import load_stage
+from tools.local_sandbox import runtime
+
+from .conftest import DEPLOYED, STACKS, STAGE, Deployment, local_client, make
 
 WORKER = "localstack_host_executor/worker.py"
 
 
-def _diff(assembly: str) -> tuple[int, str]:
-    run = deploy.run_cli(["diff", "--app", assembly, CHAT, "--fail"], capture=True, check=False)
-    return run.returncode, run.stdout + run.stderr
+def test_diff_deployed_finds_no_differences(deployment: Deployment) -> None:
+    run = make("diff-deployed", STAGE=STAGE, STACKS=STACKS, ASSEMBLY=str(deployment.assembly), FAIL="1")
+    assert run.code == 0, run
+    compared = ", ".join(f"{STAGE}/{i}" for i in DEPLOYED)
+    summary = (
+        f"diff-deployed {STAGE}: 0 of {len(DEPLOYED)} stack(s) differ; compared with the deployed stack: {compared}"
+    )
+    assert f"{summary}\n" in run.output, run
+    assert run.output.count("There were no differences") == len(DEPLOYED), run
 
 
-def test_diff_against_the_deployed_stack_is_empty(chat_stack: deploy.StackResult) -> None:
-    code, output = _diff(str(deploy.ASSEMBLY))
-    assert code == 0, output
-    assert "There were no differences" in output
-
-
-def test_a_changed_setting_shows_in_the_diff(chat_stack: deploy.StackResult) -> None:
+def test_diff_deployed_shows_a_changed_setting(
+    deployment: Deployment, tmp_path_factory: pytest.TempPathFactory
+) -> None:
     rate = load_stage(STAGE).chat.throttle_rate_limit + 1
-    changed = deploy.synth(STAGE, deploy.LOCAL / "cdk.out-changed", {"chat.throttle_rate_limit": str(rate)})
-    code, output = _diff(str(changed))
-    assert code == 1, output
-    assert "ThrottlingRateLimit" in output or "RateLimit" in output, output
-    assert str(rate) in output, output
+    changed = str(tmp_path_factory.mktemp("changed") / "cdk.out")  # absent: synthesized with the setting
+    shown = make(
+        "diff-deployed", STAGE=STAGE, STACKS="Chat", ASSEMBLY=changed, CDK_ARGS=f"-c chat.throttle_rate_limit={rate}"
+    )
+    assert shown.code == 0, shown  # differences alone are no failure
+    assert "ThrottlingRateLimit" in shown.output or "RateLimit" in shown.output, shown
+    assert str(rate) in shown.output, shown
+    assert (
+        f"diff-deployed {STAGE}: 1 of 1 stack(s) differ; compared with the deployed stack: {STAGE}/Chat" in shown.output
+    )
+    failing = make("diff-deployed", STAGE=STAGE, STACKS="Chat", ASSEMBLY=changed, FAIL="1")
+    assert failing.code != 0, failing
+    assert "using the cloud assembly in" in failing.output, failing  # the changed assembly, not synthesized again
+
+
+def test_diff_deployed_counts_a_stack_that_is_not_deployed(deployment: Deployment) -> None:
+    run = make("diff-deployed", STAGE=STAGE, STACKS="Web", ASSEMBLY=str(deployment.assembly))
+    assert run.code == 0, run
+    assert f"  {STAGE}/Web: not deployed: every resource shows as new\n" in run.output, run
+    assert (
+        f"diff-deployed {STAGE}: 1 of 1 stack(s) differ; compared with the deployed stack: none; "
+        f"not deployed (counted as differing): {STAGE}/Web"
+    ) in run.output, run
 
 
 def _workers() -> list[int]:
@@ -42,35 +66,62 @@ def _workers() -> list[int]:
     return pids
 
 
-def test_destroy_leaves_nothing_running(deployment: dict[str, deploy.StackResult]) -> None:
-    deployed = [r for r in deployment.values() if r.status == "deployed"]
-    function_names = {
-        r.stack_name: [
-            f["FunctionName"]
-            for f in local_client("lambda", r.region).list_functions()["Functions"]
-            if f["FunctionName"].startswith(r.stack_name)
-        ]
-        for r in deployed
+def _functions(region: str, prefix: str) -> list[str]:
+    return [
+        f["FunctionName"]
+        for f in local_client("lambda", region).list_functions()["Functions"]
+        if f["FunctionName"].startswith(prefix)
+    ]
+
+
+def test_destroy_removes_the_stage_but_what_it_says_it_keeps(deployment: Deployment) -> None:
+    stacks = [deployment.stack(i) for i in DEPLOYED]
+    physical = {
+        s.display_name: {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in local_client("cloudformation", s.region).list_stack_resources(StackName=s.stack_name)[
+                "StackResourceSummaries"
+            ]
+        }
+        for s in stacks
     }
-    assert any(function_names.values()), "expected the deployment to hold Lambda functions"
+    functions = {s.stack_name: _functions(s.region, f"{s.stack_name}-") for s in stacks}
+    assert all(functions.values()), f"expected every deployed stack to hold Lambda functions: {functions}"
+    edge = deployment.stack("EdgeFunctions")
+    (edge_function,) = functions[edge.stack_name]
 
-    deploy.destroy()
+    run = make("destroy", STAGE=STAGE, STACKS=STACKS, ASSEMBLY=str(deployment.assembly), FORCE="1")
 
-    for result in deployed:
-        cfn = local_client("cloudformation", result.region)
+    assert run.code == 0, run
+    kept = [
+        f"  {s.display_name}: kept: {r['Type']} {logical_id} = {physical[s.display_name][logical_id]}"
+        for s in stacks
+        for logical_id, r in s.resources_with_policy("Retain").items()
+        if not r["Type"].startswith("AWS::Lambda::")
+    ]
+    assert kept, "the sandbox keeps the account-wide API Gateway logging role"
+    assert f"Kept by their DeletionPolicy ({len(kept)}; " in run.output, run
+    assert "\n".join(kept) in run.output, run
+    assert f"{STAGE}/EdgeFunctions: deleted the Lambda@Edge function {edge_function} and its versions" in run.output
+    for stack in stacks:
+        cfn = local_client("cloudformation", stack.region)
         live = [
             s["StackName"]
             for s in cfn.list_stacks()["StackSummaries"]
-            if s["StackName"] == result.stack_name and s["StackStatus"] != "DELETE_COMPLETE"
+            if s["StackName"] == stack.stack_name and s["StackStatus"] != "DELETE_COMPLETE"
         ]
-        assert live == [], f"{result.name} still exists"
-        lam = local_client("lambda", result.region)
-        left = [
-            f["FunctionName"]
-            for f in lam.list_functions()["Functions"]
-            if f["FunctionName"].startswith(result.stack_name)
-        ]
-        assert left == [], f"functions of {result.name} still exist: {left}"
-        tables = local_client("dynamodb", result.region).list_tables()["TableNames"]
-        assert [t for t in tables if t.startswith(result.stack_name)] == []
+        assert live == [], f"{stack.display_name} still exists"
+        assert _functions(stack.region, f"{stack.stack_name}-") == [], f"functions of {stack.display_name} remain"
+        tables = local_client("dynamodb", stack.region).list_tables()["TableNames"]
+        assert [t for t in tables if t.startswith(stack.stack_name)] == []
+    role = physical[f"{STAGE}/Chat"]["CommentsApiCloudWatchRoleA69396F7"]
+    assert local_client("iam", "us-east-1").get_role(RoleName=role)["Role"]["RoleName"] == role  # kept, as said
     assert _workers() == [], "Lambda execution environments still run after destroy"
+
+
+def test_a_second_destroy_finds_nothing_left(deployment: Deployment) -> None:
+    run = make("destroy", STAGE=STAGE, STACKS=STACKS, ASSEMBLY=str(deployment.assembly), FORCE="1")
+    assert run.code == 0, run
+    for stack_id in DEPLOYED:
+        assert f"  {STAGE}/{stack_id}: not deployed, nothing to delete\n" in run.output, run
+    assert f"{STAGE}/EdgeFunctions: no retained Lambda@Edge function left" in run.output, run

@@ -10,26 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.synth import Synthesized
-from tools.local_sandbox import deploy, runtime
-
-
-def test_every_stack_of_every_stage_is_found_in_the_assembly(synth: Synthesized) -> None:
-    found = {a.display_name: a for a in deploy.stacks(synth.outdir)}
-    assert set(found) == set(synth.templates)
-    chat = found["sandbox/Chat"]
-    assert chat.stack_name == "sandbox-Chat"
-    assert chat.region == synth.regions["sandbox/Chat"]
-    assert chat.template == synth.templates["sandbox/Chat"]
-
-
-def test_stacks_with_functions_the_host_executor_cannot_run_are_named(synth: Synthesized) -> None:
-    """They would fail half way and leave LocalStack a stack it cannot delete; deploy does not start them."""
-    assert deploy.not_python_functions(synth.templates["sandbox/Chat"]) == []
-    edge = deploy.not_python_functions(synth.templates["sandbox/Edge"])
-    assert edge and all(
-        not synth.templates["sandbox/Edge"]["Resources"][f]["Properties"]["Runtime"].startswith("python") for f in edge
-    )
+from tools.local_sandbox import environment, runtime
 
 
 @pytest.mark.parametrize(
@@ -37,25 +18,35 @@ def test_stacks_with_functions_the_host_executor_cannot_run_are_named(synth: Syn
     [
         ("https://abc123.execute-api.eu-west-1.amazonaws.com/v1/", "/_aws/execute-api/abc123/v1/"),
         ("https://abc123.execute-api.localhost.localstack.cloud:4566/v1/", "/_aws/execute-api/abc123/v1/"),
+        ("https://abc123.execute-api.127.0.0.1:4566/v1/", "/_aws/execute-api/abc123/v1/"),  # AWS_ENDPOINT_URL's
     ],
 )
 def test_api_urls_point_at_the_loopback_gateway(url: str, local: str) -> None:
-    assert deploy.local_api_url(url) == f"{runtime.endpoint()}{local}"
+    assert environment.local_api_url(url) == f"{runtime.endpoint()}{local}"
 
 
 def test_other_outputs_are_left_alone() -> None:
     assert (
-        deploy.local_api_url("arn:aws:sns:eu-west-1:000000000000:topic") == "arn:aws:sns:eu-west-1:000000000000:topic"
+        environment.local_api_url("arn:aws:sns:eu-west-1:000000000000:topic")
+        == "arn:aws:sns:eu-west-1:000000000000:topic"
     )
 
 
-def test_cdk_environment_never_carries_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_local_environment_never_carries_real_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_PROFILE", "production")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "secret")
-    env = deploy.cdk_environment()
-    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111122223333")
+    env = environment.local_environment()
+    assert "AWS_PROFILE" not in env and "AWS_SESSION_TOKEN" not in env and "CDK_DEFAULT_ACCOUNT" not in env
     assert env["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL_S3"] == runtime.endpoint()
-    assert env["AWS_ACCESS_KEY_ID"] == "test"
+    assert (env["AWS_ACCESS_KEY_ID"], env["AWS_CONFIG_FILE"]) == ("test", os.devnull)
+    assert env["PATH"] == os.environ["PATH"]
+
+
+def test_env_prints_shell_lines_that_unset_a_real_profile() -> None:
+    lines = environment.exports().splitlines()
+    assert lines[0].startswith("unset AWS_PROFILE AWS_SESSION_TOKEN")
+    assert f"export AWS_ENDPOINT_URL={runtime.endpoint()}" in lines
 
 
 def test_a_taken_port_fails_with_a_clear_message() -> None:

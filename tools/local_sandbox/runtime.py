@@ -313,7 +313,6 @@ def stop(paths: Paths = Paths()) -> list[str]:
         _signal_all([p for p in leftovers if _pid_alive(p)], signal.SIGKILL)
         done.append(f"stopped leftover processes {leftovers}")
     paths.pid_file.unlink(missing_ok=True)
-    (paths.local / "deployment.json").unlink(missing_ok=True)  # what was deployed is gone with the runtime
     for folder in (paths.filesystem_root, paths.tmp, S3_STORAGE):
         if folder.exists():
             shutil.rmtree(folder, ignore_errors=True)

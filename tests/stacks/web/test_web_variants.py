@@ -31,7 +31,11 @@ VARIANTS: dict[str, dict[str, Any]] = {
     },
     "bluegreen": {"web.deployment_strategy": "blue_green", "web.bake_time_minutes": 15},
     "docker": {"web.image_build": "docker"},
+    # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
+    # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
+    "account": {},
 }
+ACCOUNTS = {"account": "123456789012"}
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
 
 
@@ -50,7 +54,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     stacks = {}
     for name, overrides in VARIANTS.items():
         config = load_stage("prod", overrides)
-        stage = Stage(app, name, env=Environment(region=config.region))
+        stage = Stage(app, name, env=Environment(account=ACCOUNTS.get(name), region=config.region))
         stacks[name] = WebStack(stage, "Web", stage=config)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     synth_reporting_nag(app)

@@ -1,0 +1,278 @@
+"""The README's AWS targets for one stage: bootstrap, deploy, diff-deployed, destroy, destroy-edge-functions.
+
+    python -m tools.cdk_stage deploy --stage sandbox [--stacks 'Chat Edge*'] [--assembly DIR]
+
+Each target checks the credentials first (one line and exit 2 when there are none or AWS cannot be
+reached), synthesizes the stage once into cdk.out.<stage> (or uses --assembly DIR, synthesized there
+first when DIR does not exist), prints the stacks it acts on, and runs the CDK CLI on exactly those
+(`--app DIR --exclusively`): the CLI's `--all` selects only top-level stacks, and every stack here lives
+in a stage. CDK_ARGS passes extra CLI arguments (`-c key=value` goes to the synth); CDK picks the CLI.
+Exit codes: 0 done (destroy: the stacks are gone, a Lambda@Edge function CloudFront still replicates
+is reported); 1 differences (diff-deployed --fail) or a function still replicated
+(destroy-edge-functions); 2 anything failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import botocore.exceptions
+
+from stacks.config import ConfigError, load_stage
+from tools.cdk_stage import assembly, aws, cdk
+from tools.cdk_stage.assembly import Selection, StackArtifact
+
+STAGE_TAG = "stage"  # stacks/app_builder.py tags every resource of a stage with its name
+KEEPS = ("Retain", "RetainExceptOnCreate", "Snapshot")
+_FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Lambda::Version")  # retained Lambda@Edge: handled apart
+
+
+class TargetError(RuntimeError):
+    """The target cannot go on; the message is one line saying why."""
+
+
+class Target:
+    """One run of one target: its stage, its stacks, its account."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.name: str = args.target
+        self.stage: str = args.stage
+        self.patterns: str = args.stacks or ""
+        self.args = cdk.CdkArgs.parse(os.environ.get("CDK_ARGS", ""))
+        self.fail: bool = args.fail
+        self.force: bool = args.force
+        self.expected_account: str | None = args.account
+        self.assembly_dir = Path(args.assembly) if args.assembly else cdk.ROOT / f"cdk.out.{self.stage}"
+        self.reuse = bool(args.assembly) and self.assembly_dir.exists()
+        self.account = ""
+        self.selection: Selection
+
+    def prepare(self) -> None:
+        """Credentials, then the assembly, then the selection: cheapest failure first."""
+        try:
+            region = load_stage(self.stage).region
+        except ConfigError as error:
+            raise TargetError(str(error)) from None
+        try:
+            self.account = aws.check_access(region)
+        except aws.NoAccess as error:
+            raise TargetError(f"make {self.name} STAGE={self.stage} needs AWS access: {error}") from None
+        if self.expected_account and self.expected_account != self.account:
+            raise TargetError(
+                f"ACCOUNT={self.expected_account}, but the current credentials are for account {self.account}"
+            )
+        if self.reuse:
+            if self.args.context:
+                raise TargetError(
+                    f"CDK_ARGS sets {cdk.quoted(self.args.context)}, but {self.assembly_dir} is already "
+                    "synthesized; remove it or drop ASSEMBLY to synthesize with these settings"
+                )
+            print(f"using the cloud assembly in {self.assembly_dir} (not synthesized again)")
+        else:
+            seconds = cdk.synth(self.stage, self.assembly_dir, self.args.context)
+            print(f"synthesized stage {self.stage} into {self.assembly_dir} in {seconds:.0f} s")
+        try:
+            self.selection = assembly.select(assembly.read_assembly(self.assembly_dir), self.stage, self.patterns)
+        except assembly.SelectionError as error:
+            raise TargetError(str(error)) from None
+
+    def status(self, stack: StackArtifact) -> str | None:
+        return aws.stack_status(stack.stack_name, stack.region, self._lookup_role(stack))
+
+    def physical_ids(self, stack: StackArtifact) -> dict[str, str]:
+        return aws.physical_ids(stack.stack_name, stack.region, self._lookup_role(stack))
+
+    def _lookup_role(self, stack: StackArtifact) -> str:
+        return stack.lookup_role_arn(self.account, aws.partition(stack.region)) if stack.lookup_role else ""
+
+    def announce(self, verb: str, stacks: list[StackArtifact]) -> None:
+        print(f"{verb} in account {self.account}, {len(stacks)} stack(s) of {self.stage}, in this order:")
+        for stack in stacks:
+            print(f"  {stack.display_name} ({stack.stack_name}, {stack.region})")
+        if self.selection.left_out:
+            left = ", ".join(s.display_name for s in self.selection.left_out)
+            print(f"left out (STACKS='{self.patterns}'): {left}")
+
+    def cli(self, command: str, stacks: list[StackArtifact], *extra: str, tee: bool = False) -> str:
+        names = [s.display_name for s in stacks]
+        return cdk.run(
+            [command, "--app", str(self.assembly_dir), *names, "--exclusively", *extra, *self.args.command], tee=tee
+        )
+
+
+def bootstrap(target: Target) -> int:
+    regions: dict[str, list[str]] = {}
+    for stack in target.selection.chosen:
+        regions.setdefault(stack.region, []).append(stack.display_name)
+    print(f"bootstrap for {target.stage} in account {target.account}:")
+    for region, names in regions.items():
+        print(f"  aws://{target.account}/{region} (for {', '.join(names)})")
+    environments = [f"aws://{target.account}/{region}" for region in regions]
+    cdk.run(["bootstrap", "--app", str(target.assembly_dir), *environments, *target.args.command])
+    return 0
+
+
+def deploy(target: Target) -> int:
+    chosen = target.selection.chosen
+    target.announce("deploy", chosen)
+    for name, missing in target.selection.unselected_dependencies().items():
+        print(f"note: {name} needs {', '.join(missing)}, which must already be deployed")
+    outputs_file = target.assembly_dir / "outputs.json"
+    outputs_file.unlink(missing_ok=True)
+    target.cli("deploy", chosen, "--outputs-file", str(outputs_file))
+    outputs = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
+    print(f"\nOutputs of {target.stage} (also in {outputs_file}):")
+    for stack in chosen:
+        for key, value in sorted(outputs.get(stack.stack_name, {}).items()):
+            print(f"  {stack.display_name} {key} = {value}")
+    return 0
+
+
+def diff_deployed(target: Target) -> int:
+    chosen = target.selection.chosen
+    target.announce("diff against what is deployed", chosen)
+    absent = []
+    for stack in chosen:
+        status = target.status(stack)
+        if status is None:
+            absent.append(stack.display_name)
+        print(f"  {stack.display_name}: {status or 'not deployed: every resource shows as new'}")
+    count = cdk.differences(target.cli("diff", chosen, tee=True))
+    compared = [s.display_name for s in chosen if s.display_name not in absent]
+    print(
+        f"\ndiff-deployed {target.stage}: {count} of {len(chosen)} stack(s) differ; compared with the deployed "
+        f"stack: {', '.join(compared) or 'none'}"
+        + (f"; not deployed (counted as differing): {', '.join(absent)}" if absent else "")
+    )
+    return 1 if target.fail and count else 0
+
+
+def _confirm(target: Target, stacks: list[StackArtifact]) -> None:
+    if target.force:
+        return
+    if not sys.stdin.isatty():
+        raise TargetError("destroy asks for confirmation and no terminal is attached; pass FORCE=1 to go ahead")
+    answer = input(
+        f"Delete {len(stacks)} stack(s) of {target.stage}: {', '.join(s.display_name for s in stacks)}? [y/N] "
+    )
+    if answer.strip().lower() not in {"y", "yes"}:
+        raise TargetError("nothing deleted")
+
+
+def destroy(target: Target) -> int:
+    stacks = list(reversed(target.selection.chosen))
+    target.announce("destroy", stacks)
+    for name, dependents in target.selection.unselected_dependents().items():
+        for dependent in dependents:
+            print(f"note: {dependent} (not selected) needs {name}")
+    live = {s.display_name: target.status(s) for s in stacks}
+    deployed = [s for s in stacks if live[s.display_name]]
+    for stack in stacks:
+        if not live[stack.display_name]:
+            print(f"  {stack.display_name}: not deployed, nothing to delete")
+    kept: list[str] = []
+    if deployed:
+        _confirm(target, deployed)
+        for stack in deployed:
+            kept += _kept(stack, target.physical_ids(stack))
+        target.cli("destroy", deployed, "--force")
+    if kept:
+        print(f"\nKept by their DeletionPolicy ({len(kept)}; delete them yourself once no longer needed):")
+        print("\n".join(f"  {line}" for line in kept))
+    _clean_edge_functions(target, stacks)  # a function CloudFront still replicates is reported, not an error
+    return 0
+
+
+def _kept(stack: StackArtifact, physical: dict[str, str]) -> list[str]:
+    lines = []
+    for logical_id, resource in stack.resources_with_policy(*KEEPS).items():
+        if resource["Type"] in _FUNCTION_TYPES or logical_id not in physical:
+            continue
+        what = "a final snapshot of" if resource["DeletionPolicy"] == "Snapshot" else "kept:"
+        lines.append(f"{stack.display_name}: {what} {resource['Type']} {logical_id} = {physical[logical_id]}")
+    return lines
+
+
+def _retains_functions(stack: StackArtifact) -> bool:
+    """Whether the template keeps Lambda functions on deletion (this app's Lambda@Edge function)."""
+    return any(r["Type"] == "AWS::Lambda::Function" for r in stack.resources_with_policy("Retain").values())
+
+
+def _clean_edge_functions(target: Target, stacks: list[StackArtifact]) -> int:
+    """Delete the Lambda functions the stacks' templates retain (Lambda@Edge) once their stack is gone."""
+    waiting = []
+    for stack in filter(_retains_functions, stacks):
+        live = set(target.physical_ids(stack).values()) if target.status(stack) else set()
+        names = aws.retained_functions(stack.stack_name, stack.region, stage_tag=(STAGE_TAG, target.stage), live=live)
+        if not names:
+            print(f"{stack.display_name}: no retained Lambda@Edge function left")
+            continue
+        done = aws.delete_edge_functions(names, stack.region)
+        for name in done.deleted:
+            print(f"{stack.display_name}: deleted the Lambda@Edge function {name} and its versions")
+        if done.log_groups:
+            print(f"{stack.display_name}: deleted its replicas' log groups: {', '.join(done.log_groups)}")
+        waiting += [(stack, name) for name in done.waiting]
+    for stack, name in waiting:
+        print(
+            f"{stack.display_name}: the Lambda@Edge function {name} remains: CloudFront still holds replicas of it "
+            "and deletes them within a few hours after its distribution is gone; run "
+            f"`make destroy-edge-functions STAGE={target.stage}` later"
+        )
+    return 1 if waiting else 0
+
+
+def destroy_edge_functions(target: Target) -> int:
+    stacks = [s for s in target.selection.chosen if _retains_functions(s)]
+    target.announce("delete the Lambda@Edge functions that deleted stacks retained", stacks)
+    return _clean_edge_functions(target, stacks)
+
+
+TARGETS: dict[str, Callable[[Target], int]] = {
+    "bootstrap": bootstrap,
+    "deploy": deploy,
+    "diff-deployed": diff_deployed,
+    "destroy": destroy,
+    "destroy-edge-functions": destroy_edge_functions,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tools.cdk_stage", description=__doc__)
+    parser.add_argument("target", choices=sorted(TARGETS))
+    parser.add_argument("--stage", default="sandbox")
+    parser.add_argument("--stacks", help="stack ids or shell patterns of the stage (default: all)")
+    parser.add_argument("--assembly", help="act on this cloud assembly (synthesized there if it does not exist)")
+    parser.add_argument("--account", help="bootstrap: refuse unless the credentials are for this account")
+    parser.add_argument("--fail", action="store_true", help="diff-deployed: exit 1 when a stack differs")
+    parser.add_argument("--force", action="store_true", help="destroy: do not ask")
+    args = parser.parse_args(argv)
+    target = Target(args)
+    try:
+        target.prepare()
+        code = TARGETS[args.target](target)
+    except TargetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except cdk.CliError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except botocore.exceptions.BotoCoreError as error:
+        print(f"error: AWS call failed: {error}", file=sys.stderr)
+        return 2
+    except botocore.exceptions.ClientError as error:
+        print(f"error: AWS refused: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 2
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

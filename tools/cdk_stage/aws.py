@@ -1,0 +1,170 @@
+"""What the targets ask AWS themselves: whose credentials these are, what is deployed, and the Lambda@Edge
+functions that only become deletable hours after their stack is gone.
+
+Every client honours the standard AWS settings (profile, AWS_ENDPOINT_URL for an emulator) like the CDK CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.exceptions
+from botocore.config import Config
+
+# Fail fast on an unreachable endpoint: two attempts, short timeouts (the CLI does the long work).
+_CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
+# Lambda@Edge replicas log to this group in every region they ran in (CloudFront developer guide).
+EDGE_LOG_GROUP = "/aws/lambda/us-east-1.{name}"
+_REPLICATED = "replicated function"  # Lambda's refusal while CloudFront still holds replicas
+
+
+class NoAccess(RuntimeError):
+    """No usable AWS credentials or endpoint; the message is one line saying which."""
+
+
+_session: list[boto3.session.Session] = []  # one per target run, made when its credentials are checked
+
+
+def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
+    """A client with the current credentials, or with `credentials` (an assumed role's) when given."""
+    if not _session:
+        _session.append(boto3.session.Session())
+    keys = (
+        {
+            "aws_access_key_id": credentials["AccessKeyId"],
+            "aws_secret_access_key": credentials["SecretAccessKey"],
+            "aws_session_token": credentials["SessionToken"],
+        }
+        if credentials
+        else {}
+    )
+    return _session[0].client(service, region_name=region, config=_CONFIG, **keys)
+
+
+def partition(region: str) -> str:
+    if not _session:
+        _session.append(boto3.session.Session())
+    return str(_session[0].get_partition_for_region(region))
+
+
+def _read_stack(region: str, lookup_role: str, read: Any) -> Any:
+    """`read(cloudformation_client)` with the current credentials, or, when they may not read stacks (a
+    role that may only assume CDK's bootstrap roles), through the environment's lookup role, as the CLI does."""
+    try:
+        return read(client("cloudformation", region))
+    except botocore.exceptions.ClientError as error:
+        denied = error.response.get("Error", {}).get("Code") in {"AccessDenied", "AccessDeniedException"}
+        if not (lookup_role and denied):
+            raise
+    assumed = client("sts", region).assume_role(RoleArn=lookup_role, RoleSessionName="cdk-stage-read")
+    return read(client("cloudformation", region, assumed["Credentials"]))
+
+
+def check_access(region: str) -> str:
+    """The account the current credentials belong to; NoAccess with the reason when there is none."""
+    _session.clear()  # the credentials and endpoint as they are now
+    try:
+        identity = client("sts", region).get_caller_identity()
+    except botocore.exceptions.NoCredentialsError:
+        raise NoAccess(
+            "no AWS credentials found (set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)"
+        ) from None
+    except botocore.exceptions.ProfileNotFound as error:
+        raise NoAccess(f"{error} (check AWS_PROFILE)") from None
+    except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as error:
+        raise NoAccess(f"cannot reach AWS: {error}") from None
+    except botocore.exceptions.ClientError as error:
+        info = error.response.get("Error", {})
+        raise NoAccess(f"AWS refused the credentials: {info.get('Code')}: {info.get('Message')}") from None
+    except botocore.exceptions.BotoCoreError as error:  # expired SSO tokens, bad config files, ...
+        raise NoAccess(f"cannot use the AWS credentials: {error}") from None
+    return str(identity["Account"])
+
+
+def stack_status(stack_name: str, region: str, lookup_role: str = "") -> str | None:
+    """The stack's status, or None when no such stack exists (never created, or deleted)."""
+
+    def read(cfn: Any) -> str | None:
+        try:
+            stacks = cfn.describe_stacks(StackName=stack_name)["Stacks"]
+        except botocore.exceptions.ClientError as error:
+            if "does not exist" in str(error):
+                return None
+            raise
+        status = str(stacks[0]["StackStatus"]) if stacks else None
+        return None if status == "DELETE_COMPLETE" else status
+
+    found: str | None = _read_stack(region, lookup_role, read)
+    return found
+
+
+def physical_ids(stack_name: str, region: str, lookup_role: str = "") -> dict[str, str]:
+    """Logical id -> physical id of every resource of a deployed stack."""
+
+    def read(cfn: Any) -> dict[str, str]:
+        return {
+            resource["LogicalResourceId"]: resource["PhysicalResourceId"]
+            for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+            for resource in page["StackResourceSummaries"]
+            if resource.get("PhysicalResourceId")
+        }
+
+    found: dict[str, str] = _read_stack(region, lookup_role, read)
+    return found
+
+
+@dataclass
+class EdgeCleanup:
+    """What deleting a stack's retained Lambda@Edge functions did."""
+
+    deleted: list[str] = field(default_factory=list)
+    waiting: list[str] = field(default_factory=list)  # CloudFront still holds replicas
+    log_groups: list[str] = field(default_factory=list)  # replica log groups removed, "region:name"
+
+
+def retained_functions(stack_name: str, region: str, *, stage_tag: tuple[str, str], live: set[str]) -> list[str]:
+    """Functions a deleted `stack_name` left behind: named after the stack (CloudFormation's generated
+    names start with it), tagged with the stage, and not a resource of a live stack."""
+    lam = client("lambda", region)
+    found = []
+    for page in lam.get_paginator("list_functions").paginate():
+        for function in page["Functions"]:
+            name = function["FunctionName"]
+            if not name.startswith(f"{stack_name}-") or name in live:
+                continue
+            tags = lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
+            if tags.get(stage_tag[0]) == stage_tag[1]:
+                found.append(name)
+    return sorted(found)
+
+
+def delete_edge_functions(names: list[str], region: str) -> EdgeCleanup:
+    """Delete each function with all its versions; one CloudFront still replicates waits for a later run.
+    Once a function is gone, its replicas' log groups go too, in every enabled region."""
+    lam = client("lambda", region)
+    done = EdgeCleanup()
+    for name in names:
+        try:
+            lam.delete_function(FunctionName=name)
+        except lam.exceptions.ResourceNotFoundException:
+            pass
+        except botocore.exceptions.ClientError as error:
+            if _REPLICATED not in str(error):
+                raise
+            done.waiting.append(name)
+            continue
+        done.deleted.append(name)
+    if done.deleted:
+        regions = [r["RegionName"] for r in client("ec2", region).describe_regions()["Regions"]]
+        for other in sorted(regions):
+            logs = client("logs", other)
+            for name in done.deleted:
+                group = EDGE_LOG_GROUP.format(name=name)
+                try:
+                    logs.delete_log_group(logGroupName=group)
+                except logs.exceptions.ResourceNotFoundException:
+                    continue
+                done.log_groups.append(f"{other}:{group}")
+    return done
