@@ -22,8 +22,14 @@ from stacks.web.service import WebService
 class WebStack(Stack):
     """ALB -> ECS on Fargate -> Aurora PostgreSQL Serverless v2, with a security-group chain between them."""
 
+    @property
+    def availability_zones(self) -> list[str]:
+        """The stage's zones: with a concrete account the VPC would otherwise look them up at synth."""
+        return self._zones
+
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
+        self._zones = list(stage.availability_zones)
         config = stage.web
         network = Network(self, "Network", config=config, zones=stage.availability_zones)
         database = Database(self, "Database", stage=stage, network=network)

@@ -142,8 +142,8 @@ def test_deploy_workflow_diffs_pull_requests_and_deploys_main() -> None:
     assert 'make diff-deployed STAGE="$STAGE"' in diff_runs and "gh pr comment" in diff_runs
     assert "github.ref == 'refs/heads/main'" in jobs["deploy"]["if"]
     assert [s["run"] for s in _steps(jobs["deploy"]) if "make deploy" in s.get("run", "")] == [
-        'make deploy STAGE="$STAGE"'
-    ]
+        'make deploy STAGE="$STAGE" CDK_ARGS="$CDK_ARGS --require-approval never"'
+    ]  # without a terminal the CLI refuses broadening changes unless told not to ask
     assert jobs["deploy"]["concurrency"]["cancel-in-progress"] is False
 
 

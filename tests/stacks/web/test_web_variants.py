@@ -68,13 +68,21 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         name: json.loads((outdir / f"assembly-{name}" / f"{stack.artifact_id}.assets.json").read_text())
         for name, stack in stacks.items()
     }
-    return {"templates": templates, "report": report, "stacks": stacks, "assets": assets}
+    manifests = [
+        json.loads(path.read_text()) for path in [outdir / "manifest.json", *outdir.glob("assembly-*/manifest.json")]
+    ]
+    return {"templates": templates, "report": report, "stacks": stacks, "assets": assets, "manifests": manifests}
 
 
 @pytest.mark.parametrize("name", sorted(VARIANTS))
 def test_variant_is_cdk_nag_and_cfn_lint_clean(variants: dict[str, Any], name: str) -> None:
     assert nag_findings(variants["report"], name) == []
     assert cfn_lint_findings(variants["templates"][name], "eu-west-1") == []
+
+
+def test_a_known_account_needs_no_lookup_at_synth(variants: dict[str, Any]) -> None:
+    """Every deploy knows the account; the VPC must then take the stage's zones, not ask AWS for them."""
+    assert [m["missing"] for m in variants["manifests"] if m.get("missing")] == []
 
 
 # --- HTTPS, gRPC, gradual migration ---------------------------------------------------------------
