@@ -15,6 +15,7 @@ import sys
 from aws_cdk import App
 
 from stacks.app_builder import build_app
+from stacks.common.nag import exit_on_findings
 from stacks.config import STAGES, ConfigError, StageConfig, load_stage
 
 
@@ -35,6 +36,8 @@ def main() -> None:
     account = context.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
     build_app(app, configs, account=account)
     app.synth()
+    # The CLI leaves validation to the app for stacks inside stages: stop on any finding of either pack.
+    exit_on_findings(app.outdir)
 
 
 if __name__ == "__main__":

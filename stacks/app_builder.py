@@ -8,22 +8,19 @@ from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
 from stacks.chat.stack import ChatStack
+from stacks.common.policies import own_function_log_groups
+from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
 from stacks.deploy.access import regions_of
 from stacks.deploy.stack import GitHubDeployStack
+from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
-from stacks.edge.waf import EDGE_REGION
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
 # Only in a stage whose config has a `github` section.
 GITHUB_DEPLOY_ID = "GitHubDeploy"
-
-
-def stack_ids(config: StageConfig) -> tuple[str, ...]:
-    """The stacks a stage holds: the us-east-1 one only when the stage has something there (its web ACL)."""
-    return tuple(s for s in STACK_IDS if s != "EdgeFunctions" or config.edge.waf_enabled)
 
 
 @dataclass(frozen=True)
@@ -33,14 +30,14 @@ class StageStacks:
     stage: Stage
     chat: ChatStack
     web: WebStack
-    edge_functions: EdgeFunctionsStack | None
+    edge_functions: EdgeFunctionsStack
     edge: EdgeStack
     github_deploy: GitHubDeployStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        stacks = (self.chat, self.web, self.edge_functions, self.edge, self.github_deploy)
-        return [stack for stack in stacks if stack is not None]
+        optional = [self.github_deploy] if self.github_deploy else []
+        return [self.chat, self.web, self.edge_functions, self.edge, *optional]
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -53,16 +50,12 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
-    # A CLOUDFRONT web ACL lives in us-east-1: the edge stack places it here.
-    edge_functions = (
-        EdgeFunctionsStack(
-            stage,
-            "EdgeFunctions",
-            env=Environment(account=account, region=EDGE_REGION),
-            description=f"us-east-1 part of the edge cache: the CLOUDFRONT web ACL ({config.name})",
-        )
-        if "EdgeFunctions" in stack_ids(config)
-        else None
+    # Lambda@Edge deploys from us-east-1, and a CLOUDFRONT web ACL lives there: the edge stack places both here.
+    edge_functions = EdgeFunctionsStack(
+        stage,
+        "EdgeFunctions",
+        env=Environment(account=account, region=EDGE_REGION),
+        description=f"us-east-1 part of the edge cache: Lambda@Edge function, CLOUDFRONT web ACL ({config.name})",
     )
     edge = EdgeStack(
         stage,
@@ -72,6 +65,13 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
+    for stack, retention_days in (
+        (chat, config.chat.log_retention_days),
+        (web, config.web.log_retention_days),
+        (edge_functions, config.edge.log_retention_days),
+        (edge, config.edge.log_retention_days),
+    ):
+        own_function_log_groups(stack, retention_days=retention_days)
     built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
     if config.github:
         built = replace(
@@ -88,7 +88,12 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
 
 
 def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
-    """Build every requested stage and attach the cdk-nag AwsSolutions checks to the whole app."""
+    """Build every requested stage and attach the cdk-nag packs to the whole app: AwsSolutions and ours.
+
+    Our deploy-readiness pack judges what AWS does at deploy and destroy time; stages that delete their data
+    (removal=destroy) must also destroy without leftovers other than acknowledged ones.
+    """
     built = [build_stage(app, config, account=account) for config in configs]
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    disposable = [config.name for config in configs if config.removal == "destroy"]
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployReadinessChecks(app, disposable_stages=disposable))
     return built

@@ -62,6 +62,11 @@ class StageConfig(ConfigModel):
     removal: RemovalMode = Field(description="what happens to data when a stateful resource leaves the stack")
     deletion_protection: bool
     alarm_email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    alarm_email_parameter: str | None = Field(
+        default=None,
+        pattern=r"^/[A-Za-z0-9_.\-/]{1,1010}$",
+        description="SSM String parameter holding the address alarms mail (read at deploy time; must exist)",
+    )
     chat: ChatConfig
     web: WebConfig
     edge: EdgeConfig
@@ -77,6 +82,11 @@ class StageConfig(ConfigModel):
             raise ValueError("availability_zones: must not repeat a zone")
         if self.deletion_protection and self.removal == "destroy":
             raise ValueError("removal: 'destroy' contradicts deletion_protection=true; allowed: 'retain' or 'snapshot'")
+        if self.deletion_protection and not (self.alarm_email or self.alarm_email_parameter):
+            raise ValueError(
+                "alarm_email: a stage that protects its data must alert someone; "
+                "set alarm_email or alarm_email_parameter"
+            )
         if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
             raise ValueError(
                 f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
@@ -137,6 +147,8 @@ STAGES: dict[str, dict[str, Any]] = {
         "availability_zones": ("eu-west-1a", "eu-west-1b", "eu-west-1c"),
         "removal": "retain",
         "deletion_protection": True,
+        # Create it once per account: aws ssm put-parameter --type String --name /cdk-reference-app/prod/alarm-email
+        "alarm_email_parameter": "/cdk-reference-app/prod/alarm-email",
         "chat": {
             # A live event: one room takes 10,000 comments/s. That is API Gateway's default account quota
             # per region (10,000 requests/s, burst 5,000): reads on top of it need a quota increase.

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -34,7 +32,8 @@ _NEW_COMMENT_SCHEMA = apigw.JsonSchema(
         "position": apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER),
     },
 )
-_ERROR_TEMPLATE = {"application/json": json.dumps({"message": "$context.error.messageString"})}
+# messageString is the message already quoted as a JSON string, so it goes in unquoted.
+_ERROR_TEMPLATE = {"application/json": '{"message": $context.error.messageString}'}
 _LIST_QUERY = ("limit", "cursor", "all", "from", "to")
 
 
@@ -93,6 +92,7 @@ class ChatApi(Construct):
         self.cursor_secret.grant_read(self.handler)
 
         self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
+        logging_level = apigw.MethodLoggingLevel(config.execution_log_level)
         cors = (
             apigw.CorsOptions(
                 allow_origins=list(config.cors_allow_origins),
@@ -106,6 +106,8 @@ class ChatApi(Construct):
         self.api = apigw.RestApi(
             self,
             "Api",
+            # Alarms select the API by name (the ApiName dimension), so each stage's API has its own.
+            rest_api_name=f"{Stack.of(self).stack_name}-{construct_id}",
             description="Comments on video chat rooms",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Execution logs need the account-level role. It is kept on delete (the default): the setting is
@@ -116,14 +118,18 @@ class ChatApi(Construct):
                 stage_name=API_STAGE,
                 tracing_enabled=True,
                 metrics_enabled=True,
-                logging_level=apigw.MethodLoggingLevel(config.execution_log_level),
+                logging_level=logging_level,
                 data_trace_enabled=False,  # would log request bodies (user comments)
                 throttling_rate_limit=config.throttle_rate_limit,
                 throttling_burst_limit=config.throttle_burst_limit,
+                # A method's setting replaces the stage-wide one, so it repeats logging and metrics.
                 method_options={
                     "/rooms/{room}/comments/POST": apigw.MethodDeploymentOptions(
                         throttling_rate_limit=config.post_rate_limit,
                         throttling_burst_limit=config.post_burst_limit,
+                        metrics_enabled=True,
+                        logging_level=logging_level,
+                        data_trace_enabled=False,
                     )
                 },
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
@@ -140,6 +146,7 @@ class ChatApi(Construct):
                 ),
             ),
         )
+        self._build_execution_logs(config)
         for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
             self.api.add_gateway_response(
                 f"Json{response_type.response_type}", type=response_type, templates=_ERROR_TEMPLATE
@@ -198,6 +205,25 @@ class ChatApi(Construct):
             "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
             "The account-level API Gateway logging role uses the AWS managed policy made for exactly this.",
         )
+        for account_level in ("CloudWatchRole", "Account"):
+            acknowledge(
+                self.api.node.find_child(account_level),
+                "DeployReadiness-DisposableStageLeftover[Retained]",
+                "API Gateway's logging role is one setting per account and region that other APIs may rely on; "
+                "it stays when the stage goes (delete it in the console once no API logs).",
+            )
+
+    def _build_execution_logs(self, config: ChatConfig) -> None:
+        """The group API Gateway writes execution logs to, created first: it has a retention and goes with the stack."""
+        if config.execution_log_level == "OFF":
+            return
+        group = log_group(
+            self,
+            "ExecutionLogs",
+            retention_days=config.log_retention_days,
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{API_STAGE}",
+        )
+        self.api.deployment_stage.node.add_dependency(group)
 
     def _add_waf(self, config: ChatConfig) -> None:
         acl = managed_rules_web_acl(

@@ -38,7 +38,7 @@ class ChatStack(Stack):
             "The API queries the comments table's own GSIs (by room+time and room+position); no other table.",
         )
 
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
         ChatAlarms(self, "Monitoring", config=stage.chat, topic=topic, api=api, stats=stats, data=data)
 
         CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API")

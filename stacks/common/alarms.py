@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+
+from stacks.common.nag import acknowledge
 
 
 class AlarmTopic(Construct):
     """Where every alarm of a stack notifies.
 
     The topic is encrypted with a customer managed key because CloudWatch cannot publish to a topic
-    encrypted with the AWS managed SNS key (its key policy cannot grant cloudwatch.amazonaws.com).
+    encrypted with the AWS managed SNS key (its key policy cannot grant cloudwatch.amazonaws.com). Its
+    policy (which replaces SNS's default one) lets CloudWatch alarms of this account publish. Alarms reach
+    `email`, or the address held by the SSM parameter `email_parameter` (read at deploy time, so no
+    address lives in the code and a deploy without it fails).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, email: str | None) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, email: str | None, email_parameter: str | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
             self,
@@ -31,8 +39,32 @@ class AlarmTopic(Construct):
         )
         self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
-        if email:
-            self.topic.add_subscription(subs.EmailSubscription(email))
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowAlarmsOfThisAccount",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "ArnLike": {
+                        "aws:SourceArn": f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:*"
+                    },
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                },
+            )
+        )
+        for address in (
+            email,
+            email_parameter and ssm.StringParameter.value_for_string_parameter(self, email_parameter),
+        ):
+            if address:
+                self.topic.add_subscription(subs.EmailSubscription(address))
+        if not (email or email_parameter):
+            acknowledge(
+                self.topic,
+                "DeployReadiness-AlarmTopicHasSubscriber[subscription]",
+                "No alarm_email configured for this stage: its alarms show in the CloudWatch console only.",
+            )
         self._action = cw_actions.SnsAction(self.topic)
 
     def alarm(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
@@ -61,3 +62,21 @@ def log_group(scope: Construct, construct_id: str, *, retention_days: int, **pro
     return logs.LogGroup(
         scope, construct_id, retention=retention(retention_days), removal_policy=RemovalPolicy.DESTROY, **props
     )
+
+
+def own_function_log_groups(stack: Stack, *, retention_days: int) -> None:
+    """Give each function in `stack` without a log group of its own one, with a retention and removed with the stack.
+
+    aws-cdk-lib's custom-resource provider functions leave Lambda to create /aws/lambda/<name> at their first
+    run, with no retention, and nothing deletes it when the stack goes.
+    """
+    for construct in stack.node.find_all():
+        if not isinstance(construct, CfnResource) or construct.cfn_resource_type != "AWS::Lambda::Function":
+            continue
+        scope = construct.node.scope
+        if isinstance(construct, lambda_.CfnFunction) and construct.logging_config is not None:
+            continue  # already writes to a group of its own (stacks/common/python_function.py)
+        if not isinstance(scope, Construct) or scope.node.try_find_child("LogGroup") is not None:
+            continue  # aws-cdk-lib manages the function's group (e.g. the Lambda@Edge function)
+        group = log_group(scope, "Logs", retention_days=retention_days)
+        construct.add_property_override("LoggingConfig.LogGroup", group.log_group_name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -19,7 +19,10 @@ PAGES_PREFIX = "pages/"
 
 
 class CacheBuckets(Construct):
-    """Private, SSL-only, S3-encrypted buckets; prod keeps them, sandbox deletes them with their objects.
+    """Private, SSL-only, S3-encrypted buckets; prod keeps them, sandbox deletes the cache with its objects.
+
+    The log bucket stays in every stage: CloudFront delivers standard logs up to 24 hours late, so a bucket
+    emptied at delete time fills again and its delete fails (BucketNotEmpty); its lifecycle rule empties it.
 
     S3-managed keys rather than KMS: CloudFront reads through OAC, and a KMS key would need its grants for
     pages that are public anyway.
@@ -27,14 +30,11 @@ class CacheBuckets(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, config: EdgeConfig) -> None:
         super().__init__(scope, construct_id)
-        disposable = stage.removal == "destroy"
         common: dict[str, Any] = {
             "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
             "encryption": s3.BucketEncryption.S3_MANAGED,
             "enforce_ssl": True,
             "minimum_tls_version": 1.2,
-            "removal_policy": removal_policy(stage.removal),
-            "auto_delete_objects": disposable,
         }
         # CloudFront's standard logs are written with ACLs, so this bucket alone keeps them enabled.
         self.logs = s3.Bucket(
@@ -47,12 +47,19 @@ class CacheBuckets(Construct):
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],
+            removal_policy=RemovalPolicy.RETAIN,
             **common,
         )
         acknowledge(
             self.logs,
             "AwsSolutions-S1",
             "This is the access-log bucket itself; logging it into itself would loop.",
+        )
+        acknowledge(
+            self.logs,
+            "DeployReadiness-DisposableStageLeftover[Retained]",
+            f"CloudFront and S3 logs keep arriving after the stack is gone; the bucket expires them after "
+            f"{config.access_log_expiry_days} days and can then be removed (aws s3 rb).",
         )
         skip_check(self.logs, "CKV_AWS_18", "This is the access-log bucket itself; logging it into itself would loop.")
         skip_check(
@@ -72,6 +79,8 @@ class CacheBuckets(Construct):
                 ),
                 s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
+            removal_policy=removal_policy(stage.removal),
+            auto_delete_objects=stage.removal == "destroy",
             **common,
         )
         skip_check(

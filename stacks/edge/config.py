@@ -7,14 +7,16 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
+from stacks.common.readiness.limits import CACHE_POLICIES_PER_ACCOUNT
 from stacks.config_base import ConfigModel, check_retention
 
 _HOST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$"
 _REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # Characters CloudFront accepts in a path pattern.
 _PATH_PATTERN = r"^/?[A-Za-z0-9_\-.$/~\"'@:+*?&]{1,255}$"
-# CloudFront allows 25 cache behaviours per distribution; the assets behaviour takes one.
-MAX_BEHAVIORS = 24
+# Each behaviour has a cache policy of its own, and so do the default and the assets behaviours; CloudFront
+# allows 20 cache policies per account (stages sharing an account share them: the readiness rules count them).
+MAX_BEHAVIORS = CACHE_POLICIES_PER_ACCOUNT - 2
 
 
 class CacheBehaviorConfig(ConfigModel):

@@ -1,4 +1,5 @@
-"""The CloudFront distribution: pages from the S3 cache with the web origin as fallback, assets from S3."""
+"""The CloudFront distribution: pages from the S3 cache or the web origin (an origin group and an origin-request
+Lambda@Edge that picks), assets from S3."""
 
 from __future__ import annotations
 
@@ -16,10 +17,20 @@ from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import CacheBehaviorConfig, EdgeConfig
 from stacks.edge.publisher import BYPASS_PARAM
 
-# What makes CloudFront ask the web origin after S3: the page is not in the bucket (403 without ListBucket,
-# 404 with it) or S3 failed or throttled (503 Slow Down while it scales). Origin groups fail over for GET,
-# HEAD and OPTIONS only, which is all the page behaviours allow.
-FAILOVER_STATUS_CODES = (403, 404, 500, 502, 503, 504)
+# What makes CloudFront ask the web origin after S3: the page is not in the bucket (403: CloudFront may not
+# list it) or S3 failed or throttled (503 Slow Down while it scales). Not 404, which S3 cannot answer here:
+# when the edge function sent a request straight to the web origin, the web app's own 404 is the answer, not
+# a reason to ask it twice. Origin groups fail over for GET, HEAD and OPTIONS only, which is all the page
+# behaviours allow.
+FAILOVER_STATUS_CODES = (403, 500, 502, 503, 504)
+# Custom headers of the bucket origin that tell the edge function where the web origin is (Lambda@Edge has no
+# environment variables; lambda/edge_cache origin_request.py reads and removes them). Not X-Edge-*: CloudFront
+# refuses custom headers with that prefix.
+WEB_DOMAIN_HEADER = "x-page-cache-web-domain"
+WEB_PROTOCOL_HEADER = "x-page-cache-web-protocol"
+# The web origin's timeouts, which the function repeats when it sends a request there itself.
+WEB_READ_TIMEOUT_S = 30
+WEB_KEEPALIVE_TIMEOUT_S = 5
 _TLS_POLICIES = {
     "TLSv1.2_2021": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
     "TLSv1.2_2025": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2025,
@@ -35,11 +46,14 @@ _PRICE_CLASSES = {
 class CacheDistribution(Construct):
     """HTTPS-only distribution: pages from S3 with the web origin behind it, assets from S3, headers, logs.
 
-    Every page behaviour's origin is an origin group: the cache bucket through OAC (under `pages/`), then
-    the web origin. CloudFront reads S3 itself, so no function runs per request (bench/capacity.py shows
-    why), no 1 MB generated-response cap applies, and a page missing from S3 or an S3 error becomes a
-    request to the web origin, not an error. Both origins sit behind Origin Shield when the stage sets it.
-    The web origin gets the secret header it requires; a web ACL is attached when the stage has one.
+    Every page behaviour's origin is an origin group: the cache bucket through OAC (under `pages/`), then the
+    web origin. Its origin-request function runs on every fill: it sends what S3 can never serve (another
+    method, another query string, a path with no cache key) straight to the web origin and the rest on to S3,
+    which CloudFront reads itself (no S3 read in the function, no 1 MB generated-response cap). A page missing
+    from S3, or an S3 error, fails over to the web origin. Both origins sit behind Origin Shield when the stage
+    sets it, and the function then runs in that region only. The web origin gets the secret header it
+    requires; the bucket origin carries it too, with the web origin's address, for the function, which
+    removes them before S3 sees the request. A web ACL is attached when the stage has one.
     """
 
     def __init__(
@@ -52,6 +66,7 @@ class CacheDistribution(Construct):
         cache_bucket: s3.IBucket,
         log_bucket: s3.IBucket,
         web_acl_arn: str | None,
+        edge_function: cloudfront.experimental.EdgeFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         # The secret header the web origin requires, as a dynamic reference CloudFormation resolves at deploy.
@@ -70,6 +85,8 @@ class CacheDistribution(Construct):
                 else cloudfront.OriginProtocolPolicy.HTTP_ONLY
             ),
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+            read_timeout=Duration.seconds(WEB_READ_TIMEOUT_S),
+            keepalive_timeout=Duration.seconds(WEB_KEEPALIVE_TIMEOUT_S),
             custom_headers=verify or None,
             origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,
@@ -78,6 +95,11 @@ class CacheDistribution(Construct):
             cache_bucket,
             origin_access_control=access,
             origin_path=f"/{PAGES_PREFIX.strip('/')}",
+            custom_headers={
+                WEB_DOMAIN_HEADER: web_origin.domain_name,
+                WEB_PROTOCOL_HEADER: "https" if web_origin.https else "http",
+                **verify,  # the secret's rotation rewrites it here too (it rewrites every origin that has it)
+            },
             origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,
         )
@@ -86,6 +108,12 @@ class CacheDistribution(Construct):
         )
         assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket, origin_access_control=access)
         headers = self._build_security_headers()
+        self._edge_lambdas = [
+            cloudfront.EdgeLambda(
+                function_version=edge_function.current_version,
+                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+            )
+        ]
         self.distribution = self._build_distribution(
             config=config,
             web_origin=web_origin,
@@ -128,6 +156,7 @@ class CacheDistribution(Construct):
             compress=True,
             cache_policy=self._cache_policy(policy_id, ttls, comment),
             response_headers_policy=headers,
+            edge_lambdas=self._edge_lambdas,
         )
 
     def _build_distribution(
@@ -148,7 +177,8 @@ class CacheDistribution(Construct):
         distribution = cloudfront.Distribution(
             self,
             "Distribution",
-            comment="Edge cache in front of the web app",
+            # The origin's revision: a replaced origin changes this template, so the new address is picked up.
+            comment=f"Edge cache in front of the web app (origin {web_origin.revision})",
             default_behavior=self._page_behavior(
                 "PagesCache",
                 (config.default_min_ttl_s, config.default_ttl_s, config.default_max_ttl_s),

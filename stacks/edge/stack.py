@@ -1,47 +1,53 @@
-"""The edge cache stacks: CloudFront + S3 page cache (Origin Shield, web origin fallback) + Step Functions publisher."""
+"""The edge cache stacks: CloudFront + Lambda@Edge (origin request) + S3 cache + Step Functions publisher."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Duration, Stack
-from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
-from stacks.common.nag import acknowledge
 from stacks.common.origin import WebOrigin
 from stacks.common.python_function import powertools_layer
 from stacks.config import StageConfig
 from stacks.edge.buckets import CacheBuckets
 from stacks.edge.distribution import CacheDistribution
+from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
+from stacks.edge.monitoring import EdgeAlarms
 from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
-from stacks.edge.waf import EDGE_REGION, EdgeWebAcl
+from stacks.edge.waf import EdgeWebAcl
 
 
 class EdgeFunctionsStack(Stack):
-    """The stage's us-east-1 stack: (prod) the distribution's CLOUDFRONT web ACL, which AWS requires there.
+    """The stage's us-east-1 stack: the Lambda@Edge function, its role and us-east-1 log groups, and (prod) the
+    distribution's CLOUDFRONT web ACL, which AWS requires in us-east-1 too.
 
-    Its id is the one it had when it also held the Lambda@Edge function (now gone: the pages come from an
-    origin group); keeping it keeps the deployed stack. It sits in the stage's stack list and passes the same
-    cdk-nag, cfn-lint and snapshot gates as every other stack.
+    Built explicitly (not left for EdgeFunction to create) so it has a stable id, sits in the stage's
+    stack list and passes the same cdk-nag, cfn-lint and snapshot gates as every other stack.
     """
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         if self.region != EDGE_REGION:
-            raise ValueError(f"the edge cache's us-east-1 stack deploys to {EDGE_REGION}, not {self.region}")
+            raise ValueError(f"Lambda@Edge functions deploy from {EDGE_REGION}, not {self.region}")
 
 
 class EdgeStack(Stack):
     """Serves the web app through CloudFront, answering from an S3 cache that a state machine fills.
 
-    Pages come from an origin group: the cache bucket first, the web origin when S3 has no copy or fails,
-    both behind Origin Shield in prod. No function runs per request: after an invalidation every page is
-    filled again at once, and Lambda@Edge's scaling (10 requests/s per environment, 1,000 new environments
-    per 10 s, all of them in the Origin Shield region) is the first thing such a burst would break
-    (docs/edge-cache.md has the figures).
+    Design around the Lambda@Edge limits (docs/edge-cache.md has the figures, bench/capacity.py the model):
+    - Pages come from an origin group (the bucket through OAC, then the web origin); the origin-request
+      function only picks between them and reads nothing, so it runs for well under a millisecond and each
+      execution environment serves its 10 requests/s: concurrency is the fill rate / 10.
+    - It runs once per fill that leaves the last cache, and again when S3 fails over. With Origin Shield it
+      runs in the shield's region only, whose concurrency it shares with every function of the account there:
+      prod puts the shield beside the origin's region, not in it, so the chat API's functions do not take it.
+    - A deploy-wide refresh goes through the publisher (batches, each invalidated on its own); the publisher
+      refuses wildcards, so nothing purges the whole site at once.
+    - No environment variables: the web origin's address rides on the bucket origin's custom headers, which
+      the function removes. Deployed in us-east-1 by numbered version; x86_64, no layers.
     """
 
     def __init__(
@@ -50,17 +56,16 @@ class EdgeStack(Stack):
         construct_id: str,
         *,
         stage: StageConfig,
-        edge_functions: EdgeFunctionsStack | None,
+        edge_functions: EdgeFunctionsStack,
         web_origin: WebOrigin | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         config = stage.edge
-        origin = web_origin or WebOrigin(domain_name=config.origin_domain, https=True)
+        origin = web_origin or WebOrigin.of_domain(config.origin_domain)
         buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
-        if config.waf_enabled and edge_functions is None:
-            raise ValueError("edge.waf_enabled needs the stage's us-east-1 stack for its CLOUDFRONT web ACL")
-        acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if edge_functions else None
+        edge = OriginRequestFunction(self, "Edge", config=config, function_stack=edge_functions)
+        acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if config.waf_enabled else None
         cdn = CacheDistribution(
             self,
             "Cdn",
@@ -69,7 +74,10 @@ class EdgeStack(Stack):
             cache_bucket=buckets.cache,
             log_bucket=buckets.logs,
             web_acl_arn=acl.arn if acl else config.web_acl_arn,
+            edge_function=edge.function,
         )
+        # The stage-region log group must exist before the first request creates it without retention.
+        cdn.distribution.node.add_dependency(edge.regional_logs)
         if origin.verification and config.origin_secret_rotation_days:
             OriginSecretRotation(
                 self,
@@ -89,54 +97,8 @@ class EdgeStack(Stack):
             distribution=cdn.distribution,
             layers=[powertools_layer(self, "Powertools")],
         )
-        pages = f"Resource::<{self.get_logical_id(buckets.cache.node.default_child)}.Arn>/pages/*"  # type: ignore[arg-type]
-        fetcher = f"Resource::<{self.get_logical_id(publisher.fetcher.function.node.default_child)}.Arn>:*"  # type: ignore[arg-type]
-        for construct, rule, reason in (
-            (
-                publisher.fetcher.role,
-                f"AwsSolutions-IAM5[{pages}]",
-                "The publisher writes cached pages under pages/ only.",
-            ),
-            (
-                publisher.fetcher.role,
-                "AwsSolutions-IAM5[Action::s3:Abort*]",
-                "grant_put adds AbortMultipartUpload so large uploads can be cleaned up; scoped to pages/.",
-            ),
-            (
-                publisher.state_machine,
-                f"AwsSolutions-IAM5[{pages}]",
-                "The not-found branch deletes the cached copy of a page, under pages/ only.",
-            ),
-            (
-                publisher.state_machine,
-                f"AwsSolutions-IAM5[{fetcher}]",
-                "Step Functions invokes the fetch function by any of its versions; it is one function.",
-            ),
-            (
-                publisher.state_machine,
-                "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray PutTraceSegments/GetSamplingRules accept no resource but '*'; nothing else is granted on '*'.",
-            ),
-        ):
-            acknowledge(construct, rule, reason)
-
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
-        topic.alarm(
-            self,
-            "PublisherFailed",
-            metric=cw.MathExpression(
-                expression="failed + timedOut + aborted",
-                using_metrics={
-                    "failed": publisher.state_machine.metric_failed(statistic="Sum"),
-                    "timedOut": publisher.state_machine.metric_timed_out(statistic="Sum"),
-                    "aborted": publisher.state_machine.metric_aborted(statistic="Sum"),
-                },
-                period=Duration.minutes(5),
-                label="Failed publisher executions",
-            ),
-            threshold=1,
-            description="A cache publisher execution failed (see its output for the failed paths)",
-        )
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
+        EdgeAlarms(self, "Monitoring", topic=topic, publisher=publisher)
 
         CfnOutput(self, "DistributionDomainName", value=cdn.distribution.distribution_domain_name)
         CfnOutput(self, "DistributionId", value=cdn.distribution.distribution_id)

@@ -16,8 +16,7 @@ from stacks.common.custom_resources import acknowledge_aws_custom_resource_funct
 from stacks.common.policies import log_group
 from stacks.common.waf import managed_rules_web_acl
 from stacks.edge.config import EdgeConfig
-
-EDGE_REGION = "us-east-1"  # CLOUDFRONT-scope resources (the web ACL) are created there
+from stacks.edge.edge_function import EDGE_REGION
 
 
 class EdgeWebAcl(Construct):

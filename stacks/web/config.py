@@ -24,6 +24,11 @@ WEIGHT_MAX = 999
 # The standard gRPC health checking service (grpc.health.v1).
 GRPC_HEALTH_PATH = "/grpc.health.v1.Health/Check"
 CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+# Where an ALB accepts IP targets outside its VPC's subnets: RFC 1918 and RFC 6598 ranges (not loopback,
+# link-local or public addresses).
+IP_TARGET_RANGES = tuple(
+    ipaddress.IPv4Network(cidr) for cidr in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10")
+)
 
 
 class WebConfig(ConfigModel):
@@ -120,8 +125,11 @@ class WebConfig(ConfigModel):
                 address = ipaddress.IPv4Address(ip)
             except ValueError:
                 raise ValueError(f"legacy_target_ips: {ip!r} is not an IPv4 address") from None
-            if not address.is_private:
-                raise ValueError(f"legacy_target_ips: {ip!r} is not a private address (ALB IP targets must be)")
+            if not any(address in network for network in IP_TARGET_RANGES):
+                raise ValueError(
+                    f"legacy_target_ips: {ip!r} is outside the ranges ALB accepts for IP targets "
+                    f"({', '.join(map(str, IP_TARGET_RANGES))})"
+                )
         if self.legacy_weight and not self.legacy_target_ips:
             raise ValueError(f"legacy_weight: {self.legacy_weight} routes traffic nowhere; set legacy_target_ips")
         if self.legacy_target_ips and self.deployment_strategy == "blue_green":

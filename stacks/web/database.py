@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_rds as rds
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -10,7 +10,7 @@ from constructs import Construct
 
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
-from stacks.common.policies import removal_policy, retention
+from stacks.common.policies import log_group, removal_policy
 from stacks.config import StageConfig
 from stacks.web.app_role import AppDatabaseRole
 from stacks.web.network import Network
@@ -24,7 +24,9 @@ class Database(Construct):
     """The writer (and readers) share one ACU range; the secret holds host, port, dbname, username, password.
 
     In prod the secret rotates from the isolated subnets, reaching Secrets Manager through an interface
-    endpoint there (the rotation function has no route to the internet, by design).
+    endpoint there (the rotation function has no route to the internet, by design). The endpoint has
+    private DNS, so every caller of Secrets Manager in the VPC goes through it: `allow_secret_reads_from`
+    admits one (ECS fetches the task's secrets through the task's own network interface).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network) -> None:
@@ -38,6 +40,8 @@ class Database(Construct):
             description="Aurora: PostgreSQL from the web service only",
             allow_all_outbound=False,
         )
+        if stage.removal == "retain":
+            self.security_group.apply_removal_policy(RemovalPolicy.RETAIN)  # the retained cluster keeps using it
         scales_to_zero = config.db_min_acu == 0
         # Our own secret (not Credentials.from_generated_secret): a logical id without the stage in it, and
         # prod keeps the credentials of a retained cluster.
@@ -67,16 +71,16 @@ class Database(Construct):
             iam_authentication=True,
             backup=rds.BackupProps(retention=Duration.days(config.db_backup_retention_days)),
             cloudwatch_logs_exports=["postgresql"],
-            cloudwatch_logs_retention=retention(config.db_log_retention_days),
             deletion_protection=stage.deletion_protection,
             removal_policy=removal_policy(stage.removal, supports_snapshot=True),
             copy_tags_to_snapshot=True,
             enable_data_api=True,  # how the deploy-time role set-up reaches it (app_role.py)
         )
-        _acknowledge_log_retention_function(Stack.of(self))
+        self._build_exported_logs(config.db_log_retention_days)
         assert self.cluster.secret is not None
         # The attached secret: its host and port fields are filled in from the cluster.
         self.attached_secret: secretsmanager.ISecret = self.cluster.secret
+        self.secrets_endpoint: ec2.InterfaceVpcEndpoint | None = None
         self.app_role = AppDatabaseRole(
             self,
             "AppRole",
@@ -102,12 +106,17 @@ class Database(Construct):
                 open=False,  # only the rotation function may use it
             )
             endpoint.connections.allow_default_port_from(rotation_sg, "HTTPS from the rotation function")
+            self.secrets_endpoint = endpoint
             self.cluster.add_rotation_single_user(
                 automatically_after=Duration.days(config.db_rotation_days),
                 vpc_subnets=network.isolated,
                 endpoint=endpoint,
                 security_group=rotation_sg,
             )
+            # The first rotation runs as soon as the schedule exists: only once the instances are there.
+            schedule = self.cluster.secret.node.find_child("RotationSchedule")
+            for instance in self._instances():
+                schedule.node.add_dependency(instance)
             # The app's secret: alternating users, so tasks started before a rotation keep working after it.
             app_rotation = secretsmanager.SecretRotation(
                 self,
@@ -122,8 +131,8 @@ class Database(Construct):
                 security_group=rotation_sg,
                 automatically_after=Duration.days(config.db_rotation_days),
             )
-            # Its first run logs in as the role, so the role must exist first.
-            app_rotation.node.add_dependency(self.app_role.resource)
+            # Its first run logs in as the role, so the role (and every instance) must exist first.
+            app_rotation.node.add_dependency(self.app_role.resource, *self._instances())
         else:
             for secret in (self.secret, self.app_role.secret):
                 acknowledge(
@@ -137,37 +146,35 @@ class Database(Construct):
                 "AwsSolutions-RDS10",
                 "Sandbox is disposable by design (removal=destroy); prod turns deletion protection on in its config.",
             )
-        for instance in self.cluster.node.children:
-            if isinstance(instance.node.default_child, rds.CfnDBInstance):
-                skip_check(
-                    instance,
-                    "CKV_AWS_118",
-                    "Aurora's CloudWatch metrics and exported postgresql log cover the alarms; Enhanced Monitoring "
-                    "writes to the region-wide RDSOSMetrics log group, which no stack can own or give a retention.",
-                )
+        for instance in self._instances():
+            skip_check(
+                instance,
+                "CKV_AWS_118",
+                "Aurora's CloudWatch metrics and exported postgresql log cover the alarms; Enhanced Monitoring "
+                "writes to the region-wide RDSOSMetrics log group, which no stack can own or give a retention.",
+            )
         acknowledge(
             self.cluster,
             "AwsSolutions-RDS11",
             "PostgreSQL's default port: a different port hides nothing; only the service's security group reaches it.",
         )
 
+    def allow_secret_reads_from(self, peer: ec2.IConnectable, description: str) -> None:
+        """Let `peer` reach Secrets Manager where the VPC's calls to it go (the private-DNS endpoint, if any)."""
+        if self.secrets_endpoint is not None:
+            self.secrets_endpoint.connections.allow_default_port_from(peer, description)
 
-def _acknowledge_log_retention_function(stack: Stack) -> None:
-    """The library's singleton that sets the exported logs' retention (created by cloudwatch_logs_retention)."""
-    for child in stack.node.children:
-        if child.node.id.startswith("LogRetention"):
-            acknowledge(
-                child,
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-                "aws-cdk-lib's log retention function; only its own logs use the managed basic execution policy.",
-            )
-            acknowledge(
-                child,
-                "AwsSolutions-IAM5[Resource::*]",
-                "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
-            )
-            skip_check(
-                child.node.find_child("ServiceRole").node.find_child("DefaultPolicy"),
-                "CKV_AWS_111",
-                "aws-cdk-lib's log retention function sets the retention of RDS's log groups (names unknown at synth).",
-            )
+    def _instances(self) -> list[rds.CfnDBInstance]:
+        return [c for c in self.cluster.node.find_all() if isinstance(c, rds.CfnDBInstance)]
+
+    def _build_exported_logs(self, retention_days: int) -> None:
+        """The group RDS exports PostgreSQL logs to, owned by the stack (retention, deleted with it) and created
+        before the instances start exporting, instead of created by RDS and given a retention afterwards."""
+        logs = log_group(
+            self,
+            "PostgresqlLogs",
+            retention_days=retention_days,
+            log_group_name=f"/aws/rds/cluster/{self.cluster.cluster_identifier}/postgresql",
+        )
+        for instance in self._instances():
+            instance.node.add_dependency(logs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack, Token
+from aws_cdk import DefaultStackSynthesizer, RemovalPolicy, Stack
 from aws_cdk import aws_codebuild as codebuild
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecr_assets as ecr_assets
@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from cdklabs.deploy_time_build import ContainerImageBuild
 from constructs import Construct, IConstruct
 
-from stacks.common.nag import acknowledge
+from stacks.common.nag import acknowledge, printed_account
 from stacks.common.policies import log_group
 from stacks.web.config import WebConfig
 
@@ -107,9 +107,7 @@ class DeployTimeImage(Construct):
         assert project_role is not None
         stack = Stack.of(self)
         region = stack.region
-        # The grants below name the account: a token when synthesized without one, the number when the CLI
-        # knows it (every deploy). The acknowledgements must name it the same way or they match nothing.
-        account = "<AWS::AccountId>" if Token.is_unresolved(stack.account) else stack.account
+        account = printed_account(self)  # the grants name the account as the synth knows it
         project_id = stack.get_logical_id(self.project.node.default_child)  # type: ignore[arg-type]
         acknowledge(
             self.handler,

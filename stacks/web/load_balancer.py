@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration
+from aws_cdk import CfnResource, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from aws_cdk import aws_elasticloadbalancingv2_targets as targets
@@ -11,19 +11,25 @@ from constructs import Construct
 
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
-from stacks.common.policies import removal_policy
+from stacks.common.origin import revision_of
 from stacks.config import StageConfig
 from stacks.web.cloudfront_access import CloudFrontAccess
 from stacks.web.config import WebConfig
 from stacks.web.network import Network
 
+# What CloudFormation cannot update on a load balancer (its create-only properties): changing one replaces it.
+CREATE_ONLY = ("name", "type", "scheme")
+
 
 class AccessLogBucket(Construct):
-    """Encrypted (SSE-S3: ALB access logs support no other), TLS-only, private, expiring bucket."""
+    """Encrypted (SSE-S3: ALB access logs support no other), TLS-only, private, expiring bucket.
+
+    Kept when its stack is deleted, in every stage: ELB delivers logs late and best effort, so a bucket
+    emptied at delete time fills again and its delete fails (BucketNotEmpty). Its lifecycle rule empties it.
+    """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
         super().__init__(scope, construct_id)
-        disposable = stage.removal == "destroy"
         self.bucket = s3.Bucket(
             self,
             "Bucket",
@@ -32,13 +38,18 @@ class AccessLogBucket(Construct):
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(stage.web.access_log_retention_days))],
-            removal_policy=removal_policy(stage.removal),
-            auto_delete_objects=disposable,
+            removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(
             self.bucket,
             "AwsSolutions-S1",
             "This bucket is the access log destination; logging its own access would log forever into itself.",
+        )
+        acknowledge(
+            self.bucket,
+            "DeployReadiness-DisposableStageLeftover[Retained]",
+            f"Load balancer logs keep arriving after the stack is gone; the bucket expires them after "
+            f"{stage.web.access_log_retention_days} days and can then be removed (aws s3 rb).",
         )
         skip_check(self.bucket, "CKV_AWS_18", "The access log destination; logging its own access would loop.")
         skip_check(
@@ -92,6 +103,11 @@ class LoadBalancer(Construct):
             drop_invalid_header_fields=True,
             deletion_protection=stage.deletion_protection,
         )
+        if stage.deletion_protection:
+            # CloudFormation cannot delete a protected load balancer, so the stack lets go of it (and of its
+            # security group, which the load balancer keeps using) instead of ending in DELETE_FAILED.
+            self.alb.apply_removal_policy(RemovalPolicy.RETAIN)
+            self.security_group.apply_removal_policy(RemovalPolicy.RETAIN)
         self.access_logs = AccessLogBucket(self, "AccessLogs", stage=stage)
         self.alb.log_access_logs(self.access_logs.bucket, "alb")
 
@@ -135,6 +151,20 @@ class LoadBalancer(Construct):
             action=self._forward(config),
         )
         self.production_rule = self.origin_rule if self.green_target_group is not None else None
+
+    @property
+    def revision(self) -> str:
+        """Changes whenever CloudFormation would replace the load balancer (and so change its DNS name): a new
+        logical id, or a new value of a property it cannot update (Name, Type, Scheme). Also when the origin
+        rule's ARN changes: a new logical id of the rule or of its listener (each is replaced with its parent)."""
+        cfn = self.alb.node.default_child
+        assert isinstance(cfn, elbv2.CfnLoadBalancer)
+        stack = Stack.of(self)
+        resources = [cfn, self.listener.node.default_child, self.origin_rule.node.default_child]
+        return revision_of(
+            *(stack.resolve(r.logical_id) for r in resources if isinstance(r, CfnResource)),
+            *(stack.resolve(getattr(cfn, name)) for name in CREATE_ONLY),
+        )
 
     def _forward(self, config: WebConfig) -> elbv2.ListenerAction:
         if self.green_target_group is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import CfnResource, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -39,7 +40,9 @@ class Network(Construct):
     idle, at the price of a single instance that a zone outage or a reboot takes down.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: WebConfig, zones: tuple[str, ...]) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: WebConfig, zones: tuple[str, ...], retain: bool = False
+    ) -> None:
         super().__init__(scope, construct_id)
         nat_instances = (
             # Amazon Linux 2023 for the type's architecture, resolved from its public SSM parameter at deploy time.
@@ -73,6 +76,8 @@ class Network(Construct):
         )
         if nat_instances:
             self._harden(nat_instances)
+        if retain:
+            self._retain_what_retained_resources_use()
         self.flow_logs_group = log_group(self, "FlowLogs", retention_days=config.log_retention_days)
         role = iam.Role(self, "FlowLogsRole", assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"))
         self.vpc.add_flow_log(
@@ -80,6 +85,15 @@ class Network(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_logs_group, role),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+
+    def _retain_what_retained_resources_use(self) -> None:
+        """A retained database and load balancer keep their network interfaces in the isolated and public
+        subnets (and public addresses behind the internet gateway), so deleting those fails: they stay too."""
+        kept = [self.vpc.node.default_child, self.vpc.node.find_child("IGW"), self.vpc.node.find_child("VPCGW")]
+        kept += [subnet.node.default_child for subnet in [*self.vpc.public_subnets, *self.vpc.isolated_subnets]]
+        for resource in kept:
+            assert isinstance(resource, CfnResource)
+            resource.apply_removal_policy(RemovalPolicy.RETAIN)
 
     def _harden(self, provider: ec2.NatInstanceProviderV2) -> None:
         """Only what the tasks send (HTTPS from inside the VPC, out to anywhere), IMDSv2, an encrypted root."""

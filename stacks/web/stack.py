@@ -31,11 +31,13 @@ class WebStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self._zones = list(stage.availability_zones)
         config = stage.web
-        network = Network(self, "Network", config=config, zones=stage.availability_zones)
+        network = Network(
+            self, "Network", config=config, zones=stage.availability_zones, retain=stage.removal != "destroy"
+        )
         database = Database(self, "Database", stage=stage, network=network)
         access = CloudFrontAccess(self, "OriginAccess", log_retention_days=config.log_retention_days)
         load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network, access=access)
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email)
+        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
         alarms = WebAlarms(
             self,
             "Monitoring",
@@ -56,11 +58,13 @@ class WebStack(Stack):
         # The chain: CloudFront -> ALB (80 or 443), ALB -> tasks (container port, added by the target group),
         # tasks -> database (5432). Each rule names its peer security group.
         database.cluster.connections.allow_from(web.service, ec2.Port.tcp(PORT), "PostgreSQL from the web tasks")
+        database.allow_secret_reads_from(web.service, "HTTPS from the web tasks (ECS fetches their secrets)")
         web.service.node.add_dependency(database.app_role.resource)  # tasks log in as the app role
 
         self.origin = WebOrigin(
             domain_name=load_balancer.alb.load_balancer_dns_name,
             https=config.https,
+            revision=load_balancer.revision,
             verification=OriginVerification(
                 header=VERIFY_HEADER,
                 secret=access.secret,

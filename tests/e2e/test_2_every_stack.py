@@ -1,6 +1,9 @@
 """Every stack of the stage that the emulator can run is deployed, whole, by `make deploy`; the ones left out
 (STACKS=) are exactly those it cannot run, for the reasons LEFT_OUT states: derived here from the templates,
 and each checked against the running emulator (a strict xfail that passes only on that very refusal).
+
+The Lambda@Edge function is invoked as an ordinary Lambda (us-east-1) with CloudFront events whose answer a
+function that returns its input cannot give.
 """
 
 from __future__ import annotations
@@ -15,8 +18,8 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from stacks.app_builder import stack_ids
-from stacks.config import load_stage
+from stacks.app_builder import STACK_IDS
+from tests.support.cloudfront_events import CONFIG_HEADERS, origin_request
 from tools.cdk_stage.assembly import StackArtifact
 
 from .conftest import DEPLOYED, LEFT_OUT, NODE_FUNCTIONS, STACKS, STAGE, Deployment, local_client
@@ -38,6 +41,7 @@ PYTHON_ONLY = "The host executor runs Python functions only"
 EXERCISED = {
     "Chat/Comments/Handler/Function": "test_1 (every route over HTTP)",
     "Chat/RoomStats/Handler/Function": "test_1 (test_stream_consumer_counts_comments)",
+    "EdgeFunctions/OriginRequest": "test_2 (the origin-request tests below)",
 }
 
 
@@ -54,7 +58,7 @@ def _reasons(stack: StackArtifact, left_out: set[str]) -> tuple[str, ...]:
 def test_the_stacks_left_out_are_exactly_those_the_emulator_cannot_run(deployment: Deployment) -> None:
     stacks = deployment.stacks
     derived: dict[str, tuple[str, ...]] = {}
-    for stack_id in stack_ids(load_stage(STAGE)):  # dependency order: a stack's reasons may name one left out before it
+    for stack_id in STACK_IDS:  # dependency order: a stack's reasons may name one left out before it
         reasons = _reasons(stacks[f"{STAGE}/{stack_id}"], set(derived))
         if reasons:
             derived[stack_id] = reasons
@@ -65,7 +69,7 @@ def test_make_deploy_acted_on_exactly_the_other_stacks(deployment: Deployment) -
     plan = [f"  {STAGE}/{i} ({deployment.stack(i).stack_name}, {deployment.stack(i).region})" for i in DEPLOYED]
     header = f"deploy in account 000000000000, {len(DEPLOYED)} stack(s) of {STAGE}, in this order:"
     assert "\n".join([header, *plan]) in deployment.deploy.output, deployment.deploy
-    left = ", ".join(f"{STAGE}/{i}" for i in stack_ids(load_stage(STAGE)) if i in LEFT_OUT)
+    left = ", ".join(f"{STAGE}/{i}" for i in STACK_IDS if i in LEFT_OUT)
     assert f"left out (STACKS='{STACKS}'): {left}\n" in deployment.deploy.output, deployment.deploy
 
 
@@ -156,3 +160,50 @@ def test_every_deployed_function_is_exercised(deployment: Deployment) -> None:
         if resource["Type"] == "AWS::Lambda::Function"
     }
     assert functions == set(EXERCISED)
+
+
+def _invoke_edge(deployment: Deployment, event: dict[str, Any]) -> dict[str, Any]:
+    stack = deployment.stack("EdgeFunctions")
+    (logical_id,) = [k for k, r in stack.template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
+    name = local_client("cloudformation", stack.region).describe_stack_resource(
+        StackName=stack.stack_name, LogicalResourceId=logical_id
+    )["StackResourceDetail"]["PhysicalResourceId"]
+    reply = local_client("lambda", stack.region).invoke(FunctionName=name, Payload=json.dumps(event).encode())
+    payload = reply["Payload"].read()
+    assert "FunctionError" not in reply, payload
+    result: dict[str, Any] = json.loads(payload)
+    return result
+
+
+@pytest.fixture(scope="module")
+def cache_bucket(deployment: Deployment) -> str:
+    """A bucket in the stage's region holding one cached page, as the publisher would write it."""
+    from edge_cache.keys import cache_key
+
+    region = deployment.stack("Chat").region
+    name = f"e2e-cache-{uuid.uuid4().hex[:12]}"
+    s3 = local_client("s3", region)
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
+    key = cache_key("/rooms/lobby")
+    assert key
+    s3.put_object(Bucket=name, Key=key, Body=b"<p>cached lobby</p>", ContentType="text/html; charset=utf-8")
+    return name
+
+
+def test_edge_function_answers_a_cached_page_from_s3(deployment: Deployment, cache_bucket: str) -> None:
+    event = origin_request("/rooms/lobby", bucket=cache_bucket, region=deployment.stack("Chat").region)
+    response = _invoke_edge(deployment, event)
+    assert response["status"] == "200"
+    assert response["body"] == "<p>cached lobby</p>"
+    assert response["headers"]["x-page-cache"] == [{"key": "X-Page-Cache", "value": "hit"}]
+    assert response["headers"]["content-type"][0]["value"] == "text/html; charset=utf-8"
+
+
+def test_edge_function_forwards_a_miss_without_the_cache_settings(deployment: Deployment, cache_bucket: str) -> None:
+    event = origin_request("/rooms/not-cached", bucket=cache_bucket, region=deployment.stack("Chat").region)
+    forwarded = _invoke_edge(deployment, event)
+    sent = event["Records"][0]["cf"]["request"]
+    assert forwarded["uri"] == "/rooms/not-cached"
+    headers = forwarded["origin"]["custom"]["customHeaders"]
+    assert set(headers) == set(sent["origin"]["custom"]["customHeaders"]) - set(CONFIG_HEADERS)
+    assert headers["x-app-secret"] == [{"key": "X-App-Secret", "value": "kept-for-the-origin"}]

@@ -71,6 +71,12 @@ INVALID = [
     ({"deletion_protection": True}, "removal", "contradicts deletion_protection"),
     ({"alarm_email": "not-an-email"}, "alarm_email", "should match pattern"),
     (
+        {"deletion_protection": True, "removal": "retain"},
+        "alarm_email",
+        "a stage that protects its data must alert someone",
+    ),
+    ({"alarm_email_parameter": "no-leading-slash"}, "alarm_email_parameter", "should match pattern"),
+    (
         {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
         "web.image_build",
         "eu-west-3 does not offer",

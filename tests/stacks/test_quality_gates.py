@@ -43,7 +43,7 @@ PINNED_IDS: dict[str, dict[str, str]] = {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
     },
-    # The us-east-1 stack (prod) holds the web ACL only: no data.
+    # The us-east-1 stack holds the edge function only: no data.
     "EdgeFunctions": {},
 }
 # Stateful resources only some stages have ("stage/Stack"), on top of PINNED_IDS.
@@ -54,15 +54,22 @@ STAGE_PINNED_IDS: dict[str, dict[str, str]] = {
 
 @pytest.mark.parametrize("key", STACKS)
 def test_cdk_nag_has_no_unacknowledged_findings(synth: Synthesized, key: str) -> None:
+    """AwsSolutions and our DeployReadiness pack: zero findings, or an acknowledgement with a reason."""
     findings = [v for v in synth.violations if v["path"].startswith(f"{key}/")]
-    assert findings == [], "cdk-nag AwsSolutions findings:\n" + "\n".join(
+    assert findings == [], "cdk-nag findings:\n" + "\n".join(
         f"  {v['severity']} {v['rule']} at {v['path']}: {v['description']}" for v in findings
     )
 
 
 def test_cdk_nag_ran(synth: Synthesized) -> None:
-    """The plugin is attached: a report exists (an empty one means no findings, not no checks)."""
+    """Both packs ran to the end: a report exists, no pack crashed, and ours judged the app's resources (an
+    empty report means no findings, not no checks)."""
+    from stacks.common.readiness import DeployReadinessChecks
+
     assert (synth.outdir / "validation-report.json").exists()
+    assert [p["pluginName"] for p in synth.report.get("pluginReports", []) if p.get("metadata", {}).get("error")] == []
+    resources = sum(len(t["Resources"]) for t in synth.templates.values())
+    assert DeployReadinessChecks.resources_checked(synth.outdir) >= resources
 
 
 def test_every_ignored_cfn_lint_check_has_a_reason() -> None:

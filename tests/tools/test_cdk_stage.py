@@ -7,12 +7,14 @@ then does with those arguments is what `make test-e2e` shows on LocalStack.
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,7 +30,7 @@ from tools.cdk_stage import assembly, aws
 from tools.cdk_stage import diff as offline_diff
 
 MOTO_ACCOUNT = "123456789012"
-SANDBOX = ["sandbox/Chat", "sandbox/Web", "sandbox/Edge"]  # dependency order (nothing of sandbox in us-east-1)
+SANDBOX = ["sandbox/Chat", "sandbox/Web", "sandbox/EdgeFunctions", "sandbox/Edge"]  # dependency order
 # Lambda's answer while CloudFront still holds replicas (CloudFormation's DELETE_FAILED reason quotes it).
 REPLICATED = (
     "Lambda was unable to delete arn:aws:lambda:us-east-1:123456789012:function:{name}:1 because it is a "
@@ -107,7 +109,7 @@ def test_the_assembly_holds_every_stack_with_its_region_and_dependencies(synth: 
     stacks = {s.display_name: s for s in assembly.read_assembly(synth.outdir)}
     assert set(stacks) == set(synth.templates)
     assert stacks["sandbox/Chat"].stack_name == "sandbox-Chat"
-    assert stacks["prod/EdgeFunctions"].region == "us-east-1" == synth.regions["prod/EdgeFunctions"]
+    assert stacks["sandbox/EdgeFunctions"].region == "us-east-1" == synth.regions["sandbox/EdgeFunctions"]
     assert set(stacks["prod/Edge"].dependencies) == {"prod/Web", "prod/EdgeFunctions"}
     assert stacks["sandbox/Chat"].template == synth.templates["sandbox/Chat"]
 
@@ -118,7 +120,7 @@ def test_the_assembly_holds_every_stack_with_its_region_and_dependencies(synth: 
         ("", SANDBOX),
         ("Chat", ["sandbox/Chat"]),
         ("Edge Chat", ["sandbox/Chat", "sandbox/Edge"]),  # dependency order, whatever the order asked
-        ("Edge*", ["sandbox/Edge"]),
+        ("Edge*", ["sandbox/EdgeFunctions", "sandbox/Edge"]),
         ("sandbox/Web,Chat", ["sandbox/Chat", "sandbox/Web"]),
     ],
 )
@@ -152,8 +154,8 @@ def test_stacks_naming_no_stack_fails_with_the_stacks_there_are(synth: Synthesiz
 
 
 def test_a_selection_names_the_dependencies_it_leaves_out(synth: Synthesized) -> None:
-    selection = assembly.select(assembly.read_assembly(synth.outdir), "prod", "Web Edge")
-    assert selection.unselected_dependencies() == {"prod/Edge": ["prod/EdgeFunctions"]}
+    selection = assembly.select(assembly.read_assembly(synth.outdir), "sandbox", "Web Edge")
+    assert selection.unselected_dependencies() == {"sandbox/Edge": ["sandbox/EdgeFunctions"]}
     assert assembly.select(assembly.read_assembly(synth.outdir), "sandbox", "Web").unselected_dependents() == {
         "sandbox/Web": ["sandbox/Edge"]
     }
@@ -166,7 +168,7 @@ def _app(synth: Synthesized) -> str:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("bootstrap", ["bootstrap", f"aws://{MOTO_ACCOUNT}/eu-west-1"]),  # sandbox has no us-east-1 stack
+        ("bootstrap", ["bootstrap", f"aws://{MOTO_ACCOUNT}/eu-west-1", f"aws://{MOTO_ACCOUNT}/us-east-1"]),
         ("deploy", ["deploy", *SANDBOX, "--exclusively", "--outputs-file", "{app}/outputs.json"]),
         ("diff-deployed", ["diff", *SANDBOX, "--exclusively"]),
     ],
@@ -190,7 +192,7 @@ def test_stacks_and_cdk_args_reach_the_cli(synth: Synthesized, recorded: tuple[d
     run = make("deploy", "STAGE=sandbox", "STACKS=Edge* Chat", f"ASSEMBLY={_app(synth)}", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     (call,) = _calls(record)
-    chosen = ["sandbox/Chat", "sandbox/Edge"]
+    chosen = ["sandbox/Chat", "sandbox/EdgeFunctions", "sandbox/Edge"]
     outputs = f"{_app(synth)}/outputs.json"
     assert call == ["deploy", "--app", _app(synth), *chosen, "--exclusively", "--outputs-file", outputs,
                     "--require-approval", "never", "--parameters", "sandbox-Chat:P=/a b"]  # fmt: skip
@@ -202,7 +204,8 @@ def test_stacks_and_cdk_args_reach_the_cli(synth: Synthesized, recorded: tuple[d
 def deployed_sandbox(moto: str) -> Iterator[None]:
     """Stand-in stacks named like the sandbox's in moto's CloudFormation (one queue each)."""
     template = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
-    stacks = [("sandbox-Chat", "eu-west-1"), ("sandbox-Web", "eu-west-1"), ("sandbox-Edge", "eu-west-1")]
+    stacks = [("sandbox-Chat", "eu-west-1"), ("sandbox-Web", "eu-west-1"), ("sandbox-Edge", "eu-west-1"),
+              ("sandbox-EdgeFunctions", "us-east-1")]  # fmt: skip
     for name, region in stacks:
         _client(moto, "cloudformation", region).create_stack(StackName=name, TemplateBody=template)
     yield
@@ -372,7 +375,7 @@ def baseline(synth: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Pa
     shutil.copytree(synth.outdir, folder, ignore=shutil.ignore_patterns("asset.*"))
     (edge,) = [s for s in assembly.read_assembly(folder) if s.display_name == "sandbox/Edge"]
     template = json.loads(edge.template_file.read_text())
-    (alarm,) = [k for k in template["Resources"] if k.startswith("PublisherFailed")]
+    (alarm,) = [k for k in template["Resources"] if k.startswith("MonitoringPublisherFailed")]
     del template["Resources"][alarm]
     edge.template_file.write_text(json.dumps(template))
     return folder
@@ -389,7 +392,7 @@ def test_make_diff_compares_a_stack_with_dependencies_and_succeeds(
 ) -> None:
     run = make("diff", f"ASSEMBLY={_app(synth)}", f"BASE_DIR={baseline}", env=_offline_env())
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "[+] AWS::CloudWatch::Alarm Edge/PublisherFailed" in run.stdout
+    assert "[+] AWS::CloudWatch::Alarm Edge/Monitoring/PublisherFailed" in run.stdout
     assert f"make diff: 1 of {len(synth.templates)} stack(s) differ from {baseline}: sandbox/Edge\n" in run.stdout
     assert run.stdout.count("no differences (identical template)") == len(synth.templates) - 1
 
@@ -433,9 +436,13 @@ def test_prod_destroy_names_the_data_it_keeps_and_sandbox_keeps_no_data(synth: S
     } <= prod
     assert not [line for line in prod if "AWS::Lambda::" in line]  # the edge clean-up reports those
     sandbox = set().union(*(lines for name, lines in kept.items() if name.startswith("sandbox/")))
-    assert sandbox == {  # account-wide, shared by every REST API of the account and region
+    assert sandbox == {
+        # account-wide, shared by every REST API of the account and region
         "sandbox/Chat: kept: AWS::IAM::Role CommentsApiCloudWatchRoleA69396F7",
         "sandbox/Chat: kept: AWS::ApiGateway::Account CommentsApiAccount1157D815",
+        # delivered logs keep arriving after the stack is gone; their lifecycle rules empty them
+        "sandbox/Web: kept: AWS::S3::Bucket LoadBalancerAccessLogsBucket38E275E7",
+        "sandbox/Edge: kept: AWS::S3::Bucket StorageAccessLogs96FB524C",
     }
 
 
@@ -452,3 +459,99 @@ def test_a_snapshot_policy_is_reported_as_a_final_snapshot(tmp_path: Path) -> No
         "qa/Data: a final snapshot of AWS::RDS::DBCluster Db = qa-data-db"
     ]
     assert targets._kept(stack, {}) == []  # nothing of it was deployed
+
+
+def test_the_edge_function_carries_the_stage_tag_the_clean_up_looks_for(synth: Synthesized) -> None:
+    for stage in ("sandbox", "prod"):
+        resources = synth.templates[f"{stage}/EdgeFunctions"]["Resources"].values()
+        (function,) = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
+        assert {"Key": targets.STAGE_TAG, "Value": stage} in function["Properties"]["Tags"]
+
+
+def _function(moto: str, name: str, stage: str) -> None:
+    iam = _client(moto, "iam", "us-east-1")
+    try:
+        role = iam.get_role(RoleName="edge")["Role"]["Arn"]
+    except botocore.exceptions.ClientError:
+        trust = {
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
+            ]
+        }
+        role = iam.create_role(RoleName="edge", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
+    _client(moto, "lambda", "us-east-1").create_function(
+        FunctionName=name, Runtime="python3.13", Role=role, Handler="index.handler",
+        Code={"ZipFile": code.getvalue()}, Tags={"stage": stage},
+    )  # fmt: skip
+
+
+class _Replicated:
+    """moto's Lambda, except that deleting a function is refused as Lambda does while replicas exist."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.exceptions = real.exceptions
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def delete_function(self, FunctionName: str) -> None:
+        message = REPLICATED.format(name=FunctionName)
+        raise botocore.exceptions.ClientError(
+            {"Error": {"Code": "InvalidParameterValueException", "Message": message}}, "DeleteFunction"
+        )
+
+
+def test_retained_edge_functions_wait_for_cloudfront_then_a_second_run_deletes_them(
+    synth: Synthesized, moto: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ours, other_stage, live = (
+        "sandbox-EdgeFunctions-OriginRequest0052232D-AbC123",
+        "sandbox-EdgeFunctions-Unrelated-XyZ789",  # named alike, but tagged for another stage
+        "sandbox-Chat-CommentsHandlerFunction-Q1w2E3",
+    )
+    for name, stage in ((ours, "sandbox"), (other_stage, "prod"), (live, "sandbox")):
+        _function(moto, name, stage)
+    replica_logs = [("eu-west-1", f"/aws/lambda/us-east-1.{ours}"), ("ap-northeast-1", f"/aws/lambda/us-east-1.{ours}")]
+    for region, group in replica_logs:
+        _client(moto, "logs", region).create_log_group(logGroupName=group)
+    for key in [k for k in os.environ if k.startswith(("AWS_", "CDK"))]:
+        monkeypatch.delenv(key)
+    for key, value in {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():  # fmt: skip
+        monkeypatch.setenv(key, value)
+    real_client = aws.client
+
+    def replicated(service: str, region: str) -> Any:
+        found = real_client(service, region)
+        return _Replicated(found) if service == "lambda" else found
+
+    monkeypatch.setattr(aws, "client", replicated)
+    argv = ["destroy-edge-functions", "--stage", "sandbox", "--assembly", _app(synth)]
+    remains = f"sandbox/EdgeFunctions: the Lambda@Edge function {ours} remains: CloudFront still holds replicas"
+
+    # The stacks are gone (none in moto) and CloudFront still replicates: destroy says so and succeeds ...
+    assert targets.main(["destroy", "--stage", "sandbox", "--assembly", _app(synth), "--force"]) == 0
+    assert remains in capsys.readouterr().out
+    # ... while destroy-edge-functions, whose whole job that is, exits 1 until it can delete the function.
+    assert targets.main(argv) == 1
+    printed = capsys.readouterr().out
+    assert remains in printed
+    assert "`make destroy-edge-functions STAGE=sandbox` later" in printed
+
+    monkeypatch.setattr(aws, "client", real_client)  # hours later: the replicas are gone
+    assert targets.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert f"sandbox/EdgeFunctions: deleted the Lambda@Edge function {ours} and its versions" in printed
+    left = {f["FunctionName"] for f in _client(moto, "lambda", "us-east-1").list_functions()["Functions"]}
+    assert ours not in left
+    assert {other_stage, live} <= left  # another stage's, and another stack's, are not touched
+    for region, group in replica_logs:
+        assert _client(moto, "logs", region).describe_log_groups(logGroupNamePrefix=group)["logGroups"] == []
+        assert f"{region}:{group}" in printed
+
+    assert targets.main(argv) == 0
+    assert "sandbox/EdgeFunctions: no retained Lambda@Edge function left" in capsys.readouterr().out

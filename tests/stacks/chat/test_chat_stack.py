@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib.metadata import version
 from typing import Any
 
@@ -10,6 +11,7 @@ from aws_cdk.assertions import Capture, Match
 
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
+from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
 from stacks.config import load_stage
 from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
@@ -234,8 +236,67 @@ def test_post_is_validated_at_the_gateway(synth: Synthesized, stage: str) -> Non
         "AWS::ApiGateway::Method",
         {"HttpMethod": "POST", "RequestValidatorId": Match.any_value(), "RequestModels": Match.any_value()},
     )
-    for response in resources_of_type(_template(synth, stage), "AWS::ApiGateway::GatewayResponse").values():
-        assert '"message"' in response["Properties"]["ResponseTemplates"]["application/json"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_gateway_errors_are_json_for_any_message(synth: Synthesized, stage: str) -> None:
+    """Validator rejections, throttling (429) and WAF blocks (403): $context.error.messageString is already
+    a quoted JSON string, so the template must not quote it again."""
+    responses = resources_of_type(_template(synth, stage), "AWS::ApiGateway::GatewayResponse").values()
+    assert {r["Properties"]["ResponseType"] for r in responses} == {"DEFAULT_4XX", "DEFAULT_5XX"}
+    for response in responses:
+        template = response["Properties"]["ResponseTemplates"]["application/json"]
+        assert template == '{"message": $context.error.messageString}'
+        for message in SAMPLE_MESSAGES:
+            assert json.loads(substitute(template, message)) == {"message": message}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_post_override_keeps_the_stage_logging_and_metrics(synth: Synthesized, stage: str) -> None:
+    """A method's setting replaces the stage-wide one for that method, so it must repeat them."""
+    (stage_resource,) = resources_of_type(_template(synth, stage), "AWS::ApiGateway::Stage").values()
+    settings = {(s["HttpMethod"], s["ResourcePath"]): s for s in stage_resource["Properties"]["MethodSettings"]}
+    everywhere, post = settings[("*", "/*")], settings[("POST", "/~1rooms~1{room}~1comments")]
+    assert everywhere["MetricsEnabled"] is True
+    for key in ("MetricsEnabled", "LoggingLevel", "DataTraceEnabled"):
+        assert post[key] == everywhere[key], key
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_execution_logs_go_to_a_group_the_stack_owns(synth: Synthesized, stage: str) -> None:
+    """API Gateway would create API-Gateway-Execution-Logs_<api>/<stage> itself, never expiring, never deleted."""
+    template = _template(synth, stage)
+    (api_id,) = resources_of_type(template, "AWS::ApiGateway::RestApi")
+    (group_id,) = [
+        lid
+        for lid, group in resources_of_type(template, "AWS::Logs::LogGroup").items()
+        if "API-Gateway-Execution-Logs_" in json.dumps(group["Properties"])
+    ]
+    group = template["Resources"][group_id]
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": api_id}, "/v1"]]
+    }
+    assert group["Properties"]["RetentionInDays"] == load_stage(stage).chat.log_retention_days
+    assert group["DeletionPolicy"] == "Delete"
+    ((stage_id, _),) = resources_of_type(template, "AWS::ApiGateway::Stage").items()
+    assert group_id in template["Resources"][stage_id]["DependsOn"]  # exists before API Gateway writes to it
+
+
+def test_each_stage_names_its_api_so_alarms_do_not_mix_stages(synth: Synthesized) -> None:
+    """API Gateway's metrics are keyed by ApiName: two stages' APIs in one account must not share a name."""
+    names = {}
+    for stage in STAGES:
+        template = _template(synth, stage)
+        ((_, api),) = resources_of_type(template, "AWS::ApiGateway::RestApi").items()
+        names[stage] = api["Properties"]["Name"]
+        dimensions = [
+            d
+            for alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+            for d in alarm["Properties"].get("Dimensions", [])
+            if d["Name"] == "ApiName"
+        ]
+        assert dimensions and {d["Value"] for d in dimensions} == {names[stage]}
+    assert names == {"sandbox": "sandbox-Chat-Comments", "prod": "prod-Chat-Comments"}
 
 
 @pytest.mark.parametrize("stage", STAGES)

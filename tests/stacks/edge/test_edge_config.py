@@ -54,9 +54,10 @@ INVALID = [
         "repeated: /assets/*",
     ),
     (
-        {"edge.behaviors": [{"path_pattern": f"/p{i}/*", "default_ttl_s": 1, "max_ttl_s": 1} for i in range(25)]},
+        # 18 behaviours + the default and assets policies = the 20 cache policies an account may hold
+        {"edge.behaviors": [{"path_pattern": f"/p{i}/*", "default_ttl_s": 1, "max_ttl_s": 1} for i in range(19)]},
         "edge.behaviors",
-        "at most 24 items",
+        "at most 18 items",
     ),
     ({"edge.assets_path_pattern": "/assets/**"}, "edge.assets_path_pattern", "should match pattern"),
     ({"edge.web_acl_arn": "arn:aws:wafv2:eu-west-1:123456789012:regional/webacl/a/b"}, "edge.web_acl_arn", "pattern"),

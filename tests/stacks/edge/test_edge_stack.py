@@ -1,5 +1,6 @@
-"""Fine-grained assertions on the edge cache stack: how pages reach viewers (S3 first, then the web origin,
-no function per request), what protects the cache bucket, and how the publisher retries and records failures."""
+"""Fine-grained assertions on the edge cache stacks: how pages reach viewers (an origin group, S3 through OAC
+then the web origin, with the origin-request function on every page behaviour), where the function runs and
+what it may do, what protects the cache bucket, and how the publisher retries and records failures."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from edge_cache import keys, publishing
-from stacks.app_builder import stack_ids
+from edge_cache import keys, origin_request
+from stacks.common.readiness.template import refs
 from stacks.config import load_stage
 from stacks.edge import buckets, distribution
-from stacks.edge.publisher import BYPASS_PARAM, RETRYABLE_ERRORS
+from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, BYPASS_PARAM, RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
@@ -20,6 +21,7 @@ STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
 ORIGIN_SECRET = "OriginAccessSecretFB2E162C"  # in the Web stack
 VERIFY_HEADER = "x-origin-verify"
+EDGE_HANDLER = "edge_cache.origin_request.handler"
 
 
 def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
@@ -27,7 +29,6 @@ def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
 
 
 def _functions(synth: Synthesized, stage: str) -> dict[str, Any]:
-    """The stage's us-east-1 stack (named for the Lambda@Edge function it held; now the web ACL's home)."""
     return synth.templates[f"{stage}/EdgeFunctions"]
 
 
@@ -47,7 +48,105 @@ def _definition(synth: Synthesized, stage: str) -> dict[str, Any]:
     return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # type: ignore[no-any-return]
 
 
-# Pages: the cache bucket first, the web origin behind it, no function on the request path.
+# The edge function: us-east-1, no environment, numbered version, edgelambda trust.
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_lives_in_us_east_1_and_nowhere_else(synth: Synthesized, stage: str) -> None:
+    assert synth.regions[f"{stage}/EdgeFunctions"] == "us-east-1"
+    assert synth.regions[f"{stage}/Edge"] == load_stage(stage).region
+    functions = resources_of_type(_edge(synth, stage), "AWS::Lambda::Function").values()
+    handlers = [f["Properties"].get("Handler") for f in functions]
+    assert EDGE_HANDLER not in handlers
+    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    assert function["Properties"]["Handler"] == EDGE_HANDLER
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_has_no_environment_layers_or_arm(synth: Synthesized, stage: str) -> None:
+    config = load_stage(stage).edge
+    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    props = function["Properties"]
+    assert "Environment" not in props and "Layers" not in props
+    assert props["Architectures"] == ["x86_64"]
+    assert props["Runtime"] == "python3.13"
+    assert (props["MemorySize"], props["Timeout"]) == (config.edge_memory_mb, config.edge_timeout_s)
+    assert props["Timeout"] <= 30
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, stage: str) -> None:
+    functions = _functions(synth, stage)
+    version_id, version = _one(functions, "AWS::Lambda::Version")
+    function_id, _ = _one(functions, "AWS::Lambda::Function")
+    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
+    # The version's ARN is published in us-east-1 and read back by the edge stack at deploy time.
+    (parameter,) = [
+        p
+        for p in resources_of_type(functions, "AWS::SSM::Parameter").values()
+        if p["Properties"]["Value"] == {"Ref": version_id}
+    ]
+    assert parameter["Properties"]["Value"] == {"Ref": version_id}
+    reader_id, reader = _one(_edge(synth, stage), "Custom::CrossRegionStringParameterReader")
+    assert reader["Properties"]["Region"] == "us-east-1"
+    assert reader["Properties"]["ParameterName"] == parameter["Properties"]["Name"]
+    expected = [{"EventType": "origin-request", "LambdaFunctionARN": {"Fn::GetAtt": [reader_id, "FunctionArn"]}}]
+    config = _distribution(synth, stage)
+    page_behaviors = [config["DefaultCacheBehavior"]] + [
+        b for b in config["CacheBehaviors"] if b["PathPattern"] != load_stage(stage).edge.assets_path_pattern
+    ]
+    assert len(page_behaviors) == 1 + len(load_stage(stage).edge.behaviors)
+    for behavior in page_behaviors:
+        assert behavior["LambdaFunctionAssociations"] == expected
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_function_and_versions_are_retained_for_make_destroy_to_delete(synth: Synthesized, stage: str) -> None:
+    # CloudFormation cannot delete them while CloudFront holds replicas; tools/cdk_stage deletes them later.
+    template = _functions(synth, stage)
+    replicated = {
+        **resources_of_type(template, "AWS::Lambda::Function"),
+        **resources_of_type(template, "AWS::Lambda::Version"),
+    }
+    assert len(replicated) == 2
+    for resource in replicated.values():
+        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    others = {k: r for k, r in template["Resources"].items() if k not in replicated}
+    assert not [k for k, r in others.items() if r.get("DeletionPolicy") == "Retain"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_edge_role_is_trusted_by_edgelambda_and_may_only_write_its_logs(synth: Synthesized, stage: str) -> None:
+    """The function reads nothing (CloudFront reads S3): its role grants log writes and nothing else."""
+    functions = _functions(synth, stage)
+    (role_id,) = [
+        k
+        for k, r in resources_of_type(functions, "AWS::IAM::Role").items()
+        if "edgelambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    role = functions["Resources"][role_id]
+    principals = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
+    assert set(principals) == {"edgelambda.amazonaws.com", "lambda.amazonaws.com"}
+    assert "ManagedPolicyArns" not in role["Properties"]
+    actions = {a for s in statements_of_role(functions, role_id) for a in _listed(s["Action"])}
+    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: str) -> None:
+    """Fn::GetStackOutput is resolved when the consuming stack is created or updated, and an unchanged template
+    does not update: the origin's revision (what would replace the load balancer or its rule) is in the template."""
+    origin = synth.stage_stacks[f"{stage}/Web"].origin
+    template = _edge(synth, stage)
+    assert '"Fn::GetStackOutput"' in json.dumps(template)  # the Web stack's values arrive this way
+    assert _distribution(synth, stage)["Comment"].endswith(f"(origin {origin.revision})")
+
+
+# Pages: the cache bucket first, the web origin behind it, the function on every page behaviour.
 
 
 def _page_behaviors(synth: Synthesized, stage: str) -> list[dict[str, Any]]:
@@ -62,16 +161,14 @@ def _origins(synth: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
     return {o["Id"]: o for o in _distribution(synth, stage)["Origins"]}
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_no_function_runs_on_any_request(synth: Synthesized, stage: str) -> None:
-    """After an invalidation every page is filled again at once; Lambda@Edge could not scale to that burst."""
-    config = _distribution(synth, stage)
-    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
-        assert "LambdaFunctionAssociations" not in behavior and "FunctionAssociations" not in behavior
-    us_east_1 = synth.templates.get(f"{stage}/EdgeFunctions", {})
-    assert resources_of_type(us_east_1, "AWS::Lambda::Function") == {}
-    for stack_id in stack_ids(load_stage(stage)):
-        assert "edgelambda.amazonaws.com" not in json.dumps(synth.templates[f"{stage}/{stack_id}"])
+def _group_members(synth: Synthesized, stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
+    primary, fallback = (_origins(synth, stage)[m["OriginId"]] for m in group["Members"]["Items"])
+    return primary, fallback
+
+
+def _headers(origin: dict[str, Any]) -> dict[str, Any]:
+    return {h["HeaderName"]: h["HeaderValue"] for h in origin.get("OriginCustomHeaders", [])}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -82,27 +179,26 @@ def test_pages_come_from_the_cache_bucket_then_the_web_origin(synth: Synthesized
     for behavior in _page_behaviors(synth, stage):
         assert behavior["TargetOriginId"] == group["Id"]
         assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]  # origin groups fail over for these only
-    primary, fallback = (_origins(synth, stage)[m["OriginId"]] for m in group["Members"]["Items"])
+    primary, fallback = _group_members(synth, stage)
     assert primary["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
     assert "OriginAccessControlId" in primary and "CustomOriginConfig" in fallback
-    # A page missing from S3 (403 without ListBucket), S3 errors and its 503 Slow Down all go to the web origin.
+    # A page missing from S3 (403: CloudFront may not list the bucket), S3 errors and its 503 Slow Down go to the
+    # web origin; a 404, which only the web origin answers, is not asked twice.
     codes = group["FailoverCriteria"]["StatusCodes"]
-    assert codes["Items"] == list(distribution.FAILOVER_STATUS_CODES)
-    assert {403, 404, 500, 502, 503, 504} <= set(codes["Items"])
+    assert codes["Items"] == list(distribution.FAILOVER_STATUS_CODES) == [403, 500, 502, 503, 504]
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_cloudfront_reads_the_keys_the_publisher_writes(synth: Synthesized, stage: str) -> None:
     """The S3 origin's path + the viewer's URI is the key: edge_cache.keys and the bucket's prefix agree."""
-    (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
-    primary = _origins(synth, stage)[group["Members"]["Items"][0]["OriginId"]]
+    primary, _ = _group_members(synth, stage)
     assert primary["OriginPath"] + "/news/today" == "/" + (keys.cache_key("/news/today") or "")
     assert buckets.PAGES_PREFIX == keys.PAGES_PREFIX
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, stage: str) -> None:
-    assert BYPASS_PARAM == publishing.BYPASS_PARAM
+    assert BYPASS_PARAM == keys.BYPASS_PARAM  # the parameter the function lets through to S3
     template = _edge(synth, stage)
     for behavior in _page_behaviors(synth, stage):
         assert "OriginRequestPolicyId" not in behavior  # S3 and the web origin see the cache key only
@@ -114,25 +210,55 @@ def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, sta
         assert key["CookiesConfig"] == {"CookieBehavior": "none"}
 
 
+def _verify(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The secret the web origin's listener requires: a dynamic reference to the Web stack's secret, resolved by
+    CloudFormation at deploy time, so the value is in no template."""
+    return {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"]]
+    }
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_web_origin_is_this_apps_load_balancer(synth: Synthesized, stage: str) -> None:
+def test_the_web_origin_is_this_apps_load_balancer_with_its_secret_only(synth: Synthesized, stage: str) -> None:
     config = load_stage(stage)
-    (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
+    _, web = _group_members(synth, stage)
     reference = web["DomainName"]["Fn::GetStackOutput"]  # a weak cross-stack reference (see cdk.json)
     assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
     protocol = "https-only" if config.web.https else "http-only"
-    assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
-    headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
-    # Only the secret the web origin's listener requires: a dynamic reference to the Web stack's secret,
-    # resolved by CloudFormation at deploy time, so the value is in no template.
-    assert headers == {
-        VERIFY_HEADER: {
-            "Fn::Join": [
-                "",
-                ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"],
-            ]
-        }
+    assert web["CustomOriginConfig"] == {
+        "OriginProtocolPolicy": protocol,
+        "OriginSSLProtocols": list(origin_request.WEB_SSL_PROTOCOLS),
+        # The timeouts the function repeats when it sends a request there itself.
+        "OriginReadTimeout": origin_request.WEB_READ_TIMEOUT_S,
+        "OriginKeepaliveTimeout": origin_request.WEB_KEEPALIVE_TIMEOUT_S,
     }
+    assert _headers(web) == {VERIFY_HEADER: _verify(synth, stage)}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_bucket_origin_carries_the_web_origin_for_the_function(synth: Synthesized, stage: str) -> None:
+    """Lambda@Edge has no environment: the function reads where the web origin is from these headers (and
+    removes them, tests/lambda/edge_cache/test_edge_origin_request.py)."""
+    primary, web = _group_members(synth, stage)
+    assert _headers(primary) == {
+        distribution.WEB_DOMAIN_HEADER: web["DomainName"],
+        distribution.WEB_PROTOCOL_HEADER: "https" if load_stage(stage).web.https else "http",
+        # The secret's rotation rewrites every origin that carries the header (lambda/origin_secret).
+        VERIFY_HEADER: _verify(synth, stage),
+    }
+    assert set(origin_request.CONFIG_HEADERS) == {distribution.WEB_DOMAIN_HEADER, distribution.WEB_PROTOCOL_HEADER}
+    assert all(name.startswith(origin_request.CONFIG_PREFIX) for name in origin_request.CONFIG_HEADERS)
+    assert not VERIFY_HEADER.startswith(origin_request.CONFIG_PREFIX)  # it travels on to the web origin
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_origin_carries_a_header_cloudfront_refuses(synth: Synthesized, stage: str) -> None:
+    """CloudFront refuses custom origin headers named X-Amz-*, X-Edge-* and a fixed list (Developer Guide,
+    "Custom headers that CloudFront can't add to origin requests"): the distribution would not deploy."""
+    refused = {"cache-control", "connection", "content-length", "cookie", "host", "via", "x-real-ip", "range"}
+    for origin in _distribution(synth, stage)["Origins"]:
+        for name in _headers(origin):
+            assert not name.lower().startswith(("x-amz-", "x-edge-")) and name.lower() not in refused, name
 
 
 def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, Any]:
@@ -142,13 +268,16 @@ def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, An
     return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
 
 
-def test_origin_shield_covers_both_page_origins_in_prod(synth: Synthesized) -> None:
-    def shields(stage: str) -> list[Any]:
-        (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
-        origins = _origins(synth, stage)
-        return [origins[m["OriginId"]].get("OriginShield") for m in group["Members"]["Items"]]
+def test_origin_shield_covers_both_page_origins_in_prod_outside_the_stage_region(synth: Synthesized) -> None:
+    """The function runs in the shield's region, whose Lambda concurrency it shares with the account's functions
+    there: prod keeps it out of the stage region, where the chat API runs (bench/capacity.py)."""
 
-    assert shields("prod") == [{"Enabled": True, "OriginShieldRegion": "eu-west-1"}] * 2
+    def shields(stage: str) -> list[Any]:
+        return [origin.get("OriginShield") for origin in _group_members(synth, stage)]
+
+    region = load_stage("prod").edge.origin_shield_region
+    assert region is not None and region != load_stage("prod").region
+    assert shields("prod") == [{"Enabled": True, "OriginShieldRegion": region}] * 2
     assert all(shield in (None, {"Enabled": False}) for shield in shields("sandbox"))
 
 
@@ -187,14 +316,23 @@ def test_cache_bucket_ownership_lifecycle_and_logging(synth: Synthesized, stage:
 
 
 @pytest.mark.parametrize(("stage", "policy", "auto_delete"), [("sandbox", "Delete", True), ("prod", "Retain", False)])
-def test_prod_keeps_the_buckets_and_sandbox_deletes_them(
+def test_prod_keeps_the_cache_and_sandbox_deletes_it(
     synth: Synthesized, stage: str, policy: str, auto_delete: bool
 ) -> None:
     template = _edge(synth, stage)
-    for bucket in (CACHE, LOGS):
-        assert template["Resources"][bucket]["DeletionPolicy"] == policy
-        assert template["Resources"][bucket]["UpdateReplacePolicy"] == policy
-    assert bool(resources_of_type(template, "Custom::S3AutoDeleteObjects")) is auto_delete
+    cache = template["Resources"][CACHE]
+    assert (cache["DeletionPolicy"], cache["UpdateReplacePolicy"]) == (policy, policy)
+    emptied = [
+        refs(c["Properties"]["BucketName"]) for c in resources_of_type(template, "Custom::S3AutoDeleteObjects").values()
+    ]
+    assert emptied == ([{CACHE}] if auto_delete else [])
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_log_bucket_outlives_the_stack_and_is_never_emptied_by_it(synth: Synthesized, stage: str) -> None:
+    """CloudFront delivers logs up to 24 hours late: emptying the bucket at delete time cannot win that race."""
+    logs = _edge(synth, stage)["Resources"][LOGS]
+    assert (logs["DeletionPolicy"], logs["UpdateReplacePolicy"]) == ("Retain", "Retain")
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -222,7 +360,7 @@ def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesiz
         assert not any(a.startswith("s3:Get") and a != "s3:GetBucket*" for a in cleaner["Action"])
     assert len(allows) == 1
     assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert allows[0]["Action"] == "s3:GetObject"
+    assert allows[0]["Action"] == "s3:GetObject"  # no ListBucket: a missing page is a 403, a failover code
     assert {"Ref": dist_id} in allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
 
 
@@ -302,8 +440,7 @@ def test_prod_creates_a_cloudfront_web_acl_in_us_east_1_with_managed_rules_and_a
 
 
 def test_sandbox_has_no_web_acl_and_says_why(synth: Synthesized) -> None:
-    # Nothing of the stage lives in us-east-1, so the stage has no stack there at all.
-    assert "sandbox/EdgeFunctions" not in synth.templates and "EdgeFunctions" not in stack_ids(load_stage("sandbox"))
+    assert resources_of_type(_functions(synth, "sandbox"), "AWS::WAFv2::WebACL") == {}
     assert "WebACLId" not in _distribution(synth, "sandbox")
     _, distribution = _one(_edge(synth, "sandbox"), "AWS::CloudFront::Distribution")
     assert {"CKV_AWS_68", "CKV_AWS_174"} <= _checkov_skips(distribution)
@@ -361,19 +498,52 @@ def test_security_headers_are_set_on_every_response(synth: Synthesized, stage: s
     assert headers["ReferrerPolicy"]["ReferrerPolicy"] == "strict-origin-when-cross-origin"
 
 
-# The publisher.
+# Logs.
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_publisher_fans_out_with_a_concurrency_limit(synth: Synthesized, stage: str) -> None:
+def test_edge_log_groups_have_retention_in_the_regions_we_can_name(synth: Synthesized, stage: str) -> None:
+    days = load_stage(stage).edge.log_retention_days
+    function_id, _ = _one(_functions(synth, stage), "AWS::Lambda::Function")
+    names = {
+        json.dumps(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
+        for g in resources_of_type(_functions(synth, stage), "AWS::Logs::LogGroup").values()
+    }
+    assert names == {
+        json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": function_id}]]}): days,
+        json.dumps({"Fn::Join": ["", ["/aws/lambda/us-east-1.", {"Ref": function_id}]]}): days,
+    }
+    regional = [
+        g
+        for g in resources_of_type(_edge(synth, stage), "AWS::Logs::LogGroup").values()
+        if "/aws/lambda/us-east-1." in json.dumps(g["Properties"].get("LogGroupName", ""))
+    ]
+    assert len(regional) == 1 and regional[0]["Properties"]["RetentionInDays"] == days
+
+
+# The publisher.
+
+
+def _batch(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The states of one batch: the distributed Map's child workflow."""
+    return _definition(synth, stage)["States"]["PublishBatches"]["ItemProcessor"]["States"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_runs_batches_as_child_executions_with_a_concurrency_limit(synth: Synthesized, stage: str) -> None:
     edge = load_stage(stage).edge
     states = _definition(synth, stage)["States"]
-    assert states["PublishEach"]["Type"] == "Map"
-    assert states["PublishEach"]["MaxConcurrency"] == edge.publish_concurrency
-    assert states["PublishEach"]["ItemsPath"] == "$.paths"
+    batches = states["PublishBatches"]
+    assert batches["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    assert batches["ItemsPath"] == "$.paths"
+    assert batches["ItemBatcher"] == {"MaxItemsPerBatch": BATCH_PATHS, "MaxInputBytesPerBatch": BATCH_BYTES}
+    assert batches["MaxConcurrency"] == 1
+    each = _batch(synth, stage)["PublishEach"]
+    assert (each["ItemsPath"], each["MaxConcurrency"]) == ("$.Items", edge.publish_concurrency)
+    assert each["ItemProcessor"]["ProcessorConfig"] == {"Mode": "INLINE"}
     assert states["BatchSizeAllowed"]["Choices"][0] == {
-        "Variable": "$.count",
-        "NumericGreaterThan": edge.publish_max_paths,
+        "Variable": f"$.paths[{edge.publish_max_paths}]",
+        "IsPresent": True,
         "Next": "TooManyPaths",
     }
 
@@ -381,7 +551,7 @@ def test_publisher_fans_out_with_a_concurrency_limit(synth: Synthesized, stage: 
 @pytest.mark.parametrize("stage", STAGES)
 def test_publisher_retries_with_backoff_and_jitter_and_records_failures(synth: Synthesized, stage: str) -> None:
     edge = load_stage(stage).edge
-    inner = _definition(synth, stage)["States"]["PublishEach"]["ItemProcessor"]["States"]
+    inner = _batch(synth, stage)["PublishEach"]["ItemProcessor"]["States"]
     fetch = inner["FetchAndStorePage"]
     assert fetch["Retry"] == [
         {
@@ -395,25 +565,58 @@ def test_publisher_retries_with_backoff_and_jitter_and_records_failures(synth: S
     ]
     for task in (fetch, inner["DeleteCachedCopy"]):
         assert task["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "RecordFailure"}]
-    assert inner["RecordFailure"]["Parameters"]["result"] == "failed"
     assert inner["FoundAtOrigin"]["Choices"] == [
         {"Variable": "$.result", "StringEquals": "not_found", "Next": "DeleteCachedCopy"}
     ]
     assert inner["DeleteCachedCopy"]["Resource"].endswith(":states:::aws-sdk:s3:deleteObject")
+    # Every path ends in one fixed word, so a batch's state holds no paths, errors or stack traces.
+    ends = {name: inner[name]["Parameters"] for name in ("Stored", "Deleted", "RecordFailure")}
+    assert ends == {
+        "Stored": {"result": "stored"},
+        "Deleted": {"result": "deleted"},
+        "RecordFailure": {"result": "failed"},
+    }
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_one_invalidation_per_batch_then_failures_fail_the_execution(synth: Synthesized, stage: str) -> None:
-    states = _definition(synth, stage)["States"]
-    invalidate = states["InvalidateBatch"]
+def test_each_batch_invalidates_its_paths_and_reports_only_a_count(synth: Synthesized, stage: str) -> None:
+    batch = _batch(synth, stage)
+    assert batch["PublishEach"]["Next"] == "InvalidateBatch"
+    invalidate = batch["InvalidateBatch"]
     assert invalidate["Resource"].endswith(":states:::aws-sdk:cloudfront:createInvalidation")
-    batch = invalidate["Parameters"]["InvalidationBatch"]
-    assert batch["CallerReference.$"] == "$$.Execution.Name"
-    assert batch["Paths"] == {"Quantity.$": "States.ArrayLength($.done)", "Items.$": "$.done"}
+    invalidation = invalidate["Parameters"]["InvalidationBatch"]
+    assert invalidation["CallerReference.$"] == "$$.Execution.Name"  # the batch's own execution
+    assert invalidation["Paths"] == {"Quantity.$": "States.ArrayLength($.Items)", "Items.$": "$.Items"}
     assert invalidate["Retry"][0]["JitterStrategy"] == "FULL"
-    assert states["CollectResults"]["Parameters"]["failed.$"] == "$.results[?(@.result == 'failed')].path"
-    assert states["AnyPathFailed"]["Choices"][0]["Next"] == "SomePathsFailed"
+    assert batch["CountFailures"]["Parameters"] == {"failures.$": "$.results[?(@.result == 'failed')]"}
+    assert batch["SomeFailed"]["Parameters"] == {"result": "failed", "failed.$": "States.ArrayLength($.failures)"}
+    assert batch["AllPublished"]["Parameters"] == {"result": "published", "failed": 0}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_failed_batches_fail_the_execution(synth: Synthesized, stage: str) -> None:
+    states = _definition(synth, stage)["States"]
+    assert states["PublishBatches"]["Next"] == "FindFailedBatches"
+    assert states["FindFailedBatches"]["Parameters"] == {"failed.$": "$[?(@.result == 'failed')]"}
+    assert states["AnyPathFailed"]["Choices"][0] == {
+        "Variable": "$.failed[0]",
+        "IsPresent": True,
+        "Next": "SomePathsFailed",
+    }
     assert states["SomePathsFailed"]["Type"] == "Fail"
+    assert "States.ArrayLength($.failed)" in states["SomePathsFailed"]["CausePath"]
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_publisher_logs_to_a_vended_log_group(synth: Synthesized, stage: str) -> None:
+    """Outside /aws/vendedlogs/ every log group grows the account's CloudWatch Logs resource policy (5,120 chars)."""
+    template = _edge(synth, stage)
+    _, machine = _one(template, "AWS::StepFunctions::StateMachine")
+    (group_id,) = refs(machine["Properties"]["LoggingConfiguration"])
+    assert (
+        template["Resources"][group_id]["Properties"]["LogGroupName"]
+        == f"/aws/vendedlogs/states/{stage}-Edge-Publisher"
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)

@@ -30,6 +30,11 @@ def test_overrides_from_cli_strings_are_typed() -> None:
     assert (web.max_tasks, web.legacy_target_ips, web.legacy_weight) == (4, ("10.1.0.5",), 9)
 
 
+@pytest.mark.parametrize("ip", ["10.1.0.5", "172.31.255.1", "192.168.0.9", "100.64.0.1", "100.127.255.254"])
+def test_legacy_targets_accept_the_ranges_alb_accepts(ip: str) -> None:
+    assert load_stage("sandbox", {"web.legacy_target_ips": f'["{ip}"]'}).web.legacy_target_ips == (ip,)
+
+
 def test_every_fargate_size_is_accepted() -> None:
     for cpu, memories in FARGATE_MEMORY_MIB.items():
         for memory in (memories[0], memories[-1]):
@@ -88,7 +93,11 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"web.service_weight": 0}, "web.service_weight", "must not both be 0"),
     ({"web.legacy_weight": 5}, "web.legacy_weight", "routes traffic nowhere; set legacy_target_ips"),
     ({"web.legacy_target_ips": '["10.0.0.300"]'}, "web.legacy_target_ips", "is not an IPv4 address"),
-    ({"web.legacy_target_ips": '["8.8.8.8"]'}, "web.legacy_target_ips", "is not a private address"),
+    ({"web.legacy_target_ips": '["8.8.8.8"]'}, "web.legacy_target_ips", "outside the ranges ALB accepts"),
+    # Private by Python's reckoning, but not where ALB accepts IP targets: loopback, link-local, "this network".
+    ({"web.legacy_target_ips": '["127.0.0.1"]'}, "web.legacy_target_ips", "outside the ranges ALB accepts"),
+    ({"web.legacy_target_ips": '["169.254.169.254"]'}, "web.legacy_target_ips", "outside the ranges ALB accepts"),
+    ({"web.legacy_target_ips": '["0.0.0.1"]'}, "web.legacy_target_ips", "outside the ranges ALB accepts"),
     ({"web.legacy_port": 0}, "web.legacy_port", "greater than or equal to 1"),
     (
         {"web.legacy_target_ips": '["10.1.0.5"]', "web.deployment_strategy": "blue_green"},

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from stacks.common.readiness.template import StackTemplate
 from stacks.config import load_stage
 from stacks.web.app_role import ROLES_MODULE
 from stacks.web.cloudfront_access import PREFIX_LIST_WEIGHT, SECURITY_GROUP_RULE_QUOTA, VERIFY_HEADER
@@ -185,12 +186,44 @@ def test_prod_keeps_the_database_and_sandbox_is_disposable(
     cluster = template["Resources"][CLUSTER]
     assert cluster["Properties"]["DeletionProtection"] is protected
     assert cluster["Properties"]["BackupRetentionPeriod"] == backup_days
-    stateful = [CLUSTER, SECRET, BUCKET, *resources_of_type(template, "AWS::RDS::DBInstance")]
+    stateful = [CLUSTER, SECRET, *resources_of_type(template, "AWS::RDS::DBInstance")]
     for logical_id in stateful:
         resource = template["Resources"][logical_id]
         assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == (policy, policy), logical_id
-    alb = one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")[1]
+    alb_id, alb = one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
     assert {"Key": "deletion_protection.enabled", "Value": str(protected).lower()} in alb["LoadBalancerAttributes"]
+    # CloudFormation cannot delete a protected load balancer: the stack lets go of it instead of failing.
+    assert template["Resources"][alb_id].get("DeletionPolicy", "Delete") == policy
+
+
+@pytest.mark.parametrize(("stage", "kept"), [("sandbox", False), ("prod", True)])
+def test_what_retained_resources_use_is_retained_too(synth: Synthesized, stage: str, kept: bool) -> None:
+    """The retained cluster and load balancer keep their interfaces in these subnets and groups (and public
+    addresses behind the gateway), so deleting them would fail: prod keeps its network shell."""
+    template = _template(synth, stage)
+    shell = [
+        *resources_of_type(template, "AWS::EC2::VPC"),
+        *resources_of_type(template, "AWS::EC2::InternetGateway"),
+        *resources_of_type(template, "AWS::EC2::VPCGatewayAttachment"),
+        *subnets(template, "Public"),
+        *subnets(template, "Data"),
+        ALB_SG,
+        DB_SG,
+    ]
+    policies = {lid: template["Resources"][lid].get("DeletionPolicy", "Delete") for lid in shell}
+    assert policies == dict.fromkeys(shell, "Retain" if kept else "Delete")
+    # What nothing retained uses still goes: the tasks' subnets and group, NAT, routes, endpoints.
+    for lid in [*subnets(template, "App"), APP_SG, *resources_of_type(template, "AWS::EC2::NatGateway")]:
+        assert "DeletionPolicy" not in template["Resources"][lid], lid
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_access_log_bucket_outlives_the_stack_and_is_never_emptied_by_it(synth: Synthesized, stage: str) -> None:
+    """ELB delivers logs late and best effort: emptying the bucket at delete time cannot win that race."""
+    template = _template(synth, stage)
+    bucket = template["Resources"][BUCKET]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    assert resources_of_type(template, "Custom::S3AutoDeleteObjects") == {}
 
 
 def test_prod_rotates_both_secrets_from_the_isolated_subnets(synth: Synthesized) -> None:
@@ -211,8 +244,8 @@ def test_prod_rotates_both_secrets_from_the_isolated_subnets(synth: Synthesized)
         assert parameters["vpcSecurityGroupIds"] == {"Fn::GetAtt": [ROTATION_SG, "GroupId"]}
     app_rotation = applications["DatabaseAppRoleRotation8AEF7940"]
     assert app_rotation["Properties"]["Parameters"]["masterSecretArn"] == {"Ref": "DatabaseSecretAttachmentE5D1B020"}
-    # Its first run logs in as the app role, so it waits for the role.
-    assert app_rotation["DependsOn"] == ["DatabaseAppRole90133F2E"]
+    # Its first run logs in as the app role, so it waits for the role (and the instances, as below).
+    assert "DatabaseAppRole90133F2E" in app_rotation["DependsOn"]
     # They reach Secrets Manager through an endpoint in the same subnets.
     endpoints = [
         e["Properties"]
@@ -222,6 +255,37 @@ def test_prod_rotates_both_secrets_from_the_isolated_subnets(synth: Synthesized)
     assert [e["ServiceName"] for e in endpoints] == ["com.amazonaws.eu-west-1.secretsmanager"]
     assert refs(endpoints[0]["SubnetIds"]) == subnets(template, "Data")
     assert endpoints[0]["PrivateDnsEnabled"] is True
+
+
+def test_first_rotation_waits_for_every_database_instance(synth: Synthesized) -> None:
+    """A new schedule rotates at once; the rotation function needs a running instance to change the password."""
+    template = _template(synth, "prod")
+    schedules = resources_of_type(template, "AWS::SecretsManager::RotationSchedule")
+    instances = set(resources_of_type(template, "AWS::RDS::DBInstance"))
+    assert len(instances) == 2 and len(schedules) == 2  # the admin's secret and the app role's
+    stack = StackTemplate(path="prod/Web", template=template, account="", region="eu-west-1", stage="prod")
+    for schedule in schedules:
+        assert instances <= stack.transitive_dependencies(schedule), schedule
+
+
+@pytest.mark.parametrize(("stage", "days"), [("sandbox", 7), ("prod", 365)])
+def test_exported_database_logs_go_to_a_group_the_stack_owns(synth: Synthesized, stage: str, days: int) -> None:
+    template = _template(synth, stage)
+    (group_id,) = [
+        lid
+        for lid, group in resources_of_type(template, "AWS::Logs::LogGroup").items()
+        if "/aws/rds/cluster/" in str(group["Properties"].get("LogGroupName"))
+    ]
+    group = template["Resources"][group_id]
+    assert group["Properties"]["LogGroupName"] == {
+        "Fn::Join": ["", ["/aws/rds/cluster/", {"Ref": CLUSTER}, "/postgresql"]]
+    }
+    assert group["Properties"]["RetentionInDays"] == days
+    assert group["DeletionPolicy"] == "Delete"
+    # Created before RDS exports anything into it, and nothing else sets retention behind the stack's back.
+    for instance in resources_of_type(template, "AWS::RDS::DBInstance").values():
+        assert group_id in instance["DependsOn"]
+    assert resources_of_type(template, "Custom::LogRetention") == {}
 
 
 def test_sandbox_has_no_rotation_and_no_interface_endpoint(synth: Synthesized) -> None:
@@ -239,13 +303,15 @@ APP_TO_DB = (DB_SG, "tcp", APP_SG, 5432, 5432)
 VPC_TO_NAT = (NAT_SG, "tcp", "10.0.0.0/16", 443, 443)  # only what the app tier sends out
 ROTATION_TO_DB = (DB_SG, "tcp", ROTATION_SG, "db-port", "db-port")
 ROTATION_TO_ENDPOINT = (ENDPOINT_SG, "tcp", ROTATION_SG, 443, 443)
+# The endpoint's private DNS sends every Secrets Manager call in the VPC to it, the tasks' secrets included.
+APP_TO_ENDPOINT = (ENDPOINT_SG, "tcp", APP_SG, 443, 443)
 
 
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
         ("sandbox", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
-        ("prod", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT}),
+        ("prod", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT, APP_TO_ENDPOINT}),
     ],
 )
 def test_ingress_is_the_chain_and_nothing_else(synth: Synthesized, stage: str, expected: set[Any]) -> None:
@@ -299,6 +365,7 @@ def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: 
         expected |= {
             (ROTATION_SG, "tcp", DB_SG, "db-port", "db-port"),
             (ROTATION_SG, "tcp", ENDPOINT_SG, 443, 443),
+            (APP_SG, "tcp", ENDPOINT_SG, 443, 443),
             (ENDPOINT_SG, *NO_EGRESS),
         }
     assert rules == expected
@@ -558,3 +625,43 @@ def test_container_dependencies_are_pinned_like_the_test_environment() -> None:
     dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
     assert pins and all("==" in pin for pin in pins)
     assert all(pin in dev for pin in pins)
+
+
+def test_the_origin_revision_changes_exactly_with_what_replaces_the_load_balancer() -> None:
+    """The edge stack reads the load balancer's DNS name (and its origin rule's ARN) through Fn::GetStackOutput,
+    refreshed only when its own template changes; the revision it embeds must change with whatever replaces them:
+    the load balancer's create-only properties, or a new logical id of the load balancer, listener or rule."""
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+    from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+
+    from stacks.web.cloudfront_access import CloudFrontAccess
+    from stacks.web.load_balancer import CREATE_ONLY, LoadBalancer
+    from stacks.web.network import Network
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("eu-west-1", "AWS::ElasticLoadBalancingV2::LoadBalancer")
+    assert {f"/properties/{name.capitalize()}" for name in CREATE_ONLY} == set(schema.schema["createOnlyProperties"])
+    stage = load_stage("sandbox")
+    stack = Stack(App(), "Web", env=Environment(region=stage.region))
+    network = Network(stack, "Network", config=stage.web, zones=stage.availability_zones)
+    access = CloudFrontAccess(stack, "OriginAccess", log_retention_days=stage.web.log_retention_days)
+    load_balancer = LoadBalancer(stack, "LoadBalancer", stage=stage, network=network, access=access)
+    cfn = load_balancer.alb.node.default_child
+    assert isinstance(cfn, elbv2.CfnLoadBalancer)
+    first = load_balancer.revision
+    assert re.fullmatch(r"[0-9a-f]{12}", first) and load_balancer.revision == first  # stable
+    cfn.add_property_override("IpAddressType", "dualstack")  # updated in place: no new address
+    assert load_balancer.revision == first
+    for name, value in (("scheme", "internal"), ("name", "renamed"), ("type", "network")):
+        original = getattr(cfn, name)
+        setattr(cfn, name, value)
+        assert load_balancer.revision != first, name
+        setattr(cfn, name, original)
+    assert load_balancer.revision == first
+    revisions = {first}
+    for construct in (load_balancer.alb, load_balancer.listener, load_balancer.origin_rule):
+        resource = construct.node.default_child
+        assert isinstance(resource, elbv2.CfnLoadBalancer | elbv2.CfnListener | elbv2.CfnListenerRule)
+        resource.override_logical_id(f"Renamed{len(revisions)}")
+        revisions.add(load_balancer.revision)
+    assert len(revisions) == 4
