@@ -1,4 +1,4 @@
-"""Settings of the edge cache stack (CloudFront + S3 page cache + Step Functions publisher)."""
+"""Settings of the edge cache stack (CloudFront + Lambda@Edge + S3 page cache + Step Functions publisher)."""
 
 from __future__ import annotations
 
@@ -76,7 +76,15 @@ class EdgeConfig(ConfigModel):
         default=None, pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/[a-f0-9-]{36}$"
     )
     aliases: tuple[str, ...] = Field(default=(), max_length=100)
-    origin_shield_region: str | None = Field(default=None, pattern=_REGION)
+    origin_shield_region: str | None = Field(
+        default=None,
+        pattern=_REGION,
+        description="one cache in front of both origins; the edge function then runs in this region only",
+    )
+    # The origin-request function only decides (no S3 read): the smallest size does, and a cold start fits in
+    # well under a second. Lambda@Edge allows origin-facing functions up to 30 s.
+    edge_memory_mb: int = Field(default=128, ge=128, le=10_240)
+    edge_timeout_s: int = Field(default=3, ge=1, le=30, description="origin-request functions allow 30 s at most")
     publish_concurrency: int = Field(default=10, ge=1, le=40, description="Map state max concurrency")
     publish_max_paths: int = Field(default=500, ge=1, le=3_000, description="paths per execution (invalidation cap)")
     publish_retry_attempts: int = Field(default=4, ge=0, le=10)

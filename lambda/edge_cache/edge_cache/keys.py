@@ -12,6 +12,9 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 PAGES_PREFIX = "pages/"
+# The one query parameter of the page cache key: the publisher adds a fresh value to each fetch, so the fetch
+# misses CloudFront's caches (publishing.py); the origin-request function lets it through to S3.
+BYPASS_PARAM = "edge-cache-publish"
 # Longer paths go to the origin; S3 keys stop at 1024 bytes and real page paths are far shorter.
 MAX_PATH_LENGTH = 512
 _ENCODED_SEPARATORS = ("%2f", "%5c", "%00")

@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edge_cache.keys import cache_key
+from edge_cache.keys import BYPASS_PARAM, cache_key
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
 # The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
-# unique to each fetch misses CloudFront's caches (it is the one query parameter in the page cache key); the
-# fill then asks S3 first, so the publisher takes the page's copy out of the bucket before the fetch (and puts
-# it back if the fetch fails), and S3's 403 sends the fill to the web origin, which must ignore the parameter.
-BYPASS_PARAM = "edge-cache-publish"
+# unique to each fetch (BYPASS_PARAM) misses CloudFront's caches; the fill then asks S3 first, so the publisher
+# takes the page's copy out of the bucket before the fetch (and puts it back if the fetch fails), and S3's 403
+# sends the fill to the web origin, which must ignore the parameter.
 
 
 class InvalidPath(Exception):

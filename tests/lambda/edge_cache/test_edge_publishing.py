@@ -7,9 +7,8 @@ from typing import Any
 
 import pytest
 
-from edge_cache.keys import cache_key
+from edge_cache.keys import BYPASS_PARAM, cache_key
 from edge_cache.publishing import (
-    BYPASS_PARAM,
     BucketWriter,
     InvalidPath,
     Page,

@@ -74,7 +74,9 @@ INVALID = [
         "'news..example.com' is not a DNS name",
     ),
     ({"edge.origin_shield_region": "europe"}, "edge.origin_shield_region", "should match pattern"),
-    # The origin-request function and its settings are gone: an old override names the field it no longer knows.
+    ({"edge.edge_timeout_s": 31}, "edge.edge_timeout_s", "less than or equal to 30"),
+    ({"edge.edge_memory_mb": 64}, "edge.edge_memory_mb", "greater than or equal to 128"),
+    # The function reads nothing any more: an old override names the field it no longer knows.
     ({"edge.cache_lookup_timeout_ms": 1000}, "edge.cache_lookup_timeout_ms", "Extra inputs are not permitted"),
     ({"edge.publish_concurrency": 0}, "edge.publish_concurrency", "greater than or equal to 1"),
     ({"edge.publish_concurrency": 41}, "edge.publish_concurrency", "less than or equal to 40"),

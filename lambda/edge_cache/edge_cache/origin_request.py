@@ -1,0 +1,111 @@
+"""Origin-request Lambda@Edge: what the S3 cache can serve goes to S3, the rest straight to the web origin.
+
+The page behaviours' origin is an origin group: the cache bucket (through OAC, origin path `/pages`) first, the
+web origin on the failover codes. CloudFront reads S3 itself; this function reads nothing and only decides:
+
+- On the request for the bucket (the group's first try): a GET or HEAD whose path has a cache key
+  (`edge_cache.keys`) and whose query string is empty or only the publisher's parameter goes on to S3. Anything
+  else (OPTIONS, another query string, a path the cache never holds) can never come from S3, so the function
+  replaces the request's origin with the web origin: no S3 read, no failover, no second invocation.
+- On the request for the web origin (a failover after S3 answered 403 or 5xx): it goes on as it is.
+
+Lambda@Edge has no environment variables, so the web origin's address rides on the bucket origin's custom
+headers (CONFIG_HEADERS), beside the web origin's own headers (its secret). Every request leaves without
+them: S3 gets no custom header at all, the web origin gets its own. The function never raises: on any error
+the request goes on to the origin CloudFront chose, headers removed (S3, whose 403 then fails over).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import parse_qsl
+
+from edge_cache.keys import BYPASS_PARAM, cache_key
+
+# Custom headers of the bucket origin that configure the function (CloudFront lower-cases the keys in the event).
+CONFIG_PREFIX = "x-page-cache-"
+WEB_DOMAIN_HEADER = CONFIG_PREFIX + "web-domain"
+WEB_PROTOCOL_HEADER = CONFIG_PREFIX + "web-protocol"  # "https" or "http"
+CONFIG_HEADERS = (WEB_DOMAIN_HEADER, WEB_PROTOCOL_HEADER)
+# Methods S3 answers for a page; OPTIONS (and anything else) belongs to the web app.
+S3_METHODS = ("GET", "HEAD")
+# The web origin as the distribution defines it (stacks/edge/distribution.py; a test keeps them equal).
+WEB_READ_TIMEOUT_S = 30
+WEB_KEEPALIVE_TIMEOUT_S = 5
+WEB_SSL_PROTOCOLS = ("TLSv1.2",)
+
+logger = logging.getLogger()
+logger.setLevel(logging.INFO)
+
+Headers = dict[str, list[dict[str, str]]]
+
+
+def s3_can_serve(request: dict[str, Any]) -> bool:
+    """Whether S3 could hold the answer: a GET/HEAD of a cacheable path with no query string but the publisher's."""
+    if request.get("method") not in S3_METHODS:
+        return False
+    query = request.get("querystring") or ""
+    if query:
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            return False
+        if [name for name, _ in pairs] != [BYPASS_PARAM]:
+            return False
+    uri = request.get("uri")
+    return isinstance(uri, str) and cache_key(uri) is not None
+
+
+def decide(request: dict[str, Any]) -> dict[str, Any]:
+    """The request to send on: to S3 unchanged but for its headers, or to the web origin."""
+    s3 = request.get("origin", {}).get("s3")
+    if s3 is None:
+        return _without_config(request)  # the web origin (a failover): it goes on as it is
+    headers: Headers = s3.get("customHeaders") or {}
+    settings = {name: _value(headers, name) for name in CONFIG_HEADERS}
+    web_headers = {name: values for name, values in headers.items() if not name.startswith(CONFIG_PREFIX)}
+    domain, protocol = settings[WEB_DOMAIN_HEADER], settings[WEB_PROTOCOL_HEADER]
+    if s3_can_serve(request) or not domain or protocol not in ("https", "http"):
+        s3["customHeaders"] = {}  # S3 needs none, and the web origin's secret must not travel to it
+        return _without_config(request)
+    request["origin"] = {
+        "custom": {
+            "customHeaders": web_headers,
+            "domainName": domain,
+            "keepaliveTimeout": WEB_KEEPALIVE_TIMEOUT_S,
+            "path": "",
+            "port": 443 if protocol == "https" else 80,
+            "protocol": protocol,
+            "readTimeout": WEB_READ_TIMEOUT_S,
+            "sslProtocols": list(WEB_SSL_PROTOCOLS),
+        }
+    }
+    request.setdefault("headers", {})["host"] = [{"key": "Host", "value": domain}]
+    return _without_config(request)
+
+
+def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    request: dict[str, Any] = event["Records"][0]["cf"]["request"]
+    try:
+        return decide(request)
+    except Exception:  # the function must never turn a page view into a 5xx
+        logger.exception("origin-request decision failed; the request goes to the origin CloudFront chose")
+        return _without_config(request)
+
+
+def _value(headers: Headers, name: str) -> str:
+    values = headers.get(name)
+    return values[0].get("value", "") if values else ""
+
+
+def _without_config(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with no configuration header left, in its origin's custom headers or its own headers."""
+    for origin in (request.get("origin") or {}).values():
+        if isinstance(origin, dict) and isinstance(origin.get("customHeaders"), dict):
+            origin["customHeaders"] = {
+                k: v for k, v in origin["customHeaders"].items() if not k.startswith(CONFIG_PREFIX)
+            }
+    if isinstance(request.get("headers"), dict):
+        request["headers"] = {k: v for k, v in request["headers"].items() if not k.startswith(CONFIG_PREFIX)}
+    return request
