@@ -1,30 +1,38 @@
 """Capacity model of the edge cache at a given page-view rate. Pure functions, explicit parameters.
 
 A page view goes viewer -> CloudFront edge location (POP) -> regional edge cache (REC) -> Origin Shield (one
-cache in the bucket's region, when enabled) -> a fill. What a fill does depends on the edge path:
+cache, when enabled) -> a fill. What a fill does depends on the edge path:
 
-- `s3_origin_group` (shipped): CloudFront reads the page from the S3 bucket (origin group primary, OAC);
-  a missing page (403/404) or S3 throttling (503 Slow Down) fails over to the web origin (the secondary).
-  No function runs per request.
-- `function_reads_s3`: an origin-request Lambda@Edge function reads the page from S3 and generates the
-  response (the previous design), or forwards to the web origin.
-- `function_routes`: the function only picks S3 or the web origin; CloudFront reads S3.
+- `function_routes` (shipped): the page behaviours' origin is an origin group, the S3 bucket (OAC) then the
+  web origin on 403/5xx. An origin-request Lambda@Edge function runs on every fill: it sends what S3 can
+  never serve straight to the web origin and the rest on to S3, which CloudFront reads. It reads nothing
+  itself. It runs again when S3 fails over (a page not in S3, the publisher's fetch, a 503 Slow Down).
+- `s3_origin_group`: the same origin group with no function (the first pass of issue 11).
+- `function_reads_s3`: the function reads the page from S3 and generates the response, or forwards to the
+  web origin (the design before issue 11, and the talk's).
 
 Model (stated, so it can be checked and argued with; bench/simulation.py checks it):
 - Page popularity is Zipf(s) over `pages` pages; requests are Poisson.
 - Each tier is a TTL cache: a miss fetches the page and keeps it `ttl_s`. For a Poisson stream of rate r
   at one node the miss rate is r / (1 + r * ttl); a tier of n nodes sharing traffic evenly sends
   n * (r/n) / (1 + r/n * ttl). Fills are instantaneous (requests during a fill are not counted twice).
-- Origin Shield is one more tier of one node; with it, origin-facing Lambda@Edge functions run in the
-  Origin Shield region (AWS docs), i.e. every invocation lands in one region.
+- Origin Shield is one more tier of one node. With it, origin-facing Lambda@Edge functions run in the Origin
+  Shield region (CloudFront Developer Guide, Using Origin Shield: "Origin Shield and Lambda@Edge"), so every
+  invocation lands in that region, and both origins of a group have their own shield there ("Origin Shield and
+  origin groups"), so a failover's second invocation does too. Without it, the function runs at the RECs.
+- The function runs once per request that leaves the last cache (an origin request) and once more when the
+  origin group fails over (CloudFront Developer Guide, "Use origin failover with Lambda@Edge functions").
+  Every URL never published is counted as such a failover (an upper bound: the ones the function sends
+  straight to the web origin cost one invocation and no S3 read).
 - Cold caches: after an unpaced `/*` invalidation (or a new distribution taking all traffic at once) the
   first request of a page anywhere makes one fill at the shield: fills in the first t seconds are the
   distinct pages requested, sum(1 - exp(-lambda_i t)). With a ramp (traffic moved over `ramp_s`) the
   rates grow linearly. S3 serves a burst only from the partitions it already has for its steady load
-  (scaling is gradual; 503 Slow Down meanwhile), at 5,500 GET/s per partitioned prefix.
-- Lambda: concurrency = invocations x duration (Little's law); each execution environment serves at
-  most 10 requests/s; at most 1,000 new environments per function per region per 10 s; 1,000 concurrent
-  executions per region for the whole account (other functions included).
+  (scaling is gradual; 503 Slow Down meanwhile, which fails over to the web origin), at 5,500 GET/s each.
+- Lambda: execution environments = max(invocations / 10, invocations x duration) (each environment serves at
+  most 10 requests/s; Little's law); the region's 1,000 concurrent executions are shared with every other
+  function of the account there; a function scales by at most 1,000 new environments per 10 s from what it
+  runs. A throttled Lambda@Edge function answers the viewer 503; nothing falls back.
 """
 
 from __future__ import annotations
@@ -35,8 +43,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-EdgePath = Literal["s3_origin_group", "function_reads_s3", "function_routes"]
-EDGE_PATHS: tuple[EdgePath, ...] = ("s3_origin_group", "function_reads_s3", "function_routes")
+EdgePath = Literal["function_routes", "s3_origin_group", "function_reads_s3"]
+EDGE_PATHS: tuple[EdgePath, ...] = ("function_routes", "s3_origin_group", "function_reads_s3")
 
 # Documented quotas and rates (default values). Each entry: value, then where it is written.
 QUOTAS: dict[str, int] = {
@@ -54,10 +62,13 @@ QUOTA_SOURCES: dict[str, str] = {
     "(https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/cloudfront-limits.html)",
     "s3_get_per_partition_per_s": "S3 User Guide, Best practices design patterns: optimizing Amazon S3 performance "
     "(https://docs.aws.amazon.com/AmazonS3/latest/userguide/optimizing-performance.html): at least 5,500 GET/HEAD "
-    "per second per partitioned prefix; scaling is gradual, with 503 Slow Down while it happens",
+    "per second per partitioned prefix; as the rate grows S3 scales gradually, with 503 Slow Down meanwhile "
+    "(CloudFront Developer Guide, HTTP 503 status code (Service Unavailable), "
+    "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-503-service-unavailable.html)",
     "lambda_concurrency_per_region": "Lambda Developer Guide, Lambda quotas "
-    "(https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html); the CloudFront quotas page lists "
-    "1,000 concurrent executions per Region for Lambda@Edge, on top of Lambda's quotas",
+    "(https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): 1,000 concurrent executions per "
+    "Region, shared by all functions of the account there; the CloudFront quotas page lists the same 1,000 for "
+    "Lambda@Edge, counted in the Region where the function runs",
     "lambda_rps_per_environment": "Lambda Developer Guide, Lambda quotas "
     "(https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html): each instance of an execution "
     "environment can serve up to 10 requests per second",
@@ -74,7 +85,7 @@ SCENARIO_TITLES = {
     "steady": "steady state",
     "new_pops": "cold edge locations (new POPs; regional caches and Origin Shield warm)",
     "refresh": "deploy-wide invalidation by the publisher (every page republished, each batch invalidated)",
-    "new_distribution": "new distribution, traffic moved to it over the ramp",
+    "new_distribution": "new distribution (and function), traffic moved to it over the ramp",
     "all_cold": "unpaced `/*` invalidation, or a new distribution taking all traffic at once",
 }
 
@@ -88,7 +99,7 @@ class CapacityParams:
     pops: int = 100  # edge locations that serve the audience
     recs: int = 13  # regional edge caches
     origin_shield: bool = True
-    edge_path: EdgePath = "s3_origin_group"
+    edge_path: EdgePath = "function_routes"
     page_kb: float = 50
     pages_in_s3: int = 200_000  # most popular pages the publisher keeps in S3
     miss_share: float = 0.005  # share of views for URLs never published (typos, scanners): each reaches the web
@@ -97,11 +108,13 @@ class CapacityParams:
     web_min_tasks: int = 2
     web_scale_rps_per_task: float = 500 / 60  # the service's request-count scaling target; bursts meet what it runs
     web_scale_cpu_share: float = 0.6  # its CPU target, as a share of a task's capacity
-    publish_concurrency: int = 20
+    publish_concurrency: int = 5
     publish_fetch_s: float = 0.1  # one page fetch from the web origin under load (measured p50)
-    function_ms: float = 100  # function designs: decision + S3 round trip from where it runs
+    publish_batch_paths: int = 100  # paths per invalidation: a batch's pages are filled again together
+    function_ms: float = 0.05  # the function's duration: decision (+ S3 round trip for function_reads_s3)
     busiest_region_share: float = 0.3  # of REC traffic, when functions run at the RECs (no Origin Shield)
-    other_concurrency: float = 50  # the account's other functions in the function's region (chat API, publisher)
+    region_concurrency: int = QUOTAS["lambda_concurrency_per_region"]  # the account's, in the function's region
+    other_concurrency: float = 0  # the account's other functions in the function's region, at their peak
     burst_window_s: float = 1.0  # averaging window for burst rates (quotas are per second)
     ramp_s: float = 600  # new distribution: seconds over which traffic moves to it
 
@@ -150,8 +163,10 @@ def rate_classes(rates: np.ndarray, exact: int = 2_000, ratio: float = 1.002) ->
     return np.concatenate((head, sums / counts)), np.concatenate((np.ones_like(head), counts))
 
 
-def cold_fill_rate(p: CapacityParams, ramp_s: float) -> float:
-    """Peak fill rate (averaged over `burst_window_s`) after all caches went cold, traffic ramped over ramp_s.
+def cold_fill_profile(
+    p: CapacityParams, ramp_s: float, horizon_s: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(window starts, fills/s in each `burst_window_s` window) after all caches went cold, traffic ramped over ramp_s.
 
     The first request of a page at the filling tier makes the one fill; with Origin Shield that tier is
     the shield, without it each regional cache fills on its own (the same share of traffic each).
@@ -160,15 +175,19 @@ def cold_fill_rate(p: CapacityParams, ramp_s: float) -> float:
     nodes = 1 if p.origin_shield else p.recs
     rates = rates / nodes
     window = p.burst_window_s
-    if ramp_s <= 0:
-        return nodes * distinct_pages(rates, window, counts) / window
+    end = horizon_s if horizon_s is not None else ramp_s + 5 * window
+    starts = np.linspace(0, end, 241)
 
     def seen(t: np.ndarray) -> np.ndarray:  # distinct pages by each t, traffic ramped linearly to full at ramp_s
-        exposure = np.where(t <= ramp_s, t * t / (2 * ramp_s), t - ramp_s / 2)
+        exposure = t if ramp_s <= 0 else np.where(t <= ramp_s, t * t / (2 * ramp_s), t - ramp_s / 2)
         return np.asarray(((1.0 - np.exp(-np.outer(exposure, rates))) * counts).sum(axis=1))
 
-    starts = np.linspace(0, ramp_s + 5 * window, 241)
-    return nodes * float(np.max(seen(starts + window) - seen(starts))) / window
+    return starts, nodes * (seen(starts + window) - seen(starts)) / window
+
+
+def cold_fill_rate(p: CapacityParams, ramp_s: float) -> float:
+    """Peak fill rate (averaged over `burst_window_s`) after all caches went cold, traffic ramped over ramp_s."""
+    return float(np.max(cold_fill_profile(p, ramp_s)[1]))
 
 
 def _running_tasks(p: CapacityParams, web_rps: float) -> int:
@@ -178,8 +197,83 @@ def _running_tasks(p: CapacityParams, web_rps: float) -> int:
     return int(min(p.web_max_tasks, max(p.web_min_tasks, math.ceil(max(by_requests, by_cpu)))))
 
 
-def _function_region_share(p: CapacityParams) -> float:
-    return 1.0 if p.origin_shield else p.busiest_region_share
+def environments(p: CapacityParams, invocations: float) -> float:
+    """Execution environments the invocations need in the function's busiest region."""
+    busiest = invocations * (1.0 if p.origin_shield else p.busiest_region_share)
+    return max(busiest * p.function_ms / 1000, busiest / QUOTAS["lambda_rps_per_environment"])
+
+
+def allowed_environments(p: CapacityParams, warm: float, t: float | None) -> float:
+    """What the region lets the function run: the account's concurrency left by its other functions, and in a
+    burst at `t` seconds (None: steady) what it can have scaled to by then from the `warm` ones it ran."""
+    available = p.region_concurrency - p.other_concurrency
+    if t is None:
+        return available
+    grown = warm + QUOTAS["lambda_new_environments_per_10s"] * (1 + math.floor(t / 10))
+    return min(available, grown)
+
+
+@dataclass(frozen=True)
+class _Steady:
+    """The steady-state rates every scenario starts from."""
+
+    p: CapacityParams
+    fill_rate: float  # requests leaving the last cache (all go to S3 first)
+    web: float  # of them, those the web origin answers
+    failovers: float  # of them, those the function sees a second time
+    s3_burst_capacity: float
+    web_max: float
+    web_running: float
+    warm: float  # execution environments the function runs for the steady load
+    edge: dict[str, float]
+
+
+def _scenario(
+    base: _Steady,
+    fills_now: np.ndarray | float,
+    *,
+    extra_web: float = 0.0,
+    extra_failovers: float = 0.0,
+    cold_since: np.ndarray | None = None,
+    warm_now: float = 0.0,
+) -> dict[str, Any]:
+    """One scenario's limits. `fills_now`: one rate, or one per window from `cold_since` (seconds since cold)."""
+    p, cold = base.p, cold_since is not None
+    profile = np.atleast_1d(np.asarray(fills_now, dtype=float))
+    util = dict(base.edge)
+    web_capacity = base.web_running if cold else base.web_max  # a burst is over before auto scaling adds a task
+    overflow = np.maximum(0.0, profile - base.s3_burst_capacity) if cold else np.zeros_like(profile)
+    web_load = base.web + extra_web + overflow  # S3's 503 Slow Down fails over to the web origin
+    detail: dict[str, float] = {"fills_per_s": float(profile.max())}
+    if cold:
+        util["s3_burst"] = float(profile.max()) / base.s3_burst_capacity
+        detail["s3_overflow_to_web_per_s"] = float(overflow.max())
+    util["web_origin"] = float(web_load.max()) / web_capacity
+    detail["web_origin_rps"] = float(web_load.max())
+    detail["web_origin_capacity_rps"] = web_capacity
+    if p.edge_path != "s3_origin_group":
+        again = base.failovers + extra_failovers + overflow if p.edge_path == "function_routes" else 0.0
+        util["lambda_environments"] = _lambda(p, profile + again, cold_since, warm_now, detail)
+    exceeded = sorted(k for k, v in util.items() if v > 1)
+    return {"utilization": util, "detail": detail, "limits_exceeded": exceeded}
+
+
+def _lambda(
+    p: CapacityParams, invocations: np.ndarray, cold_since: np.ndarray | None, warm: float, detail: dict[str, float]
+) -> float:
+    """The function's share of what its region allows, at the worst moment; its figures go into `detail`."""
+    needed = np.array([environments(p, float(i)) for i in invocations])
+    times = [None] if cold_since is None else [float(t) for t in cold_since]
+    allowed = np.array([allowed_environments(p, warm, t) for t in times])
+    worst = int(np.argmax(needed / allowed))
+    detail["lambda_invocations_per_s"] = float(invocations[worst])
+    detail["lambda_environments_needed"] = float(needed[worst])
+    detail["lambda_environments_allowed"] = float(allowed[worst])
+    detail["lambda_margin_environments"] = float(allowed[worst] - needed[worst])
+    if cold_since is not None:
+        over = cold_since[needed > allowed]
+        detail["lambda_throttled_s"] = float(over.max() + p.burst_window_s) if over.size else 0.0
+    return float(needed[worst] / allowed[worst])
 
 
 def evaluate(p: CapacityParams) -> dict[str, Any]:
@@ -190,72 +284,63 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
     junk = p.miss_share * p.page_views_per_s  # never cached usefully: every one is a fill and reaches the web
     fill_rate = float(fills.sum()) + junk
     web_steady = float(fills[~in_s3].sum()) + junk
-    s3_gets = fill_rate  # every fill asks S3 first (a page not there costs a 403, then the web origin)
-    partitions = max(1, math.ceil(s3_gets / QUOTAS["s3_get_per_partition_per_s"]))
-    s3_burst_capacity = partitions * QUOTAS["s3_get_per_partition_per_s"]
-    web_max = p.web_rps_per_task * p.web_max_tasks
+    # Every fill asks S3 first (through the function, or by the function); S3's 403 sends the web origin's
+    # share on, and the routing function runs a second time for each of those.
+    failovers = web_steady if p.edge_path == "function_routes" else 0.0
+    partitions = max(1, math.ceil(fill_rate / QUOTAS["s3_get_per_partition_per_s"]))
     running = _running_tasks(p, web_steady)
-    web_running = p.web_rps_per_task * running
     publish_rps = p.publish_concurrency / p.publish_fetch_s
     gbps = p.page_views_per_s * p.page_kb * 8 / 1e6
     functions = p.edge_path != "s3_origin_group"
-    share = _function_region_share(p)
-    function_s = p.function_ms / 1000
-    lambda_available = QUOTAS["lambda_concurrency_per_region"] - p.other_concurrency
-
-    def environments(invocations: float) -> float:  # in the busiest region: Little's law or 10 req/s each
-        busiest = invocations * share
-        return max(busiest * function_s, busiest / QUOTAS["lambda_rps_per_environment"])
-
-    warm = environments(fill_rate)
-    edge = {
-        "cloudfront_requests": p.page_views_per_s / QUOTAS["cloudfront_requests_per_s"],
-        "cloudfront_bandwidth": gbps / QUOTAS["cloudfront_gbps"],
+    base = _Steady(
+        p=p,
+        fill_rate=fill_rate,
+        web=web_steady,
+        failovers=failovers,
+        s3_burst_capacity=partitions * QUOTAS["s3_get_per_partition_per_s"],
+        web_max=p.web_rps_per_task * p.web_max_tasks,
+        web_running=p.web_rps_per_task * running,
+        warm=environments(p, fill_rate + failovers) if functions else 0.0,
+        edge={
+            "cloudfront_requests": p.page_views_per_s / QUOTAS["cloudfront_requests_per_s"],
+            "cloudfront_bandwidth": gbps / QUOTAS["cloudfront_gbps"],
+        },
+    )
+    # Each republished page is fetched from the web origin (S3 first: its copy was taken out, so a failover), and
+    # once its batch is invalidated, filled again from S3: a batch's pages at once, at worst in one window.
+    batch_burst = min(p.publish_batch_paths, p.pages) / p.burst_window_s
+    # A new distribution: the first fills of the ramp on top of the steady refills (conservative: refills counted
+    # at the full rate), with a new function that has no environment yet.
+    ramp_starts, ramped = cold_fill_profile(p, p.ramp_s)
+    cold_starts, burst = cold_fill_profile(p, 0, horizon_s=120)
+    scenarios = {
+        "steady": _scenario(base, fill_rate),
+        "new_pops": _scenario(base, fill_rate),  # POP fills are served by warm RECs: nothing behind them changes
+        "refresh": _scenario(
+            base,
+            fill_rate + publish_rps + batch_burst,
+            extra_web=publish_rps,
+            extra_failovers=publish_rps,
+            warm_now=base.warm,
+        ),
+        "new_distribution": _scenario(base, ramped + fill_rate, cold_since=ramp_starts),
+        # No refill within the first TTL; the function scales from what it ran.
+        "all_cold": _scenario(base, burst + junk, cold_since=cold_starts, warm_now=base.warm),
     }
-    scenarios: dict[str, dict[str, Any]] = {}
-
-    def scenario(name: str, fills_now: float, extra_web: float, cold: bool) -> None:
-        util = dict(edge)
-        detail: dict[str, float] = {"fills_per_s": fills_now}
-        web_capacity = web_running if cold else web_max  # a burst is over before auto scaling adds a task
-        web_load = web_steady + extra_web
-        if cold:  # S3 serves the burst from the partitions it has; the rest fails over to the web origin
-            util["s3_burst"] = fills_now / s3_burst_capacity
-            web_load += max(0.0, fills_now - s3_burst_capacity)
-            detail["s3_overflow_to_web_per_s"] = max(0.0, fills_now - s3_burst_capacity)
-        util["web_origin"] = web_load / web_capacity
-        detail["web_origin_rps"] = web_load
-        detail["web_origin_capacity_rps"] = web_capacity
-        if functions:
-            needed = environments(fills_now)
-            burst = warm + QUOTAS["lambda_new_environments_per_10s"]
-            allowed = min(lambda_available, burst) if cold else lambda_available
-            util["lambda_environments"] = needed / allowed
-            detail["lambda_environments_needed"] = needed
-            detail["lambda_environments_allowed"] = allowed
-        exceeded = sorted(k for k, v in util.items() if v > 1)
-        scenarios[name] = {"utilization": util, "detail": detail, "limits_exceeded": exceeded}
-
-    scenario("steady", fill_rate, 0.0, cold=False)
-    scenario("new_pops", fill_rate, 0.0, cold=False)  # POP fills are served by warm RECs: nothing behind them changes
-    # Each republished page is fetched from the web origin and, once its batch is invalidated, filled again.
-    scenario("refresh", fill_rate + publish_rps, publish_rps, cold=False)
-    # First fills of the ramp on top of the steady refills (conservative: refills counted at the full rate).
-    scenario("new_distribution", cold_fill_rate(p, p.ramp_s) + fill_rate, 0.0, cold=True)
-    scenario("all_cold", cold_fill_rate(p, 0) + junk, 0.0, cold=True)  # no refill within the first TTL
     return {
         "params": asdict(p),
         "pop_hit_ratio": 1 - float(rates["to_rec"].sum()) / p.page_views_per_s,
         "overall_hit_ratio": 1 - fill_rate / p.page_views_per_s,
         "rec_requests_per_s": float(rates["to_rec"].sum()),
         "fills_per_s": fill_rate,
-        "s3_get_per_s": s3_gets,
+        "s3_get_per_s": fill_rate,
         "s3_partitions_for_steady_load": partitions,
         "web_origin_rps": web_steady,
         "web_tasks_running": running,
         "publish_rps": publish_rps,
         "gbps": gbps,
-        "lambda_environments_steady": warm if functions else 0.0,
+        "lambda_invocations_steady": fill_rate + failovers if functions else 0.0,
+        "lambda_environments_steady": base.warm,
         "scenarios": scenarios,
         "limits_exceeded": sorted({k for n in HELD_SCENARIOS for k in scenarios[n]["limits_exceeded"]}),
     }

@@ -36,7 +36,7 @@ def render(r: dict[str, Any]) -> str:
         + "\n"
     )
     _goals(r, w)
-    for section in (_synth, _tests, _handler, _chat_scale, _origin, _capacity, _cost):
+    for section in (_synth, _tests, _handler, _chat_scale, _origin, _edge, _capacity, _cost):
         section(r, w)
     return "\n".join(out) + "\n"
 
@@ -82,6 +82,13 @@ def _goals(r: dict[str, Any], w: Any) -> None:
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
         )
+    e = r.get("edge")
+    if e:
+        w(
+            f"| edge function decision p99 (it reads nothing) | < {g.get('edge_decision_p99_ms', 5):g} ms | "
+            f"{e['decision_p99_ms']:.3f} ms | {_ok(met.get('edge_decision'))} |"
+        )
+        w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met.get('edge_package'))} |")
     o, c = r["origin"], r["capacity"]
     w(
         f"| web origin throughput per task (p99 <= {o['p99_target_ms']:g} ms) | measured | "
@@ -371,10 +378,30 @@ def _origin(r: dict[str, Any], w: Any) -> None:
     )
 
 
+def _edge(r: dict[str, Any], w: Any) -> None:
+    e = r.get("edge")
+    if not e:
+        return
+    w("## 4b. Edge function (origin request)\n")
+    when = " (measured when the capacity model was re-run, on the same machine)" if e.get("measured_at_remodel") else ""
+    w(
+        f"How measured{when}: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
+        f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` on CloudFront origin-request events, "
+        f"{e['iterations']:,} times per case after 50 warm-up calls: a page it sends on to the bucket, a request "
+        "it sends straight to the web origin, a failover request to the web origin it lets through. The function "
+        "reads nothing, so this is all it does per invocation (Lambda's own time per invocation comes on top).\n"
+    )
+    w("| case | p50 ms | p99 ms |\n|---|---|---|")
+    for case in ("to_bucket", "to_web_origin", "failover"):
+        w(f"| {case.replace('_', ' ')} | {e[f'{case}_p50_ms']:.4f} | {e[f'{case}_p99_ms']:.4f} |")
+    w("")
+
+
 def _capacity(r: dict[str, Any], w: Any) -> None:
     c = r["capacity"]
     a = c["at_target"]
-    target = c["params"]["page_views_per_s"]
+    p = c["params"]
+    target = p["page_views_per_s"]
     met = r["goals_met"]
     w(f"## 5. Capacity at {target:,.0f} page views/s\n")
     w(
@@ -384,15 +411,22 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
     w(
         "How computed (not measured): `bench/capacity.py`, an analytical model of the shipped prod config — Zipf "
         "page popularity, Poisson requests, TTL caches at the edge locations, the regional edge caches and "
-        "Origin Shield (miss rate r/(1+r·TTL) per node); a fill reads the page from S3 through the origin "
-        "group and falls over to the web origin when S3 has no copy (403/404) or throttles (503). No function "
-        "runs per request. Cold caches: the fills are the distinct pages requested, sum(1-exp(-λ·t)). "
-        "`bench/simulation.py` (event-driven, seeded, 30,000 page views/s) checks it; see the end of this "
-        "section.\n"
+        "Origin Shield (miss rate r/(1+r·TTL) per node). A fill leaves Origin Shield as an origin request: the "
+        "origin-request Lambda@Edge function runs once (in the Origin Shield region), sends what S3 can never "
+        "serve straight to the web origin and the rest to S3, which CloudFront reads through OAC; when S3 has "
+        "no copy (403) or throttles (503 Slow Down) the origin group fails over to the web origin and the "
+        "function runs again. Execution environments = max(invocations/10, invocations x duration), against "
+        "the region's 1,000 concurrent executions less the account's other functions there, and in a burst at "
+        "most 1,000 new ones per 10 s. Cold caches: the fills are the distinct pages requested, "
+        "sum(1-exp(-λ·t)). `bench/simulation.py` (event-driven, seeded, 30,000 page views/s) checks it; see the "
+        "end of this section.\n"
     )
-    w("Scenarios held (every limit below 1 at the target, breaking point each):\n")
-    w("| scenario | fills/s | web origin req/s (capacity) | most used limit | breaks at page views/s |")
-    w("|---|---|---|---|---|")
+    w("Scenarios (the first four are held: every limit below 1 at the target; breaking point each):\n")
+    w(
+        "| scenario | fills/s | function invocations/s | environments needed (allowed) | web origin req/s "
+        "(capacity) | most used limit | breaks at page views/s |"
+    )
+    w("|---|---|---|---|---|---|---|")
     for name in (*HELD, "all_cold"):
         sc = a["scenarios"][name]
         d, u = sc["detail"], sc["utilization"]
@@ -400,31 +434,30 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         point = c["scenario_breaking_points"][name]
         w(
             f"| {SCENARIO_TITLES[name]}{'' if name in HELD else ' (not held: see below)'} | {d['fills_per_s']:,.0f} | "
-            f"{d['web_origin_rps']:,.0f} ({d['web_origin_capacity_rps']:,.0f}) | {top[0]} {top[1]:.2f} | "
-            f"{point:,.0f} |"
-            if point
-            else f"| {SCENARIO_TITLES[name]} | {d['fills_per_s']:,.0f} | {d['web_origin_rps']:,.0f} | {top[0]} "
-            f"{top[1]:.2f} | none below 1,000,000 |"
+            f"{d['lambda_invocations_per_s']:,.0f} | {d['lambda_environments_needed']:,.0f} "
+            f"({d['lambda_environments_allowed']:,.0f}) | {d['web_origin_rps']:,.0f} "
+            f"({d['web_origin_capacity_rps']:,.0f}) | {top[0]} {top[1]:.2f} | "
+            + (f"{point:,.0f} |" if point else "none below 1,000,000 |")
         )
     w("")
+    _burst(c, w)
     cold = a["scenarios"]["all_cold"]["detail"]
     w(
-        f"An unpaced `/*` (or a new distribution taking all traffic at once) asks S3 for "
-        f"{cold['fills_per_s']:,.0f} GET/s in its first second at the target; S3 serves a burst from the "
-        f"{a['s3_partitions_for_steady_load']} partition(s) it keeps for the steady load "
+        f"The same unpaced `/*` asks S3 for {cold['fills_per_s']:,.0f} GET/s in its first second; S3 serves a burst "
+        f"from the {a['s3_partitions_for_steady_load']} partition(s) it keeps for the steady load "
         f"({a['s3_get_per_s']:,.0f} GET/s) and scales gradually, answering 503 Slow Down meanwhile. The origin "
         f"group turns those into web-origin requests ({cold['s3_overflow_to_web_per_s']:,.0f}/s, against "
-        f"{cold['web_origin_capacity_rps']:,.0f}/s on the {a['web_tasks_running']} tasks running); beyond that "
-        "viewers get 5xx until S3 has scaled. No edge design avoids this (the table below): so the shipped config "
-        "never purges the site at once. A deploy-wide refresh goes through the publisher (every page republished, "
-        "each batch of at most `publish_max_paths` invalidated, wildcards refused), and a new distribution takes "
-        f"its traffic over {c['params']['ramp_s']:.0f} s (at twice the target it needs at least "
+        f"{cold['web_origin_capacity_rps']:,.0f}/s on the {a['web_tasks_running']} tasks running), each one a second "
+        "function invocation. No edge design avoids this (the table below): so the shipped config never purges "
+        "the site at once. A deploy-wide refresh goes through the publisher (every page republished, each batch "
+        f"of {p['publish_batch_paths']} paths invalidated on its own, wildcards refused), and a new distribution "
+        f"takes its traffic over {p['ramp_s']:.0f} s (at twice the target it needs at least "
         f"{c['ramp_needed_s_at_2x'] or 0:.0f} s).\n"
     )
     ms = c["miss_share_limit_at_2x"]
     w(
         f"The web origin's limit rests on the assumed share of page views for URLs never published "
-        f"({c['params']['miss_share']:.1%}): at twice the target the origin holds while that share stays below "
+        f"({p['miss_share']:.1%}): at twice the target the origin holds while that share stays below "
         f"{ms['steady']:.2%} (steady) and {ms['refresh']:.2%} (during a refresh, beside the publisher's fetches).\n"
     )
     w("Every limit at the target, per scenario (share of the limit):\n")
@@ -441,44 +474,87 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
 
 
-def _designs(c: dict[str, Any], w: Any) -> None:
-    target = c["params"]["page_views_per_s"]
-    w("### The design, against the options it was chosen over\n")
+def _burst(c: dict[str, Any], w: Any) -> None:
+    a, p = c["at_target"], c["params"]
+    target = p["page_views_per_s"]
+    paced, cold = a["scenarios"]["refresh"]["detail"], a["scenarios"]["all_cold"]["detail"]
+    lam = c["lambda_breaking_points"]
+    w("### Lambda burst margin\n")
     w(
-        "Same inputs, other edge paths: an origin-request Lambda@Edge function that reads S3 and generates the "
-        "response (the previous design) or only picks S3 or the web origin, each with and without Origin Shield. "
-        "With Origin Shield, origin-facing Lambda@Edge triggers run in the Origin Shield region (CloudFront "
-        "Developer Guide, Using Amazon CloudFront Origin Shield: Origin Shield and Lambda@Edge, "
-        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html), so every "
-        "invocation lands in one region. The function's duration: the decision (0.055 ms p99, measured by "
-        "bench.edge before the function was removed) + S3's first byte (100 ms, the low end of S3's "
-        f"'roughly 100-200 ms') + without Origin Shield the round trip to the bucket: {c['rtt_source']}.\n"
+        f"The function runs in {c.get('function_region', 'the Origin Shield region')}, which "
+        f"gives it {1000 - p['other_concurrency']:,.0f} of the region's 1,000 concurrent executions (the account's "
+        f"other functions there take {p['other_concurrency']:,.0f}); it decides in "
+        f"{p['function_ms']:.4f} ms, so every environment serves its 10 requests/s and environments are the "
+        "invocations / 10.\n"
+    )
+    w(
+        f"- **After a deploy-wide invalidation by the publisher** (paced: {p['publish_concurrency']} fetches at a "
+        f"time, each batch of {p['publish_batch_paths']} paths invalidated on its own and filled again at once), at "
+        f"{target:,.0f} page views/s: {paced['lambda_invocations_per_s']:,.0f} invocations/s need "
+        f"{paced['lambda_environments_needed']:,.0f} environments against {paced['lambda_environments_allowed']:,.0f}"
+        f": a margin of **{paced['lambda_margin_environments']:,.0f} environments** "
+        f"({paced['lambda_environments_allowed'] / paced['lambda_environments_needed']:.1f}x). Lambda alone "
+        f"would break there at {_rate(lam['refresh'])} page views/s.\n"
+        f"- **After an unpaced `/*`** (which the publisher refuses), at {target:,.0f} page views/s: "
+        f"{cold['lambda_invocations_per_s']:,.0f} invocations/s in the first second need "
+        f"{cold['lambda_environments_needed']:,.0f} environments against {cold['lambda_environments_allowed']:,.0f} "
+        f"(what the region leaves it, and at most 1,000 more than it ran within 10 s): short by "
+        f"**{-cold['lambda_margin_environments']:,.0f}** for about {cold.get('lambda_throttled_s', 0):.0f} s. "
+        f"Lambda alone breaks there from {_rate(lam['all_cold'])} page views/s.\n"
+        f"- **A new distribution** (and a new function, no warm environment) taking its traffic over "
+        f"{p['ramp_s']:.0f} s: Lambda alone breaks at {_rate(lam['new_distribution'])} page views/s.\n"
+    )
+    w(
+        "What the config does when a limit is exceeded. Where CloudFront can fall back, it does: a page missing "
+        "from S3, an S3 error or 503 Slow Down fails over to the web origin (the origin group's 403/5xx codes), "
+        "and an error inside the function sends the request on to S3 (the handler never raises). Where it "
+        "cannot: **a throttled Lambda@Edge function answers the viewer 503** (CloudFront Developer Guide, "
+        "Troubleshooting error responses from your origin: HTTP 503 status code (Lambda limit exceeded), "
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-503-service-unavailable.html); "
+        "the function never ran, so neither origin is asked, and the failover's second invocation would be "
+        "throttled too. A web origin beyond its capacity answers 5xx (or times out) after the failover, which "
+        "reaches the viewer as well. Neither happens in the held scenarios; both happen after an unpaced `/*`.\n"
+    )
+
+
+def _rate(point: float | None) -> str:
+    return f"{point:,.0f}" if point else "more than 1,000,000"
+
+
+def _designs(c: dict[str, Any], w: Any) -> None:
+    w("### The design, against the options it was weighed against\n")
+    w(
+        "Same inputs, other edge paths: the shipped origin group with the routing function, the same group with "
+        "no function (the first pass of this issue), and a function that reads S3 and generates the response (the "
+        "design before, and the talk's), each with Origin Shield where prod has it, in the stage region (shared "
+        "with the chat API), or off. With Origin Shield, origin-facing Lambda@Edge triggers run in the Origin "
+        "Shield region (CloudFront Developer Guide, Using Amazon CloudFront Origin Shield: Origin Shield and "
+        "Lambda@Edge, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html); "
+        "without it, at the regional edge caches. A reading function's duration adds S3's first byte "
+        f"({c['s3_first_byte_ms']:.0f} ms, the low end of S3's 'roughly 100-200 ms') and the round trip from where "
+        f"it runs to the bucket: {c['rtt_source']}.\n"
     )
     w("Where each design first breaks, per scenario (page views/s, and the limit):\n")
-    w("| edge path | function ms | " + " | ".join(SCENARIOS) + " | Lambda alone: steady / after `/*` |")
-    w("|---|---|" + "---|" * len(SCENARIOS) + "---|")
+    w(
+        "| edge path | function ms | other functions' concurrency | "
+        + " | ".join(SCENARIOS)
+        + " | Lambda alone: steady / refresh / new distribution / after `/*` |"
+    )
+    w("|---|---|---|" + "---|" * len(SCENARIOS) + "---|")
     for name, v in c["variants"].items():
         cells = [
             f"{v['breaks_at'][n]:,.0f} ({v['first_limits'][n]})" if v["breaks_at"][n] else "> 1M" for n in SCENARIOS
         ]
-        ms = f"{v['function_ms']:.0f}" if v["function_ms"] else "none"
+        ms = f"{v['function_ms']:.3g}" if v["function_ms"] is not None else "none"
+        other = f"{v['other_concurrency']:,.0f}" if v["other_concurrency"] is not None else "-"
         lam = v["lambda_breaks_at"]
         alone = (
-            " / ".join(f"{lam[n]:,.0f}" if lam[n] else "> 1M" for n in ("steady", "all_cold")) if lam else "no function"
+            " / ".join(_rate(lam[n]) for n in ("steady", "refresh", "new_distribution", "all_cold"))
+            if lam
+            else "no function"
         )
-        w(f"| {name} | {ms} | " + " | ".join(cells) + f" | {alone} |")
+        w(f"| {name} | {ms} | {other} | " + " | ".join(cells) + f" | {alone} |")
     w("")
-    fr = c["variants"]["function_reads_s3"]["after_invalidation"]
-    w(
-        f"Lambda burst margin (the previous design, with Origin Shield), at {target:,.0f} page views/s right "
-        f"after `/*`: {fr['lambda_environments_needed']:,.0f} execution environments needed in one region (10 "
-        f"requests/s each at most) against {fr['lambda_environments_allowed']:,.0f} allowed (the account's "
-        "1,000 per region less its other functions, and at most 1,000 new ones per 10 s): a throttled "
-        "Lambda@Edge answers viewers 503 (CloudFront Developer Guide, HTTP 503 status code (Lambda limit "
-        "exceeded)), and custom error pages do not apply to it. In the shipped design no function runs per "
-        "request, so there is no such limit; the burst meets S3 instead, whose overflow fails over to the web "
-        "origin, and nothing on the request path answers 5xx below the web origin's capacity.\n"
-    )
 
 
 def _inputs(c: dict[str, Any], w: Any) -> None:

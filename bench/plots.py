@@ -13,7 +13,15 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench import chat_capacity
-from bench.capacity import HELD_SCENARIOS, QUOTAS, CapacityParams, distinct_pages, evaluate, tier_rates
+from bench.capacity import (
+    HELD_SCENARIOS,
+    QUOTAS,
+    CapacityParams,
+    allowed_environments,
+    cold_fill_profile,
+    environments,
+    evaluate,
+)
 
 LABELS = {
     "cloudfront_requests": "CloudFront requests/s per distribution",
@@ -51,30 +59,34 @@ def utilization_vs_rate(
     ax.set(xscale="log", yscale="log", xlabel="page views/s", ylabel="share of limit (1 = at the limit)")
     ax.set_title(
         f"Shipped prod config: every limit, worst of {', '.join(HELD_SCENARIOS)}\n"
-        f"(TTL {base.ttl_s:g} s, Origin Shield {'on' if base.origin_shield else 'off'}, web origin "
-        f"{base.web_rps_per_task:.0f} req/s per task measured)",
+        f"(TTL {base.ttl_s:g} s, Origin Shield {'on' if base.origin_shield else 'off'}, origin-request function "
+        f"{base.function_ms:.3g} ms, web origin {base.web_rps_per_task:.0f} req/s per task measured)",
         fontsize=9,
     )
     _save(fig, ax, path)
 
 
 def cold_fills(base: CapacityParams, path: Path) -> None:
-    """Fills per second after an unpaced `/*` (all caches cold at once) against S3's burst rate."""
-    seconds = np.arange(0, 60)
+    """After an unpaced `/*` (all caches cold at once): the function's environments and S3's GETs, each against
+    its limit, second by second, at the target and twice it; and what a paced refresh batch takes."""
     fig, ax = plt.subplots(figsize=(8, 5))
-    for rate in (base.page_views_per_s, 2 * base.page_views_per_s):
-        views = tier_rates(replace(base, page_views_per_s=rate))["views"]
-        seen = [distinct_pages(views, float(t)) for t in range(61)]
-        ax.plot(seconds, np.diff(seen), label=f"fills/s after /* at {rate:,.0f} page views/s")
-    partitions = evaluate(base)["s3_partitions_for_steady_load"]
-    ax.axhline(
-        partitions * QUOTAS["s3_get_per_partition_per_s"],
-        color="red",
-        linestyle="--",
-        label=f"S3 GET/s its {partitions} partition(s) serve at once",
-    )
-    ax.set(yscale="log", xlabel="seconds after the invalidation", ylabel="fills per second (S3 GETs)")
-    ax.set_title("Why a deploy-wide refresh is paced: the fills of an all-at-once `/*`", fontsize=9)
+    for rate, style in ((base.page_views_per_s, "-"), (2 * base.page_views_per_s, "--")):
+        p = replace(base, page_views_per_s=rate)
+        steady = evaluate(p)
+        capacity = steady["s3_partitions_for_steady_load"] * QUOTAS["s3_get_per_partition_per_s"]
+        starts, fills = cold_fill_profile(p, 0, horizon_s=60)
+        fills = fills + p.miss_share * rate
+        overflow = np.maximum(0.0, fills - capacity)
+        invocations = fills + steady["web_origin_rps"] + overflow
+        needed = np.array([environments(p, float(i)) for i in invocations])
+        allowed = np.array([allowed_environments(p, steady["lambda_environments_steady"], float(t)) for t in starts])
+        ax.plot(starts, needed / allowed, style, color="tab:red", label=f"Lambda environments at {rate:,.0f}/s")
+        ax.plot(starts, fills / capacity, style, color="tab:blue", label=f"S3 GET/s (its partitions) at {rate:,.0f}/s")
+    paced = evaluate(base)["scenarios"]["refresh"]["utilization"]["lambda_environments"]
+    ax.axhline(paced, color="tab:green", linestyle=":", label=f"Lambda after a paced refresh batch ({paced:.2f})")
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="limit")
+    ax.set(yscale="log", xlabel="seconds after an unpaced /* invalidation", ylabel="share of the limit (1 = at it)")
+    ax.set_title("Why a deploy-wide refresh is paced: the burst of an all-at-once `/*`", fontsize=9)
     _save(fig, ax, path)
 
 

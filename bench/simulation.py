@@ -2,7 +2,10 @@
 
 Every page view is one event: a Poisson stream at the full rate, Zipf pages, a uniformly chosen edge
 location (POP), which belongs to one regional edge cache (REC, by index). Each tier is a TTL cache that keeps
-a page `ttl_s` from its own fetch (as the model assumes); fills are instantaneous. Seeded, so deterministic.
+a page `ttl_s` from its own fetch (as the model assumes); fills are instantaneous. A share of the views asks
+for URLs never published (each one new, so it misses every tier). The origin-request function runs on every
+fill and once more when the origin group fails over: a never-published URL, or a page the bucket does not
+hold (rank >= `pages_in_s3`). Seeded, so deterministic.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class SimParams:
     pops: int
     recs: int
     origin_shield: bool = True
+    miss_share: float = 0.0
+    pages_in_s3: int | None = None  # None: every page
 
 
 def simulate(p: SimParams, *, warmup_s: float, measure_s: float, seed: int = 7) -> dict[str, Any]:
@@ -38,15 +43,23 @@ def simulate(p: SimParams, *, warmup_s: float, measure_s: float, seed: int = 7) 
     times = np.sort(rng.uniform(0.0, total, n))
     pages = rng.choice(p.pages, size=n, p=zipf_weights(p.pages, p.zipf_s))
     pops = rng.integers(0, p.pops, size=n)
+    never_published = rng.random(n) < p.miss_share
     ttl, npages, recs = p.ttl_s, p.pages, p.recs
+    in_s3 = npages if p.pages_in_s3 is None else p.pages_in_s3
     pop_cache: dict[int, float] = {}
     rec_cache: dict[int, float] = {}
     shield_cache: dict[int, float] = {}
-    counts = {"views": 0, "rec_requests": 0, "rec_misses": 0, "fills": 0}
+    counts = {"views": 0, "rec_requests": 0, "rec_misses": 0, "fills": 0, "invocations": 0}
     fill_times: list[float] = []
-    for t, page, pop in zip(times.tolist(), pages.tolist(), pops.tolist(), strict=True):
+    for t, page, pop, junk in zip(times.tolist(), pages.tolist(), pops.tolist(), never_published.tolist(), strict=True):
         measured = t >= warmup_s
         counts["views"] += measured
+        if junk:  # a URL no cache has seen: a fill, S3's 403, the web origin
+            counts["rec_requests"] += measured
+            counts["rec_misses"] += measured
+            counts["fills"] += measured
+            counts["invocations"] += 2 * measured
+            continue
         key = pop * npages + page
         if pop_cache.get(key, -1.0) > t:
             continue
@@ -62,6 +75,7 @@ def simulate(p: SimParams, *, warmup_s: float, measure_s: float, seed: int = 7) 
                 continue
             shield_cache[page] = t + ttl
         counts["fills"] += measured
+        counts["invocations"] += (2 if page >= in_s3 else 1) * measured
         fill_times.append(t)
     rates = {name: value / measure_s for name, value in counts.items()}
     return {"counts": counts, "rates": rates, "fill_times": np.array(fill_times)}
@@ -73,7 +87,7 @@ def check_against_model(seed: int = 7) -> dict[str, Any]:
     Steady state uses a short TTL (2 s) so that a few seconds of simulated time reach it; the cold burst uses
     the shipped parameters. Each figure: simulated, modelled, relative difference (simulated / model - 1).
     """
-    from bench.capacity import CapacityParams, distinct_pages, tier_rates
+    from bench.capacity import CapacityParams, distinct_pages, evaluate, tier_rates
 
     rate = 30_000.0
     steady = SimParams(page_views_per_s=rate, pages=50_000, zipf_s=0.9, ttl_s=2, pops=100, recs=13)
@@ -92,6 +106,18 @@ def check_against_model(seed: int = 7) -> dict[str, Any]:
     }
     for name in ("rec_requests", "rec_misses", "fills"):
         rows[f"steady {name} /s"] = _row(simulated[name], modelled[name])
+    # The function's invocations: a fill each, and a second one per failover (never-published URLs, pages not
+    # in S3), with enough of both to show: 1% of views never published, a fifth of the pages not in S3.
+    failing = SimParams(
+        page_views_per_s=rate, pages=50_000, zipf_s=0.9, ttl_s=2, pops=100, recs=13, miss_share=0.01, pages_in_s3=10_000
+    )
+    sim = simulate(failing, warmup_s=6, measure_s=4, seed=seed)
+    calls = evaluate(
+        CapacityParams(
+            page_views_per_s=rate, pages=failing.pages, zipf_s=0.9, ttl_s=2, miss_share=0.01, pages_in_s3=10_000
+        )
+    )["lambda_invocations_steady"]
+    rows["steady function invocations /s"] = _row(sim["rates"]["invocations"] * rate / sim["rates"]["views"], calls)
     # What each tier absorbs: far more sensitive to the formula than what it passes on.
     for tier, (into, out) in {
         "edge locations": ("views", "rec_requests"),
@@ -102,7 +128,7 @@ def check_against_model(seed: int = 7) -> dict[str, Any]:
     cold = SimParams(page_views_per_s=rate, pages=200_000, zipf_s=0.9, ttl_s=60, pops=100, recs=13)
     burst = simulate(cold, warmup_s=0, measure_s=2, seed=seed)
     views = tier_rates(CapacityParams(page_views_per_s=rate))["views"]
-    for window in (0.5, 1.0, 2.0):
+    for window in (0.5, 1.0, 2.0):  # what the function and S3 meet right after an unpaced `/*`
         simulated = float((burst["fill_times"] < window).sum())
         rows[f"fills in the first {window:g} s after /*"] = _row(simulated, distinct_pages(views, window))
     return {"rows": rows, "tolerance": SIMULATION_TOLERANCE, "seed": seed}

@@ -8,15 +8,17 @@ import numpy as np
 import pytest
 
 from bench.capacity import (
-    EDGE_PATHS,
     HELD_SCENARIOS,
     QUOTA_SOURCES,
     QUOTAS,
     SCENARIOS,
     CapacityParams,
+    allowed_environments,
     breaking_point,
+    cold_fill_profile,
     cold_fill_rate,
     distinct_pages,
+    environments,
     evaluate,
     first_limit,
     ramp_needed,
@@ -111,22 +113,95 @@ def test_limits_exceeded_names_the_utilization_over_one_in_held_scenarios_only()
 
 
 def test_no_function_means_no_lambda_limit_and_function_designs_have_one() -> None:
-    assert "lambda_environments" not in evaluate(CapacityParams())["scenarios"]["all_cold"]["utilization"]
-    for path in EDGE_PATHS[1:]:
-        cold = evaluate(CapacityParams(edge_path=path))["scenarios"]["all_cold"]
-        # After `/*` at 30,000 page views/s the function needs more environments than the region allows.
+    assert (
+        "lambda_environments"
+        not in evaluate(CapacityParams(edge_path="s3_origin_group"))["scenarios"]["steady"]["utilization"]
+    )
+    for path in ("function_routes", "function_reads_s3"):
+        result = evaluate(CapacityParams(edge_path=path, function_ms=100))
+        cold = result["scenarios"]["all_cold"]
+        # After `/*` at 30,000 page views/s the function needs more environments than the region allows ...
         assert cold["detail"]["lambda_environments_needed"] > cold["detail"]["lambda_environments_allowed"]
         assert "lambda_environments" in cold["limits_exceeded"]
+        # ... and in the held scenarios it stays inside.
+        assert "lambda_environments" not in result["limits_exceeded"]
+
+
+def test_the_routing_function_runs_once_per_fill_and_again_per_failover() -> None:
+    """Every fill leaves the last cache as an origin request; S3's 403 for a page it lacks (and every URL never
+    published) fails over, and the function runs again for the web origin."""
+    p = CapacityParams(pages_in_s3=150_000)
+    result = evaluate(p)
+    fills = tier_rates(p)["fills"]
+    junk = p.miss_share * p.page_views_per_s
+    failovers = float(fills[150_000:].sum()) + junk
+    assert result["fills_per_s"] == pytest.approx(float(fills.sum()) + junk)
+    assert result["web_origin_rps"] == pytest.approx(failovers)
+    assert result["lambda_invocations_steady"] == pytest.approx(result["fills_per_s"] + failovers)
+    assert result["scenarios"]["steady"]["detail"]["lambda_invocations_per_s"] == pytest.approx(
+        result["lambda_invocations_steady"]
+    )
+    # A function that reads S3 itself forwards a miss to the web origin in the same invocation.
+    reading = evaluate(replace(p, edge_path="function_reads_s3"))
+    assert reading["lambda_invocations_steady"] == pytest.approx(reading["fills_per_s"])
 
 
 def test_lambda_environments_follow_littles_law_or_ten_requests_each() -> None:
     slow = evaluate(CapacityParams(edge_path="function_reads_s3", function_ms=500))
-    fast = evaluate(CapacityParams(edge_path="function_reads_s3", function_ms=1))
-    assert slow["lambda_environments_steady"] == pytest.approx(slow["fills_per_s"] * 0.5)
-    assert fast["lambda_environments_steady"] == pytest.approx(fast["fills_per_s"] / 10)
+    fast = evaluate(CapacityParams(function_ms=0.01))
+    assert slow["lambda_environments_steady"] == pytest.approx(slow["lambda_invocations_steady"] * 0.5)
+    assert fast["lambda_environments_steady"] == pytest.approx(fast["lambda_invocations_steady"] / 10)
+    assert environments(CapacityParams(function_ms=100), 1_000) == pytest.approx(100)  # where the two meet
     # Without Origin Shield only the busiest region's share lands in one region.
-    spread = evaluate(CapacityParams(edge_path="function_reads_s3", function_ms=1, origin_shield=False))
-    assert spread["lambda_environments_steady"] == pytest.approx(spread["fills_per_s"] * 0.3 / 10)
+    spread = evaluate(CapacityParams(function_ms=1, origin_shield=False))
+    assert spread["lambda_environments_steady"] == pytest.approx(spread["lambda_invocations_steady"] * 0.3 / 10)
+
+
+def test_the_region_is_shared_and_a_burst_grows_by_a_thousand_environments_per_ten_seconds() -> None:
+    alone, shared = CapacityParams(), CapacityParams(other_concurrency=605)
+    assert allowed_environments(alone, warm=0, t=None) == 1_000
+    assert allowed_environments(shared, warm=0, t=None) == 395
+    assert allowed_environments(CapacityParams(other_concurrency=0), warm=50, t=0) == 1_000  # the region binds
+    raised = CapacityParams(region_concurrency=5_000)  # a quota increase: then the growth rate binds
+    assert [allowed_environments(raised, warm=200, t=t) for t in (0, 9.9, 10, 35)] == [1_200, 1_200, 2_200, 4_200]
+    # The chat API's share of the stage region is what breaks a new distribution there, not in its own region.
+    assert evaluate(replace(shared, page_views_per_s=60_000))["scenarios"]["new_distribution"]["limits_exceeded"] == [
+        "lambda_environments"
+    ]
+    assert not evaluate(replace(alone, page_views_per_s=60_000))["scenarios"]["new_distribution"]["limits_exceeded"]
+
+
+def test_a_paced_refresh_adds_the_publishers_failovers_and_one_batch_at_once() -> None:
+    result = evaluate(CapacityParams())
+    steady, refresh = (result["scenarios"][n]["detail"] for n in ("steady", "refresh"))
+    publish = result["publish_rps"]
+    assert refresh["fills_per_s"] == pytest.approx(steady["fills_per_s"] + publish + 100)
+    assert refresh["lambda_invocations_per_s"] == pytest.approx(steady["lambda_invocations_per_s"] + 2 * publish + 100)
+    assert refresh["lambda_margin_environments"] == pytest.approx(
+        refresh["lambda_environments_allowed"] - refresh["lambda_environments_needed"]
+    )
+    bigger = evaluate(CapacityParams(publish_batch_paths=3_000))["scenarios"]["refresh"]["detail"]
+    assert bigger["lambda_invocations_per_s"] == pytest.approx(refresh["lambda_invocations_per_s"] + 2_900)
+
+
+def test_after_an_unpaced_invalidation_s3s_overflow_fails_over_and_runs_the_function_again() -> None:
+    result = evaluate(CapacityParams())
+    cold = result["scenarios"]["all_cold"]["detail"]
+    overflow = cold["s3_overflow_to_web_per_s"]
+    assert overflow > 0
+    assert cold["lambda_invocations_per_s"] == pytest.approx(cold["fills_per_s"] + result["web_origin_rps"] + overflow)
+    # The first seconds are throttled (503 to viewers), then the caches have filled.
+    assert 1 <= cold["lambda_throttled_s"] < 30
+    assert cold["lambda_environments_allowed"] == 1_000  # the region, not the 1,000-per-10 s growth, binds
+
+
+def test_a_new_distribution_starts_with_no_environment_and_its_ramp_keeps_it_inside() -> None:
+    p = CapacityParams(page_views_per_s=60_000)
+    starts, fills = cold_fill_profile(p, p.ramp_s)
+    assert starts[0] == 0 and fills[0] < fills.max() / 10  # the ramp starts small
+    assert not evaluate(p)["scenarios"]["new_distribution"]["limits_exceeded"]
+    at_once = evaluate(replace(p, ramp_s=0))["scenarios"]["new_distribution"]
+    assert "lambda_environments" in at_once["limits_exceeded"]
 
 
 def test_bursts_meet_the_tasks_auto_scaling_keeps_running() -> None:
@@ -164,6 +239,7 @@ def test_ramp_needed_is_the_shortest_that_holds() -> None:
 
 def test_quotas_are_the_documented_defaults_and_each_names_its_source() -> None:
     assert QUOTAS["lambda_new_environments_per_10s"] == 1_000
+    assert QUOTAS["lambda_concurrency_per_region"] == CapacityParams().region_concurrency == 1_000
     assert QUOTAS["lambda_rps_per_environment"] == 10
     assert QUOTAS["s3_get_per_partition_per_s"] == 5_500
     assert QUOTAS["cloudfront_requests_per_s"] == 250_000

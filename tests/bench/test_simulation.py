@@ -9,7 +9,8 @@ from bench.simulation import SIMULATION_TOLERANCE, SimParams, check_against_mode
 
 def test_model_agrees_with_the_simulation_at_full_rate() -> None:
     check = check_against_model()
-    assert len(check["rows"]) == 9
+    assert len(check["rows"]) == 10
+    assert "steady function invocations /s" in check["rows"]
     for name, row in check["rows"].items():
         assert abs(row["difference"]) <= SIMULATION_TOLERANCE, (name, row)
 
