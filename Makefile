@@ -50,10 +50,12 @@ cdk.out/manifest.json: $(APP_SOURCES) | setup
 synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it)
 	cdk synth --quiet
 
+# Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
+# stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
 test: setup  ## run the whole test suite (template, quality-gate and handler tests)
-	pytest
+	pytest -n auto --dist loadgroup
 
-test-fast: setup  ## template and config tests only (one synth, no emulators)
+test-fast: setup  ## template and config tests only (the cached synth, no emulators)
 	pytest tests/stacks
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
@@ -175,5 +177,5 @@ test-e2e: local-setup  ## LocalStack, then make bootstrap/deploy/diff-deployed/d
 	status=0; TMPDIR=$(CURDIR)/.e2e-tmp pytest tests/e2e --e2e --durations=5 $(E2E_ARGS) || status=$$?; \
 	  rm -rf .e2e-tmp; exit $$status
 
-clean:  ## remove build output (keeps the venv and node_modules)
-	rm -rf cdk.out cdk.out.* .pytest_cache .mypy_cache .ruff_cache .hypothesis
+clean:  ## remove build output and the test cache (keeps the venv and node_modules)
+	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis

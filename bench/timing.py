@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -86,11 +88,15 @@ _DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTIL
 _SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)")
 
 
-def _pytest(*args: str, timeout_s: int) -> subprocess.CompletedProcess[str]:
+# The suite as `make test` runs it (a test keeps the two the same).
+SUITE_ARGS = ("-n", "auto", "--dist", "loadgroup")
+
+
+def _pytest(*args: str, timeout_s: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", *args],
         cwd=ROOT,
-        env=_env(),
+        env=_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=timeout_s,
@@ -99,23 +105,27 @@ def _pytest(*args: str, timeout_s: int) -> subprocess.CompletedProcess[str]:
 
 
 def test_suite() -> dict[str, Any]:
-    """Wall time of the whole suite as `make test` runs it, with pytest's slowest steps."""
+    """Wall time of the whole suite as `make test` runs it, twice with one empty test cache: "cold" (nothing
+    synthesized or linted yet, as after a change to the app) and "warm" (the cache that run left, as after
+    a change to the tests only). pytest's slowest steps of each."""
+    cache = tempfile.mkdtemp(prefix="bench-test-cache-")
+    try:
+        cold, warm = (_suite_run(cache) for _ in range(2))
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    return {**cold, "warm": warm}
+
+
+def _suite_run(cache: str) -> dict[str, Any]:
     start = time.perf_counter()
-    done = _pytest("-rf", "--durations=0", "--durations-min=0.05", timeout_s=900)
+    done = _pytest(*SUITE_ARGS, "-rf", "--durations=12", timeout_s=900, env={"CDK_TEST_CACHE": cache})
     wall = time.perf_counter() - start
     counts = {kind: int(n) for n, kind in _SUMMARY.findall(done.stdout.strip().splitlines()[-1])}
     slowest = [{"seconds": float(s), "phase": phase, "test": test} for s, phase, test in _DURATION.findall(done.stdout)]
-    failed = re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE)
-    # Tests marked `slow` (concurrency, property-based): their call time, from the durations of this same run.
-    collected = _pytest("--collect-only", "-m", "slow", timeout_s=300).stdout.splitlines()
-    slow_ids = {line.strip() for line in collected if "::" in line}
-    slow_call_s = sum(row["seconds"] for row in slowest if row["phase"] == "call" and row["test"] in slow_ids)
     return {
         "wall_s": wall,
         "exit_code": done.returncode,
         "counts": counts,
-        "failed": failed,
+        "failed": re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE),
         "slowest": slowest[:8],
-        "slow_marked_tests": len(slow_ids),
-        "slow_marked_call_s": slow_call_s,
     }

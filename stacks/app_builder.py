@@ -87,13 +87,18 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     return built
 
 
-def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
-    """Build every requested stage and attach the cdk-nag packs to the whole app: AwsSolutions and ours.
+def add_checks(app: App, configs: list[StageConfig]) -> None:
+    """Attach the cdk-nag packs to the whole app: AwsSolutions and ours; unacknowledged findings fail `cdk synth`.
 
     Our deploy-readiness pack judges what AWS does at deploy and destroy time; stages that delete their data
     (removal=destroy) must also destroy without leftovers other than acknowledged ones.
     """
-    built = [build_stage(app, config, account=account) for config in configs]
     disposable = [config.name for config in configs if config.removal == "destroy"]
     Validations.of(app).add_plugins(AwsSolutionsChecks(app), DeployReadinessChecks(app, disposable_stages=disposable))
+
+
+def build_app(app: App, configs: list[StageConfig], *, account: str | None = None) -> list[StageStacks]:
+    """Build every requested stage and attach the cdk-nag packs to the whole app (add_checks)."""
+    built = [build_stage(app, config, account=account) for config in configs]
+    add_checks(app, configs)
     return built

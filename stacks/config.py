@@ -234,7 +234,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
 _FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
 
 
-def _format_error(stage: str, error: ValidationError) -> str:
+def _problems(error: ValidationError) -> tuple[str, ...]:
     problems = []
     for item in error.errors():
         loc = [str(p) for p in item["loc"]]
@@ -246,7 +246,7 @@ def _format_error(stage: str, error: ValidationError) -> str:
         elif item["type"] != "missing":
             message += f" (got {item['input']!r})"
         problems.append(f"{'.'.join(loc)}: {message}")
-    return f"Invalid configuration for stage {stage!r}: " + "; ".join(problems)
+    return tuple(problems)
 
 
 def load_stage(name: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:
@@ -259,4 +259,5 @@ def load_stage(name: str, overrides: Mapping[str, Any] | None = None) -> StageCo
     try:
         return StageConfig.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(_format_error(name, error)) from None
+        problems = _problems(error)
+        raise ConfigError(f"Invalid configuration for stage {name!r}: " + "; ".join(problems), problems) from None

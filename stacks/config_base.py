@@ -35,7 +35,14 @@ LOG_RETENTION_DAYS = (
 
 
 class ConfigError(ValueError):
-    """An invalid stage configuration; the message names the field and what is allowed."""
+    """An invalid stage configuration; the message names the field and what is allowed.
+
+    `problems` holds one '<field>: <what is wrong>' per invalid field (empty for an unknown stage).
+    """
+
+    def __init__(self, message: str, problems: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class ConfigModel(BaseModel):

@@ -1,9 +1,13 @@
-"""Session fixtures: one synth of the whole app, shared by every template test."""
+"""Session fixtures: the synthesized app and its variants (built once per set of inputs, in the background)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,8 +24,10 @@ if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
+from tests.support import assemblies  # noqa: E402
 from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
-from tests.support.synth import Synthesized, synthesize  # noqa: E402
+from tests.support.servers import dynamodb_local  # noqa: E402
+from tests.support.synth import Synthesized, synthesized  # noqa: E402
 
 E2E = ROOT / "tests" / "e2e"
 
@@ -43,6 +49,84 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     return None if asked else True
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it
+
+
+# Servers a session fixture starts for its worker: every test that uses one runs on the same worker (an
+# xdist group), so each starts once a run.
+GROUPED_SERVERS = ("postgres",)
+_builders: list[subprocess.Popen[bytes]] = []
+_servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
+_dynamodb: list[str] = []
+_dynamodb_lock = threading.Lock()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests that need no synthesized app first: they run while the background builds synthesize it; then the
+    long ones (marked slow), so that they do not start last, with one worker left to run them."""
+    needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
+    items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
+    for item in items:
+        for server in GROUPED_SERVERS:
+            if server in item.fixturenames:
+                item.add_marker(pytest.mark.xdist_group(server))
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Start the syntheses and servers the collected tests need, in the background, while the others run."""
+    if session.config.option.collectonly:
+        return
+    fixtures = {name for item in session.items for name in item.fixturenames}
+    _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
+    if "dynamodb_endpoint" in fixtures:  # the JVM starts while the first tests run
+        threading.Thread(target=_quietly, args=(_dynamodb_local,), daemon=True).start()
+
+
+def _quietly(start: Callable[[], object]) -> None:
+    with contextlib.suppress(Exception):  # the fixture starts it again, and reports why it could not
+        start()
+
+
+def _dynamodb_local() -> str:
+    with _dynamodb_lock:
+        if not _dynamodb:
+            _dynamodb.append(_servers.enter_context(dynamodb_local()))
+        return _dynamodb[0]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    with _dynamodb_lock:  # a start under way finishes first, so its server is stopped too
+        _servers.close()
+    for builder in _builders:  # usually long done: a test waited for its result
+        try:
+            builder.wait(timeout=300)
+        except subprocess.TimeoutExpired:
+            builder.kill()
+            builder.wait()
+
+
 @pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
-    return synthesize(tmp_path_factory.mktemp("cdk.out"))
+def dynamodb_endpoint() -> str:
+    """This worker's DynamoDB Local, in memory. One per worker, not one per run: DynamoDB Local's streams
+    refuse a read (TrimmedDataAccessException) when another table's stream was written to after the
+    reader's LATEST iterator was taken, so two workers' tables cannot share one."""
+    return _dynamodb_local()
+
+
+@pytest.fixture(scope="session")
+def synth() -> Synthesized:
+    """The app as `cdk synth` builds it: every stack of every stage."""
+    return synthesized("app")
+
+
+@pytest.fixture(scope="session")
+def variants() -> Synthesized:
+    """Stages with settings no shipped stage uses (tests/support/variants.py)."""
+    return synthesized("variants")
+
+
+@pytest.fixture(scope="session")
+def canary() -> Synthesized:
+    """A small app with constructs the quality gates must flag (tests/support/variants.py)."""
+    return synthesized("canary")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -107,9 +106,19 @@ def test_edge_functions_are_priced_as_lambda_at_edge() -> None:
         ("Role", "AWS::IAM::Role", {"AssumeRolePolicyDocument": trust}),
         ("Fn", "AWS::Lambda::Function", {"MemorySize": 128, "Role": {"Fn::GetAtt": ["Role", "Arn"]}}),
     )
+    prices = load_prices()["prices"]
     items = stack_cost(template, "us-east-1", load_prices(), Load(page_views=1e6, edge_hit_ratio=0.5))
-    assert set(items) == {"Lambda@Edge"}
-    assert json.dumps(items)
+    # Half the views miss the edge caches and invoke the 128 MB function for Load.edge_lambda_ms each.
+    calls, seconds, gb = 0.5e6, Load().edge_lambda_ms / 1000, 128 / 1024
+    expected = (
+        calls / 1e6 * prices["lambda_edge_request_million"]["us-east-1"]
+        + calls * seconds * gb * prices["lambda_edge_gb_second"]["us-east-1"]
+    )
+    assert items == {"Lambda@Edge": {"idle": 0.0, "load": pytest.approx(expected)}}
+    regional = stack_cost(
+        _template(("Fn", "AWS::Lambda::Function", {"MemorySize": 128})), "us-east-1", load_prices(), Load()
+    )
+    assert "Lambda@Edge" not in regional  # the edgelambda trust is what makes it one
 
 
 def test_fixed_monthly_items() -> None:

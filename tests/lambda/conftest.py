@@ -12,8 +12,9 @@ from tests.support.synth import Synthesized
 
 
 @pytest.fixture(scope="session")
-def chat(synth: Synthesized) -> Iterator[ChatBackend]:
-    with local_chat(synth.templates["sandbox/Chat"]) as backend:
+def chat(synth: Synthesized, dynamodb_endpoint: str) -> Iterator[ChatBackend]:
+    """The handlers against the run's DynamoDB Local (tables of this worker's own) and moto."""
+    with local_chat(synth.templates["sandbox/Chat"], dynamodb_endpoint=dynamodb_endpoint) as backend:
         yield backend
 
 

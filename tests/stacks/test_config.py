@@ -96,6 +96,15 @@ def test_override_of_a_value_as_a_section_is_refused() -> None:
         load_stage("sandbox", {"region.x": 1})
 
 
+def test_the_rejection_helper_wants_one_problem_that_starts_with_the_field() -> None:
+    with pytest.raises(ValueError, match="too many values to unpack"):  # two invalid fields, two problems
+        assert_rejected({"chat.lambda_memory_mb": 64, "chat.lambda_timeout_s": 30}, "chat.lambda_memory_mb", "128")
+    with pytest.raises(AssertionError):  # the field named, but not first
+        assert_rejected({"chat.lambda_memory_mb": 64}, "lambda_memory_mb", "128")
+    with pytest.raises(AssertionError):  # the rule found only in the field's name
+        assert_rejected({"chat.lambda_memory_mb": 64}, "chat.lambda_memory_mb", "memory")
+
+
 def test_a_stage_at_api_gateways_steady_quota_may_burst_to_its_burst_quota_only() -> None:
     assert load_stage("prod", {"chat.throttle_burst_limit": 5_000}).chat.throttle_rate_limit == 10_000
     assert_rejected({"chat.throttle_burst_limit": 4_999}, "chat.throttle_burst_limit", "maximum burst (5,000)", "prod")

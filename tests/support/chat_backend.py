@@ -8,7 +8,7 @@ import secrets
 import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -39,13 +39,18 @@ def function_settings(template: dict[str, Any], handler: str) -> dict[str, str]:
 
 
 @contextmanager
-def local_chat(template: dict[str, Any], *, fresh_modules: bool = False, **env: str) -> Iterator[ChatBackend]:
+def local_chat(
+    template: dict[str, Any], *, fresh_modules: bool = False, dynamodb_endpoint: str | None = None, **env: str
+) -> Iterator[ChatBackend]:
     """The chat handlers imported in this process against DynamoDB Local and moto's Secrets Manager on
     127.0.0.1, with the tables and the functions' settings of the synthesized Chat `template` (local
     endpoints and tables instead of its references); `env` overrides settings. Restores the environment
     and stops both servers on exit. `fresh_modules` imports the handlers anew (they read their settings
-    once, at import), for a process that runs more than one of these."""
-    with dynamodb_local() as ddb_endpoint, moto_server() as moto_endpoint:
+    once, at import), for a process that runs more than one of these. With `dynamodb_endpoint` (a DynamoDB
+    Local already running: a pytest worker's), the tables are created there instead of in a server of its own."""
+    with ExitStack() as servers:
+        ddb_endpoint = dynamodb_endpoint or servers.enter_context(dynamodb_local())
+        moto_endpoint = servers.enter_context(moto_server())
         previous = set_env(LOCAL_CREDENTIALS)
         try:
             dynamodb = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
@@ -124,7 +129,11 @@ class ChatBackend:
         )
 
     def count_comments(self) -> int:
-        return int(self.dynamodb.scan(TableName=self.tables[COMMENTS], Select="COUNT")["Count"])
+        """Comments stored so far. DynamoDB Local keeps ItemCount exact at all times (DynamoDB itself updates
+        it about every six hours), and reading it costs the same however many comments the session wrote,
+        where a Scan reads them all; test_handler checks that it counts each write at once."""
+        table = self.dynamodb.describe_table(TableName=self.tables[COMMENTS])["Table"]
+        return int(table["ItemCount"])
 
     def read_all(self, room: str, page_size: int = 100) -> list[dict[str, Any]]:
         """Follow `next` cursors through ?all=true to the end."""

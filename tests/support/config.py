@@ -10,10 +10,11 @@ from stacks.config import ConfigError, load_stage
 
 
 def assert_rejected(overrides: Mapping[str, object], field: str, rule: str, stage: str = "sandbox") -> None:
-    """`overrides` must fail validation with one message that names `field` and states `rule`."""
+    """`overrides` must fail validation with exactly one problem, which starts with `field` and states `rule`."""
     with pytest.raises(ConfigError) as raised:
         load_stage(stage, overrides)
-    message = str(raised.value)
-    assert message.startswith(f"Invalid configuration for stage '{stage}': "), message
-    assert f" {field}: " in message, message
-    assert rule in message, message
+    prefix = f"Invalid configuration for stage '{stage}': "
+    (problem,) = raised.value.problems  # one invalid override, one problem: no collateral failures
+    assert str(raised.value) == prefix + problem
+    assert problem.startswith(f"{field}: "), problem
+    assert rule in problem.removeprefix(f"{field}: "), problem

@@ -1,14 +1,33 @@
-"""The cdk-nag and cfn-lint gates, for templates synthesized outside the session synth (variants)."""
+"""The quality gates every synthesized assembly must pass: the whole validation report, and cfn-lint."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+from importlib.metadata import version
 from typing import Any
 
 import yaml
-from cfnlint.api import ManualArgs, lint
 
-from tests.support.synth import ROOT
+from tests.support.assemblies import cache_root
+from tests.support.synth import ROOT, Synthesized
+
+
+def gate_findings(synth: Synthesized) -> list[str]:
+    """Every unacknowledged finding of the assembly, one line each: every plugin of the validation report
+    (cdk-nag, CDK's template checks, construct annotations), whatever its construct path, and every warning
+    or error CDK recorded in a stack's manifest."""
+    lines = []
+    for finding in synth.violations:
+        owner = synth.stack_of(finding["path"])
+        lines.append(
+            f"{finding['plugin']} {finding['rule']} at {finding['path'] or '(no construct path)'} "
+            + (f"(stack {owner})" if owner else "(no stack)")
+        )
+    for key, messages in synth.messages.items():
+        lines += [f"{m['type']} at {m['path']} (stack {key}): {m.get('data')}" for m in messages]
+    return sorted(lines)
 
 
 def cfn_lint_ignored() -> list[str]:
@@ -18,17 +37,20 @@ def cfn_lint_ignored() -> list[str]:
 
 
 def cfn_lint_findings(template: dict[str, Any], region: str) -> list[str]:
-    """cfn-lint's findings on one template, with the project's settings."""
-    config = ManualArgs(regions=[region], ignore_checks=cfn_lint_ignored())
-    return [str(match) for match in lint(json.dumps(template), config=config)]
+    """cfn-lint's findings on one template with the project's settings, cached by everything they depend
+    on (the template, the region, the ignored checks and cfn-lint's version): a template that did not
+    change is not linted again."""
+    ignored = cfn_lint_ignored()
+    text = json.dumps(template, sort_keys=True)
+    key = hashlib.sha256(json.dumps([text, region, ignored, version("cfn-lint")]).encode()).hexdigest()
+    cached = cache_root() / "cfn-lint" / f"{key}.json"
+    if cached.exists():
+        return list(json.loads(cached.read_text()))
+    from cfnlint.api import ManualArgs, lint
 
-
-def nag_findings(report: dict[str, Any], path_prefix: str) -> list[str]:
-    """'<rule> at <construct path>' for every cdk-nag finding under `path_prefix` in a validation report."""
-    return [
-        f"{violation['ruleName']} at {construct['constructPath']}"
-        for plugin in report.get("pluginReports", [])
-        for violation in plugin["violations"]
-        for construct in violation["violatingConstructs"]
-        if construct["constructPath"].startswith(f"{path_prefix}/")
-    ]
+    findings = [str(match) for match in lint(text, config=ManualArgs(regions=[region], ignore_checks=ignored))]
+    cached.parent.mkdir(parents=True, exist_ok=True)
+    partial = cached.with_suffix(f".{os.getpid()}.tmp")
+    partial.write_text(json.dumps(findings))
+    partial.replace(cached)
+    return findings

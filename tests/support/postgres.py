@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -45,6 +46,14 @@ class Postgres:
         return {**values, **changes}
 
 
+def unavailable(reason: str) -> NoReturn:
+    """Skip the tests that need the server, with the reason; under CI (CI=true: .ci/run and GitHub Actions set
+    it) fail instead, since a CI run without PostgreSQL has not tested what needs it."""
+    if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+        pytest.fail(f"PostgreSQL is required under CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
 def pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
@@ -59,6 +68,7 @@ def postgres_server(*, tls: bool = False) -> Iterator[Postgres]:
 
     The server refuses to run as root, so as root it runs as the `postgres` system user. With `tls`, it
     serves TLS with a throwaway self-signed RSA-2048 certificate (as Aurora does, clients use sslmode=require).
+    Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails under CI=true).
     """
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
@@ -133,11 +143,11 @@ def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
-    """One server per test session (TLS off locally); skips with the reason when it cannot run here, e.g. no
-    binaries: `apt-get install -y postgresql`."""
+    """One server per test session (TLS off locally); skips with the reason when it cannot run here (fails under
+    CI=true), e.g. no binaries: `apt-get install -y postgresql`."""
     with ExitStack() as stack:
         try:
             running = stack.enter_context(postgres_server())
         except PostgresUnavailable as error:
-            pytest.skip(str(error))
+            unavailable(str(error))
         yield running

@@ -49,6 +49,9 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     process = subprocess.Popen(
         [
             java,
+            # A short-lived test server: the quick JIT tier and one GC thread halve its CPU time here.
+            "-XX:TieredStopAtLevel=1",
+            "-XX:+UseSerialGC",
             f"-Djava.library.path={jar.parent / 'DynamoDBLocal_lib'}",
             "-jar",
             str(jar),
@@ -62,7 +65,7 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        client = boto3.client(
+        client = boto3.session.Session().client(  # a session of its own: it may start in a background thread
             "dynamodb",
             endpoint_url=endpoint,
             region_name="eu-west-1",

@@ -1,4 +1,4 @@
-"""One synthesis of the whole app (every stage) per test session."""
+"""The synthesized app, read from its cloud assembly: one synthesis per set of inputs (tests/support/assemblies.py)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,26 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
+# What CDK records in a stack's manifest metadata for Annotations.of(...).add_warning/add_error/add_info.
+MESSAGE_TYPES = ("aws:cdk:warning", "aws:cdk:error", "aws:cdk:info")
 
 
 @dataclass
 class Synthesized:
-    """What one `app.synth()` produced: templates by 'stage/Stack', and cdk-nag's validation report."""
+    """One cloud assembly: templates by display name ('stage/Stack'), the validation report (cdk-nag and
+    CDK's own checks) and the messages CDK recorded per stack. Plain data, so it is the same whether this
+    process synthesized it or a cached build did."""
 
     outdir: Path
     templates: dict[str, dict[str, Any]]
     regions: dict[str, str]
+    stack_names: dict[str, str]
+    messages: dict[str, list[dict[str, Any]]]
     report: dict[str, Any]
-    stage_stacks: dict[str, Any]
+    facts: dict[str, Any] = field(default_factory=dict)
+    assets: dict[str, dict[str, Any]] = field(default_factory=dict)  # each stack's asset manifest
+    accounts: dict[str, str] = field(default_factory=dict)  # 'unknown-account' unless the stage names one
+    missing: list[dict[str, Any]] = field(default_factory=list)  # context lookups the synthesis could not answer
     _assertion_templates: dict[str, Any] = field(default_factory=dict)
 
     def template(self, key: str) -> Any:
@@ -32,20 +41,68 @@ class Synthesized:
 
     @cached_property
     def violations(self) -> list[dict[str, Any]]:
-        """Every unacknowledged cdk-nag finding (errors and warnings), one entry per construct."""
+        """Every unacknowledged finding of every validation plugin in the report, one entry per construct.
+
+        Whole-report on purpose: a finding whose construct path is empty or names no stack of this
+        assembly belongs to no stack, and a per-stack filter would drop it.
+        """
         found = []
         for plugin in self.report.get("pluginReports", []):
             for violation in plugin.get("violations", []):
-                for construct in violation.get("violatingConstructs", []):
+                for construct in violation.get("violatingConstructs", []) or [{}]:
                     found.append(
                         {
-                            "rule": violation["ruleName"],
+                            "plugin": plugin.get("pluginName", ""),
+                            "rule": violation.get("ruleName", ""),
                             "severity": violation.get("severity"),
-                            "path": construct["constructPath"],
+                            "path": construct.get("constructPath") or "",
                             "description": violation.get("description", ""),
                         }
                     )
         return found
+
+    def stack_of(self, path: str) -> str | None:
+        """The display name of the stack a construct path lies in, or None."""
+        owners = [key for key in self.templates if path == key or path.startswith(f"{key}/")]
+        return max(owners, key=len) if owners else None
+
+
+def read_assembly(outdir: Path, facts: dict[str, Any] | None = None) -> Synthesized:
+    """Read a cloud assembly folder (nested stage assemblies included) without the CDK."""
+    templates: dict[str, dict[str, Any]] = {}
+    regions: dict[str, str] = {}
+    names: dict[str, str] = {}
+    messages: dict[str, list[dict[str, Any]]] = {}
+    assets: dict[str, dict[str, Any]] = {}
+    accounts: dict[str, str] = {}
+    missing: list[dict[str, Any]] = []
+
+    def read(folder: Path) -> None:
+        manifest = json.loads((folder / "manifest.json").read_text())
+        missing.extend(manifest.get("missing", []))
+        artifacts = manifest["artifacts"]
+        for artifact_id, artifact in artifacts.items():
+            properties = artifact.get("properties", {})
+            if artifact["type"] == "cdk:cloud-assembly":
+                read(folder / properties["directoryName"])
+            elif artifact["type"] == "aws:cloudformation:stack":
+                key = artifact.get("displayName", artifact_id)
+                templates[key] = json.loads((folder / properties["templateFile"]).read_text())
+                accounts[key], regions[key] = artifact["environment"].removeprefix("aws://").split("/")
+                names[key] = properties.get("stackName", artifact_id)
+                asset_file = artifacts.get(f"{artifact_id}.assets", {}).get("properties", {}).get("file")
+                assets[key] = json.loads((folder / asset_file).read_text()) if asset_file else {}
+                messages[key] = [
+                    {"path": path, **entry}
+                    for path, entries in artifact.get("metadata", {}).items()
+                    for entry in entries
+                    if entry["type"] in MESSAGE_TYPES
+                ]
+
+    read(outdir)
+    report_file = outdir / "validation-report.json"
+    report = json.loads(report_file.read_text()) if report_file.exists() else {}
+    return Synthesized(outdir, templates, regions, names, messages, report, facts or {}, assets, accounts, missing)
 
 
 def cdk_context() -> dict[str, Any]:
@@ -55,8 +112,8 @@ def cdk_context() -> dict[str, Any]:
 
 
 def synth_reporting_nag(app: Any) -> None:
-    """`app.synth()`, except that cdk-nag failures land in validation-report.json for the tests to report
-    one by one instead of failing the fixture."""
+    """`app.synth()`, except that validation failures (cdk-nag) land in validation-report.json for the tests
+    to report one by one instead of failing the session."""
     try:
         app.synth()
     except RuntimeError as error:
@@ -64,7 +121,8 @@ def synth_reporting_nag(app: Any) -> None:
             raise
 
 
-def synthesize(outdir: Path) -> Synthesized:
+def build_app_assembly(outdir: Path) -> dict[str, Any]:
+    """Recipe 'app': every stack of every stage through the one builder app.py calls."""
     from aws_cdk import App
 
     from stacks.app_builder import build_app
@@ -73,19 +131,24 @@ def synthesize(outdir: Path) -> Synthesized:
     app = App(outdir=str(outdir), context=cdk_context())
     built = build_app(app, [load_stage(name) for name in STAGES])
     synth_reporting_nag(app)
-    templates: dict[str, dict[str, Any]] = {}
-    regions: dict[str, str] = {}
-    stage_stacks: dict[str, Any] = {}
-    for stage in built:
-        for stack in stage.all:
-            key = f"{stage.stage.stage_name}/{stack.node.id}"
-            path = outdir / f"assembly-{stage.stage.stage_name}" / stack.template_file
-            templates[key] = json.loads(path.read_text())
-            regions[key] = stack.region
-            stage_stacks[key] = stack
-    report_file = outdir / "validation-report.json"
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return Synthesized(outdir, templates, regions, report, stage_stacks)
+    # What tests compare with the templates but only the constructs know.
+    revisions = {f"{stage.stage.stage_name}/Web": stage.web.origin.revision for stage in built}
+    return {**readiness_facts(outdir), "origin_revisions": revisions}
+
+
+def readiness_facts(outdir: Path) -> dict[str, Any]:
+    """What only the synthesizing process knows: how many resources the deploy-readiness pack judged."""
+    from stacks.common.readiness import DeployReadinessChecks
+
+    return {"readiness_resources_checked": DeployReadinessChecks.resources_checked(outdir)}
+
+
+def synthesized(recipe: str = "app") -> Synthesized:
+    """The assembly of a recipe (tests/support/assemblies.py): cached, being built, or built now."""
+    from tests.support.assemblies import assembly_folder
+
+    folder, facts = assembly_folder(recipe)
+    return read_assembly(folder, facts)
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

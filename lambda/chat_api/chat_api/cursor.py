@@ -41,15 +41,15 @@ class CursorCodec:
         try:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
-            raise InvalidCursor("cursor is malformed") from None
+            raise InvalidCursor("cursor: is malformed") from None
         payload, signature = raw[:-_SIG_BYTES], raw[-_SIG_BYTES:]
         if len(raw) <= _SIG_BYTES or not hmac.compare_digest(signature, self._sign(payload)):
-            raise InvalidCursor("cursor is invalid")
+            raise InvalidCursor("cursor: is invalid")
         try:
             data = json.loads(zlib.decompress(payload))
         except (zlib.error, ValueError):
-            raise InvalidCursor("cursor is malformed") from None
+            raise InvalidCursor("cursor: is malformed") from None
         if data.get("s") != scope:
-            raise InvalidCursor("cursor belongs to a different query")
+            raise InvalidCursor("cursor: belongs to a different query")
         key: dict[str, Any] = data["k"]
         return key

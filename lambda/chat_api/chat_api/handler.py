@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from functools import cache
 from typing import Any
@@ -36,6 +37,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 SETTINGS = Settings.from_env()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
+_NAMES_ITS_FIELD = re.compile(r"^[a-z_]+: ")
 MAX_IDEMPOTENCY_KEY = 128
 
 logger = Logger()
@@ -102,7 +104,7 @@ def _query[Q: BaseModel](model: type[Q]) -> Q:
     multi = app.current_event.multi_value_query_string_parameters
     repeated = sorted(k for k, values in multi.items() if len(values) > 1)
     if repeated:
-        raise BadRequest(f"query parameter {repeated[0]!r} is repeated")
+        raise BadRequest(f"{repeated[0]}: given more than once")
     return model.model_validate(app.current_event.query_string_parameters)
 
 
@@ -117,7 +119,7 @@ def post_comment(room: str) -> Response[str]:
     body = NewComment.model_validate_json(app.current_event.decoded_body or "")
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
-        raise BadRequest(f"{IDEMPOTENCY_HEADER} must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
+        raise BadRequest(f"{IDEMPOTENCY_HEADER}: must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
     assert path.room is not None
     if key is None:
         stored = service().post(path.room, body).to_json()
@@ -157,10 +159,12 @@ def list_user(name: str) -> Response[str]:
 @app.exception_handler(ValidationError)
 def _invalid(error: ValidationError) -> Response[str]:
     first = error.errors(include_url=False, include_input=False)[0]
-    where = ".".join(str(p) for p in first["loc"]) or "body"
     message = first["msg"].removeprefix("Value error, ")
+    where = ".".join(str(p) for p in first["loc"])
+    if where or not _NAMES_ITS_FIELD.match(message):  # a rule across fields names its own ("to: ...")
+        message = f"{where or 'body'}: {message}"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return _json(400, {"message": f"{where}: {message}{more}"})
+    return _json(400, {"message": f"{message}{more}"})
 
 
 @app.exception_handler([BadRequest, InvalidCursor, InvalidStart])

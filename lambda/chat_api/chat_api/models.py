@@ -55,14 +55,15 @@ class ListQuery(BaseModel):
 
     @model_validator(mode="after")
     def _combinations(self) -> ListQuery:
+        # Each message starts with the parameter to fix, as field errors do.
         if (self.from_ is None) != (self.to is None):
-            raise ValueError("'from' and 'to' go together")
+            raise ValueError("to: required with 'from'" if self.to is None else "from: required with 'to'")
         if self.from_ is not None and self.to is not None and self.from_ > self.to:
-            raise ValueError("'from' must not be greater than 'to'")
+            raise ValueError("from: must not be greater than 'to'")
         if self.all and self.from_ is not None:
-            raise ValueError("'all' cannot be combined with 'from'/'to'")
+            raise ValueError("all: cannot be combined with 'from'/'to'")
         if self.cursor and not (self.all or self.from_ is not None):
-            raise ValueError("'cursor' continues an 'all=true' or 'from'/'to' listing")
+            raise ValueError("cursor: continues an 'all=true' or 'from'/'to' listing")
         return self
 
     @property

@@ -93,32 +93,36 @@ COMMON = settings(
 )
 
 
-def _assert_rejected(chat: ChatBackend, before: int, status: int, body: dict[str, Any]) -> None:
+@pytest.fixture
+def stored(chat: ChatBackend) -> int:
+    """The comment count before the test's first example (a function-scoped fixture: once per test, not per
+    example). Nothing may raise it: the first example that stored something fails on its own assertion."""
+    return chat.count_comments()
+
+
+def _assert_rejected(chat: ChatBackend, stored: int, status: int, body: dict[str, Any]) -> None:
     assert 400 <= status < 500, body
     assert set(body) == {"message"} and isinstance(body["message"], str) and body["message"]
-    assert chat.count_comments() == before
+    assert chat.count_comments() == stored
 
 
 @COMMON
 @given(raw=invalid_bodies())
-def test_malformed_bodies_are_rejected(chat: ChatBackend, raw: str) -> None:
-    before = chat.count_comments()
+def test_malformed_bodies_are_rejected(chat: ChatBackend, stored: int, raw: str) -> None:
     status, body = chat.call("POST", "rooms", room="prop-room", raw_body=raw)
-    _assert_rejected(chat, before, status, body)
+    _assert_rejected(chat, stored, status, body)
 
 
 @COMMON
 @given(room=bad_rooms)
-def test_malformed_room_ids_are_rejected(chat: ChatBackend, room: str) -> None:
-    before = chat.count_comments()
+def test_malformed_room_ids_are_rejected(chat: ChatBackend, stored: int, room: str) -> None:
     for method, kwargs in (("POST", {"body": VALID}), ("GET", {})):
         status, body = chat.call(method, "rooms", room=room, **kwargs)
-        _assert_rejected(chat, before, status, body)
+        _assert_rejected(chat, stored, status, body)
 
 
 @COMMON
 @given(query=bad_queries)
-def test_malformed_query_strings_are_rejected(chat: ChatBackend, query: dict[str, str]) -> None:
-    before = chat.count_comments()
+def test_malformed_query_strings_are_rejected(chat: ChatBackend, stored: int, query: dict[str, str]) -> None:
     status, body = chat.call("GET", "rooms", room="prop-room", query=query)
-    _assert_rejected(chat, before, status, body)
+    _assert_rejected(chat, stored, status, body)

@@ -60,68 +60,76 @@ class Setup:
         return token
 
 
+@pytest.fixture(scope="module")
+def mocked_aws() -> Iterator[None]:
+    """One moto for the module (starting one costs more than a test); each test makes resources of its own."""
+    with pytest.MonkeyPatch.context() as env:
+        # The VPC is only a home for the load balancer: no machine images needed (moto loads ~1,300 by default).
+        env.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+        with mock_aws():
+            yield
+
+
 @pytest.fixture
-def aws() -> Iterator[Setup]:
-    with mock_aws():
-        secrets = boto3.client("secretsmanager", region_name=REGION)
-        elbv2 = boto3.client("elbv2", region_name=REGION)
-        cloudfront = boto3.client("cloudfront", region_name="us-east-1")
-        ec2 = boto3.client("ec2", region_name=REGION)
-        first = "initialvalue0"
-        secret_id = secrets.create_secret(Name="origin", SecretString=first)["ARN"]
-        vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-        subnets = [
-            ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
-                "SubnetId"
-            ]
-            for i, zone in enumerate("ab")
+def aws(mocked_aws: None) -> Setup:
+    suffix = uuid.uuid4().hex[:8]
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    elbv2 = boto3.client("elbv2", region_name=REGION)
+    cloudfront = boto3.client("cloudfront", region_name="us-east-1")
+    ec2 = boto3.client("ec2", region_name=REGION)
+    first = "initialvalue0"
+    secret_id = secrets.create_secret(Name=f"origin-{suffix}", SecretString=first)["ARN"]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.0.{i}.0/24", AvailabilityZone=f"{REGION}{zone}")["Subnet"][
+            "SubnetId"
         ]
-        alb = elbv2.create_load_balancer(Name="alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
-        group = elbv2.create_target_group(Name="tg", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
-        listener = elbv2.create_listener(
-            LoadBalancerArn=alb,
-            Protocol="HTTP",
-            Port=80,
-            DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403"}}],
-        )["Listeners"][0]["ListenerArn"]
-        rule = elbv2.create_rule(
-            ListenerArn=listener,
-            Priority=1,
-            Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": HEADER, "Values": [first]}}],
-            Actions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
-        )["Rules"][0]["RuleArn"]
-        distribution = cloudfront.create_distribution(
-            DistributionConfig={
-                "CallerReference": "origin-secret-test",
-                "Comment": "",
-                "Enabled": True,
-                "Origins": {
-                    "Quantity": 1,
-                    "Items": [
-                        {
-                            "Id": "web",
-                            "DomainName": "alb.example.com",
-                            "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": HEADER, "HeaderValue": first}]},
-                            "CustomOriginConfig": {
-                                "HTTPPort": 80,
-                                "HTTPSPort": 443,
-                                "OriginProtocolPolicy": "http-only",
-                            },
-                        }
-                    ],
-                },
-                "DefaultCacheBehavior": {
-                    "TargetOriginId": "web",
-                    "ViewerProtocolPolicy": "redirect-to-https",
-                    "MinTTL": 0,
-                    "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
-                    "TrustedSigners": {"Enabled": False, "Quantity": 0},
-                },
-            }
-        )["Distribution"]["Id"]
-        yield Setup(
-            secrets, elbv2, cloudfront, secret_id, rotation.Targets(HEADER, distribution, listener_rule_arn=rule)
-        )
+        for i, zone in enumerate("ab")
+    ]
+    alb = elbv2.create_load_balancer(Name=f"alb-{suffix}", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    group = elbv2.create_target_group(Name=f"tg-{suffix}", Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
+    listener = elbv2.create_listener(
+        LoadBalancerArn=alb,
+        Protocol="HTTP",
+        Port=80,
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "403"}}],
+    )["Listeners"][0]["ListenerArn"]
+    rule = elbv2.create_rule(
+        ListenerArn=listener,
+        Priority=1,
+        Conditions=[{"Field": "http-header", "HttpHeaderConfig": {"HttpHeaderName": HEADER, "Values": [first]}}],
+        Actions=[{"Type": "forward", "TargetGroupArn": group["TargetGroups"][0]["TargetGroupArn"]}],
+    )["Rules"][0]["RuleArn"]
+    distribution = cloudfront.create_distribution(
+        DistributionConfig={
+            "CallerReference": f"origin-secret-test-{suffix}",
+            "Comment": "",
+            "Enabled": True,
+            "Origins": {
+                "Quantity": 1,
+                "Items": [
+                    {
+                        "Id": "web",
+                        "DomainName": "alb.example.com",
+                        "CustomHeaders": {"Quantity": 1, "Items": [{"HeaderName": HEADER, "HeaderValue": first}]},
+                        "CustomOriginConfig": {
+                            "HTTPPort": 80,
+                            "HTTPSPort": 443,
+                            "OriginProtocolPolicy": "http-only",
+                        },
+                    }
+                ],
+            },
+            "DefaultCacheBehavior": {
+                "TargetOriginId": "web",
+                "ViewerProtocolPolicy": "redirect-to-https",
+                "MinTTL": 0,
+                "ForwardedValues": {"QueryString": True, "Cookies": {"Forward": "none"}},
+                "TrustedSigners": {"Enabled": False, "Quantity": 0},
+            },
+        }
+    )["Distribution"]["Id"]
+    return Setup(secrets, elbv2, cloudfront, secret_id, rotation.Targets(HEADER, distribution, listener_rule_arn=rule))
 
 
 def test_a_rotation_moves_cloudfront_to_a_new_value_the_listener_already_accepts(aws: Setup) -> None:

@@ -12,12 +12,14 @@ from aws_cdk.assertions import Capture, Match
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
 from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
+from stacks.common.waf import MANAGED_RULE_GROUPS, RATE_RULE
 from stacks.config import load_stage
 from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
-from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
+from tests.support.iam import role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
+CURSOR_SECRET, DEAD_LETTERS = "CommentsCursorKey292248F6", "RoomStatsDeadLetters3B38E34D"
 
 
 def _template(synth: Synthesized, stage: str) -> dict[str, Any]:
@@ -134,32 +136,87 @@ def test_powertools_layer_matches_the_tested_release() -> None:
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
+# What CDK's table grants give (aws-cdk-lib 2.275): grant_read_data, and grant_read_write_data on top of it.
+TABLE_READ = {
+    "dynamodb:BatchGetItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+}
+TABLE_READ_WRITE = TABLE_READ | {
+    "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+}
+XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}  # accept no resource but "*"
+WRITE_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+
+
+def _grants(template: dict[str, Any], function_id: str) -> set[tuple[str, str]]:
+    """(action, resource) for every Allow of the function's role; anything but a plain Allow fails here."""
+    role_id = role_of_function(template, function_id)
+    role = template["Resources"][role_id]["Properties"]
+    assert set(role) == {"AssumeRolePolicyDocument", "Tags"}, "no managed or inline policies on the role itself"
+    grants = set()
+    for statement in statements_of_role(template, role_id):
+        assert set(statement) == {"Action", "Effect", "Resource"}, statement  # no NotAction, NotResource, Condition
+        assert statement["Effect"] == "Allow", statement
+        for action in _as_list(statement["Action"]):
+            grants |= {(action, _resource(r)) for r in _as_list(statement["Resource"])}
+    return grants
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _resource(value: Any) -> str:
+    """'*', 'Id' for a Ref, 'Id.Attr' for a GetAtt, and joins of those ('Id.Arn/index/*')."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return str(value["Ref"])
+    if "Fn::GetAtt" in value:
+        return ".".join(value["Fn::GetAtt"])
+    separator, parts = value["Fn::Join"]
+    return str(separator).join(_resource(part) for part in parts)
+
+
+def _on(actions: set[str], *resources: str) -> set[tuple[str, str]]:
+    return {(action, resource) for action in actions for resource in resources}
+
+
 @pytest.mark.parametrize("stage", STAGES)
 def test_functions_have_least_privilege(synth: Synthesized, stage: str) -> None:
+    """Each role holds exactly these grants: one more action (a DeleteItem on the stats, say) or resource
+    (a statement on "*") fails, as does one fewer."""
     template = _template(synth, stage)
-    api_role = role_of_function(template, _function_id(template, "chat_api.handler.handler"))
-    stream_role = role_of_function(template, _function_id(template, "chat_stream.handler.handler"))
-    api, stream = statements_of_role(template, api_role), statements_of_role(template, stream_role)
+    api_id = _function_id(template, "chat_api.handler.handler")
+    stream_id = _function_id(template, "chat_stream.handler.handler")
 
-    assert "dynamodb:PutItem" in actions_on(api, COMMENTS)
-    assert "dynamodb:Query" in actions_on(api, COMMENTS)
-    assert "dynamodb:PutItem" in actions_on(api, IDEMPOTENCY)
-    stats_actions = actions_on(api, STATS)
-    assert "dynamodb:GetItem" in stats_actions
-    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & stats_actions
+    def log_group(function_id: str) -> str:
+        return str(template["Resources"][function_id]["Properties"]["LoggingConfig"]["LogGroup"]["Ref"])
 
-    assert "dynamodb:UpdateItem" in actions_on(stream, STATS)
-    assert actions_on(stream, IDEMPOTENCY) == set()
-    comments_from_stream = actions_on(stream, COMMENTS)
-    assert comments_from_stream and comments_from_stream <= {
-        "dynamodb:DescribeStream",
-        "dynamodb:GetRecords",
-        "dynamodb:GetShardIterator",
-        "dynamodb:ListStreams",
-    }
-    # No role gets the broad AWS managed execution policy; each writes only to its own log group.
-    for role_id in (api_role, stream_role):
-        assert "ManagedPolicyArns" not in template["Resources"][role_id]["Properties"]
+    assert _grants(template, api_id) == (
+        _on(WRITE_LOGS, f"{log_group(api_id)}.Arn")
+        | _on(XRAY, "*")
+        | _on({"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, CURSOR_SECRET)
+        # comments: post and query (with their indexes); idempotency records: Powertools puts, gets, updates, deletes
+        | _on(TABLE_READ_WRITE, f"{COMMENTS}.Arn", f"{COMMENTS}.Arn/index/*", f"{IDEMPOTENCY}.Arn")
+        | _on(TABLE_READ, f"{STATS}.Arn")  # the counters are the stream consumer's to write
+    )
+    assert _grants(template, stream_id) == (
+        _on(WRITE_LOGS, f"{log_group(stream_id)}.Arn")
+        | _on(XRAY | {"dynamodb:ListStreams"}, "*")  # ListStreams takes no resource either
+        | _on({"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, f"{COMMENTS}.StreamArn")
+        | _on({"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, f"{DEAD_LETTERS}.Arn")
+        | _on(TABLE_READ_WRITE, f"{STATS}.Arn")
+    )
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -175,11 +232,15 @@ def test_both_functions_use_the_stage_shard_count_and_the_api_its_view_lag(synth
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_secrets_stay_out_of_the_environment(synth: Synthesized, stage: str) -> None:
-    for function in resources_of_type(_template(synth, stage), "AWS::Lambda::Function").values():
-        variables = function["Properties"]["Environment"]["Variables"]
-        for name, value in variables.items():
-            assert "SECRET" not in name or name.endswith("_ARN"), name
-            assert not isinstance(value, dict) or "Fn::GetAtt" not in value or "SecretString" not in str(value)
+    """A secret's value in an environment variable renders as a dynamic reference ('{{resolve:secretsmanager:
+    ...}}', inside an Fn::Join); the functions get the cursor key's ARN and read the value at run time."""
+    template = _template(synth, stage)
+    for function in resources_of_type(template, "AWS::Lambda::Function").values():
+        for name, value in function["Properties"]["Environment"]["Variables"].items():
+            rendered = json.dumps(value)
+            assert "{{resolve:" not in rendered and "SecretString" not in rendered, name
+    api = template["Resources"][_function_id(template, "chat_api.handler.handler")]["Properties"]
+    assert api["Environment"]["Variables"]["CURSOR_SECRET_ARN"] == {"Ref": CURSOR_SECRET}  # Ref of a secret: its ARN
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -221,21 +282,28 @@ def test_api_stage_logs_traces_and_throttles(synth: Synthesized, stage: str) -> 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_post_is_validated_at_the_gateway(synth: Synthesized, stage: str) -> None:
-    template = synth.template(f"{stage}/Chat")
-    template.has_resource_properties(
-        "AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True, "ValidateRequestParameters": True}
-    )
-    template.has_resource_properties(
-        "AWS::ApiGateway::Model",
-        {
-            "ContentType": "application/json",
-            "Schema": Match.object_like({"required": ["name", "comment", "position"], "additionalProperties": False}),
-        },
-    )
-    template.has_resource_properties(
-        "AWS::ApiGateway::Method",
-        {"HttpMethod": "POST", "RequestValidatorId": Match.any_value(), "RequestModels": Match.any_value()},
-    )
+    template = _template(synth, stage)
+    ((validator_id, validator),) = resources_of_type(template, "AWS::ApiGateway::RequestValidator").items()
+    assert validator["Properties"]["ValidateRequestBody"] is True
+    assert validator["Properties"]["ValidateRequestParameters"] is True
+    ((model_id, model),) = resources_of_type(template, "AWS::ApiGateway::Model").items()
+    assert model["Properties"]["ContentType"] == "application/json"
+    assert model["Properties"]["Schema"] == {
+        "$schema": "http://json-schema.org/draft-04/schema#",
+        "type": "object",
+        "required": ["name", "comment", "position"],
+        "additionalProperties": False,
+        "properties": {"name": {"type": "string"}, "comment": {"type": "string"}, "position": {"type": "number"}},
+    }
+    methods = {
+        (m["Properties"]["HttpMethod"], k): m["Properties"]
+        for k, m in resources_of_type(template, "AWS::ApiGateway::Method").items()
+        if m["Properties"]["HttpMethod"] != "OPTIONS"
+    }
+    assert sorted(method for method, _ in methods) == ["GET", "GET", "GET", "POST"]
+    for (method, _), props in methods.items():
+        assert props["RequestValidatorId"] == {"Ref": validator_id}
+        assert props.get("RequestModels") == ({"application/json": {"Ref": model_id}} if method == "POST" else None)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -316,23 +384,28 @@ def test_every_method_routes_to_the_api_function(synth: Synthesized, stage: str)
 
 @pytest.mark.parametrize(("stage", "waf"), [("sandbox", False), ("prod", True)])
 def test_waf_guards_prod(synth: Synthesized, stage: str, waf: bool) -> None:
-    template = synth.template(f"{stage}/Chat")
-    template.resource_count_is("AWS::WAFv2::WebACL", 1 if waf else 0)
-    template.resource_count_is("AWS::WAFv2::WebACLAssociation", 1 if waf else 0)
-    if waf:
-        template.has_resource_properties(
-            "AWS::WAFv2::WebACL",
-            {
-                "Scope": "REGIONAL",
-                "Rules": Match.array_with(
-                    [
-                        Match.object_like(
-                            {"Statement": {"RateBasedStatement": Match.object_like({"AggregateKeyType": "IP"})}}
-                        )
-                    ]
-                ),
-            },
-        )
+    template = _template(synth, stage)
+    acls = resources_of_type(template, "AWS::WAFv2::WebACL")
+    associations = resources_of_type(template, "AWS::WAFv2::WebACLAssociation")
+    assert (len(acls), len(associations)) == ((1, 1) if waf else (0, 0))
+    if not waf:
+        return
+    ((acl_id, acl),) = acls.items()
+    props = acl["Properties"]
+    assert (props["Scope"], props["DefaultAction"]) == ("REGIONAL", {"Allow": {}})
+    rules = {rule["Name"]: rule for rule in props["Rules"]}
+    assert [rules[name]["Priority"] for name in (*MANAGED_RULE_GROUPS, RATE_RULE)] == [1, 2, 3]
+    for name in MANAGED_RULE_GROUPS:
+        assert rules[name]["Statement"] == {"ManagedRuleGroupStatement": {"Name": name, "VendorName": "AWS"}}
+        assert rules[name]["OverrideAction"] == {"None": {}}  # the groups' own block actions apply
+    assert rules[RATE_RULE]["Action"] == {"Block": {}}
+    assert rules[RATE_RULE]["Statement"] == {
+        "RateBasedStatement": {"AggregateKeyType": "IP", "Limit": load_stage(stage).chat.waf_rate_limit_per_5min}
+    }
+    (association,) = associations.values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    ((stage_id, _),) = resources_of_type(template, "AWS::ApiGateway::Stage").items()
+    assert {"Ref": stage_id} in association["Properties"]["ResourceArn"]["Fn::Join"][1]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -374,29 +447,46 @@ def test_alarms_cover_5xx_errors_throttles_lag_and_dead_letters(synth: Synthesiz
         "ApproximateNumberOfMessagesVisible",
     ):
         assert metric in joined, metric
-    threshold = load_stage(stage).chat.alarm_5xx_threshold
-    assert any(
-        a["Properties"].get("MetricName") == "5XXError" and a["Properties"]["Threshold"] == threshold
+    config = load_stage(stage).chat
+    thresholds = {
+        (
+            a["Properties"].get("MetricName"),
+            a["Properties"].get("Statistic") or a["Properties"].get("ExtendedStatistic"),
+        ): a["Properties"]["Threshold"]
         for a in alarms.values()
-    )
+    }
+    assert thresholds[("5XXError", "Sum")] == config.alarm_5xx_threshold
+    assert thresholds[("Latency", "p99")] == config.alarm_latency_p99_ms
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_log_group_keeps_the_stage_retention(synth: Synthesized, stage: str) -> None:
+    groups = resources_of_type(_template(synth, stage), "AWS::Logs::LogGroup")
+    assert len(groups) == 4  # the two functions', the API's access and its execution logs
+    assert {g["Properties"]["RetentionInDays"] for g in groups.values()} == {load_stage(stage).chat.log_retention_days}
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_alarm_topic_is_encrypted_with_a_key_cloudwatch_may_use(synth: Synthesized, stage: str) -> None:
-    template = synth.template(f"{stage}/Chat")
-    key = Capture()
-    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}})
-    template.has_resource_properties(
-        "AWS::KMS::Key",
+    template = _template(synth, stage)
+    (topic,) = resources_of_type(template, "AWS::SNS::Topic").values()
+    key_id, attribute = topic["Properties"]["KmsMasterKeyId"]["Fn::GetAtt"]
+    key = template["Resources"][key_id]
+    assert (key["Type"], attribute) == ("AWS::KMS::Key", "Arn")
+    assert key["Properties"]["EnableKeyRotation"] is True
+    cloudwatch = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    ]
+    assert cloudwatch == [
         {
-            "EnableKeyRotation": True,
-            "KeyPolicy": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Principal": {"Service": "cloudwatch.amazonaws.com"}})]
-                )
-            },
-        },
-    )
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Resource": "*",
+        }
+    ]
 
 
 @pytest.mark.parametrize("stage", STAGES)

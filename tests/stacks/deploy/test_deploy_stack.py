@@ -10,7 +10,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from stacks.app_builder import GITHUB_DEPLOY_ID
 from tests.stacks.deploy.conftest import OPTIONS_REGIONS, PROVIDER, REPOSITORY, DeploySynth
-from tests.support.gates import cfn_lint_findings, nag_findings
+from tests.support.gates import cfn_lint_findings, gate_findings
 from tests.support.iam import statements_of_role
 from tests.support.snapshot import normalize
 from tests.support.synth import Synthesized, resources_of_type
@@ -55,7 +55,8 @@ def test_default_stages_have_no_deploy_access_stack(synth: Synthesized) -> None:
 
 def test_the_stack_is_part_of_its_stage(deploy_synth: DeploySynth) -> None:
     """So `make deploy STAGE=sandbox` (and STACKS=GitHubDeploy) select it like the stage's other stacks."""
-    assert deploy_synth.stacks["default"].node.path == f"sandbox/{GITHUB_DEPLOY_ID}"
+    assert deploy_synth.keys["default"] == f"sandbox/{GITHUB_DEPLOY_ID}"
+    assert deploy_synth.variants.stack_names[f"sandbox/{GITHUB_DEPLOY_ID}"] == f"sandbox-{GITHUB_DEPLOY_ID}"
 
 
 def test_deploy_role_trusts_pushes_to_one_branch_of_one_repository(deploy_synth: DeploySynth) -> None:
@@ -121,5 +122,6 @@ def test_options_reuse_the_provider_take_a_pattern_and_publish_images(deploy_syn
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_cdk_nag_and_cfn_lint_are_clean(deploy_synth: DeploySynth, variant: str) -> None:
-    assert nag_findings(deploy_synth.report, deploy_synth.stacks[variant].node.path) == []
-    assert cfn_lint_findings(deploy_synth.templates[variant], "eu-west-1") == []
+    key = deploy_synth.keys[variant]
+    assert [f for f in gate_findings(deploy_synth.variants) if f.endswith(f"(stack {key})")] == []
+    assert cfn_lint_findings(deploy_synth.templates[variant], deploy_synth.variants.regions[key]) == []

@@ -16,6 +16,7 @@ from stacks.edge import buckets, distribution
 from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, BYPASS_PARAM, RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
+from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
@@ -140,10 +141,10 @@ def _listed(value: Any) -> list[Any]:
 def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: str) -> None:
     """Fn::GetStackOutput is resolved when the consuming stack is created or updated, and an unchanged template
     does not update: the origin's revision (what would replace the load balancer or its rule) is in the template."""
-    origin = synth.stage_stacks[f"{stage}/Web"].origin
+    revision = synth.facts["origin_revisions"][f"{stage}/Web"]  # the Web stack's origin, as the builder made it
     template = _edge(synth, stage)
     assert '"Fn::GetStackOutput"' in json.dumps(template)  # the Web stack's values arrive this way
-    assert _distribution(synth, stage)["Comment"].endswith(f"(origin {origin.revision})")
+    assert _distribution(synth, stage)["Comment"].endswith(f"(origin {revision})")
 
 
 # Pages: the cache bucket first, the web origin behind it, the function on every page behaviour.
@@ -649,64 +650,21 @@ def test_publisher_writes_and_deletes_pages_only(synth: Synthesized, stage: str)
         assert json.dumps(statement["Resource"]).endswith('"/pages/*"]]}'), statement
 
 
-# Optional features (WAF, certificate and aliases, no origin shield): one extra synth of the prod stage.
-
-ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/news/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
-CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
+# Optional features (WAF, certificate and aliases, no origin shield): the 'tuned' variant stage.
 
 
-@pytest.fixture(scope="module")
-def optional_features(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The prod edge template with every optional feature on, and cdk-nag's report for it."""
-    from aws_cdk import App
-
-    from stacks.app_builder import build_app
-    from tests.support.synth import cdk_context
-
-    outdir = tmp_path_factory.mktemp("optional.out")
-    app = App(outdir=str(outdir), context=cdk_context())
-    overrides = {
-        "edge.waf_enabled": "false",  # a web ACL shared across apps instead of this stage's own
-        "edge.web_acl_arn": ACL,
-        "edge.minimum_tls_version": "TLSv1.3_2025",
-        "edge.certificate_arn": CERT,
-        "edge.aliases": '["news.example.com"]',
-        "edge.origin_shield_region": "null",
-    }
-    (built,) = build_app(app, [load_stage("prod", overrides)])
-    app.synth()
-    template = json.loads((outdir / "assembly-prod" / built.edge.template_file).read_text())
-    report_file = outdir / "validation-report.json"
-    report = json.loads(report_file.read_text()) if report_file.exists() else {}
-    return template, report
-
-
-def test_waf_certificate_and_aliases_come_from_config(optional_features: tuple[dict[str, Any], Any]) -> None:
-    template, _ = optional_features
-    (dist,) = resources_of_type(template, "AWS::CloudFront::Distribution").values()
+def test_waf_certificate_and_aliases_come_from_config(variants: Synthesized) -> None:
+    (dist,) = resources_of_type(variants.templates["tuned/Edge"], "AWS::CloudFront::Distribution").values()
     config = dist["Properties"]["DistributionConfig"]
-    assert config["WebACLId"] == ACL
+    assert config["WebACLId"] == EDGE_WEB_ACL
     assert config["Aliases"] == ["news.example.com"]
     assert config["ViewerCertificate"] == {
-        "AcmCertificateArn": CERT,
+        "AcmCertificateArn": EDGE_CERTIFICATE,
         "MinimumProtocolVersion": "TLSv1.3_2025",  # from edge.minimum_tls_version (TLSv1.2_2021 or newer)
         "SslSupportMethod": "sni-only",
     }
     assert _checkov_skips(dist) & {"CKV_AWS_68", "CKV_AWS_174"} == set()
-    for origin in config["Origins"]:
-        assert "OriginShield" not in origin or origin["OriginShield"] == {"Enabled": False}
-
-
-def test_with_waf_and_certificate_no_cloudfront_finding_needs_acknowledging(
-    optional_features: tuple[dict[str, Any], dict[str, Any]],
-) -> None:
-    """The CFR2/CFR4 acknowledgements exist only while the stage lacks a web ACL or a certificate."""
-    _, report = optional_features
-    assert "pluginReports" in report, "cdk-nag did not run"
-    findings = [
-        violation["ruleName"]
-        for plugin in report.get("pluginReports", [])
-        for violation in plugin.get("violations", [])
-        if any(c["constructPath"].startswith("prod/Edge") for c in violation["violatingConstructs"])
-    ]
-    assert findings == []
+    (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
+    assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
+    # The stage's web service serves HTTPS there, so CloudFront reaches it over HTTPS only.
+    assert web["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"

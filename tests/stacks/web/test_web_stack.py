@@ -597,9 +597,15 @@ def test_service_scales_on_cpu_and_requests(synth: Synthesized, stage: str, mini
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_stack_exposes_the_alb_as_the_edge_origin(synth: Synthesized, stage: str) -> None:
-    stack = synth.stage_stacks[f"{stage}/Web"]
-    assert stack.origin.https is False
-    assert stack.resolve(stack.origin.domain_name) == {"Fn::GetAtt": ["LoadBalancerAlb240B1141", "DNSName"]}
+    """What the edge stack's web origin resolves to at deploy time: the Web stack's output for the ALB's name,
+    over plain HTTP (no certificate on the ALB in either stage)."""
+    (distribution,) = resources_of_type(synth.templates[f"{stage}/Edge"], "AWS::CloudFront::Distribution").values()
+    (origin,) = [o for o in distribution["Properties"]["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
+    reference = origin["DomainName"]["Fn::GetStackOutput"]
+    assert reference["StackName"] == synth.stack_names[f"{stage}/Web"]
+    output = _template(synth, stage)["Outputs"][reference["OutputName"]]
+    assert output["Value"] == {"Fn::GetAtt": ["LoadBalancerAlb240B1141", "DNSName"]}
+    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "http-only"
 
 
 def test_task_command_runs_the_app_module_the_image_ships(synth: Synthesized) -> None:
