@@ -59,7 +59,7 @@ test-fast: setup  ## template and config tests only (the cached synth, no emulat
 	pytest tests/stacks
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
-bench: setup  ## measure and model; writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
+bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
 	python -m bench.run
 
 # Load test (locust in its own venv). LOAD_TARGET=handler (default) or sandbox (needs make local-setup).

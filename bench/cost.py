@@ -25,7 +25,7 @@ class Load:
     api_lambda_ms: float = 60
     page_views: float = 259_200_000  # 100 page views/s averaged over the month (peaks are the capacity model's)
     page_kb: float = 50
-    edge_hit_ratio: float = 0.9  # share of page views CloudFront answers without the origin-request function
+    edge_hit_ratio: float = 0.9  # share of page views CloudFront answers from its caches, without a fill
     edge_lambda_ms: float = 60
     pages_published: float = 100_000
     transitions_per_publish: float = 6

@@ -10,6 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench.capacity import HELD_SCENARIOS as HELD
+from bench.capacity import SCENARIO_TITLES, SCENARIOS
+
 
 def _ok(value: bool | None) -> str:
     return {True: "met", False: "**missed**", None: "n/a"}[value]
@@ -28,10 +31,12 @@ def render(r: dict[str, Any]) -> str:
         f"Machine: {m['cpus']} CPUs, Python {m['python']}, load average at start "
         f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f} (other jobs ran too; "
         f"absolute times are noisy, ratios are measured side by side in this run). "
-        f"`make bench` took {r['total_s']:.0f} s.\n"
+        f"`make bench` took {r['total_s']:.0f} s."
+        + (f" Capacity model re-run on these measurements at {r['remodelled']}." if r.get("remodelled") else "")
+        + "\n"
     )
     _goals(r, w)
-    for section in (_synth, _tests, _handler, _chat_scale, _edge, _capacity, _cost):
+    for section in (_synth, _tests, _handler, _chat_scale, _origin, _edge, _capacity, _cost):
         section(r, w)
     return "\n".join(out) + "\n"
 
@@ -77,14 +82,29 @@ def _goals(r: dict[str, Any], w: Any) -> None:
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
         )
-    e = r["edge"]
-    p99 = max(e["hit_decision_p99_ms"], e["miss_decision_p99_ms"])
-    w(f"| edge decision p99 (no S3 round trip) | < 5 ms | {p99:.3f} ms | {_ok(met['edge_decision'])} |")
-    w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met['edge_package'])} |")
-    c = r["capacity"]
+    e = r.get("edge")
+    if e:
+        w(
+            f"| edge function decision p99 (it reads nothing) | < {g.get('edge_decision_p99_ms', 5):g} ms | "
+            f"{e['decision_p99_ms']:.3f} ms | {_ok(met.get('edge_decision'))} |"
+        )
+        w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met.get('edge_package'))} |")
+    o, c = r["origin"], r["capacity"]
     w(
-        f"| design inside every limit at {c['params']['page_views_per_s']:,.0f} page views/s | all limits | "
-        f"exceeded: {', '.join(c['at_target']['limits_exceeded']) or 'none'} | {_ok(met['capacity_at_target'])} |"
+        f"| web origin throughput per task (p99 <= {o['p99_target_ms']:g} ms) | measured | "
+        f"{f'{o["rps_per_task"]:.0f} req/s' if o.get('rps_per_task') else 'not measured: ' + o.get('error', '')} "
+        f"| {_ok(met['origin_measured'])} |"
+    )
+    target = c["params"]["page_views_per_s"]
+    exceeded = c["at_target"]["limits_exceeded"]
+    w(
+        f"| inside every limit at {target:,.0f} page views/s | all limits, {len(HELD)} scenarios | "
+        f"exceeded: {', '.join(exceeded) or 'none'} | {_ok(met['capacity_at_target'])} |"
+    )
+    point = c["breaking_point_page_views_per_s"]
+    w(
+        f"| first broken limit | >= {g['capacity_headroom'] * target:,.0f} page views/s | "
+        f"{_breaks(point, c.get('first_limit'))} | {_ok(met['capacity_headroom'])} |"
     )
     for stage, data in r["cost"]["stages"].items():
         w(f"| {stage} idle cost per month | stated | {_usd(data['idle'])} | stated |")
@@ -315,103 +335,250 @@ def load_section(lr: dict[str, Any]) -> list[str]:
     return out
 
 
-def _edge(r: dict[str, Any], w: Any) -> None:
-    e = r["edge"]
-    w("## 4. Edge function\n")
+def _breaks(point: float | None, first: list[Any] | None) -> str:
+    if point is None:
+        return "none below 1,000,000 page views/s"
+    where = f" ({first[1]}, {SCENARIO_TITLES[first[0]]})" if first else ""
+    return f"{point:,.0f} page views/s{where}"
+
+
+def _origin(r: dict[str, Any], w: Any) -> None:
+    o = r["origin"]
+    w("## 4. Web origin throughput per task\n")
     w(
-        f"How measured: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
-        f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` with a warm boto3 client against moto's S3 "
-        "on 127.0.0.1 (a 50 kB page), and `decide` with S3 replaced by memory (the function's own cost).\n"
+        f"How measured: {o['method']}. `GET {o['path']}` is the app's database route (a TLS connection, SCRAM "
+        f"login and one query per request, as it runs against Aurora). Task: {o['task']['cpu_units']} CPU units, "
+        f"{o['task']['memory_mib']} MiB (prod's `web.cpu` / `web.memory_mib`), enforced as a CFS quota of "
+        f"{o['task']['cpu_units'] / 1024:g} CPU and a memory limit; the three groups (task, database, load "
+        f"generator) are weighted so that other work on the shared host does not take their share. Steps of "
+        f"{o['step_s']:g} s at fixed offered rates until one misses p99 <= {o['p99_target_ms']:g} ms or "
+        f"{o['max_failure_ratio']:.1%} failures. Machine: {o['cpus']} CPUs, load average "
+        f"{o['load_average_start'][0]:.1f} at the start"
+        + (f", {o['load_average_end'][0]:.1f} at the end." if o.get("load_average_end") else ".")
+        + "\n"
+    )
+    if o.get("error"):
+        w(f"**Not measured on this run:** {o['error']}. The capacity model below uses its default.\n")
+        return
+    w("| offered req/s | achieved req/s | p50 ms | p99 ms | max ms | failures |\n|---|---|---|---|---|---|")
+    for s in o["steps"]:
+        w(
+            f"| {s['offered_rps']:g} | {s['achieved_rps']:.1f} | {s['p50_ms']:.0f} | {s['p99_ms']:.0f} | "
+            f"{s['max_ms']:.0f} | {s['failures']} |"
+        )
+    w("")
+    w(
+        f"- Capacity of one task: **{o['rps_per_task']:.0f} requests/s at p99 <= {o['p99_target_ms']:g} ms**.\n"
+        f"- CPU per request inside the task: {o['cpu_seconds_per_request'] * 1000:.1f} ms (so the quota alone "
+        f"allows about {o['task']['cpu_units'] / 1024 / o['cpu_seconds_per_request']:.0f} req/s); database "
+        f"server CPU per request: {o['database_cpu_seconds_per_request'] * 1000:.1f} ms; CFS periods throttled: "
+        f"{o['throttled_periods']['throttled']} of {o['throttled_periods']['periods']}; peak memory "
+        f"{o['memory_max_mib']:.0f} MiB.\n"
+        "- Not the same hardware: Fargate runs the task on ARM64 (Graviton); this machine's CPU is what was "
+        "measured, and one vCPU here is assumed to do what one there does.\n"
+    )
+
+
+def _edge(r: dict[str, Any], w: Any) -> None:
+    e = r.get("edge")
+    if not e:
+        return
+    w("## 4b. Edge function (origin request)\n")
+    when = " (measured when the capacity model was re-run, on the same machine)" if e.get("measured_at_remodel") else ""
+    w(
+        f"How measured{when}: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
+        f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` on CloudFront origin-request events, "
+        f"{e['iterations']:,} times per case after 50 warm-up calls: a page it sends on to the bucket, a request "
+        "it sends straight to the web origin, a failover request to the web origin it lets through. The function "
+        "reads nothing, so this is all it does per invocation (Lambda's own time per invocation comes on top).\n"
     )
     w("| case | p50 ms | p99 ms |\n|---|---|---|")
-    for case in ("hit", "miss"):
-        w(f"| {case}, local S3 | {e[f'{case}_with_local_s3_p50_ms']:.2f} | {e[f'{case}_with_local_s3_p99_ms']:.2f} |")
-        w(f"| {case}, decision only | {e[f'{case}_decision_p50_ms']:.3f} | {e[f'{case}_decision_p99_ms']:.3f} |")
+    for case in ("to_bucket", "to_web_origin", "failover"):
+        w(f"| {case.replace('_', ' ')} | {e[f'{case}_p50_ms']:.4f} | {e[f'{case}_p99_ms']:.4f} |")
     w("")
 
 
 def _capacity(r: dict[str, Any], w: Any) -> None:
     c = r["capacity"]
-    w("## 5. Capacity at 30,000 page views/s\n")
+    a = c["at_target"]
+    p = c["params"]
+    target = p["page_views_per_s"]
+    met = r["goals_met"]
+    w(f"## 5. Capacity at {target:,.0f} page views/s\n")
     w(
-        "How computed (not measured): `bench/capacity.py`, an analytical model — Zipf page popularity, Poisson "
-        "requests, TTL caches at the edge locations and the regional edge caches (miss rate r/(1+r·TTL) per node), "
-        "the origin-request function once per regional miss with one S3 GetObject, pages the publisher keeps in S3 "
-        "served from S3 and the rest rendered by the web origin; Lambda concurrency by Little's law. The cold-cache "
-        "case is a deploy-wide invalidation: every (page, regional cache) pair misses once in the first 10 s. "
-        "Unit tests check the formulas and the TTL-cache formula against a small event simulation.\n"
+        f"**inside every limit at {target:,.0f} page views/s: {_ok(met['capacity_at_target'])}** — the first "
+        f"limit breaks at **{_breaks(c['breaking_point_page_views_per_s'], c.get('first_limit'))}**.\n"
     )
+    w(
+        "How computed (not measured): `bench/capacity.py`, an analytical model of the shipped prod config — Zipf "
+        "page popularity, Poisson requests, TTL caches at the edge locations, the regional edge caches and "
+        "Origin Shield (miss rate r/(1+r·TTL) per node). A fill leaves Origin Shield as an origin request: the "
+        "origin-request Lambda@Edge function runs once (in the Origin Shield region), sends what S3 can never "
+        "serve straight to the web origin and the rest to S3, which CloudFront reads through OAC; when S3 has "
+        "no copy (403) or throttles (503 Slow Down) the origin group fails over to the web origin and the "
+        "function runs again. Execution environments = max(invocations/10, invocations x duration), against "
+        "the region's 1,000 concurrent executions less the account's other functions there, and in a burst at "
+        "most 1,000 new ones per 10 s. Cold caches: the fills are the distinct pages requested, "
+        "sum(1-exp(-λ·t)). `bench/simulation.py` (event-driven, seeded, 30,000 page views/s) checks it; see the "
+        "end of this section.\n"
+    )
+    w("Scenarios (the first four are held: every limit below 1 at the target; breaking point each):\n")
+    w(
+        "| scenario | fills/s | function invocations/s | environments needed (allowed) | web origin req/s "
+        "(capacity) | most used limit | breaks at page views/s |"
+    )
+    w("|---|---|---|---|---|---|---|")
+    for name in (*HELD, "all_cold"):
+        sc = a["scenarios"][name]
+        d, u = sc["detail"], sc["utilization"]
+        top = max(u.items(), key=lambda kv: kv[1])
+        point = c["scenario_breaking_points"][name]
+        w(
+            f"| {SCENARIO_TITLES[name]}{'' if name in HELD else ' (not held: see below)'} | {d['fills_per_s']:,.0f} | "
+            f"{d['lambda_invocations_per_s']:,.0f} | {d['lambda_environments_needed']:,.0f} "
+            f"({d['lambda_environments_allowed']:,.0f}) | {d['web_origin_rps']:,.0f} "
+            f"({d['web_origin_capacity_rps']:,.0f}) | {top[0]} {top[1]:.2f} | "
+            + (f"{point:,.0f} |" if point else "none below 1,000,000 |")
+        )
+    w("")
+    _burst(c, w)
+    cold = a["scenarios"]["all_cold"]["detail"]
+    w(
+        f"The same unpaced `/*` asks S3 for {cold['fills_per_s']:,.0f} GET/s in its first second; S3 serves a burst "
+        f"from the {a['s3_partitions_for_steady_load']} partition(s) it keeps for the steady load "
+        f"({a['s3_get_per_s']:,.0f} GET/s) and scales gradually, answering 503 Slow Down meanwhile. The origin "
+        f"group turns those into web-origin requests ({cold['s3_overflow_to_web_per_s']:,.0f}/s, against "
+        f"{cold['web_origin_capacity_rps']:,.0f}/s on the {a['web_tasks_running']} tasks running), each one a second "
+        "function invocation. No edge design avoids this (the table below): so the shipped config never purges "
+        "the site at once. A deploy-wide refresh goes through the publisher (every page republished, each batch "
+        f"of {p['publish_batch_paths']} paths invalidated on its own, wildcards refused), and a new distribution "
+        f"takes its traffic over {p['ramp_s']:.0f} s (at twice the target it needs at least "
+        f"{c['ramp_needed_s_at_2x'] or 0:.0f} s).\n"
+    )
+    ms = c["miss_share_limit_at_2x"]
+    w(
+        f"The web origin's limit rests on the assumed share of page views for URLs never published "
+        f"({p['miss_share']:.1%}): at twice the target the origin holds while that share stays below "
+        f"{ms['steady']:.2%} (steady) and {ms['refresh']:.2%} (during a refresh, beside the publisher's fetches).\n"
+    )
+    w("Every limit at the target, per scenario (share of the limit):\n")
+    limits = sorted({k for sc in a["scenarios"].values() for k in sc["utilization"]})
+    w("| scenario | " + " | ".join(limits) + " |")
+    w("|---|" + "---|" * len(limits))
+    for name, sc in a["scenarios"].items():
+        cells = [f"{sc['utilization'][k]:.2f}" if k in sc["utilization"] else "" for k in limits]
+        w(f"| {name} | " + " | ".join(cells) + " |")
+    w("")
+    _designs(c, w)
+    _inputs(c, w)
+    for name in c["plots"]:
+        w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
+
+
+def _burst(c: dict[str, Any], w: Any) -> None:
+    a, p = c["at_target"], c["params"]
+    target = p["page_views_per_s"]
+    paced, cold = a["scenarios"]["refresh"]["detail"], a["scenarios"]["all_cold"]["detail"]
+    lam = c["lambda_breaking_points"]
+    w("### Lambda burst margin\n")
+    w(
+        f"The function runs in {c.get('function_region', 'the Origin Shield region')}, which "
+        f"gives it {1000 - p['other_concurrency']:,.0f} of the region's 1,000 concurrent executions (the account's "
+        f"other functions there take {p['other_concurrency']:,.0f}); it decides in "
+        f"{p['function_ms']:.4f} ms, so every environment serves its 10 requests/s and environments are the "
+        "invocations / 10.\n"
+    )
+    w(
+        f"- **After a deploy-wide invalidation by the publisher** (paced: {p['publish_concurrency']} fetches at a "
+        f"time, each batch of {p['publish_batch_paths']} paths invalidated on its own and filled again at once), at "
+        f"{target:,.0f} page views/s: {paced['lambda_invocations_per_s']:,.0f} invocations/s need "
+        f"{paced['lambda_environments_needed']:,.0f} environments against {paced['lambda_environments_allowed']:,.0f}"
+        f": a margin of **{paced['lambda_margin_environments']:,.0f} environments** "
+        f"({paced['lambda_environments_allowed'] / paced['lambda_environments_needed']:.1f}x). Lambda alone "
+        f"would break there at {_rate(lam['refresh'])} page views/s.\n"
+        f"- **After an unpaced `/*`** (which the publisher refuses), at {target:,.0f} page views/s: "
+        f"{cold['lambda_invocations_per_s']:,.0f} invocations/s in the first second need "
+        f"{cold['lambda_environments_needed']:,.0f} environments against {cold['lambda_environments_allowed']:,.0f} "
+        f"(what the region leaves it, and at most 1,000 more than it ran within 10 s): short by "
+        f"**{-cold['lambda_margin_environments']:,.0f}** for about {cold.get('lambda_throttled_s', 0):.0f} s. "
+        f"Lambda alone breaks there from {_rate(lam['all_cold'])} page views/s.\n"
+        f"- **A new distribution** (and a new function, no warm environment) taking its traffic over "
+        f"{p['ramp_s']:.0f} s: Lambda alone breaks at {_rate(lam['new_distribution'])} page views/s.\n"
+    )
+    w(
+        "What the config does when a limit is exceeded. Where CloudFront can fall back, it does: a page missing "
+        "from S3, an S3 error or 503 Slow Down fails over to the web origin (the origin group's 403/5xx codes), "
+        "and an error inside the function sends the request on to S3 (the handler never raises). Where it "
+        "cannot: **a throttled Lambda@Edge function answers the viewer 503** (CloudFront Developer Guide, "
+        "Troubleshooting error responses from your origin: HTTP 503 status code (Lambda limit exceeded), "
+        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-503-service-unavailable.html); "
+        "the function never ran, so neither origin is asked, and the failover's second invocation would be "
+        "throttled too. A web origin beyond its capacity answers 5xx (or times out) after the failover, which "
+        "reaches the viewer as well. Neither happens in the held scenarios; both happen after an unpaced `/*`.\n"
+    )
+
+
+def _rate(point: float | None) -> str:
+    return f"{point:,.0f}" if point else "more than 1,000,000"
+
+
+def _designs(c: dict[str, Any], w: Any) -> None:
+    w("### The design, against the options it was weighed against\n")
+    w(
+        "Same inputs, other edge paths: the shipped origin group with the routing function, the same group with "
+        "no function (the first pass of this issue), and a function that reads S3 and generates the response (the "
+        "design before, and the talk's), each with Origin Shield where prod has it, in the stage region (shared "
+        "with the chat API), or off. With Origin Shield, origin-facing Lambda@Edge triggers run in the Origin "
+        "Shield region (CloudFront Developer Guide, Using Amazon CloudFront Origin Shield: Origin Shield and "
+        "Lambda@Edge, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html); "
+        "without it, at the regional edge caches. A reading function's duration adds S3's first byte "
+        f"({c['s3_first_byte_ms']:.0f} ms, the low end of S3's 'roughly 100-200 ms') and the round trip from where "
+        f"it runs to the bucket: {c['rtt_source']}.\n"
+    )
+    w("Where each design first breaks, per scenario (page views/s, and the limit):\n")
+    w(
+        "| edge path | function ms | other functions' concurrency | "
+        + " | ".join(SCENARIOS)
+        + " | Lambda alone: steady / refresh / new distribution / after `/*` |"
+    )
+    w("|---|---|---|" + "---|" * len(SCENARIOS) + "---|")
+    for name, v in c["variants"].items():
+        cells = [
+            f"{v['breaks_at'][n]:,.0f} ({v['first_limits'][n]})" if v["breaks_at"][n] else "> 1M" for n in SCENARIOS
+        ]
+        ms = f"{v['function_ms']:.3g}" if v["function_ms"] is not None else "none"
+        other = f"{v['other_concurrency']:,.0f}" if v["other_concurrency"] is not None else "-"
+        lam = v["lambda_breaks_at"]
+        alone = (
+            " / ".join(_rate(lam[n]) for n in ("steady", "refresh", "new_distribution", "all_cold"))
+            if lam
+            else "no function"
+        )
+        w(f"| {name} | {ms} | {other} | " + " | ".join(cells) + f" | {alone} |")
+    w("")
+
+
+def _inputs(c: dict[str, Any], w: Any) -> None:
     w("Parameters and where each comes from:\n")
     w("| parameter | value | source |\n|---|---|---|")
     for key, value in c["params"].items():
-        w(f"| {key} | {value:,} | {c['sources'].get(key, 'assumed')} |" if isinstance(value, int | float) else "")
+        shown = f"{value:,}" if isinstance(value, int | float) and not isinstance(value, bool) else str(value)
+        w(f"| {key} | {shown} | {c['sources'].get(key, 'assumed')} |")
     w("")
-    w("Quotas (documented defaults, to re-check): " + ", ".join(f"{k} = {v:,}" for k, v in c["quotas"].items()) + ".\n")
-    a = c["at_target"]
-    w("| at target | value | share of limit |\n|---|---|---|")
-    u = a["utilization"]
-    w(f"| overall CloudFront hit ratio | {a['overall_hit_ratio']:.3f} | |")
-    w(f"| requests reaching regional caches /s | {a['rec_requests_per_s']:,.0f} | |")
-    w(f"| Lambda@Edge invocations/s | {a['edge_invocations_per_s']:,.0f} | |")
+    w("Quotas (documented defaults):\n")
+    for key, value in c["quotas"].items():
+        w(f"- {key} = {value:,}: {c['quota_sources'][key]}")
+    w("")
+    sim = c["simulation"]
     w(
-        f"| Lambda@Edge concurrency, busiest region | {a['edge_concurrency_busiest_region']:,.0f} "
-        f"| {u['lambda_concurrency']:.2f} |"
+        f"Model against the event-driven simulation (seed {sim['seed']}, 30,000 page views/s; steady tiers "
+        f"with a 2 s TTL so that seconds of simulated time reach steady state; tolerance "
+        f"{sim['tolerance']:.0%}, asserted in tests/bench/test_simulation.py):\n"
     )
-    w(f"| after invalidation: invocations/s | {a['cold_edge_invocations_per_s']:,.0f} | |")
-    w(
-        f"| after invalidation: concurrency, busiest region | {a['cold_edge_concurrency_busiest_region']:,.0f} "
-        f"| {u['lambda_cold_burst']:.2f} of the burst allowance |"
-    )
-    w(f"| S3 GET/s per prefix | {a['s3_get_per_prefix_per_s']:,.0f} | {u['s3_get_per_prefix']:.2f} |")
-    w(f"| web origin requests/s | {a['origin_requests_per_s']:,.0f} | {u['origin']:.2f} |")
-    w(f"| web origin requests/s after invalidation | {a['cold_origin_requests_per_s']:,.0f} | {u['origin_cold']:.2f} |")
-    w(f"| CloudFront requests/s | {c['params']['page_views_per_s']:,.0f} | {u['cloudfront_requests']:.2f} |")
+    w("| figure | simulated | model | difference |\n|---|---|---|---|")
+    for name, row in sim["rows"].items():
+        w(f"| {name} | {row['simulated']:,.0f} | {row['model']:,.0f} | {row['difference']:+.1%} |")
     w("")
-    bp = c["breaking_point_page_views_per_s"]
-    w(
-        f"Where it breaks: with these parameters the first limit is exceeded at "
-        f"**{bp:,.0f} page views/s** (steady state only: {c['breaking_point_steady_only'] or 0:,.0f})."
-        if bp
-        else "No limit is exceeded below 1,000,000 page views/s."
-    )
-    w("\nTTL sweep at the target rate:\n")
-    w("| TTL s | hit ratio | L@E inv/s | L@E conc. (busiest) | S3 GET/s/prefix | origin req/s | exceeded |")
-    w("|---|---|---|---|---|---|---|")
-    for ttl, b in c["ttl_sweep"].items():
-        w(
-            f"| {ttl} | {b['overall_hit_ratio']:.3f} | {b['edge_invocations_per_s']:,.0f} | "
-            f"{b['edge_concurrency_busiest_region']:,.0f} | {b['s3_get_per_prefix_per_s']:,.0f} | "
-            f"{b['origin_requests_per_s']:,.0f} | {', '.join(b['limits_exceeded']) or 'none'} |"
-        )
-    w("")
-    if c["safe_config"]:
-        sc = c["safe_config"]
-        w(
-            f"A config inside every limit at the target (smallest TTL first, then fewest pages pre-filled, then "
-            f"fewest prefixes): **TTL {sc['ttl_s']:g} s, publisher keeps {sc['prefilled_pages']:,} pages in S3, "
-            f"pages spread over {sc['s3_prefixes']} S3 prefixes** — hit ratio "
-            f"{c['safe_config_result']['overall_hit_ratio']:.3f}, origin "
-            f"{c['safe_config_result']['origin_requests_per_s']:,.0f} "
-            f"req/s; it breaks at {c['safe_config_breaking_point'] or 0:,.0f} page views/s.\n"
-        )
-    else:
-        w("No config in the searched grid stays inside every limit at the target.\n")
-    w("For each TTL, the fewest pages the publisher must keep in S3 and the fewest S3 prefixes that stay inside")
-    w("every limit at the target, and where that config breaks:\n")
-    w("| TTL s | pages in S3 | S3 prefixes | hit ratio | L@E inv/s | origin req/s | breaks at page views/s |")
-    w("|---|---|---|---|---|---|---|")
-    for ttl, row in c.get("safe_config_per_ttl", {}).items():
-        if row is None:
-            w(f"| {ttl} | none in the grid | | | | | |")
-            continue
-        w(
-            f"| {ttl} | {row['prefilled_pages']:,} | {row['s3_prefixes']} | {row['overall_hit_ratio']:.3f} | "
-            f"{row['edge_invocations_per_s']:,.0f} | {row['origin_requests_per_s']:,.0f} | "
-            f"{row['breaks_at_page_views_per_s'] or 0:,.0f} |"
-        )
-    w("")
-    for name in c["plots"]:
-        w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
 
 
 def _cost(r: dict[str, Any], w: Any) -> None:

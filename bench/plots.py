@@ -13,15 +13,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from bench import chat_capacity
-from bench.capacity import QUOTAS, CapacityParams, evaluate
+from bench.capacity import (
+    HELD_SCENARIOS,
+    QUOTAS,
+    CapacityParams,
+    allowed_environments,
+    cold_fill_profile,
+    environments,
+    evaluate,
+)
 
 LABELS = {
     "cloudfront_requests": "CloudFront requests/s per distribution",
-    "lambda_concurrency": "Lambda@Edge concurrency, busiest region",
-    "lambda_cold_burst": "Lambda@Edge burst after invalidation",
-    "s3_get_per_prefix": "S3 GET/s per prefix",
-    "origin": "web origin (steady)",
-    "origin_cold": "web origin (after invalidation)",
+    "cloudfront_bandwidth": "CloudFront data transfer per distribution",
+    "web_origin": "web origin (measured capacity x tasks)",
+    "s3_burst": "S3 GET/s in a burst (partitions it has x 5,500)",
+    "lambda_environments": "Lambda environments in the function's region",
 }
 
 
@@ -33,30 +40,53 @@ def _save(fig: Any, ax: Any, path: Path) -> None:
     plt.close(fig)
 
 
-def utilization_vs_rate(base: CapacityParams, path: Path, target: float) -> None:
-    rates = np.geomspace(1_000, 300_000, 40)
+def utilization_vs_rate(
+    base: CapacityParams, path: Path, target: float, breaking: float | None, first: tuple[str, str, float] | None
+) -> None:
+    """Each limit's highest share over the held scenarios, against the page-view rate."""
+    rates = np.geomspace(3_000, 300_000, 40)
     results = [evaluate(replace(base, page_views_per_s=float(r))) for r in rates]
     fig, ax = plt.subplots(figsize=(8, 5))
     for key, label in LABELS.items():
-        ax.plot(rates, [r["utilization"][key] for r in results], label=label)
+        values = [max(r["scenarios"][n]["utilization"].get(key, 0.0) for n in HELD_SCENARIOS) for r in results]
+        if any(values):
+            ax.plot(rates, values, label=label)
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="limit")
     ax.axvline(target, color="grey", linestyle=":", label=f"{target:,.0f} page views/s")
+    if breaking and first:
+        ax.axvline(breaking, color="red", linestyle="-.", linewidth=1)
+        ax.plot([breaking], [1.0], "o", color="red", label=f"first limit: {first[1]} ({first[0]}) at {breaking:,.0f}")
     ax.set(xscale="log", yscale="log", xlabel="page views/s", ylabel="share of limit (1 = at the limit)")
-    ax.set_title(f"Utilization of each limit (TTL {base.ttl_s:g} s, {base.prefilled_pages:,} pages in S3)")
+    ax.set_title(
+        f"Shipped prod config: every limit, worst of {', '.join(HELD_SCENARIOS)}\n"
+        f"(TTL {base.ttl_s:g} s, Origin Shield {'on' if base.origin_shield else 'off'}, origin-request function "
+        f"{base.function_ms:.3g} ms, web origin {base.web_rps_per_task:.0f} req/s per task measured)",
+        fontsize=9,
+    )
     _save(fig, ax, path)
 
 
-def rates_vs_ttl(base: CapacityParams, path: Path) -> None:
-    ttls = np.geomspace(1, 86_400, 40)
-    results = [evaluate(replace(base, ttl_s=float(t))) for t in ttls]
+def cold_fills(base: CapacityParams, path: Path) -> None:
+    """After an unpaced `/*` (all caches cold at once): the function's environments and S3's GETs, each against
+    its limit, second by second, at the target and twice it; and what a paced refresh batch takes."""
     fig, ax = plt.subplots(figsize=(8, 5))
-    ax.plot(ttls, [r["edge_invocations_per_s"] for r in results], label="Lambda@Edge invocations/s (= S3 GET/s)")
-    ax.plot(ttls, [r["origin_requests_per_s"] for r in results], label="web origin requests/s")
-    ax.plot(ttls, [r["cold_edge_invocations_per_s"] for r in results], label="invocations/s after invalidation")
-    ax.axhline(QUOTAS["s3_get_per_prefix_per_s"], color="red", linestyle="--", linewidth=1, label="S3 GET/s per prefix")
-    ax.axhline(base.origin_capacity_rps, color="purple", linestyle="--", linewidth=1, label="origin capacity")
-    ax.set(xscale="log", yscale="log", xlabel="page TTL at POPs and RECs (s)", ylabel="requests/s")
-    ax.set_title(f"{base.page_views_per_s:,.0f} page views/s, Zipf s={base.zipf_s}, {base.pages:,} pages")
+    for rate, style in ((base.page_views_per_s, "-"), (2 * base.page_views_per_s, "--")):
+        p = replace(base, page_views_per_s=rate)
+        steady = evaluate(p)
+        capacity = steady["s3_partitions_for_steady_load"] * QUOTAS["s3_get_per_partition_per_s"]
+        starts, fills = cold_fill_profile(p, 0, horizon_s=60)
+        fills = fills + p.miss_share * rate
+        overflow = np.maximum(0.0, fills - capacity)
+        invocations = fills + steady["web_origin_rps"] + overflow
+        needed = np.array([environments(p, float(i)) for i in invocations])
+        allowed = np.array([allowed_environments(p, steady["lambda_environments_steady"], float(t)) for t in starts])
+        ax.plot(starts, needed / allowed, style, color="tab:red", label=f"Lambda environments at {rate:,.0f}/s")
+        ax.plot(starts, fills / capacity, style, color="tab:blue", label=f"S3 GET/s (its partitions) at {rate:,.0f}/s")
+    paced = evaluate(base)["scenarios"]["refresh"]["utilization"]["lambda_environments"]
+    ax.axhline(paced, color="tab:green", linestyle=":", label=f"Lambda after a paced refresh batch ({paced:.2f})")
+    ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="limit")
+    ax.set(yscale="log", xlabel="seconds after an unpaced /* invalidation", ylabel="share of the limit (1 = at it)")
+    ax.set_title("Why a deploy-wide refresh is paced: the burst of an all-at-once `/*`", fontsize=9)
     _save(fig, ax, path)
 
 

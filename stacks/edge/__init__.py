@@ -1,1 +1,1 @@
-"""The edge cache: CloudFront in front of the web app, an S3 cache answered by Lambda@Edge, a publisher."""
+"""The edge cache: CloudFront in front of the web app, reading pages from an S3 cache a publisher fills."""

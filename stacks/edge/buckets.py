@@ -14,7 +14,7 @@ from stacks.common.policies import removal_policy
 from stacks.config import StageConfig
 from stacks.edge.config import EdgeConfig
 
-# Key prefixes: pages the publisher writes and the edge function reads; assets served through OAC.
+# Key prefixes: pages the publisher writes and CloudFront reads (the pages origin's path); assets beside them.
 PAGES_PREFIX = "pages/"
 
 
@@ -24,8 +24,8 @@ class CacheBuckets(Construct):
     The log bucket stays in every stage: CloudFront delivers standard logs up to 24 hours late, so a bucket
     emptied at delete time fills again and its delete fails (BucketNotEmpty); its lifecycle rule empties it.
 
-    S3-managed keys rather than KMS: the edge function reads from every region CloudFront runs it in and
-    CloudFront reads through OAC; both would need cross-region KMS grants for public web pages.
+    S3-managed keys rather than KMS: CloudFront reads through OAC, and a KMS key would need its grants for
+    pages that are public anyway.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, config: EdgeConfig) -> None:

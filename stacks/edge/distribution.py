@@ -1,4 +1,5 @@
-"""The CloudFront distribution: web origin with the edge function, assets straight from S3 through OAC."""
+"""The CloudFront distribution: pages from the S3 cache or the web origin (an origin group and an origin-request
+Lambda@Edge that picks), assets from S3."""
 
 from __future__ import annotations
 
@@ -12,12 +13,24 @@ from constructs import Construct
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.origin import WebOrigin
+from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import CacheBehaviorConfig, EdgeConfig
+from stacks.edge.publisher import BYPASS_PARAM
 
-# Headers of the web origin that configure the edge function (read in lambda/edge_cache origin_request.py).
-BUCKET_HEADER = "x-page-cache-bucket"
-REGION_HEADER = "x-page-cache-region"
-TIMEOUT_HEADER = "x-page-cache-timeout-ms"
+# What makes CloudFront ask the web origin after S3: the page is not in the bucket (403: CloudFront may not
+# list it) or S3 failed or throttled (503 Slow Down while it scales). Not 404, which S3 cannot answer here:
+# when the edge function sent a request straight to the web origin, the web app's own 404 is the answer, not
+# a reason to ask it twice. Origin groups fail over for GET, HEAD and OPTIONS only, which is all the page
+# behaviours allow.
+FAILOVER_STATUS_CODES = (403, 500, 502, 503, 504)
+# Custom headers of the bucket origin that tell the edge function where the web origin is (Lambda@Edge has no
+# environment variables; lambda/edge_cache origin_request.py reads and removes them). Not X-Edge-*: CloudFront
+# refuses custom headers with that prefix.
+WEB_DOMAIN_HEADER = "x-page-cache-web-domain"
+WEB_PROTOCOL_HEADER = "x-page-cache-web-protocol"
+# The web origin's timeouts, which the function repeats when it sends a request there itself.
+WEB_READ_TIMEOUT_S = 30
+WEB_KEEPALIVE_TIMEOUT_S = 5
 _TLS_POLICIES = {
     "TLSv1.2_2021": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2021,
     "TLSv1.2_2025": cloudfront.SecurityPolicyProtocol.TLS_V1_2_2025,
@@ -31,8 +44,17 @@ _PRICE_CLASSES = {
 
 
 class CacheDistribution(Construct):
-    """HTTPS-only distribution with per-path cache policies, security headers, logs, the origin secret header,
-    a web ACL when the stage has one, and optional aliases."""
+    """HTTPS-only distribution: pages from S3 with the web origin behind it, assets from S3, headers, logs.
+
+    Every page behaviour's origin is an origin group: the cache bucket through OAC (under `pages/`), then the
+    web origin. Its origin-request function runs on every fill: it sends what S3 can never serve (another
+    method, another query string, a path with no cache key) straight to the web origin and the rest on to S3,
+    which CloudFront reads itself (no S3 read in the function, no 1 MB generated-response cap). A page missing
+    from S3, or an S3 error, fails over to the web origin. Both origins sit behind Origin Shield when the stage
+    sets it, and the function then runs in that region only. The web origin gets the secret header it
+    requires; the bucket origin carries it too, with the web origin's address, for the function, which
+    removes them before S3 sees the request. A web ACL is attached when the stage has one.
+    """
 
     def __init__(
         self,
@@ -42,10 +64,9 @@ class CacheDistribution(Construct):
         config: EdgeConfig,
         web_origin: WebOrigin,
         cache_bucket: s3.IBucket,
-        cache_region: str,
         log_bucket: s3.IBucket,
-        edge_version: cloudfront.experimental.EdgeFunction,
         web_acl_arn: str | None,
+        edge_function: cloudfront.experimental.EdgeFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         # The secret header the web origin requires, as a dynamic reference CloudFormation resolves at deploy.
@@ -54,6 +75,8 @@ class CacheDistribution(Construct):
             if web_origin.verification
             else {}
         )
+        access = cloudfront.S3OriginAccessControl(self, "CacheAccess", description="CloudFront reads the cache bucket")
+        shielded = config.origin_shield_region is not None
         web = origins.HttpOrigin(
             web_origin.domain_name,
             protocol_policy=(
@@ -62,17 +85,46 @@ class CacheDistribution(Construct):
                 else cloudfront.OriginProtocolPolicy.HTTP_ONLY
             ),
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
-            custom_headers={
-                BUCKET_HEADER: cache_bucket.bucket_name,
-                REGION_HEADER: cache_region,
-                TIMEOUT_HEADER: str(config.cache_lookup_timeout_ms),
-                **verify,
-            },
-            origin_shield_enabled=config.origin_shield_region is not None,
+            read_timeout=Duration.seconds(WEB_READ_TIMEOUT_S),
+            keepalive_timeout=Duration.seconds(WEB_KEEPALIVE_TIMEOUT_S),
+            custom_headers=verify or None,
+            origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,
         )
-        assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket)
-        headers = cloudfront.ResponseHeadersPolicy(
+        pages = origins.S3BucketOrigin.with_origin_access_control(
+            cache_bucket,
+            origin_access_control=access,
+            origin_path=f"/{PAGES_PREFIX.strip('/')}",
+            custom_headers={
+                WEB_DOMAIN_HEADER: web_origin.domain_name,
+                WEB_PROTOCOL_HEADER: "https" if web_origin.https else "http",
+                **verify,  # the secret's rotation rewrites it here too (it rewrites every origin that has it)
+            },
+            origin_shield_enabled=shielded,
+            origin_shield_region=config.origin_shield_region,
+        )
+        self.pages_origin = origins.OriginGroup(
+            primary_origin=pages, fallback_origin=web, fallback_status_codes=list(FAILOVER_STATUS_CODES)
+        )
+        assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket, origin_access_control=access)
+        headers = self._build_security_headers()
+        self._edge_lambdas = [
+            cloudfront.EdgeLambda(
+                function_version=edge_function.current_version,
+                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
+            )
+        ]
+        self.distribution = self._build_distribution(
+            config=config,
+            web_origin=web_origin,
+            assets=assets,
+            headers=headers,
+            log_bucket=log_bucket,
+            web_acl_arn=web_acl_arn,
+        )
+
+    def _build_security_headers(self) -> cloudfront.ResponseHeadersPolicy:
+        return cloudfront.ResponseHeadersPolicy(
             self,
             "SecurityHeaders",
             comment="Security headers on every response",
@@ -90,40 +142,48 @@ class CacheDistribution(Construct):
                 xss_protection=cloudfront.ResponseHeadersXSSProtection(protection=True, mode_block=True, override=True),
             ),
         )
-        edge = [
-            cloudfront.EdgeLambda(
-                function_version=edge_version.current_version,
-                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
-            )
-        ]
 
-        def page_behavior(policy_id: str, ttls: tuple[int, int, int], comment: str) -> cloudfront.BehaviorOptions:
-            return cloudfront.BehaviorOptions(
-                origin=web,
-                viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
-                allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
-                cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
-                compress=True,
-                cache_policy=self._cache_policy(policy_id, ttls, comment),
-                origin_request_policy=cloudfront.OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
-                response_headers_policy=headers,
-                edge_lambdas=edge,
-            )
+    def _page_behavior(
+        self, policy_id: str, ttls: tuple[int, int, int], comment: str, headers: cloudfront.IResponseHeadersPolicy
+    ) -> cloudfront.BehaviorOptions:
+        # No origin request policy: S3 and the web origin get the cache key only (the path), so the page the
+        # web origin renders is the page every viewer of that path gets.
+        return cloudfront.BehaviorOptions(
+            origin=self.pages_origin,
+            viewer_protocol_policy=cloudfront.ViewerProtocolPolicy.REDIRECT_TO_HTTPS,
+            allowed_methods=cloudfront.AllowedMethods.ALLOW_GET_HEAD_OPTIONS,
+            cached_methods=cloudfront.CachedMethods.CACHE_GET_HEAD_OPTIONS,
+            compress=True,
+            cache_policy=self._cache_policy(policy_id, ttls, comment),
+            response_headers_policy=headers,
+            edge_lambdas=self._edge_lambdas,
+        )
 
+    def _build_distribution(
+        self,
+        *,
+        config: EdgeConfig,
+        web_origin: WebOrigin,
+        assets: cloudfront.IOrigin,
+        headers: cloudfront.IResponseHeadersPolicy,
+        log_bucket: s3.IBucket,
+        web_acl_arn: str | None,
+    ) -> cloudfront.Distribution:
         certificate = (
             acm.Certificate.from_certificate_arn(self, "Certificate", config.certificate_arn)
             if config.certificate_arn
             else None
         )
-        self.distribution = cloudfront.Distribution(
+        distribution = cloudfront.Distribution(
             self,
             "Distribution",
             # The origin's revision: a replaced origin changes this template, so the new address is picked up.
             comment=f"Edge cache in front of the web app (origin {web_origin.revision})",
-            default_behavior=page_behavior(
+            default_behavior=self._page_behavior(
                 "PagesCache",
                 (config.default_min_ttl_s, config.default_ttl_s, config.default_max_ttl_s),
                 "Pages (default behaviour)",
+                headers,
             ),
             additional_behaviors={
                 config.assets_path_pattern: cloudfront.BehaviorOptions(
@@ -136,8 +196,8 @@ class CacheDistribution(Construct):
                     response_headers_policy=headers,
                 ),
                 **{
-                    behavior.path_pattern: page_behavior(
-                        f"Cache{index}", _ttls(behavior), f"Pages under {behavior.path_pattern}"
+                    behavior.path_pattern: self._page_behavior(
+                        f"Cache{index}", _ttls(behavior), f"Pages under {behavior.path_pattern}", headers
                     )
                     for index, behavior in enumerate(config.behaviors)
                 },
@@ -159,24 +219,25 @@ class CacheDistribution(Construct):
                 "CloudFront then permits TLSv1 whatever is set; set edge.certificate_arn and aliases to enforce "
                 "edge.minimum_tls_version (TLSv1.2_2021 or newer)."
             )
-            acknowledge(self.distribution, "AwsSolutions-CFR4", reason)
-            skip_check(self.distribution, "CKV_AWS_174", reason)
+            acknowledge(distribution, "AwsSolutions-CFR4", reason)
+            skip_check(distribution, "CKV_AWS_174", reason)
         if not web_acl_arn:
             reason = "Sandbox stays cheap: no web ACL; prod creates one (edge.waf_enabled) or takes edge.web_acl_arn."
-            acknowledge(self.distribution, "AwsSolutions-CFR2", reason)
-            skip_check(self.distribution, "CKV_AWS_68", reason)
+            acknowledge(distribution, "AwsSolutions-CFR2", reason)
+            skip_check(distribution, "CKV_AWS_68", reason)
         if not web_origin.https:
             acknowledge(
-                self.distribution,
+                distribution,
                 "AwsSolutions-CFR5",
                 "The web origin is this app's load balancer without a certificate, reached over HTTP only; set "
                 "web.https and web.certificate_arn to encrypt the CloudFront-to-origin leg.",
             )
         acknowledge(
-            self.distribution,
+            distribution,
             "AwsSolutions-CFR1",
             "A news site is served worldwide; geo restrictions would block legitimate readers.",
         )
+        return distribution
 
     def _cache_policy(self, construct_id: str, ttls: tuple[int, int, int], comment: str) -> cloudfront.CachePolicy:
         minimum, default, maximum = ttls
@@ -189,7 +250,9 @@ class CacheDistribution(Construct):
             max_ttl=Duration.seconds(maximum),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.all(),
+            # A page is its path: other query strings (tracking parameters above all) would multiply the copies
+            # and send each variant to the origin. The publisher's own parameter makes its fetches miss.
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(BYPASS_PARAM),
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
         )

@@ -13,17 +13,19 @@ from constructs import Construct
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
 from stacks.common.python_function import bundle_code
-from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
 EDGE_REGION = "us-east-1"
 HANDLER = "edge_cache.origin_request.handler"
-# Lambda@Edge supports x86_64 only, and no layers: the handler uses the standard library and boto3.
+# Lambda@Edge supports x86_64 only, and no layers: the handler uses the standard library only.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 
 
 class OriginRequestFunction(Construct):
     """An EdgeFunction whose function, role and us-east-1 log groups live in `function_stack`.
+
+    The function decides where a page request goes (lambda/edge_cache origin_request.py) and reads nothing:
+    its role may write its logs, nothing else.
 
     `function_stack` is the stage's us-east-1 stack; EdgeFunction finds it by id and places the function
     there, then hands this stack the numbered version's ARN through an SSM parameter read at deploy time.
@@ -36,7 +38,6 @@ class OriginRequestFunction(Construct):
         *,
         config: EdgeConfig,
         function_stack: Stack,
-        cache_stack_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.role = iam.Role(
@@ -54,25 +55,6 @@ class OriginRequestFunction(Construct):
                 resources=[f"arn:{Aws.PARTITION}:logs:*:{Aws.ACCOUNT_ID}:log-group:/aws/lambda/us-east-1.*"],
             )
         )
-        # The bucket lives in the stage region and is created after this stack, so it cannot be referenced
-        # here; the policy names the buckets CloudFormation generates for the cache stack.
-        buckets = f"arn:{Aws.PARTITION}:s3:::{cache_stack_name.lower()}-*"
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject"],
-                resources=[f"{buckets}/{PAGES_PREFIX}*"],
-                conditions={"StringEquals": {"s3:ResourceAccount": Aws.ACCOUNT_ID}},
-            )
-        )
-        # Without ListBucket, S3 answers a missing key with 403 AccessDenied instead of 404 NoSuchKey, so every
-        # cache miss would look like a failure. It lists keys of public pages only.
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:ListBucket"],
-                resources=[buckets],
-                conditions={"StringEquals": {"s3:ResourceAccount": Aws.ACCOUNT_ID}},
-            )
-        )
         self.function = cloudfront.experimental.EdgeFunction(
             self,
             "OriginRequest",
@@ -84,31 +66,20 @@ class OriginRequestFunction(Construct):
             role=self.role,
             memory_size=config.edge_memory_mb,
             timeout=Duration.seconds(config.edge_timeout_s),
-            description="Edge cache: answer from the S3 cache, else forward to the web origin",
+            description="Edge cache: send what S3 can serve to the bucket, the rest to the web origin",
         )
         acknowledge(
             self.function.lambda_,
             "AwsSolutions-L1",
             f"Pinned to {RUNTIME.name}, the interpreter the handler tests run on; upgrade both together.",
         )
-        for rule, reason in (
-            (
-                "Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:/aws/lambda/us-east-1.*",
-                "Edge replicas write to log groups named /aws/lambda/us-east-1.<function> in whichever regions run "
-                "them; the function name is generated, so the groups are matched by that prefix.",
-            ),
-            (
-                f"Resource::arn:<AWS::Partition>:s3:::{cache_stack_name.lower()}-*/{PAGES_PREFIX}*",
-                "The stage-region cache bucket is created after this us-east-1 stack and cannot be referenced "
-                "from it; reads are limited to pages/ of buckets the cache stack owns, in this account.",
-            ),
-            (
-                f"Resource::arn:<AWS::Partition>:s3:::{cache_stack_name.lower()}-*",
-                "Listing is what makes S3 answer a missing page with 404 instead of 403; limited to the buckets "
-                "the cache stack owns in this account, whose keys are public page paths.",
-            ),
-        ):
-            acknowledge(self.role, f"AwsSolutions-IAM5[{rule}]", reason)
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:*:<AWS::AccountId>:log-group:/aws/lambda/us-east-1.*]",
+            "Edge replicas write to log groups named /aws/lambda/us-east-1.<function> in whichever regions run them "
+            "(the Origin Shield region when it is on); the function name is generated, so the groups are matched "
+            "by that prefix.",
+        )
         fn = self.function.lambda_
         # CloudFormation cannot delete a Lambda@Edge function or version while CloudFront still holds
         # replicas of it, which it removes only hours after the distribution lets go. Retained, the stack

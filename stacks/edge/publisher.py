@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
@@ -17,6 +18,9 @@ from stacks.common.readiness import declare_bounds
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
+# The query parameter the publisher adds to each fetch (lambda/edge_cache publishing.py): the only one in the
+# page cache key, so a fetch misses every CloudFront cache.
+BYPASS_PARAM = "edge-cache-publish"
 # Error names raised by lambda/edge_cache publishing.py, and Lambda's own transient ones.
 RETRYABLE_ERRORS = [
     "RetryableOriginError",
@@ -30,7 +34,8 @@ _S3_THROTTLING = ["S3.S3Exception", "S3.SdkClientException"]
 _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "CloudFront.CloudFrontException"]
 # Each batch of paths is one child execution with a history of its own: at most this many paths, and this
 # many bytes of them, so its history and its states stay within Step Functions' limits whatever the config's
-# retries (a test computes both bounds for the config's maxima).
+# retries (a test computes both bounds for the config's maxima). Each batch is also one invalidation, whose
+# pages are filled again together (the capacity model counts them).
 BATCH_PATHS = 100
 BATCH_BYTES = 64 * 1024
 
@@ -77,6 +82,13 @@ class CachePublisher(Construct):
             timeout_s=config.fetch_timeout_s + 5,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
+        # A publish takes the old copy out first (CloudFront fills from S3 before the web origin) and puts it
+        # back if the fetch fails.
+        self.fetcher.function.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject", "s3:DeleteObject"], resources=[bucket.arn_for_objects(f"{PAGES_PREFIX}*")]
+            )
+        )
         batch = self._build_batch(bucket, distribution)
         self.log_group = log_group(
             self,

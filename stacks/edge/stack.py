@@ -1,4 +1,4 @@
-"""The edge cache stacks: CloudFront + Lambda@Edge + S3 cache + Step Functions publisher."""
+"""The edge cache stacks: CloudFront + Lambda@Edge (origin request) + S3 cache + Step Functions publisher."""
 
 from __future__ import annotations
 
@@ -37,17 +37,17 @@ class EdgeFunctionsStack(Stack):
 class EdgeStack(Stack):
     """Serves the web app through CloudFront, answering from an S3 cache that a state machine fills.
 
-    Design around the Lambda@Edge limits:
-    - No environment variables: the function's settings (bucket, bucket region, lookup budget) ride on the
-      web origin's custom headers, which CloudFront adds to every origin-request event; the function
-      strips them before forwarding to the web app.
-    - The function is an origin-request trigger on the web origin and reads S3 with its own role. It never
-      redirects to an S3 origin, because OAC does not sign requests whose origin a function changed; the
-      bucket's OAC origin only serves the assets path directly.
-    - Generated responses are capped at 1 MB for origin-request: larger cached objects, and every S3 error
-      or timeout (a budget well below the 30 s limit), go to the web origin, so the cache never adds a 5xx.
-    - Deployed in us-east-1 by numbered version (EdgeFunction hands the version ARN over through SSM);
-      x86_64, no layers, memory from config (128 MB is only mandatory for viewer triggers).
+    Design around the Lambda@Edge limits (docs/edge-cache.md has the figures, bench/capacity.py the model):
+    - Pages come from an origin group (the bucket through OAC, then the web origin); the origin-request
+      function only picks between them and reads nothing, so it runs for well under a millisecond and each
+      execution environment serves its 10 requests/s: concurrency is the fill rate / 10.
+    - It runs once per fill that leaves the last cache, and again when S3 fails over. With Origin Shield it
+      runs in the shield's region only, whose concurrency it shares with every function of the account there:
+      prod puts the shield beside the origin's region, not in it, so the chat API's functions do not take it.
+    - A deploy-wide refresh goes through the publisher (batches, each invalidated on its own); the publisher
+      refuses wildcards, so nothing purges the whole site at once.
+    - No environment variables: the web origin's address rides on the bucket origin's custom headers, which
+      the function removes. Deployed in us-east-1 by numbered version; x86_64, no layers.
     """
 
     def __init__(
@@ -64,9 +64,7 @@ class EdgeStack(Stack):
         config = stage.edge
         origin = web_origin or WebOrigin.of_domain(config.origin_domain)
         buckets = CacheBuckets(self, "Storage", stage=stage, config=config)
-        edge = OriginRequestFunction(
-            self, "Edge", config=config, function_stack=edge_functions, cache_stack_name=self.stack_name
-        )
+        edge = OriginRequestFunction(self, "Edge", config=config, function_stack=edge_functions)
         acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if config.waf_enabled else None
         web_acl_arn = acl.arn if acl else config.web_acl_arn
         cdn = CacheDistribution(
@@ -75,10 +73,9 @@ class EdgeStack(Stack):
             config=config,
             web_origin=origin,
             cache_bucket=buckets.cache,
-            cache_region=self.region,
             log_bucket=buckets.logs,
-            edge_version=edge.function,
             web_acl_arn=web_acl_arn,
+            edge_function=edge.function,
         )
         # The stage-region log group must exist before the first request creates it without retention.
         cdn.distribution.node.add_dependency(edge.regional_logs)

@@ -19,7 +19,7 @@ import botocore.exceptions
 import pytest
 
 from stacks.app_builder import STACK_IDS
-from tests.support.cloudfront_events import CONFIG_HEADERS, origin_request
+from tests.support.cloudfront_events import SECRET, SECRET_HEADER, WEB_DOMAIN, to_bucket
 from tools.cdk_stage.assembly import StackArtifact
 
 from .conftest import DEPLOYED, LEFT_OUT, NODE_FUNCTIONS, STACKS, STAGE, Deployment, local_client
@@ -175,35 +175,19 @@ def _invoke_edge(deployment: Deployment, event: dict[str, Any]) -> dict[str, Any
     return result
 
 
-@pytest.fixture(scope="module")
-def cache_bucket(deployment: Deployment) -> str:
-    """A bucket in the stage's region holding one cached page, as the publisher would write it."""
-    from edge_cache.keys import cache_key
-
-    region = deployment.stack("Chat").region
-    name = f"e2e-cache-{uuid.uuid4().hex[:12]}"
-    s3 = local_client("s3", region)
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
-    key = cache_key("/rooms/lobby")
-    assert key
-    s3.put_object(Bucket=name, Key=key, Body=b"<p>cached lobby</p>", ContentType="text/html; charset=utf-8")
-    return name
-
-
-def test_edge_function_answers_a_cached_page_from_s3(deployment: Deployment, cache_bucket: str) -> None:
-    event = origin_request("/rooms/lobby", bucket=cache_bucket, region=deployment.stack("Chat").region)
-    response = _invoke_edge(deployment, event)
-    assert response["status"] == "200"
-    assert response["body"] == "<p>cached lobby</p>"
-    assert response["headers"]["x-page-cache"] == [{"key": "X-Page-Cache", "value": "hit"}]
-    assert response["headers"]["content-type"][0]["value"] == "text/html; charset=utf-8"
-
-
-def test_edge_function_forwards_a_miss_without_the_cache_settings(deployment: Deployment, cache_bucket: str) -> None:
-    event = origin_request("/rooms/not-cached", bucket=cache_bucket, region=deployment.stack("Chat").region)
-    forwarded = _invoke_edge(deployment, event)
+def test_edge_function_sends_a_page_to_the_bucket_without_any_custom_header(deployment: Deployment) -> None:
+    event = to_bucket("/rooms/lobby")
     sent = event["Records"][0]["cf"]["request"]
-    assert forwarded["uri"] == "/rooms/not-cached"
-    headers = forwarded["origin"]["custom"]["customHeaders"]
-    assert set(headers) == set(sent["origin"]["custom"]["customHeaders"]) - set(CONFIG_HEADERS)
-    assert headers["x-app-secret"] == [{"key": "X-App-Secret", "value": "kept-for-the-origin"}]
+    request = _invoke_edge(deployment, event)
+    assert request["origin"]["s3"]["customHeaders"] == {}  # the input carried the settings and the secret
+    assert request["origin"]["s3"]["path"] == sent["origin"]["s3"]["path"] == "/pages"
+    assert request["uri"] == "/rooms/lobby"
+
+
+def test_edge_function_sends_what_s3_cannot_serve_to_the_web_origin(deployment: Deployment) -> None:
+    request = _invoke_edge(deployment, to_bucket("/rooms/lobby", querystring="page=2"))
+    web = request["origin"]["custom"]
+    assert (web["domainName"], web["protocol"], web["port"]) == (WEB_DOMAIN, "http", 80)
+    assert web["customHeaders"] == {SECRET_HEADER: [{"key": "X-Origin-Verify", "value": SECRET}]}
+    assert request["headers"]["host"] == [{"key": "Host", "value": WEB_DOMAIN}]
+    assert (request["uri"], request["querystring"]) == ("/rooms/lobby", "page=2")

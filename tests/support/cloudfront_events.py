@@ -1,29 +1,34 @@
-"""CloudFront origin-request events in the documented format (Lambda@Edge event structure)."""
+"""CloudFront origin-request events in the documented format (Lambda@Edge event structure).
+
+`to_bucket`: the request for the origin group's first member, the S3 bucket, carrying the custom headers the
+distribution gives that origin (the edge function's settings and the web origin's secret). `to_web_origin`: the
+same request sent to the group's second member after a failover.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-BUCKET_HEADER, REGION_HEADER, TIMEOUT_HEADER = "x-page-cache-bucket", "x-page-cache-region", "x-page-cache-timeout-ms"
-CONFIG_HEADERS = (BUCKET_HEADER, REGION_HEADER, TIMEOUT_HEADER)
+WEB_DOMAIN = "web-1234.eu-west-1.elb.amazonaws.com"
+SECRET_HEADER = "x-origin-verify"
+SECRET = "kept-for-the-web-origin"
 
 
-def origin_request(
-    uri: str,
-    *,
-    bucket: str | None,
-    region: str = "eu-west-1",
-    timeout_ms: int = 1000,
-    method: str = "GET",
-    querystring: str = "",
-) -> dict[str, Any]:
-    custom_headers = {"x-app-secret": [{"key": "X-App-Secret", "value": "kept-for-the-origin"}]}
-    if bucket is not None:
-        custom_headers |= {
-            BUCKET_HEADER: [{"key": "X-Page-Cache-Bucket", "value": bucket}],
-            REGION_HEADER: [{"key": "X-Page-Cache-Region", "value": region}],
-            TIMEOUT_HEADER: [{"key": "X-Page-Cache-Timeout-Ms", "value": str(timeout_ms)}],
-        }
+def _header(key: str, value: str) -> list[dict[str, str]]:
+    return [{"key": key, "value": value}]
+
+
+def bucket_headers(*, domain: str | None = WEB_DOMAIN, protocol: str | None = "http") -> dict[str, Any]:
+    """The bucket origin's custom headers as the distribution sets them."""
+    headers = {SECRET_HEADER: _header("X-Origin-Verify", SECRET)}
+    if domain is not None:
+        headers["x-page-cache-web-domain"] = _header("X-Page-Cache-Web-Domain", domain)
+    if protocol is not None:
+        headers["x-page-cache-web-protocol"] = _header("X-Page-Cache-Web-Protocol", protocol)
+    return headers
+
+
+def _event(uri: str, origin: dict[str, Any], host: str, method: str, querystring: str) -> dict[str, Any]:
     return {
         "Records": [
             {
@@ -37,24 +42,13 @@ def origin_request(
                     "request": {
                         "clientIp": "203.0.113.178",
                         "headers": {
-                            "x-forwarded-for": [{"key": "X-Forwarded-For", "value": "203.0.113.178"}],
-                            "user-agent": [{"key": "User-Agent", "value": "Amazon CloudFront"}],
-                            "via": [{"key": "Via", "value": "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net"}],
-                            "host": [{"key": "Host", "value": "origin.example.com"}],
+                            "x-forwarded-for": _header("X-Forwarded-For", "203.0.113.178"),
+                            "user-agent": _header("User-Agent", "Amazon CloudFront"),
+                            "via": _header("Via", "2.0 2afae0d44e2540f472c0635ab62c232b.cloudfront.net (CloudFront)"),
+                            "host": _header("Host", host),
                         },
                         "method": method,
-                        "origin": {
-                            "custom": {
-                                "customHeaders": custom_headers,
-                                "domainName": "origin.example.com",
-                                "keepaliveTimeout": 5,
-                                "path": "",
-                                "port": 443,
-                                "protocol": "https",
-                                "readTimeout": 30,
-                                "sslProtocols": ["TLSv1.2"],
-                            }
-                        },
+                        "origin": origin,
                         "querystring": querystring,
                         "uri": uri,
                     },
@@ -62,3 +56,39 @@ def origin_request(
             }
         ]
     }
+
+
+def to_bucket(
+    uri: str,
+    *,
+    method: str = "GET",
+    querystring: str = "",
+    headers: dict[str, Any] | None = None,
+    bucket: str = "prod-edge-storagecache-abc123.s3.eu-west-1.amazonaws.com",
+) -> dict[str, Any]:
+    origin = {
+        "s3": {
+            "authMethod": "none",
+            "customHeaders": bucket_headers() if headers is None else headers,
+            "domainName": bucket,
+            "path": "/pages",
+            "region": "eu-west-1",
+        }
+    }
+    return _event(uri, origin, bucket, method, querystring)
+
+
+def to_web_origin(uri: str, *, method: str = "GET", querystring: str = "") -> dict[str, Any]:
+    origin = {
+        "custom": {
+            "customHeaders": {SECRET_HEADER: _header("X-Origin-Verify", SECRET)},
+            "domainName": WEB_DOMAIN,
+            "keepaliveTimeout": 5,
+            "path": "",
+            "port": 80,
+            "protocol": "http",
+            "readTimeout": 30,
+            "sslProtocols": ["TLSv1.2"],
+        }
+    }
+    return _event(uri, origin, WEB_DOMAIN, method, querystring)

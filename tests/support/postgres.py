@@ -1,4 +1,5 @@
-"""A real PostgreSQL on 127.0.0.1 for the tests that need one (the web container's app, the app role set-up)."""
+"""A real PostgreSQL on 127.0.0.1 (Debian's server binaries) for the tests that need one (the web container's app,
+the app role set-up) and for the web origin benchmark."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -17,6 +19,10 @@ import pytest
 from tests.support.servers import free_port
 
 
+class PostgresUnavailable(RuntimeError):
+    """The server cannot run here (no binaries, initdb or start failed); the message says why."""
+
+
 @dataclass(frozen=True)
 class Postgres:
     host: str
@@ -24,16 +30,18 @@ class Postgres:
     dbname: str
     user: str
     password: str
+    tls: bool = False
+    pid: int = 0  # the postmaster's; its backends are its children
 
     def env(self, **changes: str) -> dict[str, str]:
-        """The variables ECS fills from the Aurora secret, pointing at this server (TLS off locally)."""
+        """The variables ECS fills from the Aurora secret, pointing at this server."""
         values = {
             "DB_HOST": self.host,
             "DB_PORT": str(self.port),
             "DB_NAME": self.dbname,
             "DB_USER": self.user,
             "DB_PASSWORD": self.password,
-            "DB_SSLMODE": "disable",
+            "DB_SSLMODE": "require" if self.tls else "disable",
         }
         return {**values, **changes}
 
@@ -46,7 +54,7 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def _pg_bin(name: str) -> str | None:
+def pg_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
@@ -54,43 +62,53 @@ def _pg_bin(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """A throwaway PostgreSQL server with password (SCRAM) auth and a database `app`.
+@contextmanager
+def postgres_server(*, tls: bool = False) -> Iterator[Postgres]:
+    """Start a server with password (SCRAM) auth and a database `app`; always stop it and remove its files.
 
-    The server refuses to run as root, so as root it runs as the `postgres` system user. Skips (with
-    the reason; fails under CI=true) when no server binaries are installed: `apt-get install -y postgresql`.
+    The server refuses to run as root, so as root it runs as the `postgres` system user. With `tls`, it
+    serves TLS with a throwaway self-signed RSA-2048 certificate (as Aurora does, clients use sslmode=require).
+    Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails under CI=true).
     """
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
-        unavailable("PostgreSQL server binaries not found (install with: apt-get install -y postgresql)")
+        raise PostgresUnavailable("PostgreSQL server binaries not found (install with: apt-get install -y postgresql)")
     as_user: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="web-app-pg-"))
     if os.geteuid() == 0:
         if not shutil.which("runuser"):
-            unavailable("running as root without runuser; PostgreSQL refuses to run as root")
+            raise PostgresUnavailable("running as root without runuser; PostgreSQL refuses to run as root")
         as_user = ["runuser", "-u", "postgres", "--"]
-        shutil.chown(workdir, "postgres", "postgres")
-    password = "local-test-password"
-    pwfile = workdir / "pw"
-    pwfile.write_text(password + "\n")
-    if as_user:
-        shutil.chown(pwfile, "postgres", "postgres")
-    data, port = workdir / "data", free_port()
+    workdir = Path(tempfile.mkdtemp(prefix="web-app-pg-"))
+    try:
+        yield from _serve(workdir, initdb, pg_ctl, as_user, tls)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: bool) -> Iterator[Postgres]:
+    def own(path: Path) -> None:
+        if as_user:
+            shutil.chown(path, "postgres", "postgres")
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*as_user, *args], capture_output=True, text=True, check=False, timeout=60)
 
+    own(workdir)
+    password = "local-test-password"
+    pwfile = workdir / "pw"
+    pwfile.write_text(password + "\n")
+    own(pwfile)
+    data, port = workdir / "data", free_port()
     init = run(initdb, "-D", str(data), "-U", "app", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8")
     if init.returncode != 0:
-        shutil.rmtree(workdir, ignore_errors=True)
-        unavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
+        raise PostgresUnavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
+    if tls:
+        options += " " + _certificate(workdir, own)
     start = run(pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "-t", "30", "start")
     if start.returncode != 0:
         log = (workdir / "log").read_text() if (workdir / "log").exists() else start.stderr
-        shutil.rmtree(workdir, ignore_errors=True)
-        unavailable(f"PostgreSQL did not start: {log.strip()[-300:]}")
+        raise PostgresUnavailable(f"PostgreSQL did not start: {log.strip()[-300:]}")
     try:
         import psycopg
 
@@ -98,7 +116,38 @@ def postgres() -> Iterator[Postgres]:
             host="127.0.0.1", port=port, dbname="postgres", user="app", password=password, autocommit=True
         ) as conn:
             conn.execute("CREATE DATABASE app")
-        yield Postgres(host="127.0.0.1", port=port, dbname="app", user="app", password=password)
+        pid = int((data / "postmaster.pid").read_text().split()[0])
+        yield Postgres(host="127.0.0.1", port=port, dbname="app", user="app", password=password, tls=tls, pid=pid)
     finally:
         run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
-        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
+    """A self-signed certificate and key for the server; the server options that use them."""
+    key, cert = workdir / "server.key", workdir / "server.crt"
+    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    made = subprocess.run(
+        [*command, "-keyout", str(key), "-out", str(cert)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    if made.returncode != 0:
+        raise PostgresUnavailable(f"openssl could not make a test certificate: {made.stderr.strip()[-300:]}")
+    key.chmod(0o600)
+    for path in (key, cert):
+        own(path)
+    return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One server per test session (TLS off locally); skips with the reason when it cannot run here (fails under
+    CI=true), e.g. no binaries: `apt-get install -y postgresql`."""
+    with ExitStack() as stack:
+        try:
+            running = stack.enter_context(postgres_server())
+        except PostgresUnavailable as error:
+            unavailable(str(error))
+        yield running

@@ -65,6 +65,9 @@ class Handler(BaseHTTPRequestHandler):
 
 class WebServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: every response closes its connection (HTTP/1.0), so a burst
+    # of new connections overflowed it and the dropped SYNs came back a second later (bench/origin.py saw it).
+    request_queue_size = 128
     on_auth_failure = staticmethod(on_auth_failure)
 
 

@@ -1,115 +1,111 @@
-"""Origin-request Lambda@Edge: answer from the S3 cache when the page is there, else pass to the web origin.
+"""Origin-request Lambda@Edge: what the S3 cache can serve goes to S3, the rest straight to the web origin.
 
-Lambda@Edge has no environment variables, so the settings arrive with every request as custom headers of
-the web origin (set by the distribution at deploy time, when the bucket's generated name is known).
-The cache must never cause an error: any S3 failure, timeout or oversized object goes to the origin.
+The page behaviours' origin is an origin group: the cache bucket (through OAC, origin path `/pages`) first, the
+web origin on the failover codes. CloudFront reads S3 itself; this function reads nothing and only decides:
+
+- On the request for the bucket (the group's first try): a GET or HEAD whose path has a cache key
+  (`edge_cache.keys`) and whose query string is empty or only the publisher's parameter goes on to S3. Anything
+  else (OPTIONS, another query string, a path the cache never holds) can never come from S3, so the function
+  replaces the request's origin with the web origin: no S3 read, no failover, no second invocation.
+- On the request for the web origin (a failover after S3 answered 403 or 5xx): it goes on as it is.
+
+Lambda@Edge has no environment variables, so the web origin's address rides on the bucket origin's custom
+headers (CONFIG_HEADERS), beside the web origin's own headers (its secret). Every request leaves without
+them: S3 gets no custom header at all, the web origin gets its own. The function never raises: on any error
+the request goes on to the origin CloudFront chose, headers removed (S3, whose 403 then fails over).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
+from urllib.parse import parse_qsl
 
-from edge_cache.keys import cache_key
-from edge_cache.store import CachedObject, CacheUnavailable, S3Store, client_for
+from edge_cache.keys import BYPASS_PARAM, cache_key
 
-# Origin custom headers that carry the configuration (CloudFront lower-cases the keys in the event).
-BUCKET_HEADER = "x-page-cache-bucket"
-REGION_HEADER = "x-page-cache-region"
-TIMEOUT_HEADER = "x-page-cache-timeout-ms"
-CONFIG_HEADERS = (BUCKET_HEADER, REGION_HEADER, TIMEOUT_HEADER)
-# A response generated at origin request is capped at 1 MB, headers included (Lambda@Edge quota).
-GENERATED_RESPONSE_LIMIT = 1_000_000
-_HEADER_ALLOWANCE = 8_000
-BODY_LIMIT = GENERATED_RESPONSE_LIMIT - _HEADER_ALLOWANCE
-_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript", "+json", "+xml")
+# Custom headers of the bucket origin that configure the function (CloudFront lower-cases the keys in the event).
+CONFIG_PREFIX = "x-page-cache-"
+WEB_DOMAIN_HEADER = CONFIG_PREFIX + "web-domain"
+WEB_PROTOCOL_HEADER = CONFIG_PREFIX + "web-protocol"  # "https" or "http"
+CONFIG_HEADERS = (WEB_DOMAIN_HEADER, WEB_PROTOCOL_HEADER)
+# Methods S3 answers for a page; OPTIONS (and anything else) belongs to the web app.
+S3_METHODS = ("GET", "HEAD")
+# The web origin as the distribution defines it (stacks/edge/distribution.py; a test keeps them equal).
+WEB_READ_TIMEOUT_S = 30
+WEB_KEEPALIVE_TIMEOUT_S = 5
+WEB_SSL_PROTOCOLS = ("TLSv1.2",)
 
 logger = logging.getLogger()
 logger.setLevel(logging.INFO)
 
-
-class Store(Protocol):
-    def get(self, key: str, *, max_bytes: int) -> CachedObject | None: ...
+Headers = dict[str, list[dict[str, str]]]
 
 
-def _header(headers: dict[str, list[dict[str, str]]], name: str) -> str | None:
-    values = headers.get(name)
-    return values[0]["value"] if values else None
+def s3_can_serve(request: dict[str, Any]) -> bool:
+    """Whether S3 could hold the answer: a GET/HEAD of a cacheable path with no query string but the publisher's."""
+    if request.get("method") not in S3_METHODS:
+        return False
+    query = request.get("querystring") or ""
+    if query:
+        try:
+            pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+        except ValueError:
+            return False
+        if [name for name, _ in pairs] != [BYPASS_PARAM]:
+            return False
+    uri = request.get("uri")
+    return isinstance(uri, str) and cache_key(uri) is not None
 
 
-def _to_origin(request: dict[str, Any]) -> dict[str, Any]:
-    """The request for the web origin, without the cache's configuration headers."""
-    custom = request.get("origin", {}).get("custom")
-    if custom:
-        custom["customHeaders"] = {k: v for k, v in custom.get("customHeaders", {}).items() if k not in CONFIG_HEADERS}
-    return request
-
-
-def _response(cached: CachedObject) -> dict[str, Any] | None:
-    """A generated 200 response, or None when its encoded body would exceed the cap."""
-    body: str
-    encoding = "text"
-    textual = any(marker in cached.content_type for marker in _TEXT_TYPES)
-    try:
-        body = cached.body.decode("utf-8") if textual else ""
-    except UnicodeDecodeError:
-        textual = False
-    if not textual:
-        body, encoding = base64.b64encode(cached.body).decode("ascii"), "base64"
-    if len(body.encode("utf-8")) > BODY_LIMIT:
-        return None
-    headers = {
-        "content-type": [{"key": "Content-Type", "value": cached.content_type}],
-        # X-Edge-* and X-Cache are CloudFront's own (a response setting them is rejected with a 502).
-        "x-page-cache": [{"key": "X-Page-Cache", "value": "hit"}],
+def decide(request: dict[str, Any]) -> dict[str, Any]:
+    """The request to send on: to S3 unchanged but for its headers, or to the web origin."""
+    s3 = request.get("origin", {}).get("s3")
+    if s3 is None:
+        return _without_config(request)  # the web origin (a failover): it goes on as it is
+    headers: Headers = s3.get("customHeaders") or {}
+    settings = {name: _value(headers, name) for name in CONFIG_HEADERS}
+    web_headers = {name: values for name, values in headers.items() if not name.startswith(CONFIG_PREFIX)}
+    domain, protocol = settings[WEB_DOMAIN_HEADER], settings[WEB_PROTOCOL_HEADER]
+    if s3_can_serve(request) or not domain or protocol not in ("https", "http"):
+        s3["customHeaders"] = {}  # S3 needs none, and the web origin's secret must not travel to it
+        return _without_config(request)
+    request["origin"] = {
+        "custom": {
+            "customHeaders": web_headers,
+            "domainName": domain,
+            "keepaliveTimeout": WEB_KEEPALIVE_TIMEOUT_S,
+            "path": "",
+            "port": 443 if protocol == "https" else 80,
+            "protocol": protocol,
+            "readTimeout": WEB_READ_TIMEOUT_S,
+            "sslProtocols": list(WEB_SSL_PROTOCOLS),
+        }
     }
-    for name, key, value in (
-        ("cache-control", "Cache-Control", cached.cache_control),
-        ("etag", "ETag", cached.etag),
-        ("last-modified", "Last-Modified", cached.last_modified),
-    ):
-        if value:
-            headers[name] = [{"key": key, "value": value}]
-    return {"status": "200", "statusDescription": "OK", "headers": headers, "body": body, "bodyEncoding": encoding}
-
-
-def decide(request: dict[str, Any], store_for: Callable[[dict[str, str]], Store | None]) -> dict[str, Any]:
-    """The generated response for a cache hit, or the request to forward to the web origin."""
-    if request.get("method") != "GET" or request.get("querystring"):
-        return _to_origin(request)  # the cache holds one copy per path, for reads
-    key = cache_key(request.get("uri", ""))
-    custom = request.get("origin", {}).get("custom", {})
-    settings = {name: _header(custom.get("customHeaders", {}), name) or "" for name in CONFIG_HEADERS}
-    store = store_for(settings) if key else None
-    if key is None or store is None:
-        return _to_origin(request)
-    try:
-        cached = store.get(key, max_bytes=BODY_LIMIT)
-    except CacheUnavailable as error:
-        logger.warning(json.dumps({"event": "cache_unavailable", "key": key, "error": str(error)[:300]}))
-        return _to_origin(request)
-    response = _response(cached) if cached else None
-    return response or _to_origin(request)
-
-
-def s3_store(settings: dict[str, str]) -> Store | None:
-    """The store the origin's headers describe; None (no cache) when they are missing or malformed."""
-    try:
-        timeout_ms = int(settings[TIMEOUT_HEADER] or 1000)
-    except ValueError:
-        return None
-    if not settings[BUCKET_HEADER] or not settings[REGION_HEADER]:
-        return None
-    return S3Store(bucket=settings[BUCKET_HEADER], client=client_for(settings[REGION_HEADER], timeout_ms))
+    request.setdefault("headers", {})["host"] = [{"key": "Host", "value": domain}]
+    return _without_config(request)
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
-    request = event["Records"][0]["cf"]["request"]
+    request: dict[str, Any] = event["Records"][0]["cf"]["request"]
     try:
-        return decide(request, s3_store)
-    except Exception:  # the cache must never turn a request into a 5xx
-        logger.exception("edge cache failed; forwarding to the origin")
-        return _to_origin(request)
+        return decide(request)
+    except Exception:  # the function must never turn a page view into a 5xx
+        logger.exception("origin-request decision failed; the request goes to the origin CloudFront chose")
+        return _without_config(request)
+
+
+def _value(headers: Headers, name: str) -> str:
+    values = headers.get(name)
+    return values[0].get("value", "") if values else ""
+
+
+def _without_config(request: dict[str, Any]) -> dict[str, Any]:
+    """The request with no configuration header left, in its origin's custom headers or its own headers."""
+    for origin in (request.get("origin") or {}).values():
+        if isinstance(origin, dict) and isinstance(origin.get("customHeaders"), dict):
+            origin["customHeaders"] = {
+                k: v for k, v in origin["customHeaders"].items() if not k.startswith(CONFIG_PREFIX)
+            }
+    if isinstance(request.get("headers"), dict):
+        request["headers"] = {k: v for k, v in request["headers"].items() if not k.startswith(CONFIG_PREFIX)}
+    return request

@@ -13,15 +13,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from edge_cache.keys import cache_key
+from edge_cache.keys import BYPASS_PARAM, cache_key
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
 # The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
-# unique to each fetch misses CloudFront's cache (the query string is part of its cache key) and makes the edge
-# function forward the request (it answers plain GETs without a query string only): the page comes from the
-# web origin, which sees this parameter and must ignore it.
-BYPASS_PARAM = "edge-cache-publish"
+# unique to each fetch (BYPASS_PARAM) misses CloudFront's caches; the fill then asks S3 first, so the publisher
+# takes the page's copy out of the bucket before the fetch (and puts it back if the fetch fails), and S3's 403
+# sends the fill to the web origin, which must ignore the parameter.
 
 
 class InvalidPath(Exception):
@@ -79,6 +78,19 @@ class BucketWriter:
         self._client = client
         self._bucket = bucket
 
+    def take(self, key: str) -> Page | None:
+        """Remove the stored copy of a page and return it (None when there is none)."""
+        try:
+            stored = self._client.get_object(Bucket=self._bucket, Key=key)
+        except self._client.exceptions.ClientError as error:
+            # Without s3:ListBucket a missing key answers 403 rather than 404.
+            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "403", "404"):
+                return None
+            raise
+        page = Page(200, stored["Body"].read(), stored.get("ContentType"), stored.get("CacheControl"))
+        self._client.delete_object(Bucket=self._bucket, Key=key)
+        return page
+
     def put(self, key: str, page: Page) -> None:
         extra = {"CacheControl": page.cache_control} if page.cache_control else {}
         self._client.put_object(
@@ -101,12 +113,18 @@ def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], write
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
-    page = fetcher(page_url(origin_url, path))
-    if page.status in _NOT_FOUND:
-        return {"path": path, "key": key, "result": "not_found"}
-    if page.status == 429 or page.status >= 500:
-        raise RetryableOriginError(f"{path}: origin answered {page.status}")
-    if page.status != 200:
-        raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+    previous = writer.take(key)  # else the fill through CloudFront would read this copy back from S3
+    try:
+        page = fetcher(page_url(origin_url, path))
+        if page.status in _NOT_FOUND:
+            return {"path": path, "key": key, "result": "not_found"}
+        if page.status == 429 or page.status >= 500:
+            raise RetryableOriginError(f"{path}: origin answered {page.status}")
+        if page.status != 200:
+            raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+    except Exception:
+        if previous:
+            writer.put(key, previous)  # a failed publish keeps the page viewers had
+        raise
     writer.put(key, page)
     return {"path": path, "key": key, "result": "stored"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -125,6 +126,26 @@ def test_db_endpoint_names_missing_settings_but_not_values(server: WebServer, mo
 def test_unknown_paths_are_404(server: WebServer) -> None:
     assert get(server, "/nope")[0] == 404
     assert get(server, "/")[0] == 200
+
+
+def test_a_burst_of_new_connections_is_queued_not_dropped() -> None:
+    """Every response closes its connection, so the load balancer opens one per request: the listen backlog
+    must hold a burst of them (with socketserver's default of 5 the rest were dropped and retried 1 s later)."""
+    server = make_server("127.0.0.1", 0)  # listening, not yet accepting: the backlog alone holds the connections
+    clients = []
+    try:
+        for _ in range(64):
+            client = socket.socket()
+            client.settimeout(0.5)
+            client.connect(server.server_address)  # times out once the backlog is full
+            clients.append(client)
+    except TimeoutError:
+        pass
+    finally:
+        for client in clients:
+            client.close()
+        server.server_close()
+    assert len(clients) == 64
 
 
 def test_settings_default_to_tls_and_hide_the_password() -> None:

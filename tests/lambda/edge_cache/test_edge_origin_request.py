@@ -1,204 +1,203 @@
-"""The origin-request handler against moto's S3 on 127.0.0.1, with events in CloudFront's format."""
+"""The origin-request function's decision, on events in CloudFront's documented format.
+
+What S3 can serve goes to the bucket (CloudFront reads it), with no custom header; everything else goes straight
+to the web origin with the web origin's own headers; a failover request to the web origin goes on as it is; no
+configuration header ever leaves the function, and no input makes it raise.
+"""
 
 from __future__ import annotations
 
-import base64
-import socket
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import copy
 from typing import Any
+from urllib.parse import unquote
 
-import boto3
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from edge_cache import origin_request
-from edge_cache.origin_request import BODY_LIMIT, CONFIG_HEADERS, handler
-from edge_cache.store import CacheUnavailable, S3Store
-from tests.support.cloudfront_events import origin_request as event
-from tests.support.servers import free_port
-
-HTML = "text/html; charset=utf-8"
-
-
-def _put(s3: Any, bucket: str, key: str, body: bytes, content_type: str = HTML, **extra: str) -> None:
-    s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType=content_type, **extra)
-
-
-# Headers a Lambda@Edge generated response must not set (CloudFront "restrictions on edge functions").
-_DISALLOWED = ("connection", "expect", "keep-alive", "proxy-", "trailer", "upgrade", "via", "transfer-encoding")
-_DISALLOWED_PREFIXES = ("x-accel-", "x-amz-cf-", "x-amzn-", "x-cache", "x-edge-", "x-forwarded-proto", "x-real-ip")
-
-
-def _assert_allowed_headers(response: dict[str, Any]) -> None:
-    for name, values in response["headers"].items():
-        assert name == name.lower() and values[0]["key"].lower() == name
-        assert not name.startswith(_DISALLOWED) and not name.startswith(_DISALLOWED_PREFIXES), name
-
-
-def _is_forwarded(result: dict[str, Any], uri: str) -> bool:
-    """The handler returned the request (to the web origin), not a generated response."""
-    return "status" not in result and result["uri"] == uri
-
-
-def test_hit_is_answered_from_the_cache(s3: Any, bucket: str) -> None:
-    _put(s3, bucket, "pages/news/today", b"<h1>Today</h1>", CacheControl="max-age=60")
-    result = handler(event("/news/today", bucket=bucket), None)
-    assert result["status"] == "200"
-    assert result["body"] == "<h1>Today</h1>" and result["bodyEncoding"] == "text"
-    assert result["headers"]["content-type"] == [{"key": "Content-Type", "value": HTML}]
-    assert result["headers"]["cache-control"] == [{"key": "Cache-Control", "value": "max-age=60"}]
-    assert result["headers"]["x-page-cache"][0]["value"] == "hit"
-    _assert_allowed_headers(result)
-    assert result["headers"]["etag"][0]["value"].startswith('"')
-    assert result["headers"]["last-modified"][0]["value"].endswith("GMT")
-
-
-def test_directory_paths_are_served_from_their_index(s3: Any, bucket: str) -> None:
-    _put(s3, bucket, "pages/index.html", b"<h1>Home</h1>")
-    assert handler(event("/", bucket=bucket), None)["body"] == "<h1>Home</h1>"
-
-
-def test_binary_objects_are_base64_encoded(s3: Any, bucket: str) -> None:
-    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 10
-    _put(s3, bucket, "pages/logo.png", png, content_type="image/png")
-    result = handler(event("/logo.png", bucket=bucket), None)
-    assert result["bodyEncoding"] == "base64"
-    _assert_allowed_headers(result)
-    assert base64.b64decode(result["body"]) == png
-
-
-def test_miss_goes_to_the_web_origin_without_the_cache_settings(bucket: str) -> None:
-    result = handler(event("/news/tomorrow", bucket=bucket), None)
-    assert _is_forwarded(result, "/news/tomorrow")
-    headers = result["origin"]["custom"]["customHeaders"]
-    assert not set(CONFIG_HEADERS) & set(headers)
-    assert headers["x-app-secret"][0]["value"] == "kept-for-the-origin"  # the origin's own headers stay
-
-
-@pytest.mark.parametrize(
-    ("method", "querystring"),
-    [("POST", ""), ("HEAD", ""), ("GET", "page=2")],
+from edge_cache.keys import BYPASS_PARAM, cache_key
+from edge_cache.origin_request import CONFIG_HEADERS, CONFIG_PREFIX, handler
+from tests.support.cloudfront_events import (
+    SECRET,
+    SECRET_HEADER,
+    WEB_DOMAIN,
+    bucket_headers,
+    to_bucket,
+    to_web_origin,
 )
-def test_only_plain_gets_are_answered_from_the_cache(s3: Any, bucket: str, method: str, querystring: str) -> None:
-    _put(s3, bucket, "pages/news/today", b"cached")
-    result = handler(event("/news/today", bucket=bucket, method=method, querystring=querystring), None)
-    assert _is_forwarded(result, "/news/today")
 
 
-def test_missing_settings_disable_the_cache(s3: Any, bucket: str) -> None:
-    _put(s3, bucket, "pages/news/today", b"cached")
-    assert _is_forwarded(handler(event("/news/today", bucket=None), None), "/news/today")
+def _request(event: dict[str, Any]) -> dict[str, Any]:
+    request: dict[str, Any] = event["Records"][0]["cf"]["request"]
+    return request
+
+
+def _config_left(request: dict[str, Any]) -> list[str]:
+    """Every configuration header still in the request, wherever it is."""
+    names = [n for origin in request["origin"].values() for n in origin.get("customHeaders", {})]
+    return [n for n in [*names, *request.get("headers", {})] if n.startswith(CONFIG_PREFIX)]
+
+
+def _to_s3(result: dict[str, Any], sent: dict[str, Any]) -> None:
+    """The request goes to the bucket it was meant for, without a single custom header, else unchanged."""
+    assert set(result["origin"]) == {"s3"}
+    s3, before = result["origin"]["s3"], sent["origin"]["s3"]
+    assert s3["customHeaders"] == {}
+    assert {k: v for k, v in s3.items() if k != "customHeaders"} == {
+        k: v for k, v in before.items() if k != "customHeaders"
+    }
+    assert (result["uri"], result["querystring"], result["method"]) == (
+        sent["uri"],
+        sent["querystring"],
+        sent["method"],
+    )
+    assert result["headers"] == sent["headers"]
+
+
+def _to_web(result: dict[str, Any], sent: dict[str, Any], *, protocol: str = "http") -> None:
+    """The request goes to the web origin, with the web origin's headers only, else unchanged."""
+    assert result["origin"] == {
+        "custom": {
+            "customHeaders": {SECRET_HEADER: [{"key": "X-Origin-Verify", "value": SECRET}]},
+            "domainName": WEB_DOMAIN,
+            "keepaliveTimeout": 5,
+            "path": "",
+            "port": 443 if protocol == "https" else 80,
+            "protocol": protocol,
+            "readTimeout": 30,
+            "sslProtocols": ["TLSv1.2"],
+        }
+    }
+    assert result["headers"]["host"] == [{"key": "Host", "value": WEB_DOMAIN}]
+    assert (result["uri"], result["querystring"], result["method"]) == (
+        sent["uri"],
+        sent["querystring"],
+        sent["method"],
+    )
 
 
 @pytest.mark.parametrize(
-    "uri",
+    ("uri", "method", "querystring"),
     [
-        "/../secret.txt",
-        "/%2e%2e/secret.txt",
-        "/pages%2f..%2fsecret.txt",
-        "/..%5csecret.txt",
-        "/%252e%252e/secret.txt",
-        "/" + "a" * 2000,
+        ("/news/today", "GET", ""),
+        ("/", "GET", ""),
+        ("/news/", "GET", ""),
+        ("/caf%C3%A9", "GET", ""),
+        ("/news/today", "HEAD", ""),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=3f2a9c"),  # the publisher's fetch: S3 first (it took the copy out)
     ],
 )
-def test_hostile_paths_are_never_used_as_keys(s3: Any, bucket: str, uri: str) -> None:
-    # Objects a traversal would reach if the path were used raw, or decoded and joined naively.
-    for key in ("secret.txt", "pages/../secret.txt", "pages/%2e%2e/secret.txt", "pages/" + "a" * 2000):
-        _put(s3, bucket, key[:1024], b"must not be served")
-    result = handler(event(uri, bucket=bucket), None)
-    assert _is_forwarded(result, uri)
-
-
-def test_objects_over_the_generated_response_cap_go_to_the_origin(s3: Any, bucket: str) -> None:
-    _put(s3, bucket, "pages/big.html", b"x" * (BODY_LIMIT + 1))
-    assert _is_forwarded(handler(event("/big.html", bucket=bucket), None), "/big.html")
-
-
-def test_binary_objects_whose_base64_exceeds_the_cap_go_to_the_origin(s3: Any, bucket: str) -> None:
-    # 800 kB fits the cap as bytes, but not once base64 grows it by a third.
-    _put(s3, bucket, "pages/photo.jpg", b"\xff" * 800_000, content_type="image/jpeg")
-    assert _is_forwarded(handler(event("/photo.jpg", bucket=bucket), None), "/photo.jpg")
-
-
-def test_object_just_under_the_cap_is_served(s3: Any, bucket: str) -> None:
-    _put(s3, bucket, "pages/edge.html", b"y" * BODY_LIMIT)
-    assert handler(event("/edge.html", bucket=bucket), None)["status"] == "200"
-
-
-def test_unknown_bucket_falls_back_to_the_origin() -> None:
-    assert _is_forwarded(handler(event("/news/today", bucket="no-such-bucket-here"), None), "/news/today")
-
-
-def test_malformed_settings_fall_back_to_the_origin(bucket: str) -> None:
-    bad_region = event("/news/today", bucket=bucket, region="not a region")
-    assert _is_forwarded(handler(bad_region, None), "/news/today")
-    bad_timeout = event("/news/today", bucket=bucket)
-    bad_timeout["Records"][0]["cf"]["request"]["origin"]["custom"]["customHeaders"]["x-page-cache-timeout-ms"][0][
-        "value"
-    ] = "soon"
-    assert _is_forwarded(handler(bad_timeout, None), "/news/today")
-
-
-# S3 failures: an endpoint that refuses, one that answers 500, one that never answers.
-
-
-class _Failing(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(500)
-        self.send_header("Content-Type", "application/xml")
-        body = b"<Error><Code>InternalError</Code><Message>boom</Message></Error>"
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def failing_s3() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def silent_s3() -> Iterator[str]:
-    """Accepts connections and never answers."""
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    listener.close()
-
-
-def _store(endpoint: str, timeout_s: float = 0.3) -> S3Store:
-    from botocore.config import Config
-
-    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 1})
-    client = boto3.client("s3", region_name="eu-west-1", endpoint_url=endpoint, config=config)
-    return S3Store(bucket="cache", client=client)
-
-
-@pytest.mark.parametrize("endpoint", ["failing", "silent", "closed"])
-def test_any_s3_failure_forwards_to_the_origin(
-    endpoint: str, failing_s3: str, silent_s3: str, monkeypatch: pytest.MonkeyPatch
+def test_what_s3_can_serve_goes_to_the_bucket_without_any_custom_header(
+    uri: str, method: str, querystring: str
 ) -> None:
-    url = {"failing": failing_s3, "silent": silent_s3, "closed": f"http://127.0.0.1:{free_port()}"}[endpoint]
-    store = _store(url)
-    with pytest.raises(CacheUnavailable):
-        store.get("pages/news/today", max_bytes=BODY_LIMIT)
-    monkeypatch.setattr(origin_request, "s3_store", lambda _settings: store)
-    result = handler(event("/news/today", bucket="cache"), None)
-    assert _is_forwarded(result, "/news/today")
+    event = to_bucket(uri, method=method, querystring=querystring)
+    sent = copy.deepcopy(_request(event))
+    result = handler(event, None)
+    _to_s3(result, sent)
+    # The key CloudFront asks S3 for (origin path + decoded URI) is the one the publisher writes.
+    assert result["origin"]["s3"]["path"].lstrip("/") + unquote(result["uri"]) == cache_key(uri)
 
 
-def test_an_unexpected_error_still_forwards_to_the_origin(monkeypatch: pytest.MonkeyPatch) -> None:
-    def broken(_settings: dict[str, str]) -> S3Store:
-        raise RuntimeError("bug")
+@pytest.mark.parametrize(
+    ("uri", "method", "querystring"),
+    [
+        ("/news/today", "OPTIONS", ""),
+        ("/news/today", "POST", ""),
+        ("/search", "GET", "q=cdk"),
+        ("/news/today", "GET", "utm_source=mail"),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=1&utm_source=mail"),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=1&{BYPASS_PARAM}=2"),
+        ("/news/today", "GET", "&&"),
+        ("/news/../admin", "GET", ""),
+        ("/news%2F..%2Fadmin", "GET", ""),
+        ("/news//today", "GET", ""),
+        ("/sale/50%25-off", "GET", ""),
+        ("/*", "GET", ""),
+        ("/" + "a" * 600, "GET", ""),
+    ],
+)
+def test_what_s3_can_never_serve_goes_straight_to_the_web_origin(uri: str, method: str, querystring: str) -> None:
+    event = to_bucket(uri, method=method, querystring=querystring)
+    sent = copy.deepcopy(_request(event))
+    _to_web(handler(event, None), sent)
 
-    monkeypatch.setattr(origin_request, "s3_store", broken)
-    assert _is_forwarded(handler(event("/news/today", bucket="cache"), None), "/news/today")
+
+def test_an_https_web_origin_is_reached_on_443() -> None:
+    event = to_bucket("/search", querystring="q=1", headers=bucket_headers(protocol="https"))
+    sent = copy.deepcopy(_request(event))
+    _to_web(handler(event, None), sent, protocol="https")
+
+
+def test_a_failover_request_to_the_web_origin_goes_on_unchanged() -> None:
+    event = to_web_origin("/news/never-published")
+    sent = copy.deepcopy(_request(event))
+    assert handler(event, None) == sent
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        bucket_headers(domain=None),
+        bucket_headers(protocol=None),
+        bucket_headers(protocol="ftp"),
+        bucket_headers(domain=""),
+    ],
+)
+def test_without_a_usable_web_origin_everything_goes_to_s3_which_fails_over(headers: dict[str, Any]) -> None:
+    event = to_bucket("/search", querystring="q=1", headers=headers)
+    sent = copy.deepcopy(_request(event))
+    _to_s3(handler(event, None), sent)
+
+
+def test_a_config_header_a_viewer_sends_is_removed_too() -> None:
+    event = to_bucket("/news/today")
+    _request(event)["headers"]["x-page-cache-web-domain"] = [{"key": "X-Page-Cache-Web-Domain", "value": "evil.test"}]
+    result = handler(event, None)
+    assert _config_left(result) == []
+
+
+def test_an_error_in_the_decision_sends_the_request_on_without_its_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(_uri: str) -> str | None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(origin_request, "cache_key", broken)
+    event = to_bucket("/news/today")
+    result = handler(event, None)
+    assert set(result["origin"]) == {"s3"} and _config_left(result) == []
+    assert result["origin"]["s3"]["customHeaders"] == {SECRET_HEADER: [{"key": "X-Origin-Verify", "value": SECRET}]}
+
+
+def test_the_settings_the_function_reads_are_the_ones_the_events_carry() -> None:
+    assert set(CONFIG_HEADERS) == {n for n in bucket_headers() if n.startswith(CONFIG_PREFIX)}
+
+
+_METHODS = st.sampled_from(["GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE", "PATCH", ""])
+_URIS = st.one_of(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=80).map(lambda s: "/" + s),
+    st.lists(
+        st.sampled_from(["news", "..", ".", "", "%2f", "%2e", "%25", "*", "a b", "%C3%A9", "%ff"]), max_size=6
+    ).map(lambda parts: "/" + "/".join(parts)),
+    st.text(max_size=20),
+)
+_QUERIES = st.one_of(st.just(""), st.text(max_size=40), st.just(f"{BYPASS_PARAM}=x"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(uri=_URIS, method=_METHODS, querystring=_QUERIES)
+def test_no_request_raises_leaks_its_settings_or_reaches_s3_without_a_key(
+    uri: str, method: str, querystring: str
+) -> None:
+    event = to_bucket(uri, method=method, querystring=querystring)
+    result = handler(event, None)
+    assert _config_left(result) == []
+    (origin,) = result["origin"]
+    if origin == "s3":
+        assert result["origin"]["s3"]["customHeaders"] == {}
+        assert method in ("GET", "HEAD") and cache_key(uri) is not None
+        assert querystring in ("", f"{BYPASS_PARAM}=x")
+    else:
+        assert result["origin"]["custom"]["domainName"] == WEB_DOMAIN
+        assert not (
+            method in ("GET", "HEAD") and cache_key(uri) is not None and querystring in ("", f"{BYPASS_PARAM}=x")
+        )

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
+import urllib.request
 from typing import Any
 
 import pytest
 
-from edge_cache.origin_request import handler as edge_handler
+from edge_cache.keys import BYPASS_PARAM, cache_key
 from edge_cache.publishing import (
-    BYPASS_PARAM,
     BucketWriter,
     InvalidPath,
+    Page,
     RetryableOriginError,
     UnpublishableResponse,
     fetch,
     page_url,
     publish,
 )
-from tests.support.cloudfront_events import origin_request as event
 from tests.support.servers import free_port
 
 
@@ -39,27 +39,77 @@ def test_a_page_is_stored_with_its_content_type_and_cache_headers(origin_url: st
     assert stored["CacheControl"] == "max-age=60"
 
 
-def test_the_edge_function_serves_what_the_publisher_stored(origin_url: str, s3: Any, bucket: str) -> None:
-    """Both derive keys with edge_cache.keys, so a published path is a cache hit."""
-    _publish("/", origin_url, s3, bucket)
-    response = edge_handler(event("/", bucket=bucket), None)
-    assert (response["status"], response["body"]) == ("200", "<h1>Home</h1>")
+@pytest.mark.parametrize(("path", "body"), [("/", b"<h1>Home</h1>"), ("/news/today", b"<h1>Today</h1>")])
+def test_cloudfront_reading_the_origin_path_finds_what_the_publisher_stored(
+    origin_url: str, s3_endpoint: str, s3: Any, bucket: str, *, path: str, body: bytes
+) -> None:
+    """CloudFront asks S3 for the origin path `/pages` + the viewer's URI; that is the key the publisher wrote."""
+    _publish(path, origin_url, s3, bucket)
+    origin_path = "/" + distribution_pages_prefix().strip("/")
+    assert _signed_get(f"{s3_endpoint}/{bucket}{origin_path}{path}") == body
+
+
+def test_a_percent_encoded_path_is_the_key_s3_decodes_it_to(s3_endpoint: str, s3: Any, bucket: str) -> None:
+    writer = BucketWriter(s3, bucket)
+    page = Page(200, b"<h1>Cafe</h1>", "text/html", None)
+    writer.put(cache_key("/caf%C3%A9") or "", page)
+    assert _signed_get(f"{s3_endpoint}/{bucket}/pages/caf%C3%A9") == b"<h1>Cafe</h1>"
+
+
+def _signed_get(url: str) -> bytes:
+    """GET a raw URL signed with SigV4, as CloudFront's origin access control signs its requests to S3."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials("testing", "testing"), "s3", "eu-west-1").add_auth(request)
+    prepared = urllib.request.Request(url, headers=dict(request.headers.items()))  # noqa: S310 (http://127.0.0.1)
+    with urllib.request.urlopen(prepared, timeout=5) as response:  # noqa: S310
+        return bytes(response.read())
+
+
+def distribution_pages_prefix() -> str:
+    from stacks.edge.buckets import PAGES_PREFIX
+
+    return PAGES_PREFIX
 
 
 def test_each_fetch_goes_past_both_caches_to_the_web_origin(
     origin_url: str, origin_requests: list[str], s3: Any, bucket: str
 ) -> None:
     """The publisher fetches through CloudFront (the origin admits nothing else): a query parameter unique to
-    the fetch misses CloudFront's cache, and the edge function forwards it even when the page is cached."""
+    the fetch misses CloudFront's caches, and the page's S3 copy is out of the bucket while the fetch runs, so
+    the fill does not read it back from S3 but goes on to the web origin."""
     _publish("/news/today", origin_url, s3, bucket)
-    _publish("/news/today", origin_url, s3, bucket)
+    seen_during_fetch = []
+
+    def fetcher(url: str) -> Page:
+        seen_during_fetch.append(s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0))
+        return fetch(url, timeout_s=2)
+
+    publish("/news/today", origin_url=origin_url, fetcher=fetcher, writer=BucketWriter(s3, bucket))
+    assert seen_during_fetch == [0]
+    assert s3.get_object(Bucket=bucket, Key="pages/news/today")["Body"].read() == b"<h1>Today</h1>"
     first, second = [p for p in origin_requests if p.startswith("/news/today?")][-2:]
     assert first.startswith(f"/news/today?{BYPASS_PARAM}=") and first != second
-    uri, query = page_url("https://d111111abcdef8.cloudfront.net", "/news/today").split("/", 3)[3].split("?")
-    forwarded = edge_handler(event(f"/{uri}", bucket=bucket, querystring=query), None)
-    assert "status" not in forwarded  # the request goes on to the origin, not answered from S3
-    assert forwarded["uri"] == "/news/today"
     assert page_url("https://x", "/a?b=1", "n") == f"https://x/a?b=1&{BYPASS_PARAM}=n"
+
+
+@pytest.mark.parametrize("answer", [Page(503, b"", None, None), Page(301, b"", None, None), TimeoutError("slow")])
+def test_a_failed_publish_puts_back_the_copy_viewers_had(s3: Any, bucket: str, answer: Page | Exception) -> None:
+    writer = BucketWriter(s3, bucket)
+    writer.put("pages/news/today", Page(200, b"<h1>Yesterday</h1>", "text/html", "max-age=60"))
+
+    def fetcher(_url: str) -> Page:
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    with pytest.raises((RetryableOriginError, UnpublishableResponse, TimeoutError)):
+        publish("/news/today", origin_url="https://d111111abcdef8.cloudfront.net", fetcher=fetcher, writer=writer)
+    stored = s3.get_object(Bucket=bucket, Key="pages/news/today")
+    assert (stored["Body"].read(), stored["CacheControl"]) == (b"<h1>Yesterday</h1>", "max-age=60")
 
 
 @pytest.mark.parametrize("path", ["/gone", "/never-existed"])
@@ -87,7 +137,7 @@ def test_redirects_and_other_4xx_are_not_cached(origin_url: str, s3: Any, bucket
     assert s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
-@pytest.mark.parametrize("path", ["/../secret", "/a/%2e%2e/b", "news", "/%2f"])
+@pytest.mark.parametrize("path", ["/../secret", "/a/%2e%2e/b", "news", "/%2f", "/*", "/news/*"])
 def test_hostile_paths_are_refused_before_any_request(s3: Any, bucket: str, path: str) -> None:
     def must_not_fetch(url: str) -> Any:
         raise AssertionError(f"fetched {url}")

@@ -1,20 +1,19 @@
-"""Fine-grained assertions on the edge cache stacks: where the edge function runs, how it is attached,
-what protects the cache bucket, and how the publisher retries and records failures."""
+"""Fine-grained assertions on the edge cache stacks: how pages reach viewers (an origin group, S3 through OAC
+then the web origin, with the origin-request function on every page behaviour), where the function runs and
+what it may do, what protects the cache bucket, and how the publisher retries and records failures."""
 
 from __future__ import annotations
 
-import fnmatch
 import json
 from typing import Any
 
 import pytest
 
-from edge_cache import origin_request
-from edge_cache.keys import PAGES_PREFIX
+from edge_cache import keys, origin_request
 from stacks.common.readiness.template import refs
 from stacks.config import load_stage
-from stacks.edge import distribution
-from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, RETRYABLE_ERRORS
+from stacks.edge import buckets, distribution
+from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, BYPASS_PARAM, RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
 from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL
@@ -118,26 +117,24 @@ def test_edge_function_and_versions_are_retained_for_make_destroy_to_delete(synt
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_role_is_trusted_by_edgelambda_and_reads_pages_only(synth: Synthesized, stage: str) -> None:
+def test_edge_role_is_trusted_by_edgelambda_and_may_only_write_its_logs(synth: Synthesized, stage: str) -> None:
+    """The function reads nothing (CloudFront reads S3): its role grants log writes and nothing else."""
     functions = _functions(synth, stage)
-    role_id, role = _one(functions, "AWS::IAM::Role")
+    (role_id,) = [
+        k
+        for k, r in resources_of_type(functions, "AWS::IAM::Role").items()
+        if "edgelambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    role = functions["Resources"][role_id]
     principals = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
     assert set(principals) == {"edgelambda.amazonaws.com", "lambda.amazonaws.com"}
     assert "ManagedPolicyArns" not in role["Properties"]
-    reads = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:GetObject"]
-    (read,) = reads
-    assert read["Resource"]["Fn::Join"][1][-1] == f":s3:::{stage}-edge-*/pages/*"
-    assert read["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+    actions = {a for s in statements_of_role(functions, role_id) for a in _listed(s["Action"])}
+    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_role_may_list_the_cache_buckets_so_a_miss_is_a_404(synth: Synthesized, stage: str) -> None:
-    """Without s3:ListBucket S3 answers a missing key with 403 AccessDenied, logged as a failure on every miss."""
-    functions = _functions(synth, stage)
-    role_id, _ = _one(functions, "AWS::IAM::Role")
-    (listing,) = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:ListBucket"]
-    assert listing["Resource"]["Fn::Join"][1][-1] == f":s3:::{stage}-edge-*"  # the buckets, not their objects
-    assert listing["Condition"] == {"StringEquals": {"s3:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -150,55 +147,119 @@ def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: 
     assert _distribution(synth, stage)["Comment"].endswith(f"(origin {revision})")
 
 
+# Pages: the cache bucket first, the web origin behind it, the function on every page behaviour.
+
+
+def _page_behaviors(synth: Synthesized, stage: str) -> list[dict[str, Any]]:
+    config = _distribution(synth, stage)
+    assets = load_stage(stage).edge.assets_path_pattern
+    behaviors = [config["DefaultCacheBehavior"]] + [b for b in config["CacheBehaviors"] if b["PathPattern"] != assets]
+    assert len(behaviors) == 1 + len(load_stage(stage).edge.behaviors)
+    return behaviors
+
+
+def _origins(synth: Synthesized, stage: str) -> dict[str, dict[str, Any]]:
+    return {o["Id"]: o for o in _distribution(synth, stage)["Origins"]}
+
+
+def _group_members(synth: Synthesized, stage: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    (group,) = _distribution(synth, stage)["OriginGroups"]["Items"]
+    primary, fallback = (_origins(synth, stage)[m["OriginId"]] for m in group["Members"]["Items"])
+    return primary, fallback
+
+
+def _headers(origin: dict[str, Any]) -> dict[str, Any]:
+    return {h["HeaderName"]: h["HeaderValue"] for h in origin.get("OriginCustomHeaders", [])}
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_edge_read_policy_matches_the_generated_cache_bucket_name_only(synth: Synthesized, stage: str) -> None:
-    """CloudFormation names an unnamed bucket '<stack name>-<logical id>-<random suffix>', in lower case for
-    S3: the edge role's pattern must match the cache bucket this stage's Edge stack gets, under the prefix
-    the edge function reads, and no other stage's bucket."""
-    functions = _functions(synth, stage)
-    role_id, _ = _one(functions, "AWS::IAM::Role")
-    (read,) = [s for s in statements_of_role(functions, role_id) if s["Action"] == "s3:GetObject"]
-    bucket_pattern, key_pattern = read["Resource"]["Fn::Join"][1][-1].removeprefix(":s3:::").split("/", 1)
-
-    def generated(stack: str) -> str:
-        return f"{synth.stack_names[stack]}-{CACHE}-1a2b3c4d5e6f".lower()
-
-    assert fnmatch.fnmatchcase(generated(f"{stage}/Edge"), bucket_pattern), bucket_pattern
-    others = [key for key in synth.templates if key != f"{stage}/Edge"]
-    assert not [key for key in others if fnmatch.fnmatchcase(generated(key), bucket_pattern)]
-    assert fnmatch.fnmatchcase(f"{PAGES_PREFIX}news/today", key_pattern), key_pattern
-    assert not fnmatch.fnmatchcase("assets/app.js", key_pattern)
-
-
-# Configuration reaches the function through the web origin's custom headers.
+def test_pages_come_from_the_cache_bucket_then_the_web_origin(synth: Synthesized, stage: str) -> None:
+    groups = _distribution(synth, stage)["OriginGroups"]
+    (group,) = groups["Items"]
+    assert groups["Quantity"] == 1
+    for behavior in _page_behaviors(synth, stage):
+        assert behavior["TargetOriginId"] == group["Id"]
+        assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]  # origin groups fail over for these only
+    primary, fallback = _group_members(synth, stage)
+    assert primary["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
+    assert "OriginAccessControlId" in primary and "CustomOriginConfig" in fallback
+    # A page missing from S3 (403: CloudFront may not list the bucket), S3 errors and its 503 Slow Down go to the
+    # web origin; a 404, which only the web origin answers, is not asked twice.
+    codes = group["FailoverCriteria"]["StatusCodes"]
+    assert codes["Items"] == list(distribution.FAILOVER_STATUS_CODES) == [403, 500, 502, 503, 504]
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_settings_ride_on_the_web_origin_headers(synth: Synthesized, stage: str) -> None:
+def test_cloudfront_reads_the_keys_the_publisher_writes(synth: Synthesized, stage: str) -> None:
+    """The S3 origin's path + the viewer's URI is the key: edge_cache.keys and the bucket's prefix agree."""
+    primary, _ = _group_members(synth, stage)
+    assert primary["OriginPath"] + "/news/today" == "/" + (keys.cache_key("/news/today") or "")
+    assert buckets.PAGES_PREFIX == keys.PAGES_PREFIX
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, stage: str) -> None:
+    assert BYPASS_PARAM == keys.BYPASS_PARAM  # the parameter the function lets through to S3
+    template = _edge(synth, stage)
+    for behavior in _page_behaviors(synth, stage):
+        assert "OriginRequestPolicyId" not in behavior  # S3 and the web origin see the cache key only
+        policy = template["Resources"][behavior["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
+        key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
+        # Only the publisher's own parameter, which makes its fetches miss every cache.
+        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": [BYPASS_PARAM]}
+        assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
+        assert key["CookiesConfig"] == {"CookieBehavior": "none"}
+
+
+def _verify(synth: Synthesized, stage: str) -> dict[str, Any]:
+    """The secret the web origin's listener requires: a dynamic reference to the Web stack's secret, resolved by
+    CloudFormation at deploy time, so the value is in no template."""
+    return {
+        "Fn::Join": ["", ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"]]
+    }
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_web_origin_is_this_apps_load_balancer_with_its_secret_only(synth: Synthesized, stage: str) -> None:
     config = load_stage(stage)
-    (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
-    # The app's own web service is the origin: its load balancer, imported from the Web stack.
+    _, web = _group_members(synth, stage)
     reference = web["DomainName"]["Fn::GetStackOutput"]  # a weak cross-stack reference (see cdk.json)
     assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
     protocol = "https-only" if config.web.https else "http-only"
-    assert web["CustomOriginConfig"] == {"OriginProtocolPolicy": protocol, "OriginSSLProtocols": ["TLSv1.2"]}
-    headers = {h["HeaderName"]: h["HeaderValue"] for h in web["OriginCustomHeaders"]}
-    verify = headers.pop(VERIFY_HEADER)
-    assert headers == {
-        origin_request.BUCKET_HEADER: {"Ref": CACHE},
-        origin_request.REGION_HEADER: config.region,
-        origin_request.TIMEOUT_HEADER: str(config.edge.cache_lookup_timeout_ms),
+    assert web["CustomOriginConfig"] == {
+        "OriginProtocolPolicy": protocol,
+        "OriginSSLProtocols": list(origin_request.WEB_SSL_PROTOCOLS),
+        # The timeouts the function repeats when it sends a request there itself.
+        "OriginReadTimeout": origin_request.WEB_READ_TIMEOUT_S,
+        "OriginKeepaliveTimeout": origin_request.WEB_KEEPALIVE_TIMEOUT_S,
     }
-    # The secret the web origin's listener requires: a dynamic reference to the Web stack's secret, resolved by
-    # CloudFormation at deploy time, so the value is in no template.
-    assert verify == {
-        "Fn::Join": ["", ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"]]
+    assert _headers(web) == {VERIFY_HEADER: _verify(synth, stage)}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_bucket_origin_carries_the_web_origin_for_the_function(synth: Synthesized, stage: str) -> None:
+    """Lambda@Edge has no environment: the function reads where the web origin is from these headers (and
+    removes them, tests/lambda/edge_cache/test_edge_origin_request.py)."""
+    primary, web = _group_members(synth, stage)
+    assert _headers(primary) == {
+        distribution.WEB_DOMAIN_HEADER: web["DomainName"],
+        distribution.WEB_PROTOCOL_HEADER: "https" if load_stage(stage).web.https else "http",
+        # The secret's rotation rewrites every origin that carries the header (lambda/origin_secret).
+        VERIFY_HEADER: _verify(synth, stage),
     }
-    assert set(origin_request.CONFIG_HEADERS) == {
-        distribution.BUCKET_HEADER,
-        distribution.REGION_HEADER,
-        distribution.TIMEOUT_HEADER,
-    }
+    assert set(origin_request.CONFIG_HEADERS) == {distribution.WEB_DOMAIN_HEADER, distribution.WEB_PROTOCOL_HEADER}
+    assert all(name.startswith(origin_request.CONFIG_PREFIX) for name in origin_request.CONFIG_HEADERS)
+    assert not VERIFY_HEADER.startswith(origin_request.CONFIG_PREFIX)  # it travels on to the web origin
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_origin_carries_a_header_cloudfront_refuses(synth: Synthesized, stage: str) -> None:
+    """CloudFront refuses custom origin headers named X-Amz-*, X-Edge-* and a fixed list (Developer Guide,
+    "Custom headers that CloudFront can't add to origin requests"): the distribution would not deploy."""
+    refused = {"cache-control", "connection", "content-length", "cookie", "host", "via", "x-real-ip", "range"}
+    for origin in _distribution(synth, stage)["Origins"]:
+        for name in _headers(origin):
+            assert not name.lower().startswith(("x-amz-", "x-edge-")) and name.lower() not in refused, name
 
 
 def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, Any]:
@@ -208,13 +269,17 @@ def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, An
     return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
 
 
-def test_origin_shield_follows_the_config(synth: Synthesized) -> None:
-    def shield(stage: str) -> Any:
-        (web,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" in o]
-        return web.get("OriginShield")
+def test_origin_shield_covers_both_page_origins_in_prod_outside_the_stage_region(synth: Synthesized) -> None:
+    """The function runs in the shield's region, whose Lambda concurrency it shares with the account's functions
+    there: prod keeps it out of the stage region, where the chat API runs (bench/capacity.py)."""
 
-    assert shield("prod") == {"Enabled": True, "OriginShieldRegion": "eu-west-1"}
-    assert shield("sandbox") in (None, {"Enabled": False})
+    def shields(stage: str) -> list[Any]:
+        return [origin.get("OriginShield") for origin in _group_members(synth, stage)]
+
+    region = load_stage("prod").edge.origin_shield_region
+    assert region is not None and region != load_stage("prod").region
+    assert shields("prod") == [{"Enabled": True, "OriginShieldRegion": region}] * 2
+    assert all(shield in (None, {"Enabled": False}) for shield in shields("sandbox"))
 
 
 # The cache bucket.
@@ -278,9 +343,11 @@ def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesiz
     oac_id, oac = _one(template, "AWS::CloudFront::OriginAccessControl")
     assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
     assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
-    (s3_origin,) = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
-    assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
-    assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
+    s3_origins = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
+    assert len(s3_origins) == 2  # pages (under /pages) and assets, through the one OAC
+    for s3_origin in s3_origins:
+        assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
+        assert s3_origin["OriginAccessControlId"] == {"Fn::GetAtt": [oac_id, "Id"]}
     (policy,) = [
         p
         for p in resources_of_type(template, "AWS::S3::BucketPolicy").values()
@@ -294,7 +361,7 @@ def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesiz
         assert not any(a.startswith("s3:Get") and a != "s3:GetBucket*" for a in cleaner["Action"])
     assert len(allows) == 1
     assert allows[0]["Principal"] == {"Service": "cloudfront.amazonaws.com"}
-    assert allows[0]["Action"] == "s3:GetObject"
+    assert allows[0]["Action"] == "s3:GetObject"  # no ListBucket: a missing page is a 403, a failover code
     assert {"Ref": dist_id} in allows[0]["Condition"]["StringEquals"]["AWS:SourceArn"]["Fn::Join"][1]
 
 
