@@ -20,12 +20,17 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
+# A venv at $(1) with the pinned requirements $(2) (the project's, and the tools' that conflict with them).
+define python_venv
+@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
+test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
+$(1)/bin/pip install --quiet --upgrade pip
+$(1)/bin/pip install --quiet -r $(2)
+touch $@
+endef
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
-	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --upgrade pip
-	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	touch $@
+	$(call python_venv,$(VENV),requirements-dev.txt)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -36,11 +41,7 @@ setup: $(VENV)/.installed node_modules/.installed  ## create the venv and instal
 # checkov in its own venv: it pins packaging<24, which the project's pytest cannot use.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/pip install --quiet -r requirements-checkov.txt
-	touch $@
+	$(call python_venv,$(CHECKOV_VENV),requirements-checkov.txt)
 
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
@@ -65,11 +66,7 @@ bench: setup .local/load/.installed  ## measure and model (locust from .local/lo
 # Load test (locust in its own venv). LOAD_TARGET=handler (default) or sandbox (needs make local-setup).
 LOAD_VENV := .local/load
 $(LOAD_VENV)/.installed: requirements-load.txt
-	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
-	test -x $(LOAD_VENV)/bin/python || $(PYTHON) -m venv $(LOAD_VENV)
-	$(LOAD_VENV)/bin/pip install --quiet --upgrade pip
-	$(LOAD_VENV)/bin/pip install --quiet -r requirements-load.txt
-	touch $@
+	$(call python_venv,$(LOAD_VENV),requirements-load.txt)
 
 load: synth $(LOAD_VENV)/.installed  ## step load + endurance run on 127.0.0.1 (locust); writes reports/load-YYYY-MM-DD.{md,json,png}
 	python -m bench.load
