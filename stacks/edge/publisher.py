@@ -79,7 +79,8 @@ class CachePublisher(Construct):
             log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=512,
-            timeout_s=config.fetch_timeout_s + 5,
+            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for S3 before and after it.
+            timeout_s=config.fetch_timeout_s + 15,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
         # A publish takes the old copy out first (CloudFront fills from S3 before the web origin) and puts it
@@ -233,6 +234,23 @@ class CachePublisher(Construct):
             )
             .otherwise(sfn.Succeed(self, "Published"))
         )
+        # Every path is checked before anything is fetched or invalidated: a batch invalidates all its paths,
+        # and `/*` among them would purge the site.
+        validate = tasks.LambdaInvoke(
+            self,
+            "ValidatePaths",
+            lambda_function=self.fetcher.function,
+            payload=sfn.TaskInput.from_object({"validate": sfn.JsonPath.list_at("$.paths")}),
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        _retry_with_backoff(validate, RETRYABLE_ERRORS[1:], self._config)
+        validate.add_catch(
+            sfn.Fail(self, "InvalidPaths", error="InvalidPaths", cause_path="$.failure.Cause"),
+            errors=["InvalidPath"],
+            result_path="$.failure",
+        )
         return (
             sfn.Choice(self, "BatchSizeAllowed")
             .when(
@@ -240,7 +258,7 @@ class CachePublisher(Construct):
                 sfn.Condition.is_present(f"$.paths[{limit}]"),
                 sfn.Fail(self, "TooManyPaths", error="TooManyPaths", cause=f"At most {limit} paths per execution"),
             )
-            .otherwise(batches.next(failed).next(verdict))
+            .otherwise(validate.next(batches).next(failed).next(verdict))
         )
 
     def _acknowledge(self, bucket: s3.IBucket) -> None:

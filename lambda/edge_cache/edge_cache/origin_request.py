@@ -6,7 +6,8 @@ web origin on the failover codes. CloudFront reads S3 itself; this function read
 - On the request for the bucket (the group's first try): a GET or HEAD whose path has a cache key
   (`edge_cache.keys`) and whose query string is empty or only the publisher's parameter goes on to S3. Anything
   else (OPTIONS, another query string, a path the cache never holds) can never come from S3, so the function
-  replaces the request's origin with the web origin: no S3 read, no failover, no second invocation.
+  replaces the request's origin with the web origin: no S3 read. (The switch happens inside the group's
+  first try, so a 403/5xx from the web origin there fails over to it once more, invoking this function again.)
 - On the request for the web origin (a failover after S3 answered 403 or 5xx): it goes on as it is.
 
 Lambda@Edge has no environment variables, so the web origin's address rides on the bucket origin's custom

@@ -6,10 +6,11 @@ backoff and jitter and records every other failure as a failed path.
 
 from __future__ import annotations
 
+import threading
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,8 +109,36 @@ def page_url(origin_url: str, path: str, nonce: str | None = None) -> str:
     return f"{origin_url.rstrip('/')}{path}{separator}{BYPASS_PARAM}={nonce or uuid.uuid4().hex}"
 
 
+def invalid_paths(paths: Iterable[object]) -> list[str]:
+    """The paths that are no cacheable page path (wildcards, relative or hostile paths), as given."""
+    return [str(p)[:200] for p in paths if not isinstance(p, str) or cache_key(p) is None]
+
+
+def within(seconds: float, call: Callable[[], Page]) -> Page:
+    """`call()`, or RetryableOriginError once `seconds` have passed: urllib's timeout bounds each socket
+    operation, not the whole fetch, and Lambda's own timeout would end the task before it could restore
+    the page it took out. The thread left behind only reads; its result is dropped."""
+    outcome: list[Page | BaseException] = []
+
+    def run() -> None:
+        try:
+            outcome.append(call())
+        except BaseException as error:  # handed to the caller below
+            outcome.append(error)
+
+    worker = threading.Thread(target=run, daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if not outcome:
+        raise RetryableOriginError(f"the fetch took longer than {seconds:g} s")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
 def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], writer: BucketWriter) -> dict[str, str]:
-    """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy."""
+    """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy.
+    Whatever fails after the copy is taken out (the fetch, an unusable answer, the write), the copy goes back."""
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
@@ -122,9 +151,9 @@ def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], write
             raise RetryableOriginError(f"{path}: origin answered {page.status}")
         if page.status != 200:
             raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+        writer.put(key, page)
     except Exception:
         if previous:
             writer.put(key, previous)  # a failed publish keeps the page viewers had
         raise
-    writer.put(key, page)
     return {"path": path, "key": key, "result": "stored"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import urllib.request
 from typing import Any
 
@@ -15,8 +16,10 @@ from edge_cache.publishing import (
     RetryableOriginError,
     UnpublishableResponse,
     fetch,
+    invalid_paths,
     page_url,
     publish,
+    within,
 )
 from tests.support.servers import free_port
 
@@ -180,3 +183,64 @@ def test_the_task_handler_publishes_with_its_environment(
         "result": "stored",
     }
     assert s3.head_object(Bucket=bucket, Key="pages/news/today")["ContentType"].startswith("text/html")
+
+
+def test_a_fetch_cut_at_its_deadline_is_retryable_and_puts_back_the_copy(s3: Any, bucket: str) -> None:
+    """urllib's timeout bounds each socket operation only; a trickling origin must not outlast the task."""
+    writer = BucketWriter(s3, bucket)
+    writer.put("pages/news/today", Page(200, b"<h1>Yesterday</h1>", "text/html", None))
+
+    def trickle() -> Page:
+        time.sleep(5)
+        return Page(200, b"late", "text/html", None)
+
+    started = time.monotonic()
+    with pytest.raises(RetryableOriginError, match=r"longer than 0\.2 s"):
+        publish(
+            "/news/today", origin_url="https://d1.cloudfront.net", fetcher=lambda _: within(0.2, trickle), writer=writer
+        )
+    assert time.monotonic() - started < 4
+    assert s3.get_object(Bucket=bucket, Key="pages/news/today")["Body"].read() == b"<h1>Yesterday</h1>"
+
+
+def test_within_hands_back_the_answer_or_the_error() -> None:
+    page = Page(200, b"x", None, None)
+    assert within(5, lambda: page) is page
+    with pytest.raises(ConnectionError):
+        within(5, lambda: (_ for _ in ()).throw(ConnectionError("reset")))
+
+
+def test_a_failed_write_puts_back_the_copy_viewers_had(s3: Any, bucket: str) -> None:
+    writer = BucketWriter(s3, bucket)
+    writer.put("pages/news/today", Page(200, b"<h1>Yesterday</h1>", "text/html", None))
+    real_put, calls = writer.put, []
+
+    def put_failing_once(key: str, page: Page) -> None:
+        calls.append(page.body)
+        if len(calls) == 1:
+            raise OSError("S3 write failed")
+        real_put(key, page)
+
+    writer.put = put_failing_once  # type: ignore[method-assign]
+    with pytest.raises(OSError, match="S3 write failed"):
+        publish(
+            "/news/today",
+            origin_url="https://d1.cloudfront.net",
+            fetcher=lambda _: Page(200, b"new", None, None),
+            writer=writer,
+        )
+    assert calls == [b"new", b"<h1>Yesterday</h1>"]
+    assert s3.get_object(Bucket=bucket, Key="pages/news/today")["Body"].read() == b"<h1>Yesterday</h1>"
+
+
+def test_a_request_with_one_wildcard_or_relative_path_is_refused_whole(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-1")
+    from edge_cache.publisher import validate
+
+    assert invalid_paths(["/news/today", "/*", "news", 7]) == ["/*", "news", "7"]
+    assert validate(["/news/today", "/"]) == {"result": "valid", "paths": "2"}
+    with pytest.raises(InvalidPath, match=r"^paths: 2 of 3 are no cacheable page path \('/\*', 'news'\)"):
+        validate(["/news/today", "/*", "news"])
+    for empty in ([], None, "/news/today"):
+        with pytest.raises(InvalidPath, match=r"^paths: a non-empty list"):
+            validate(empty)

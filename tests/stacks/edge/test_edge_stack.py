@@ -595,6 +595,19 @@ def test_each_batch_invalidates_its_paths_and_reports_only_a_count(synth: Synthe
 
 
 @pytest.mark.parametrize("stage", STAGES)
+def test_every_path_is_checked_before_any_batch_fetches_or_invalidates(synth: Synthesized, stage: str) -> None:
+    """A batch invalidates all its paths, so a `/*` that reached one would purge the site."""
+    states = _definition(synth, stage)["States"]
+    assert states["BatchSizeAllowed"]["Default"] == "ValidatePaths"
+    validate = states["ValidatePaths"]
+    assert (validate["Next"], validate["ResultPath"]) == ("PublishBatches", None)
+    assert (validate["Type"], validate["Parameters"]) == ("Task", {"validate.$": "$.paths"})
+    assert validate["Catch"] == [{"ErrorEquals": ["InvalidPath"], "ResultPath": "$.failure", "Next": "InvalidPaths"}]
+    assert "InvalidPath" not in {e for r in validate["Retry"] for e in r["ErrorEquals"]}
+    assert states["InvalidPaths"] == {"Type": "Fail", "Error": "InvalidPaths", "CausePath": "$.failure.Cause"}
+
+
+@pytest.mark.parametrize("stage", STAGES)
 def test_failed_batches_fail_the_execution(synth: Synthesized, stage: str) -> None:
     states = _definition(synth, stage)["States"]
     assert states["PublishBatches"]["Next"] == "FindFailedBatches"
