@@ -6,7 +6,8 @@ cache, when enabled) -> a fill. What a fill does depends on the edge path:
 - `function_routes` (shipped): the page behaviours' origin is an origin group, the S3 bucket (OAC) then the
   web origin on 403/5xx. An origin-request Lambda@Edge function runs on every fill: it sends what S3 can
   never serve straight to the web origin and the rest on to S3, which CloudFront reads. It reads nothing
-  itself. It runs again when S3 fails over (a page not in S3, the publisher's fetch, a 503 Slow Down).
+  itself. It runs again when S3 fails over (a page not in S3, a 503 Slow Down). The publisher's signed fetch
+  it sends straight to the web origin: one invocation, no S3 read.
 - `s3_origin_group`: the same origin group with no function (the first pass of issue 11).
 - `function_reads_s3`: the function reads the page from S3 and generates the response, or forwards to the
   web origin (the design before issue 11, and the talk's).
@@ -306,8 +307,9 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
             "cloudfront_bandwidth": gbps / QUOTAS["cloudfront_gbps"],
         },
     )
-    # Each republished page is fetched from the web origin (S3 first: its copy was taken out, so a failover), and
-    # once its batch is invalidated, filled again from S3: a batch's pages at once, at worst in one window.
+    # Each republished page is fetched from the web origin (the function routes the publisher's signed fetch
+    # there: one invocation, no failover), and once its batch is invalidated, filled again from S3: a batch's
+    # pages at once, at worst in one window.
     batch_burst = min(p.publish_batch_paths, p.pages) / p.burst_window_s
     # A new distribution: the first fills of the ramp on top of the steady refills (conservative: refills counted
     # at the full rate), with a new function that has no environment yet.
@@ -320,7 +322,6 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
             base,
             fill_rate + publish_rps + batch_burst,
             extra_web=publish_rps,
-            extra_failovers=publish_rps,
             warm_now=base.warm,
         ),
         "new_distribution": _scenario(base, ramped + fill_rate, cold_since=ramp_starts),

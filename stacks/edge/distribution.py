@@ -8,6 +8,7 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.common.checkov import skip_check
@@ -28,6 +29,8 @@ FAILOVER_STATUS_CODES = (403, 500, 502, 503, 504)
 # refuses custom headers with that prefix.
 WEB_DOMAIN_HEADER = "x-page-cache-web-domain"
 WEB_PROTOCOL_HEADER = "x-page-cache-web-protocol"
+# The key the publisher signs its fetches with, on both page origins (a failover is checked too).
+PUBLISH_KEY_HEADER = "x-page-cache-publish-key"
 # The web origin's timeouts, which the function repeats when it sends a request there itself.
 WEB_READ_TIMEOUT_S = 30
 WEB_KEEPALIVE_TIMEOUT_S = 5
@@ -67,6 +70,7 @@ class CacheDistribution(Construct):
         log_bucket: s3.IBucket,
         web_acl_arn: str | None,
         edge_function: cloudfront.experimental.EdgeFunction,
+        publish_key: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         # The secret header the web origin requires, as a dynamic reference CloudFormation resolves at deploy.
@@ -75,6 +79,7 @@ class CacheDistribution(Construct):
             if web_origin.verification
             else {}
         )
+        signing = {PUBLISH_KEY_HEADER: publish_key.secret_value.unsafe_unwrap()}  # resolved at deploy, as above
         access = cloudfront.S3OriginAccessControl(self, "CacheAccess", description="CloudFront reads the cache bucket")
         shielded = config.origin_shield_region is not None
         web = origins.HttpOrigin(
@@ -87,7 +92,7 @@ class CacheDistribution(Construct):
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
             read_timeout=Duration.seconds(WEB_READ_TIMEOUT_S),
             keepalive_timeout=Duration.seconds(WEB_KEEPALIVE_TIMEOUT_S),
-            custom_headers=verify or None,
+            custom_headers={**verify, **signing},
             origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,
         )
@@ -99,6 +104,7 @@ class CacheDistribution(Construct):
                 WEB_DOMAIN_HEADER: web_origin.domain_name,
                 WEB_PROTOCOL_HEADER: "https" if web_origin.https else "http",
                 **verify,  # the secret's rotation rewrites it here too (it rewrites every origin that has it)
+                **signing,
             },
             origin_shield_enabled=shielded,
             origin_shield_region=config.origin_shield_region,

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudfront as cloudfront
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
@@ -40,6 +40,28 @@ BATCH_PATHS = 100
 BATCH_BYTES = 64 * 1024
 
 
+class PublishKey(Construct):
+    """The key the publisher signs each fetch's BYPASS_PARAM value with (lambda/edge_cache keys.publish_token).
+    The distribution hands it to the origin-request function in a custom header, so the function can tell the
+    publisher's fetches (straight to the web origin) from a viewer's cache buster (answered 403)."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.secret = secretsmanager.Secret(
+            self,
+            "Secret",
+            description="Key the edge-cache publisher signs its fetches through CloudFront with",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.DESTROY,  # not data: a new deploy generates a new one
+        )
+        acknowledge(
+            self.secret,
+            "AwsSolutions-SMG4",
+            "A signing key, not a credential: a new value needs the distribution's header rewritten in the same "
+            "step, so it changes by replacing the secret in a deploy.",
+        )
+
+
 class CachePublisher(Construct):
     """{"paths": [...]} -> each page fetched and stored (or its copy deleted on 404/410) -> invalidated.
 
@@ -60,6 +82,7 @@ class CachePublisher(Construct):
         origin_url: str,
         bucket: s3.IBucket,
         distribution: cloudfront.IDistribution,
+        publish_key: secretsmanager.ISecret,
         layers: list[lambda_.ILayerVersion],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -74,6 +97,7 @@ class CachePublisher(Construct):
                 "ORIGIN_URL": origin_url,
                 "CACHE_BUCKET": bucket.bucket_name,
                 "FETCH_TIMEOUT_S": str(config.fetch_timeout_s),
+                "PUBLISH_KEY_SECRET_ARN": publish_key.secret_arn,
                 "POWERTOOLS_SERVICE_NAME": "edge-cache-publisher",
             },
             log_retention_days=config.log_retention_days,
@@ -83,13 +107,7 @@ class CachePublisher(Construct):
             timeout_s=config.fetch_timeout_s + 15,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
-        # A publish takes the old copy out first (CloudFront fills from S3 before the web origin) and puts it
-        # back if the fetch fails.
-        self.fetcher.function.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["s3:GetObject", "s3:DeleteObject"], resources=[bucket.arn_for_objects(f"{PAGES_PREFIX}*")]
-            )
-        )
+        publish_key.grant_read(self.fetcher.function)
         batch = self._build_batch(bucket, distribution)
         self.log_group = log_group(
             self,

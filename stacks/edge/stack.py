@@ -16,7 +16,7 @@ from stacks.edge.distribution import CacheDistribution
 from stacks.edge.edge_function import EDGE_REGION, OriginRequestFunction
 from stacks.edge.monitoring import EdgeAlarms
 from stacks.edge.origin_secret import OriginSecretRotation
-from stacks.edge.publisher import CachePublisher
+from stacks.edge.publisher import CachePublisher, PublishKey
 from stacks.edge.waf import EdgeWebAcl
 
 
@@ -67,6 +67,7 @@ class EdgeStack(Stack):
         edge = OriginRequestFunction(self, "Edge", config=config, function_stack=edge_functions)
         acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=edge_functions) if config.waf_enabled else None
         web_acl_arn = acl.arn if acl else config.web_acl_arn
+        publish_key = PublishKey(self, "PublishKey").secret
         cdn = CacheDistribution(
             self,
             "Cdn",
@@ -76,6 +77,7 @@ class EdgeStack(Stack):
             log_bucket=buckets.logs,
             web_acl_arn=web_acl_arn,
             edge_function=edge.function,
+            publish_key=publish_key,
         )
         # The stage-region log group must exist before the first request creates it without retention.
         cdn.distribution.node.add_dependency(edge.regional_logs)
@@ -99,6 +101,7 @@ class EdgeStack(Stack):
             origin_url=f"https://{cdn.distribution.distribution_domain_name}",
             bucket=buckets.cache,
             distribution=cdn.distribution,
+            publish_key=publish_key,
             layers=[powertools_layer(self, "Powertools")],
         )
         topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)

@@ -171,12 +171,13 @@ def test_the_region_is_shared_and_a_burst_grows_by_a_thousand_environments_per_t
     assert not evaluate(replace(alone, page_views_per_s=60_000))["scenarios"]["new_distribution"]["limits_exceeded"]
 
 
-def test_a_paced_refresh_adds_the_publishers_failovers_and_one_batch_at_once() -> None:
+def test_a_paced_refresh_adds_the_publishers_fetches_and_one_batch_at_once() -> None:
+    """The function routes each signed fetch straight to the web origin: one invocation, no failover."""
     result = evaluate(CapacityParams())
     steady, refresh = (result["scenarios"][n]["detail"] for n in ("steady", "refresh"))
     publish = result["publish_rps"]
     assert refresh["fills_per_s"] == pytest.approx(steady["fills_per_s"] + publish + 100)
-    assert refresh["lambda_invocations_per_s"] == pytest.approx(steady["lambda_invocations_per_s"] + 2 * publish + 100)
+    assert refresh["lambda_invocations_per_s"] == pytest.approx(steady["lambda_invocations_per_s"] + publish + 100)
     assert refresh["lambda_margin_environments"] == pytest.approx(
         refresh["lambda_environments_allowed"] - refresh["lambda_environments_needed"]
     )

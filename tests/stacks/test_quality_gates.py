@@ -45,6 +45,7 @@ PINNED_IDS: dict[str, dict[str, str]] = {
     "Edge": {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
+        "PublishKeySecret0D9911D8": "AWS::SecretsManager::Secret",
     },
     # The us-east-1 stack holds the edge function only: no data.
     "EdgeFunctions": {},

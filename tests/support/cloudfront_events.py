@@ -12,19 +12,24 @@ from typing import Any
 WEB_DOMAIN = "web-1234.eu-west-1.elb.amazonaws.com"
 SECRET_HEADER = "x-origin-verify"
 SECRET = "kept-for-the-web-origin"
+PUBLISH_KEY = "the-publishers-signing-key"
 
 
 def _header(key: str, value: str) -> list[dict[str, str]]:
     return [{"key": key, "value": value}]
 
 
-def bucket_headers(*, domain: str | None = WEB_DOMAIN, protocol: str | None = "http") -> dict[str, Any]:
+def bucket_headers(
+    *, domain: str | None = WEB_DOMAIN, protocol: str | None = "http", publish_key: str | None = PUBLISH_KEY
+) -> dict[str, Any]:
     """The bucket origin's custom headers as the distribution sets them."""
     headers = {SECRET_HEADER: _header("X-Origin-Verify", SECRET)}
     if domain is not None:
         headers["x-page-cache-web-domain"] = _header("X-Page-Cache-Web-Domain", domain)
     if protocol is not None:
         headers["x-page-cache-web-protocol"] = _header("X-Page-Cache-Web-Protocol", protocol)
+    if publish_key is not None:
+        headers["x-page-cache-publish-key"] = _header("X-Page-Cache-Publish-Key", publish_key)
     return headers
 
 
@@ -81,7 +86,10 @@ def to_bucket(
 def to_web_origin(uri: str, *, method: str = "GET", querystring: str = "") -> dict[str, Any]:
     origin = {
         "custom": {
-            "customHeaders": {SECRET_HEADER: _header("X-Origin-Verify", SECRET)},
+            "customHeaders": {
+                SECRET_HEADER: _header("X-Origin-Verify", SECRET),
+                "x-page-cache-publish-key": _header("X-Page-Cache-Publish-Key", PUBLISH_KEY),
+            },
             "domainName": WEB_DOMAIN,
             "keepaliveTimeout": 5,
             "path": "",

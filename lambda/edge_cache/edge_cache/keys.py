@@ -9,11 +9,15 @@ characters, double encoding, overlong input) and invalidation wildcards (`*`) yi
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from urllib.parse import unquote
 
 PAGES_PREFIX = "pages/"
 # The one query parameter of the page cache key: the publisher adds a fresh value to each fetch, so the fetch
-# misses CloudFront's caches (publishing.py); the origin-request function lets it through to S3.
+# misses CloudFront's caches (publishing.py). The value is signed (publish_token): the origin-request function
+# sends a fetch with a valid signature straight to the web origin and answers any other value 403 itself.
 BYPASS_PARAM = "edge-cache-publish"
 # Longer paths go to the origin; S3 keys stop at 1024 bytes and real page paths are far shorter.
 MAX_PATH_LENGTH = 512
@@ -38,3 +42,22 @@ def cache_key(path: str) -> str | None:
         return None  # dot segments, and empty ones ("//") that would make a second key for one page
     key = PAGES_PREFIX.rstrip("/") + decoded
     return key if len(key.encode()) <= 1024 else None
+
+
+def publish_token(key: str, path: str, nonce: str | None = None) -> str:
+    """A BYPASS_PARAM value for `path`: a fresh nonce and its HMAC-SHA256 under the publish key, for this path
+    only (a token seen in a log opens no other page)."""
+    nonce = nonce or secrets.token_hex(12)
+    return f"{nonce}.{_signature(key, path, nonce)}"
+
+
+def valid_publish_token(key: str, path: str, token: str) -> bool:
+    """Whether `token` was made by publish_token with `key` for `path` (constant-time comparison)."""
+    nonce, dot, signature = token.partition(".")
+    if not (key and nonce and dot and signature):
+        return False
+    return hmac.compare_digest(signature, _signature(key, path, nonce))
+
+
+def _signature(key: str, path: str, nonce: str) -> str:
+    return hmac.new(key.encode(), f"{path}\n{nonce}".encode(), hashlib.sha256).hexdigest()[:32]

@@ -1,4 +1,5 @@
-"""Publish one page into the cache: fetch it from the web origin, store it under its cache key.
+"""Publish one page into the cache: fetch it from the web origin, store it under its cache key. The stored copy
+stays in place until the new one replaces it (S3 writes an object whole), so a failed publish changes nothing.
 
 Errors are named for the state machine: it retries RetryableOriginError (throttling, 5xx, network) with
 backoff and jitter and records every other failure as a failed path.
@@ -9,19 +10,18 @@ from __future__ import annotations
 import threading
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from edge_cache.keys import BYPASS_PARAM, cache_key
+from edge_cache.keys import BYPASS_PARAM, cache_key, publish_token
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
 # The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
-# unique to each fetch (BYPASS_PARAM) misses CloudFront's caches; the fill then asks S3 first, so the publisher
-# takes the page's copy out of the bucket before the fetch (and puts it back if the fetch fails), and S3's 403
-# sends the fill to the web origin, which must ignore the parameter.
+# unique to each fetch (BYPASS_PARAM) misses CloudFront's caches, and its value is signed with the publish key,
+# so the origin-request function sends the fetch straight to the web origin (which must ignore the parameter)
+# rather than to the copy in S3.
 
 
 class InvalidPath(Exception):
@@ -79,19 +79,6 @@ class BucketWriter:
         self._client = client
         self._bucket = bucket
 
-    def take(self, key: str) -> Page | None:
-        """Remove the stored copy of a page and return it (None when there is none)."""
-        try:
-            stored = self._client.get_object(Bucket=self._bucket, Key=key)
-        except self._client.exceptions.ClientError as error:
-            # Without s3:ListBucket a missing key answers 403 rather than 404.
-            if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "AccessDenied", "403", "404"):
-                return None
-            raise
-        page = Page(200, stored["Body"].read(), stored.get("ContentType"), stored.get("CacheControl"))
-        self._client.delete_object(Bucket=self._bucket, Key=key)
-        return page
-
     def put(self, key: str, page: Page) -> None:
         extra = {"CacheControl": page.cache_control} if page.cache_control else {}
         self._client.put_object(
@@ -103,10 +90,10 @@ class BucketWriter:
         )
 
 
-def page_url(origin_url: str, path: str, nonce: str | None = None) -> str:
-    """The URL that reaches the web origin for `path`, past CloudFront's and the edge function's caches."""
-    separator = "&" if "?" in path else "?"
-    return f"{origin_url.rstrip('/')}{path}{separator}{BYPASS_PARAM}={nonce or uuid.uuid4().hex}"
+def page_url(origin_url: str, path: str, publish_key: str, nonce: str | None = None) -> str:
+    """The URL that reaches the web origin for `path`, past CloudFront's caches: a fresh value of the
+    publisher's parameter, signed for this path with the publish key (the edge function refuses any other)."""
+    return f"{origin_url.rstrip('/')}{path}?{BYPASS_PARAM}={publish_token(publish_key, path, nonce)}"
 
 
 def invalid_paths(paths: Iterable[object]) -> list[str]:
@@ -116,8 +103,8 @@ def invalid_paths(paths: Iterable[object]) -> list[str]:
 
 def within(seconds: float, call: Callable[[], Page]) -> Page:
     """`call()`, or RetryableOriginError once `seconds` have passed: urllib's timeout bounds each socket
-    operation, not the whole fetch, and Lambda's own timeout would end the task before it could restore
-    the page it took out. The thread left behind only reads; its result is dropped."""
+    operation, not the whole fetch, and a retryable error is better than Lambda ending the task. The thread
+    left behind only reads; its result is dropped."""
     outcome: list[Page | BaseException] = []
 
     def run() -> None:
@@ -136,24 +123,19 @@ def within(seconds: float, call: Callable[[], Page]) -> Page:
     return outcome[0]
 
 
-def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], writer: BucketWriter) -> dict[str, str]:
-    """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy.
-    Whatever fails after the copy is taken out (the fetch, an unusable answer, the write), the copy goes back."""
+def publish(
+    path: str, *, origin_url: str, publish_key: str, fetcher: Callable[[str], Page], writer: BucketWriter
+) -> dict[str, str]:
+    """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy."""
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
-    previous = writer.take(key)  # else the fill through CloudFront would read this copy back from S3
-    try:
-        page = fetcher(page_url(origin_url, path))
-        if page.status in _NOT_FOUND:
-            return {"path": path, "key": key, "result": "not_found"}
-        if page.status == 429 or page.status >= 500:
-            raise RetryableOriginError(f"{path}: origin answered {page.status}")
-        if page.status != 200:
-            raise UnpublishableResponse(f"{path}: origin answered {page.status}")
-        writer.put(key, page)
-    except Exception:
-        if previous:
-            writer.put(key, previous)  # a failed publish keeps the page viewers had
-        raise
+    page = fetcher(page_url(origin_url, path, publish_key))
+    if page.status in _NOT_FOUND:
+        return {"path": path, "key": key, "result": "not_found"}
+    if page.status == 429 or page.status >= 500:
+        raise RetryableOriginError(f"{path}: origin answered {page.status}")
+    if page.status != 200:
+        raise UnpublishableResponse(f"{path}: origin answered {page.status}")
+    writer.put(key, page)
     return {"path": path, "key": key, "result": "stored"}

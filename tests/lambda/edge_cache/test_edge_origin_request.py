@@ -1,7 +1,8 @@
 """The origin-request function's decision, on events in CloudFront's documented format.
 
 What S3 can serve goes to the bucket (CloudFront reads it), with no custom header; everything else goes straight
-to the web origin with the web origin's own headers; a failover request to the web origin goes on as it is; no
+to the web origin with the web origin's own headers, the publisher's signed fetch included; the publisher's
+parameter without its signature is answered 403; a failover request to the web origin goes on as it is; no
 configuration header ever leaves the function, and no input makes it raise.
 """
 
@@ -16,9 +17,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from edge_cache import origin_request
-from edge_cache.keys import BYPASS_PARAM, cache_key
-from edge_cache.origin_request import CONFIG_HEADERS, CONFIG_PREFIX, handler
+from edge_cache.keys import BYPASS_PARAM, cache_key, publish_token
+from edge_cache.origin_request import CONFIG_HEADERS, CONFIG_PREFIX, REFUSED, handler
 from tests.support.cloudfront_events import (
+    PUBLISH_KEY,
     SECRET,
     SECRET_HEADER,
     WEB_DOMAIN,
@@ -85,7 +87,6 @@ def _to_web(result: dict[str, Any], sent: dict[str, Any], *, protocol: str = "ht
         ("/news/", "GET", ""),
         ("/caf%C3%A9", "GET", ""),
         ("/news/today", "HEAD", ""),
-        ("/news/today", "GET", f"{BYPASS_PARAM}=3f2a9c"),  # the publisher's fetch: S3 first (it took the copy out)
     ],
 )
 def test_what_s3_can_serve_goes_to_the_bucket_without_any_custom_header(
@@ -106,9 +107,8 @@ def test_what_s3_can_serve_goes_to_the_bucket_without_any_custom_header(
         ("/news/today", "POST", ""),
         ("/search", "GET", "q=cdk"),
         ("/news/today", "GET", "utm_source=mail"),
-        ("/news/today", "GET", f"{BYPASS_PARAM}=1&utm_source=mail"),
-        ("/news/today", "GET", f"{BYPASS_PARAM}=1&{BYPASS_PARAM}=2"),
         ("/news/today", "GET", "&&"),
+        ("/news/today", "GET", f"q={BYPASS_PARAM}"),  # the name inside another value is no publisher's fetch
         ("/news/../admin", "GET", ""),
         ("/news%2F..%2Fadmin", "GET", ""),
         ("/news//today", "GET", ""),
@@ -123,16 +123,69 @@ def test_what_s3_can_never_serve_goes_straight_to_the_web_origin(uri: str, metho
     _to_web(handler(event, None), sent)
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize("uri", ["/news/today", "/", "/caf%C3%A9"])
+def test_the_publishers_signed_fetch_goes_straight_to_the_web_origin(uri: str, method: str) -> None:
+    """The fresh page, not S3's copy: the publisher no longer takes the copy out to get past it."""
+    event = to_bucket(uri, method=method, querystring=f"{BYPASS_PARAM}={publish_token(PUBLISH_KEY, uri)}")
+    sent = copy.deepcopy(_request(event))
+    _to_web(handler(event, None), sent)
+
+
+@pytest.mark.parametrize(
+    ("uri", "method", "querystring"),
+    [
+        ("/news/today", "GET", f"{BYPASS_PARAM}=3f2a9c"),  # a viewer's cache buster
+        ("/news/today", "GET", f"{BYPASS_PARAM}=" + publish_token("another-key", "/news/today", nonce="a1b2")),
+        (
+            "/news/today",
+            "GET",
+            f"{BYPASS_PARAM}=" + publish_token(PUBLISH_KEY, "/news/other", nonce="a1b2"),
+        ),  # another page's
+        ("/news/today", "GET", f"{BYPASS_PARAM}="),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=" + publish_token(PUBLISH_KEY, "/news/today", nonce="a1b2") + "&utm=1"),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=1&{BYPASS_PARAM}=2"),
+        ("/news/today", "GET", "edge%2Dcache-publish=1"),  # the name percent-encoded
+        ("/news/today", "GET", f"{BYPASS_PARAM}=%zz&&"),  # a query that does not parse, naming it
+        ("/news/today", "OPTIONS", f"{BYPASS_PARAM}=" + publish_token(PUBLISH_KEY, "/news/today", nonce="a1b2")),
+    ],
+)
+def test_the_publishers_parameter_without_its_signature_is_refused_before_any_origin(
+    uri: str, method: str, querystring: str
+) -> None:
+    """Any other value would send a viewer past both caches: to S3, or to the web origin on a failover."""
+    for event in (
+        to_bucket(uri, method=method, querystring=querystring),
+        to_web_origin(uri, method=method, querystring=querystring),
+    ):
+        result = handler(event, None)
+        assert result == REFUSED and result["status"] == "403" and "origin" not in result
+
+
+def test_without_a_publish_key_no_fetch_is_the_publishers() -> None:
+    token = publish_token(PUBLISH_KEY, "/news/today")
+    event = to_bucket("/news/today", querystring=f"{BYPASS_PARAM}={token}", headers=bucket_headers(publish_key=None))
+    assert handler(event, None) == REFUSED
+
+
 def test_an_https_web_origin_is_reached_on_443() -> None:
     event = to_bucket("/search", querystring="q=1", headers=bucket_headers(protocol="https"))
     sent = copy.deepcopy(_request(event))
     _to_web(handler(event, None), sent, protocol="https")
 
 
-def test_a_failover_request_to_the_web_origin_goes_on_unchanged() -> None:
+def test_a_failover_request_to_the_web_origin_goes_on_unchanged_but_for_the_publish_key() -> None:
     event = to_web_origin("/news/never-published")
     sent = copy.deepcopy(_request(event))
+    del sent["origin"]["custom"]["customHeaders"]["x-page-cache-publish-key"]
     assert handler(event, None) == sent
+
+
+def test_the_publishers_fetch_failing_over_goes_on_to_the_web_origin() -> None:
+    token = publish_token(PUBLISH_KEY, "/news/today")
+    event = to_web_origin("/news/today", querystring=f"{BYPASS_PARAM}={token}")
+    result = handler(event, None)
+    assert set(result["origin"]) == {"custom"} and _config_left(result) == []
 
 
 @pytest.mark.parametrize(
@@ -190,14 +243,14 @@ def test_no_request_raises_leaks_its_settings_or_reaches_s3_without_a_key(
 ) -> None:
     event = to_bucket(uri, method=method, querystring=querystring)
     result = handler(event, None)
+    if "origin" not in result:  # a generated answer: only ever the refusal of an unsigned publisher's parameter
+        assert result == REFUSED and BYPASS_PARAM in unquote(querystring)
+        return
     assert _config_left(result) == []
     (origin,) = result["origin"]
     if origin == "s3":
         assert result["origin"]["s3"]["customHeaders"] == {}
-        assert method in ("GET", "HEAD") and cache_key(uri) is not None
-        assert querystring in ("", f"{BYPASS_PARAM}=x")
+        assert method in ("GET", "HEAD") and cache_key(uri) is not None and querystring == ""
     else:
         assert result["origin"]["custom"]["domainName"] == WEB_DOMAIN
-        assert not (
-            method in ("GET", "HEAD") and cache_key(uri) is not None and querystring in ("", f"{BYPASS_PARAM}=x")
-        )
+        assert not (method in ("GET", "HEAD") and cache_key(uri) is not None and querystring == "")

@@ -233,7 +233,20 @@ def test_the_web_origin_is_this_apps_load_balancer_with_its_secret_only(synth: S
         "OriginReadTimeout": origin_request.WEB_READ_TIMEOUT_S,
         "OriginKeepaliveTimeout": origin_request.WEB_KEEPALIVE_TIMEOUT_S,
     }
-    assert _headers(web) == {VERIFY_HEADER: _verify(synth, stage)}
+    assert _headers(web) == {
+        VERIFY_HEADER: _verify(synth, stage),
+        distribution.PUBLISH_KEY_HEADER: _publish_key(synth, stage),
+    }
+
+
+def _publish_key(synth: Synthesized, stage: str) -> Any:
+    """The publish key as a dynamic reference to the Edge stack's own secret (resolved at deploy)."""
+    (secret_id,) = [
+        k
+        for k, r in resources_of_type(_edge(synth, stage), "AWS::SecretsManager::Secret").items()
+        if "signs its fetches" in r["Properties"]["Description"]
+    ]
+    return {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -246,8 +259,13 @@ def test_the_bucket_origin_carries_the_web_origin_for_the_function(synth: Synthe
         distribution.WEB_PROTOCOL_HEADER: "https" if load_stage(stage).web.https else "http",
         # The secret's rotation rewrites every origin that carries the header (lambda/origin_secret).
         VERIFY_HEADER: _verify(synth, stage),
+        distribution.PUBLISH_KEY_HEADER: _publish_key(synth, stage),
     }
-    assert set(origin_request.CONFIG_HEADERS) == {distribution.WEB_DOMAIN_HEADER, distribution.WEB_PROTOCOL_HEADER}
+    assert set(origin_request.CONFIG_HEADERS) == {
+        distribution.WEB_DOMAIN_HEADER,
+        distribution.WEB_PROTOCOL_HEADER,
+        distribution.PUBLISH_KEY_HEADER,
+    }
     assert all(name.startswith(origin_request.CONFIG_PREFIX) for name in origin_request.CONFIG_HEADERS)
     assert not VERIFY_HEADER.startswith(origin_request.CONFIG_PREFIX)  # it travels on to the web origin
 
@@ -661,6 +679,29 @@ def test_publisher_writes_and_deletes_pages_only(synth: Synthesized, stage: str)
     assert bucket_statements
     for statement in bucket_statements:
         assert json.dumps(statement["Resource"]).endswith('"/pages/*"]]}'), statement
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_fetcher_writes_pages_and_reads_the_publish_key_only(synth: Synthesized, stage: str) -> None:
+    """It takes no copy out of the bucket any more (its signed fetch goes straight to the web origin)."""
+    template = _edge(synth, stage)
+    (function_id,) = [
+        k
+        for k, f in resources_of_type(template, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"] == "edge_cache.publisher.handler"
+    ]
+    statements = statements_of_role(template, role_of_function(template, function_id))
+    assert actions_on(statements, CACHE) == {
+        "s3:PutObject",
+        "s3:PutObjectLegalHold",
+        "s3:PutObjectRetention",
+        "s3:PutObjectTagging",
+        "s3:PutObjectVersionTagging",
+        "s3:Abort*",
+    }
+    env = resources_of_type(template, "AWS::Lambda::Function")[function_id]["Properties"]["Environment"]["Variables"]
+    secret = env["PUBLISH_KEY_SECRET_ARN"]["Ref"]
+    assert actions_on(statements, secret) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 
 
 # Optional features (WAF, certificate and aliases, no origin shield): the 'tuned' variant stage.

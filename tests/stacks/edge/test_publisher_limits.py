@@ -17,6 +17,7 @@ from annotated_types import Le
 from aws_cdk import App
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
 
 from stacks.common.readiness.limits import declared_limits, definition
 from stacks.common.readiness.stepfunctions import HISTORY_LIMIT, Workflow, analyse
@@ -49,6 +50,7 @@ def _build(app: object) -> None:
         distribution=cloudfront.Distribution.from_distribution_attributes(
             stack, "Distribution", distribution_id="E1234567890ABC", domain_name="d1234.cloudfront.net"
         ),
+        publish_key=secretsmanager.Secret(stack, "PublishKey"),
         layers=[],
     )
 
