@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
@@ -14,6 +13,7 @@ from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
+from stacks.common.secrets import generated_key
 from stacks.common.waf import managed_rules_web_acl
 from stacks.config import ChatConfig
 
@@ -51,17 +51,13 @@ class ChatApi(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         # Signs pagination cursors so clients cannot forge or alter them.
-        self.cursor_secret = secretsmanager.Secret(
+        self.cursor_secret = generated_key(
             self,
             "CursorKey",
             description="HMAC key for chat API pagination cursors",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
-            removal_policy=RemovalPolicy.DESTROY,  # losing it only invalidates open cursors
-        )
-        acknowledge(
-            self.cursor_secret,
-            "AwsSolutions-SMG4",
-            "The key only signs short-lived pagination cursors; rotating it would just end open pagings early.",
+            length=64,
+            unrotated_because="The key only signs short-lived pagination cursors; rotating it would just end open "
+            "pagings early.",
         )
         self.handler = PythonFunction(
             self,

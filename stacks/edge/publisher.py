@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
@@ -15,6 +15,7 @@ from stacks.common.nag import acknowledge, printed_account
 from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.common.readiness import declare_bounds
+from stacks.common.secrets import generated_key
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
@@ -47,18 +48,13 @@ class PublishKey(Construct):
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self.secret = secretsmanager.Secret(
+        self.secret = generated_key(
             self,
             "Secret",
             description="Key the edge-cache publisher signs its fetches through CloudFront with",
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=48, exclude_punctuation=True),
-            removal_policy=RemovalPolicy.DESTROY,  # not data: a new deploy generates a new one
-        )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
-            "A signing key, not a credential: a new value needs the distribution's header rewritten in the same "
-            "step, so it changes by replacing the secret in a deploy.",
+            length=48,
+            unrotated_because="A signing key, not a credential: a new value needs the distribution's header "
+            "rewritten in the same step, so it changes by replacing the secret in a deploy.",
         )
 
 

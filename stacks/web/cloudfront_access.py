@@ -8,16 +8,15 @@ Manager through a dynamic reference, so no template holds it.
 
 from __future__ import annotations
 
-from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
 from stacks.common.custom_resources import acknowledge_aws_custom_resource_function
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
+from stacks.common.secrets import generated_key
 
 ORIGIN_FACING_PREFIX_LIST = "com.amazonaws.global.cloudfront.origin-facing"
 # Amazon VPC User Guide, "AWS-managed prefix list weight": this list counts as 55 rules against the default
@@ -59,20 +58,13 @@ class CloudFrontAccess(Construct):
             "ec2:DescribeManagedPrefixLists supports no resource-level permissions; it is the only action granted.",
         )
         acknowledge_aws_custom_resource_function(self)
-        self.secret = secretsmanager.Secret(
+        self.secret = generated_key(
             self,
             "Secret",
             description="Value of the x-origin-verify header CloudFront sends and the load balancer requires",
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=SECRET_LENGTH, exclude_punctuation=True
-            ),
-            removal_policy=RemovalPolicy.DESTROY,  # not data: a new deploy generates a new one
-        )
-        acknowledge(
-            self.secret,
-            "AwsSolutions-SMG4",
-            "Rotated by the edge stack (it owns the distribution whose header must change with it); the sandbox "
-            "stage does not rotate it.",
+            length=SECRET_LENGTH,
+            unrotated_because="Rotated by the edge stack (it owns the distribution whose header must change with "
+            "it); the sandbox stage does not rotate it.",
         )
 
     @property
