@@ -123,6 +123,11 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return decide(request)
     except Exception:  # the function must never turn a page view into a 5xx
         logger.exception("origin-request decision failed; the request goes to the origin CloudFront chose")
+        if BYPASS_PARAM in unquote(str(request.get("querystring") or "")):
+            return dict(REFUSED)  # never past the caches on the publisher's parameter unchecked
+        s3 = (request.get("origin") or {}).get("s3")
+        if isinstance(s3, dict):
+            s3["customHeaders"] = {}  # S3 needs none, and the web origin's secret must not travel to it
         return _without_config(request)
 
 

@@ -146,6 +146,9 @@ def test_the_publishers_signed_fetch_goes_straight_to_the_web_origin(uri: str, m
         ("/news/today", "GET", f"{BYPASS_PARAM}=" + publish_token(PUBLISH_KEY, "/news/today", nonce="a1b2") + "&utm=1"),
         ("/news/today", "GET", f"{BYPASS_PARAM}=1&{BYPASS_PARAM}=2"),
         ("/news/today", "GET", "edge%2Dcache-publish=1"),  # the name percent-encoded
+        ("/news/today", "GET", f"{BYPASS_PARAM}=a.%C3%A9"),  # non-ASCII: compare_digest would raise on it
+        ("/news/today", "GET", f"{BYPASS_PARAM}=a1b2.%ff"),
+        ("/news/today", "GET", f"{BYPASS_PARAM}=a1b2." + "%C3%A9" * 16),
         ("/news/today", "GET", f"{BYPASS_PARAM}=%zz&&"),  # a query that does not parse, naming it
         ("/news/today", "OPTIONS", f"{BYPASS_PARAM}=" + publish_token(PUBLISH_KEY, "/news/today", nonce="a1b2")),
     ],
@@ -218,7 +221,22 @@ def test_an_error_in_the_decision_sends_the_request_on_without_its_settings(monk
     event = to_bucket("/news/today")
     result = handler(event, None)
     assert set(result["origin"]) == {"s3"} and _config_left(result) == []
-    assert result["origin"]["s3"]["customHeaders"] == {SECRET_HEADER: [{"key": "X-Origin-Verify", "value": SECRET}]}
+    assert result["origin"]["s3"]["customHeaders"] == {}  # not even the web origin's secret goes to S3
+
+
+def test_an_error_on_a_request_with_the_publishers_parameter_refuses_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever fails, the parameter never takes a request past the caches unchecked."""
+
+    def broken(*_args: object) -> bool:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(origin_request, "valid_publish_token", broken)
+    token = publish_token(PUBLISH_KEY, "/news/today", nonce="a1b2")
+    for event in (
+        to_bucket("/news/today", querystring=f"{BYPASS_PARAM}={token}"),
+        to_web_origin("/news/today", querystring=f"{BYPASS_PARAM}={token}"),
+    ):
+        assert handler(event, None) == REFUSED
 
 
 def test_the_settings_the_function_reads_are_the_ones_the_events_carry() -> None:
@@ -254,3 +272,11 @@ def test_no_request_raises_leaks_its_settings_or_reaches_s3_without_a_key(
     else:
         assert result["origin"]["custom"]["domainName"] == WEB_DOMAIN
         assert not (method in ("GET", "HEAD") and cache_key(uri) is not None and querystring == "")
+
+
+@pytest.mark.parametrize("token", ["a.\u00e9", "a1b2.\ufffd", "\u00e9." + "0" * 32, "a1b2." + "0" * 31 + "\u00e9", ""])
+def test_a_token_of_any_other_shape_is_invalid_without_raising(token: str) -> None:
+    """compare_digest raises TypeError on non-ASCII text; the shape check comes first."""
+    from edge_cache.keys import valid_publish_token
+
+    assert valid_publish_token(PUBLISH_KEY, "/news/today", token) is False
