@@ -234,7 +234,6 @@ def _scenario(
     fills_now: np.ndarray | float,
     *,
     extra_web: float = 0.0,
-    extra_failovers: float = 0.0,
     cold_since: np.ndarray | None = None,
     warm_now: float = 0.0,
 ) -> dict[str, Any]:
@@ -253,7 +252,7 @@ def _scenario(
     detail["web_origin_rps"] = float(web_load.max())
     detail["web_origin_capacity_rps"] = web_capacity
     if p.edge_path != "s3_origin_group":
-        again = base.failovers + extra_failovers + overflow if p.edge_path == "function_routes" else 0.0
+        again = base.failovers + overflow if p.edge_path == "function_routes" else 0.0
         util["lambda_environments"] = _lambda(p, profile + again, cold_since, warm_now, detail)
     exceeded = sorted(k for k, v in util.items() if v > 1)
     return {"utilization": util, "detail": detail, "limits_exceeded": exceeded}

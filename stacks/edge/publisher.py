@@ -99,7 +99,7 @@ class CachePublisher(Construct):
             log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=512,
-            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for S3 before and after it.
+            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the key read and the write.
             timeout_s=config.fetch_timeout_s + 15,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")

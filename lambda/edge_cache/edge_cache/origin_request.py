@@ -66,6 +66,11 @@ def s3_can_serve(request: dict[str, Any]) -> bool:
     return isinstance(uri, str) and cache_key(uri) is not None
 
 
+def names_publish_param(query: object) -> bool:
+    """Whether a query string names the publisher's parameter anywhere, in any percent-encoding."""
+    return BYPASS_PARAM in unquote(str(query or ""))
+
+
 def publish_fetch(request: dict[str, Any], key: str) -> bool | None:
     """None: no publisher's parameter. True: the publisher's own fetch (the parameter alone, signed for this
     path with `key`). False: the parameter with anything else, which is refused."""
@@ -75,7 +80,7 @@ def publish_fetch(request: dict[str, Any], key: str) -> bool | None:
     try:
         pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
     except ValueError:  # a query that does not parse is refused if it names the parameter in any encoding
-        return False if BYPASS_PARAM in unquote(query) else None
+        return False if names_publish_param(query) else None
     if BYPASS_PARAM not in (name for name, _ in pairs):
         return None
     if len(pairs) != 1 or request.get("method") not in S3_METHODS:
@@ -94,7 +99,7 @@ def decide(request: dict[str, Any]) -> dict[str, Any]:
         return dict(REFUSED)
     if s3 is None:
         return _without_config(request)  # the web origin (a failover): it goes on as it is
-    headers: Headers = s3.get("customHeaders") or {}
+    headers: Headers = own  # the bucket origin's
     settings = {name: _value(headers, name) for name in CONFIG_HEADERS}
     web_headers = {name: values for name, values in headers.items() if not name.startswith(CONFIG_PREFIX)}
     domain, protocol = settings[WEB_DOMAIN_HEADER], settings[WEB_PROTOCOL_HEADER]
@@ -123,7 +128,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         return decide(request)
     except Exception:  # the function must never turn a page view into a 5xx
         logger.exception("origin-request decision failed; the request goes to the origin CloudFront chose")
-        if BYPASS_PARAM in unquote(str(request.get("querystring") or "")):
+        if names_publish_param(request.get("querystring")):
             return dict(REFUSED)  # never past the caches on the publisher's parameter unchecked
         s3 = (request.get("origin") or {}).get("s3")
         if isinstance(s3, dict):
