@@ -46,9 +46,10 @@ DUMMY_ENV = {
     "POWERTOOLS_SERVICE_NAME": "chat-bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-# What Lambda's python3.13 runtime provides (boto3 and its dependencies) and what the Powertools layer
-# adds for the features the handler uses; nothing else of the development venv is importable.
-LAMBDA_DISTRIBUTIONS = ("boto3", "aws-lambda-powertools[tracer,parser]")
+# What Lambda's python3.13 runtime provides (boto3 and its dependencies, and the SnapStart hooks library
+# beside awslambdaric) and what the Powertools layer adds for the features the handler uses; nothing else
+# of the development venv is importable.
+LAMBDA_DISTRIBUTIONS = ("boto3", "snapshot-restore-py", "aws-lambda-powertools[tracer,parser]")
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 

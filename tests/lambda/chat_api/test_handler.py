@@ -273,4 +273,4 @@ def test_idempotency_records_and_comments_share_one_dynamodb_client(chat: ChatBa
     assert chat.post(room, "alice", "hi", 1.0)[0] == 201
     repository = chat.api.service()._repo
     assert isinstance(repository, DynamoCommentRepository)
-    assert repository._client is chat.api._persistence.client
+    assert repository._client is chat.api.idempotency().persistence.client
