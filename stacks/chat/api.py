@@ -18,6 +18,7 @@ from stacks.common.waf import managed_rules_web_acl
 from stacks.config import ChatConfig
 
 API_STAGE = "v1"
+LIVE_ALIAS = "live"
 METRICS_NAMESPACE = "ChatApp"
 
 # Structural check at the edge; lengths, ranges and patterns are checked once, by the handler's model.
@@ -70,6 +71,7 @@ class ChatApi(Construct):
             timeout_s=config.lambda_timeout_s,
             reserved_concurrency=config.reserved_concurrency,
             log_retention_days=config.log_retention_days,
+            snap_start=config.snap_start,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-api",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -86,6 +88,9 @@ class ChatApi(Construct):
             },
         ).function
         self.cursor_secret.grant_read(self.handler)
+        # The API invokes this alias of the version the deploy published, in every stage: SnapStart (a stage
+        # setting) snapshots published versions only, and the sandbox and its end-to-end run test that wiring.
+        self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.handler.current_version)
 
         self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
         logging_level = apigw.MethodLoggingLevel(config.execution_log_level)
@@ -151,7 +156,7 @@ class ChatApi(Construct):
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         new_comment = self.api.add_model("NewComment", content_type="application/json", schema=_NEW_COMMENT_SCHEMA)
-        integration = apigw.LambdaIntegration(self.handler, allow_test_invoke=False)
+        integration = apigw.LambdaIntegration(self.alias, allow_test_invoke=False)
         room_comments = self.api.root.add_resource("rooms").add_resource("{room}").add_resource("comments")
         room_comments.add_method(
             "GET",
