@@ -9,7 +9,7 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -237,6 +237,19 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
 
 
+_ROUTES = (
+    ("POST", "/rooms/!/comments"),
+    ("GET", "/rooms/!/comments"),
+    ("GET", "/rooms/!/stats"),
+    ("GET", "/users/!/comments"),
+)
+
+
+def _priming_event(method: str, path: str) -> dict[str, Any]:
+    """A request each route refuses with a 400 before any AWS call: "!" is no room or user name."""
+    return {"httpMethod": method, "path": path, "headers": {}, "requestContext": {}, "body": None}
+
+
 # SnapStart (prod): Lambda runs the initialization above once, when a version is published, snapshots the
 # environment and restores every new environment from that snapshot.
 @register_before_snapshot
@@ -247,6 +260,10 @@ def before_snapshot() -> None:
     cursor_codec.cache_clear()  # the signing key is fetched again by each restored environment
     for model in models.REQUEST_MODELS:
         model.model_rebuild()  # the validators defer_build leaves to the first request
+    for method, path in _ROUTES:  # each route's first call inspects its handler: a 400 needs no AWS call
+        if app.resolve(_priming_event(method, path), cast("LambdaContext", None))["statusCode"] != 400:
+            raise RuntimeError(f"priming {method} {path} was not refused before any AWS call")
+    "".encode("idna")  # the codec a first connection's host name loads
     # A pooled connection would be restored in every environment at once; each opens its own instead.
     _dynamodb.close()
     secrets().client.close()

@@ -58,7 +58,11 @@ def call(method, query=None, body=None, headers=None):
 # Initialization that used the network: a listing and a paged listing (the cursor key is fetched).
 assert call("GET")["statusCode"] == 200
 assert call("GET", {"all": "true", "limit": "1"})["statusCode"] == 200
+called = sorted(r.func.__name__ for r in handler.app._dynamic_routes if r.request_param_name_checked)
 before = {"connections": connections(), "keys_cached": handler.cursor_codec.cache_info().currsize}
+before["routes_called"] = called
+calls = []
+handler._dynamodb.meta.events.register("before-call", lambda model, **_: calls.append(model.name))
 while snapshot_restore_py.get_before_snapshot():
     hook, args, kwargs = snapshot_restore_py.get_before_snapshot().pop()
     hook(*args, **kwargs)
@@ -68,6 +72,8 @@ snapshot = {
     "secrets_cached": len(handler.secrets().store),
     "idempotency_built": handler.idempotency.cache_info().currsize,
     "models_built": all(m.__pydantic_complete__ for m in models.REQUEST_MODELS),
+    "routes_called": sorted(r.func.__name__ for r in handler.app._dynamic_routes if r.request_param_name_checked),
+    "aws_calls": calls,
 }
 # fork() re-seeds the random module in the child (os.register_at_fork); a restored microVM is not told, so
 # each child starts from the snapshot's state, as a restored environment does.
@@ -133,6 +139,11 @@ def test_no_connection_and_no_signing_key_go_into_the_snapshot(emulated: dict[st
 def test_what_a_first_request_would_build_is_in_the_snapshot(emulated: dict[str, Any]) -> None:
     assert emulated["snapshot"]["idempotency_built"] == 1
     assert emulated["snapshot"]["models_built"] is True
+    assert emulated["before"]["routes_called"] == ["list_room"]  # what init itself had served
+    # Each route has been through its first call (Powertools inspects the handler then)...
+    assert emulated["snapshot"]["routes_called"] == ["list_room", "list_user", "post_comment", "room_stats"]
+    # ...with a request it refuses before any AWS call: publishing a version reads and writes nothing.
+    assert emulated["snapshot"]["aws_calls"] == []
 
 
 def test_restored_environments_serve_every_kind_of_request(emulated: dict[str, Any]) -> None:
