@@ -12,7 +12,7 @@ import json
 from chat_api.limits import COMMENT_MAX_LENGTH, MAX_BODY_BYTES, MAX_POSITION, NAME_MAX_LENGTH
 from tests.support.chat_backend import ChatBackend
 
-# Every character of name and comment \\u-escaped (an emoji as a surrogate pair, 12 bytes) and a position with
+# Every character of name and comment \u-escaped (an emoji as a surrogate pair, 12 bytes) and a position with
 # every digit a float repr can have: the longest encoding of a valid body.
 LARGEST = json.dumps({"name": "é" * NAME_MAX_LENGTH, "comment": "😀" * COMMENT_MAX_LENGTH, "position": 1 / 3})
 
