@@ -252,3 +252,22 @@ def test_every_writer_of_logs_writes_to_a_group_of_its_stack_with_a_retention(ap
                 assert group is not None, f"{key}: {logical_id} writes to a log group its stack does not hold"
                 assert isinstance(group["Properties"].get("RetentionInDays"), int), f"{key}: {logical_id}"
     assert checked > 0
+
+
+def test_every_postgresql_cluster_requires_tls_and_its_instances_name_their_ca(app: Synthesized) -> None:
+    """rds.force_ssl=1 in the cluster's own parameter group; each instance on the CA whose root the web
+    container trusts (containers/web/certs, tests/containers/web/test_database_tls.py)."""
+    clusters = list(_resources(app, "AWS::RDS::DBCluster"))
+    assert clusters
+    for key, template, cluster, resource in clusters:
+        props = resource["Properties"]
+        assert props["Engine"] == "aurora-postgresql", f"{key}: {cluster}"
+        group = template["Resources"][props["DBClusterParameterGroupName"]["Ref"]]
+        assert group["Properties"]["Parameters"]["rds.force_ssl"] == "1", f"{key}: {cluster}"
+        instances = [
+            r["Properties"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::RDS::DBInstance" and r["Properties"].get("DBClusterIdentifier") == {"Ref": cluster}
+        ]
+        assert instances, f"{key}: {cluster}"
+        assert {i.get("CACertificateIdentifier") for i in instances} == {"rds-ca-rsa2048-g1"}, f"{key}: {cluster}"
