@@ -24,6 +24,7 @@ from tests.support.synth import Synthesized
 APPS = ("synth", "variants")
 DENY_WITHOUT_TLS = {"Bool": {"aws:SecureTransport": "false"}}
 # What a topic policy may name (SNS Developer Guide, "Valid Amazon SNS policy actions"): all of them over TLS.
+# Listed from the documentation here, not imported from stacks/common/alarms.py: the code is checked against it.
 TOPIC_ACTIONS = {
     "sns:AddPermission",
     "sns:DeleteTopic",
