@@ -27,6 +27,10 @@ def _run_app(context: dict[str, str], outdir: str) -> subprocess.CompletedProces
             {"stage": "prod", "chat.throttle_burst_limit": "10"},
             "error: Invalid configuration for stage 'prod': chat.throttle_burst_limit: must be >= throttle_rate_limit",
         ),
+        (
+            {"stage": "prod", "allow_hotswap": "true"},
+            "error: Invalid configuration for stage 'prod': allow_hotswap: a stage that protects its data",
+        ),
     ],
 )
 def test_invalid_configuration_fails_before_synth(context: dict[str, str], message: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
