@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy hotswap destroy destroy-edge-functions clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -115,6 +115,10 @@ bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOU
 	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT))
 
 deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
+	$(STAGE_TARGET)
+
+# cdk deploy --hotswap: no CloudFormation update, the stacks drift; refused unless the stage's allow_hotswap.
+hotswap: setup  ## push changed Lambda code (not the CodeBuild-built web image) to STAGE's deployed stacks, skipping CloudFormation; only stages with allow_hotswap (sandbox)
 	$(STAGE_TARGET)
 
 destroy: setup  ## delete the stacks of STAGE, then its Lambda@Edge functions when CloudFront lets go (FORCE=1: no question)

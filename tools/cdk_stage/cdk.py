@@ -39,6 +39,16 @@ class CdkArgs:
                 command.append(word)
         return cls(tuple(context), tuple(command))
 
+    def context_values(self) -> dict[str, str]:
+        """The `-c key=value` settings as the app receives them (strings)."""
+        values, words = {}, list(self.context)
+        while words:
+            word = words.pop(0)
+            pair = words.pop(0) if word in {"-c", "--context"} else word.removeprefix("--context=")
+            key, _, value = pair.partition("=")
+            values[key] = value
+        return values
+
 
 def executable() -> str:
     return os.environ.get("CDK", "cdk")
