@@ -140,7 +140,7 @@ def hotswap_(target: Target) -> int:
     unready = {name: status for name, status in statuses.items() if status not in hotswap.READY}
     if unready:
         raise TargetError(hotswap.not_ready(unready, target.stage))
-    print("what a hotswap can push (the CDK CLI lists every other change and skips it):")
+    print("what a hotswap can push (it skips any other change; the CDK CLI names only some of those):")
     for stack in chosen:
         print("\n".join(f"  {line}" for line in hotswap.reach(stack)))
     code = _deploy_and_print_outputs(target, "--hotswap")

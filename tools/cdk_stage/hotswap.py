@@ -2,7 +2,9 @@
 
 `cdk deploy --hotswap` publishes the assets, then updates the changed resources it knows through their own
 APIs with the caller's credentials, not through CloudFormation; a change it cannot make that way is skipped
-and listed ("hotswap-only" mode). What it knows, in the pinned CLI (aws-cdk 2.1148.1, README "Hotswap
+("hotswap-only" mode), and named only when it is a property of a type it supports: a changed resource of
+another type (a custom resource, such as the web image's build) goes unmentioned (logRejectedChanges and
+nonHotswappableResource in the CLI), hence `reach`. What it knows, in the pinned CLI (aws-cdk 2.1148.1, README "Hotswap
 deployments for faster development"): Lambda code, environment and description, versions and aliases; ECS
 task definitions' container definitions, then UpdateService with minimumHealthyPercent 0 unless
 --hotswap-ecs-minimum-healthy-percent says otherwise; Step Functions definitions; and, through the Cloud
