@@ -19,7 +19,7 @@ define newline
 
 endef
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap deploy hotswap destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy destroy-edge-functions clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -128,11 +128,15 @@ diff: setup  ## offline diff of every stack against git revision BASE (default H
 export CDK_ARGS
 STAGE_TARGET = python -m tools.cdk_stage $@ --stage $(STAGE) $(if $(STACKS),--stacks "$(STACKS)") $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
-diff-deployed: setup  ## diff the stacks of STAGE against what is deployed (FAIL=1: non-zero when they differ)
-	$(STAGE_TARGET) $(if $(filter 1,$(FAIL)),--fail)
+diff-deployed: setup  ## diff the stacks of STAGE against what is deployed (FAIL=1: non-zero when they differ; DIFF_METHOD=template: DescribeStacks/GetTemplate only)
+	$(STAGE_TARGET) $(if $(filter 1,$(FAIL)),--fail) $(if $(DIFF_METHOD),--method $(DIFF_METHOD))
 
-bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOUNT=...: check the credentials' account)
-	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT))
+bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOUNT=...: check the account; EXECUTION_POLICY=1: the stage's execution policy, not AdministratorAccess)
+	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(filter 1,$(EXECUTION_POLICY)),--execution-policy)
+
+# Offline: what EXECUTION_POLICY=1 gives CloudFormation's execution role, from the stage's resource types.
+execution-policy: setup  ## print the CloudFormation execution policy of STAGE (the actions its resource types need), no AWS
+	python -m tools.cdk_stage.execution_policy --stage $(STAGE) $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
 deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
 	$(STAGE_TARGET)

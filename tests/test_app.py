@@ -28,6 +28,11 @@ def _run_app(context: dict[str, str], outdir: str) -> subprocess.CompletedProces
             "error: Invalid configuration for stage 'prod': chat.throttle_burst_limit: must be >= throttle_rate_limit",
         ),
         (
+            {"stage": "sandbox", "github.repository": "my-org/my-app"},
+            "error: Invalid configuration for stage 'sandbox': account: a stage that GitHub deploys (github is set) "
+            "must name its own AWS account",
+        ),
+        (
             {"stage": "prod", "allow_hotswap": "true"},
             "error: Invalid configuration for stage 'prod': allow_hotswap: a stage that protects its data",
         ),

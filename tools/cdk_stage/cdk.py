@@ -26,6 +26,18 @@ class CdkArgs:
     context: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
 
+    def overrides(self) -> dict[str, str]:
+        """The `-c key=value` settings as a dict (what app.py reads as stage overrides)."""
+        found: dict[str, str] = {}
+        words = list(self.context)
+        while words:
+            word = words.pop(0)
+            pair = word.removeprefix("--context=") if word.startswith("--context=") else words.pop(0) if words else ""
+            key, _, value = pair.partition("=")
+            if key and key != "stage":
+                found[key] = value
+        return found
+
     @classmethod
     def parse(cls, text: str) -> CdkArgs:
         words, context, command = shlex.split(text), [], []
@@ -38,16 +50,6 @@ class CdkArgs:
             else:
                 command.append(word)
         return cls(tuple(context), tuple(command))
-
-    def context_values(self) -> dict[str, str]:
-        """The `-c key=value` settings as the app receives them (strings)."""
-        values, words = {}, list(self.context)
-        while words:
-            word = words.pop(0)
-            pair = words.pop(0) if word in {"-c", "--context"} else word.removeprefix("--context=")
-            key, _, value = pair.partition("=")
-            values[key] = value
-        return values
 
 
 def executable() -> str:
