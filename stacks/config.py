@@ -72,6 +72,8 @@ class StageConfig(ConfigModel):
     edge: EdgeConfig
     # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
     github: GitHubDeployConfig | None = None
+    # Optional: AWS Lambda Power Tuning for one function at a time (adds the PowerTuning stack; make power-tune).
+    power_tuning: bool = False
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:

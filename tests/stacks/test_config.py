@@ -76,6 +76,7 @@ INVALID = [
         "a stage that protects its data must alert someone",
     ),
     ({"alarm_email_parameter": "no-leading-slash"}, "alarm_email_parameter", "should match pattern"),
+    ({"power_tuning": "maybe"}, "power_tuning", "valid boolean"),
     (
         {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
         "web.image_build",
