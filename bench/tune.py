@@ -86,6 +86,10 @@ class TunedFunction:
     warm: int  # warm invocations per execution environment
     configured_in: str  # where its memory size is set
     edge: bool = False  # Lambda@Edge: its own prices, no layers, no environment variables
+    # Asynchronous functions keep up rather than answer someone: the cheapest size whose warm p99 is within this
+    # budget (ms). None: the latency rule (the cheapest size within LATENCY_TOLERANCE of the fastest).
+    budget_ms: float | None = None
+    budget_why: str = ""
 
 
 CHAT_API = TunedFunction(
@@ -108,6 +112,9 @@ CHAT_STREAM = TunedFunction(
     (Invocation("batch", 1.0, {"batchItemFailures": []}),),  # 100 new comments (ChatConfig's default batch)
     warm=30,
     configured_in="stacks/chat/stream.py STREAM_MEMORY_MB",
+    budget_ms=1000.0,
+    budget_why="the stream's batching window (stacks/chat/stream.py STREAM_BATCHING_WINDOW_S, 1 s): a batch done "
+    "within it keeps a shard's consumer at the stream's pace; no one waits on a batch",
 )
 PUBLISHER = TunedFunction(
     "publisher-fetch",
@@ -193,13 +200,27 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
 
 
-def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """The cheapest size (weighted cost per million) among the sizes that worked whose warm p99 is within
-    LATENCY_TOLERANCE, or ABSOLUTE_TOLERANCE_MS, of the fastest, or within the fastest size's highest p99 of one
-    round; the smaller size on equal cost."""
+def choose(rows: list[dict[str, Any]], budget_ms: float | None = None) -> dict[str, Any]:
+    """With a budget: the cheapest size that worked whose warm p99 is within it. Otherwise the cheapest size
+    (weighted cost per million) among the sizes that worked whose warm p99 is within LATENCY_TOLERANCE, or
+    ABSOLUTE_TOLERANCE_MS, of the fastest, or within the fastest size's highest p99 of one round; the smaller
+    size on equal cost."""
     working = [row for row in rows if row["ok"]]
     if not working:
         return {"memory_mb": None, "reason": "no size served every invocation"}
+    if budget_ms is not None:
+        within = [row for row in working if row["warm_p99_ms"] <= budget_ms]
+        if not within:
+            return {"memory_mb": None, "reason": f"no size kept its warm p99 within {budget_ms:g} ms"}
+        cheapest = min(within, key=lambda row: (row["cost_per_million"]["weighted"], row["memory_mb"]))
+        return {
+            "memory_mb": cheapest["memory_mb"],
+            "rule": "budget",
+            "limit_ms": budget_ms,
+            "eligible": [row["memory_mb"] for row in within],
+            "reason": f"cheapest ({cheapest['cost_per_million']['weighted']:.3f} USD per million) of the sizes whose "
+            f"warm p99 is within its budget of {budget_ms:g} ms",
+        }
     quickest = min(working, key=lambda row: row["warm_p99_ms"])
     fastest = quickest["warm_p99_ms"]
     limit = max(fastest * (1 + LATENCY_TOLERANCE), fastest + ABSOLUTE_TOLERANCE_MS, quickest["warm_p99_range_ms"][1])
@@ -207,6 +228,7 @@ def choose(rows: list[dict[str, Any]]) -> dict[str, Any]:
     best = min(eligible, key=lambda row: (row["cost_per_million"]["weighted"], row["memory_mb"]))
     return {
         "memory_mb": best["memory_mb"],
+        "rule": "latency",
         "fastest_p99_ms": fastest,
         "limit_ms": limit,
         "eligible": [row["memory_mb"] for row in eligible],
@@ -251,6 +273,7 @@ def summarize(environments: list[dict[str, Any]], memory_mb: int, rates: Rates, 
             # What Lambda counts as the function's memory is the environment's; its interpreter's peak
             # resident set is the part this host can see. Over the size, Lambda stops the function.
             ("resident memory over the size", max(e["max_rss_mib"] for e in environments) > memory_mb),
+            ("ERROR lines in its log", sum(e["error_lines"] for e in environments) > 0),
         )
         if bad
     ]
@@ -481,8 +504,10 @@ def tune_function(
         "invocations": [asdict(i) for i in function.invocations],
         "warm_per_environment": function.warm,
         "rates": asdict(rates),
+        "budget_ms": function.budget_ms,
+        "budget_why": function.budget_why,
         "rows": rows,
-        "choice": choose(rows),
+        "choice": choose(rows, function.budget_ms),
         # Each environment's cold start, and its warm invocations in brief (the rows hold their percentiles).
         "environments": {size: [_brief(e) for e in runs[size]] for size in SIZES},
     }
@@ -509,19 +534,7 @@ def run(
 
     started = time.perf_counter()
     prices = load_prices()
-    result: dict[str, Any] = {
-        "stage": ASSEMBLY_STAGE,
-        "sizes": list(SIZES),
-        "rounds": rounds,
-        "cold_share": COLD_SHARE,
-        "latency_tolerance": LATENCY_TOLERANCE,
-        "absolute_tolerance_ms": ABSOLUTE_TOLERANCE_MS,
-        "host_cpus": os.cpu_count(),
-        "load_average_start": os.getloadavg(),
-        "not_tuned": NOT_TUNED,
-        "prices_as_of": prices["as_of"],
-        "functions": {},
-    }
+    result = _header(rounds, prices)
     try:
         with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="tune-site-") as tmp:
             groups = {
@@ -563,6 +576,22 @@ def run(
     return result
 
 
+def _header(rounds: int, prices: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "stage": ASSEMBLY_STAGE,
+        "sizes": list(SIZES),
+        "rounds": rounds,
+        "cold_share": COLD_SHARE,
+        "latency_tolerance": LATENCY_TOLERANCE,
+        "absolute_tolerance_ms": ABSOLUTE_TOLERANCE_MS,
+        "host_cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+        "not_tuned": NOT_TUNED,
+        "prices_as_of": prices["as_of"],
+        "functions": {},
+    }
+
+
 @contextmanager
 def _inside(groups: dict[str, Path]) -> Iterator[None]:
     """This process (and what it starts from now on) in `groups`; back in the root groups on exit."""
@@ -574,6 +603,20 @@ def _inside(groups: dict[str, Path]) -> Iterator[None]:
             (path.parent / "cgroup.procs").write_text(str(os.getpid()))
 
 
+def rechoose(result: dict[str, Any], assembly: Path) -> dict[str, Any]:
+    """A report's measurements with today's rules and configured sizes (`--rechoose`): choices and `configured_mb`
+    again, nothing measured again."""
+    for function in FUNCTIONS:
+        found = result["functions"].get(function.key)
+        if found:
+            _, props = function_resource(stack_template(assembly, ASSEMBLY_STAGE, function.stack), function.handler)
+            found.update(budget_ms=function.budget_ms, budget_why=function.budget_why)
+            found["configured_mb"] = int(props.get("MemorySize", 128))
+            found["configured_in"] = function.configured_in
+            found["choice"] = choose(found["rows"], function.budget_ms)
+    return result
+
+
 def main(argv: list[str] | None = None) -> None:
     import argparse
 
@@ -583,7 +626,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="the synthesized app (make synth)")
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("TUNE_ROUNDS", "3")))
     parser.add_argument("--only", nargs="*", default=None, help="function keys to tune (default: all)")
+    parser.add_argument("--rechoose", type=Path, help="a tune-*.json: apply today's rules and configuration to it")
     args = parser.parse_args(argv)
+    if args.rechoose:
+        result = rechoose(json.loads(args.rechoose.read_text()), args.cdk_out)
+        args.rechoose.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        args.rechoose.with_suffix(".md").write_text(render_tune(result))
+        return
     chosen = tuple(f for f in FUNCTIONS if not args.only or f.key in args.only)
     reports = ROOT / "reports"
     result = run(args.cdk_out, args.rounds, chosen, reports)

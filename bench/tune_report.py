@@ -47,7 +47,9 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         "function's timeout, peak resident memory within the size), those whose warm p99 is within "
         f"{t['latency_tolerance']:.0%} or {t['absolute_tolerance_ms']:g} ms of the fastest size's, or within the "
         "fastest size's highest p99 of one round (a smaller difference is not one these rounds can measure); of "
-        "those, the cheapest per million invocations, cold starts weighted; the smaller on equal cost.\n"
+        "those, the cheapest per million invocations, cold starts weighted; the smaller on equal cost. For a "
+        "function no one waits on (it has a budget below), the cheapest size whose warm p99 is within its "
+        "budget instead.\n"
     )
     w(
         f"What this host cannot reproduce: more than its {t['host_cpus']} CPUs (a size's quota is capped at them, "
@@ -69,9 +71,10 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
 
 def _function(f: dict[str, Any], w: Any, heading: str) -> None:
     kinds = ", ".join(f"{i['kind']} {i['weight']:.0%}" for i in f["invocations"])
+    budget = f" Budget: {f['budget_ms']:g} ms, {f['budget_why']}." if f.get("budget_ms") else ""
     w(
         f"{heading}# {f['key']} (`{f['handler']}`, {f['architecture']}, timeout {f['timeout_s']} s)\n\n"
-        f"Invocations: {kinds}; {f['warm_per_environment']} warm per environment. Prices: "
+        f"Invocations: {kinds}; {f['warm_per_environment']} warm per environment.{budget} Prices: "
         f"{f['rates']['request'] * 1e6:.2f} USD per million requests, {f['rates']['gb_second']:.4g} USD per "
         f"GB-second ({f['rates']['source']}).\n"
     )

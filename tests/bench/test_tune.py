@@ -97,6 +97,17 @@ def test_a_size_that_failed_is_never_picked_and_nothing_working_picks_nothing() 
     assert tune.choose([_row(128, 5, 0.1, ok=False)])["memory_mb"] is None
 
 
+def test_with_a_budget_the_cheapest_size_within_it_is_picked_however_fast_the_others() -> None:
+    rows = [_row(128, 1013, 0.81), _row(256, 626, 0.82), _row(512, 300, 0.80), _row(1769, 127, 1.35)]
+    choice = tune.choose(rows, budget_ms=1000)
+    assert (choice["memory_mb"], choice["rule"], choice["eligible"]) == (512, "budget", [256, 512, 1769])
+    assert tune.choose(rows, budget_ms=100)["memory_mb"] is None
+    from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
+
+    assert tune.CHAT_STREAM.budget_ms == STREAM_BATCHING_WINDOW_S * 1000  # the window a batch must keep up with
+    assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch", "origin-request"]
+
+
 def test_equal_cost_picks_the_smaller_size() -> None:
     assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)])["memory_mb"] == 1024
 
@@ -122,12 +133,14 @@ def _environment(
     }
 
 
-def test_a_size_fails_on_init_over_ten_seconds_the_timeout_or_memory() -> None:
+def test_a_size_fails_on_init_over_ten_seconds_the_timeout_memory_or_an_error_logged() -> None:
     assert tune.summarize([_environment()], 512, ARM, timeout_s=10)["ok"] is True
     slow_init = tune.summarize([_environment(init=10_500)], 128, ARM, timeout_s=10)
     assert (slow_init["ok"], slow_init["error"]) == (False, "INIT over 10 s")
     timed_out = tune.summarize([_environment(warm=[5.0, 3_100.0])], 128, ARM, timeout_s=3)
     assert "over the 3 s timeout" in timed_out["error"]
+    logged = tune.summarize([{**_environment(), "error_lines": 1}], 512, ARM, timeout_s=10)
+    assert (logged["ok"], logged["error"]) == (False, "ERROR lines in its log")
     too_big = tune.summarize([_environment(rss=140)], 128, ARM, timeout_s=10)
     assert "resident memory over the size" in too_big["error"]
     crashed = tune.summarize([{"error": "killed: out of memory"}], 128, ARM, timeout_s=10)
@@ -209,3 +222,18 @@ def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_thos
     assert tuned_bundles | {"origin_secret", "db_roles"} == bundles
     assert len(tune.NOT_TUNED) == 2
     assert tune.SIZES[0] == 128 and tune.SIZES[-1] >= 3008 and 1769 in tune.SIZES
+
+
+def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> None:
+    """The newest committed `make tune` report is the decision record: every tuned function of the shipped prod
+    template has the memory its rule picked there."""
+    from tests.support.synth import ROOT
+
+    reports = sorted((ROOT / "reports").glob("tune-*.json"))
+    assert reports, "no committed make tune report"
+    decided = json.loads(reports[-1].read_text())
+    assert set(decided["functions"]) == {f.key for f in tune.FUNCTIONS}
+    for function in tune.FUNCTIONS:
+        template = synth.templates[f"{tune.ASSEMBLY_STAGE}/{function.stack}"]
+        _, props = tune.function_resource(template, function.handler)
+        assert props["MemorySize"] == decided["functions"][function.key]["choice"]["memory_mb"], function.key
