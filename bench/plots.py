@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -144,9 +145,10 @@ def memory_tuning(result: dict[str, Any], path: Path) -> None:
         sizes = [row["memory_mb"] for row in ok]
         ax.plot(sizes, [row["warm_p50_ms"] for row in ok], "o-", label="warm p50 (ms)")
         ax.plot(sizes, [row["warm_p99_ms"] for row in ok], "s-", label="warm p99 (ms)")
-        ax.plot(sizes, [row["cold_ms"] for row in ok], "^:", label="cold start + first invocation (ms)")
+        ax.plot(sizes, [row["cold_ms"] for row in ok], "^:", color="purple", label="cold start + first invocation (ms)")
         ax.set(xscale="log", yscale="log", xlabel="memory (MB)", ylabel="duration (ms)")
-        ax.set_xticks(sizes, [str(s) for s in sizes], fontsize=7)
+        ax.set_xticks(sizes, [str(s) for s in sizes], fontsize=7, rotation=45)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         cost = ax.twinx()
         cost.plot(sizes, [row["cost_per_million"]["weighted"] for row in ok], "d--", color="green")
         cost.set_ylabel("USD per million invocations", color="green", fontsize=8)

@@ -629,7 +629,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rechoose", type=Path, help="a tune-*.json: apply today's rules and configuration to it")
     args = parser.parse_args(argv)
     if args.rechoose:
+        from bench import plots
+
         result = rechoose(json.loads(args.rechoose.read_text()), args.cdk_out)
+        if result.get("plot"):
+            plots.memory_tuning(result, args.rechoose.with_name(result["plot"]))
         args.rechoose.write_text(json.dumps(result, indent=2, default=str) + "\n")
         args.rechoose.with_suffix(".md").write_text(render_tune(result))
         return

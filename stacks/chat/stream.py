@@ -16,6 +16,9 @@ from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
 
 STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags by about this much
+# Chosen by measurement (make tune, reports/tune-*.md): the cheapest size that handles a batch within the batching
+# window at p99; a test keeps it at the committed run's pick.
+STREAM_MEMORY_MB = 512
 
 
 class RoomStatsUpdater(Construct):
@@ -61,7 +64,7 @@ class RoomStatsUpdater(Construct):
             handler="chat_stream.handler.handler",
             description="Counts chat comments per room and keeps each room's latest view, from the stream",
             layers=layers,
-            memory_mb=256,
+            memory_mb=STREAM_MEMORY_MB,
             timeout_s=30,
             log_retention_days=config.log_retention_days,
             environment={
