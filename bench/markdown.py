@@ -411,6 +411,10 @@ def _origin(r: dict[str, Any], w: Any) -> None:
         "- Not the same hardware: Fargate runs the task on ARM64 (Graviton); this machine's CPU is what was "
         "measured, and one vCPU here is assumed to do what one there does.\n"
     )
+    _origin_runs(o, w)
+
+
+def _origin_runs(o: dict[str, Any], w: Any) -> None:
     runs = o.get("across_runs")
     if runs:
         w(

@@ -119,6 +119,17 @@ def _chat_rows(r: dict[str, Any]) -> list[str]:
         f"{now['ratio_import_to_boto3']:.2f}x{was}, first request {now['handler_first_request_median_ms']:.0f} ms; "
         f"in the dev venv {dev['ratio_handler_to_boto3']:.2f}x |"
     )
+    load = r.get("load")
+    if load:
+        best = load["best"]
+        rows.append(
+            f"| `make load` ({load['target']}, DynamoDB Local, {r['machine']['cpus']} cores, {load['date']}) | "
+            "stated | "
+            f"{best['requests_per_s']:,.0f} requests/s at {best['users']} users (p50 {best['p50_ms']:.0f} ms, p99 "
+            f"{best['p99_ms']:.0f} ms); {load['acknowledged']:,} comments read back "
+            f"{'once each' if load['every_acknowledged_once'] else '**not** once each'} "
+            f"([load report](reports/load-{load['date']}.md)) |"
+        )
     return rows
 
 

@@ -191,7 +191,13 @@ def capacity_params(
         "assumed: nothing else of the account runs there",
         ramp_s="docs/edge-cache.md: the cut-over procedure for a new distribution",
     )
-    model = origin_for_model(origin)
+    return _with_origin(params, sources, origin_for_model(origin))
+
+
+def _with_origin(
+    params: capacity.CapacityParams, sources: dict[str, str], model: dict[str, Any] | None
+) -> tuple[capacity.CapacityParams, dict[str, str]]:
+    """The measured origin in the model's parameters, with where each figure comes from."""
     if model:
         params = replace(
             params,
@@ -414,6 +420,7 @@ def main() -> None:
             report,
         )
         _step("chat_capacity", lambda: run_chat_capacity(REPORTS, today), report)
+        report["load"] = newest_load()
         _step("edge", lambda: edge.run(_int_env("BENCH_EDGE_REQUESTS", 2_000)), report)
         _step("origin", lambda: run_origin(float(os.environ.get("BENCH_ORIGIN_STEP_S", "10"))), report)
         _step("capacity", lambda: run_capacity(REPORTS, today, report["origin"], report["edge"]), report)
@@ -421,11 +428,7 @@ def main() -> None:
         params, _ = capacity_params(report["origin"], report["edge"])
         hit = capacity.evaluate(replace(params, page_views_per_s=avg_views))["overall_hit_ratio"]
         _step("cost", lambda: run_cost(app_outdir, hit), report)
-        if os.environ.get("BENCH_SKIP_TUNE") == "1":
-            report["tune"] = newest_tune()
-        else:
-            _step("tune", lambda: tune.run(app_outdir, _int_env("TUNE_ROUNDS", 3), outdir=REPORTS), report)
-            report["tune"]["date"] = today
+        _tune(report, app_outdir, today)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report["machine"]["load_average_end"] = os.getloadavg()
@@ -449,6 +452,15 @@ def _write(report: dict[str, Any], today: str) -> None:
     print(f"wrote reports/bench-{today}.md and .json in {report['total_s']:.0f} s; README figures", file=sys.stderr)
 
 
+def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
+    """The memory tuner on this run's assembly, or (BENCH_SKIP_TUNE=1) the newest `make tune` report."""
+    if os.environ.get("BENCH_SKIP_TUNE") == "1":
+        report["tune"] = newest_tune()
+        return
+    _step("tune", lambda: tune.run(app_outdir, _int_env("TUNE_ROUNDS", 3), outdir=REPORTS), report)
+    report["tune"]["date"] = today
+
+
 def run_origin(step_s: float) -> dict[str, Any]:
     """The origin measurement of this run, recorded in the history with the last runs beside it."""
     result = origin.run(step_s)
@@ -456,6 +468,18 @@ def run_origin(step_s: float) -> dict[str, Any]:
         result["at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         result["across_runs"] = origin.across_runs(origin.record_run(origin.history_entry(result)))
     return result
+
+
+def newest_load() -> dict[str, Any] | None:
+    """The newest `make load` report in brief (bench does not run it): its best step and its read-back check."""
+    found = sorted(REPORTS.glob("load-*.json"))
+    if not found:
+        return None
+    load = json.loads(found[-1].read_text())
+    best = next(step for step in load["steps"] if step["name"] == load["best_step"])
+    acknowledged = sum(room["acknowledged"] for room in load["checks"]["rooms"].values())
+    return {"date": load["date"], "target": load["target"], "best": best, "acknowledged": acknowledged,
+            "every_acknowledged_once": load["checks"]["every_acknowledged_once"]}  # fmt: skip
 
 
 def newest_tune() -> dict[str, Any] | None:
