@@ -457,7 +457,8 @@ def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
     if os.environ.get("BENCH_SKIP_TUNE") == "1":
         report["tune"] = newest_tune()
         return
-    _step("tune", lambda: tune.run(app_outdir, _int_env("TUNE_ROUNDS", 3), outdir=REPORTS), report)
+    rounds = _int_env("TUNE_ROUNDS", 3)
+    _step("tune", lambda: tune.run(app_outdir, rounds, outdir=REPORTS, plot_name="memory-{date}.png"), report)
     report["tune"]["date"] = today
 
 

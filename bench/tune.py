@@ -526,7 +526,11 @@ def _brief(environment: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(
-    assembly: Path, rounds: int = 3, functions: tuple[TunedFunction, ...] = FUNCTIONS, outdir: Path | None = None
+    assembly: Path,
+    rounds: int = 3,
+    functions: tuple[TunedFunction, ...] = FUNCTIONS,
+    outdir: Path | None = None,
+    plot_name: str = "tune-{date}.png",
 ) -> dict[str, Any]:
     """Tune each function; the report's figures (and a plot in `outdir` when given)."""
     from bench.handler import LAMBDA_DISTRIBUTIONS, lambda_site
@@ -570,7 +574,7 @@ def run(
     if outdir is not None:
         from bench import plots
 
-        name = f"tune-{dt.datetime.now(dt.UTC).date().isoformat()}.png"
+        name = plot_name.format(date=dt.datetime.now(dt.UTC).date().isoformat())
         plots.memory_tuning(result, outdir / name)
         result["plot"] = name
     return result

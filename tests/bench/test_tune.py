@@ -113,11 +113,13 @@ def test_equal_cost_picks_the_smaller_size() -> None:
 
 
 def test_the_plan_holds_the_mix_in_every_window_and_starts_cold_with_the_main_kind() -> None:
-    kinds = tune.plan_kinds((Invocation("read", 0.8, {}), Invocation("write", 0.2, {})), warm=200)
+    kinds = tune.plan_kinds((Invocation("read", 4, {}), Invocation("write", 1, {})), warm=200)  # relative weights
     assert kinds[0] == "read" and len(kinds) == 201
     warm = kinds[1:]
     assert warm.count("write") == 40
     assert all(warm[i : i + 5].count("write") == 1 for i in range(0, 200, 5))
+    edge = tune.plan_kinds(tune.ORIGIN_REQUEST.invocations, warm=500)[1:]
+    assert (edge.count("page"), edge.count("query"), edge.count("failover")) == (450, 25, 25)
 
 
 def _environment(
