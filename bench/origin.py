@@ -270,6 +270,11 @@ def _within(step: dict[str, Any]) -> bool:
     return bool(step["p99_ms"] <= P99_TARGET_MS and step["failure_ratio"] <= MAX_FAILURE_RATIO)
 
 
+def stamp() -> str:
+    """When a run ended, as the history records it (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[str, Any]:
     """One run of the measurement as the history keeps it."""
     keys = ("rps_per_task", "cpu_bound_rps_per_task", "cpu_seconds_per_request", "checked_rps", "checked_p50_ms")
@@ -312,7 +317,7 @@ def main(argv: list[str]) -> None:
     """`python -m bench.origin [step_s]`: one run, recorded in the history; the run and the last three as JSON."""
     result = run(float(argv[0]) if argv else 10.0)
     if result.get("rps_per_task"):
-        result["at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        result["at"] = stamp()
         result["across_runs"] = across_runs(record_run(history_entry(result, "python -m bench.origin")))
     print(json.dumps(result, indent=2))
 

@@ -60,7 +60,7 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         f"{t.get('wall_s', 0):.0f} s.\n"
     )
     for function in t["functions"].values():
-        _function(function, w, heading)
+        _function(function, w, heading, t.get("decided_in"))
     w(f"{heading}# Not tuned\n")
     for name, why in t["not_tuned"].items():
         w(f"- {name}: {why}.")
@@ -69,7 +69,27 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         w(f"![memory per function]({t['plot']})\n")
 
 
-def _function(f: dict[str, Any], w: Any, heading: str) -> None:
+def _differs(f: dict[str, Any], decided_in: str | None) -> str:
+    """Why the configured size is not this run's pick, with both sizes' figures from this run."""
+    rows = {row["memory_mb"]: row for row in f["rows"]}
+    configured, chosen = rows.get(f["configured_mb"]), rows.get(f["choice"]["memory_mb"])
+    if f["key"] in DEVIATIONS:
+        why = DEVIATIONS[f["key"]]
+    elif f.get("decided_mb") == f["configured_mb"] and decided_in:
+        why = f"it is the pick of the committed `make tune` run ({decided_in.removesuffix('.json')}.md)"
+    else:
+        why = "not yet changed to a measured pick"
+    figures = ""
+    if configured and chosen and configured.get("warm_p99_ms") is not None and chosen.get("warm_p99_ms") is not None:
+        figures = (
+            f"; in this run the configured size's warm p99 was {_ms(configured['warm_p99_ms'])} ms at "
+            f"{configured['cost_per_million']['weighted']:.3f} USD per million, the pick's "
+            f"{_ms(chosen['warm_p99_ms'])} ms at {chosen['cost_per_million']['weighted']:.3f}"
+        )
+    return f"**the configured size differs**: {why}{figures}"
+
+
+def _function(f: dict[str, Any], w: Any, heading: str, decided_in: str | None = None) -> None:
     kinds = ", ".join(f"{i['kind']} {i['weight']:.0%}" for i in f["invocations"])
     budget = f" Budget: {f['budget_ms']:g} ms, {f['budget_why']}." if f.get("budget_ms") else ""
     w(
@@ -100,11 +120,7 @@ def _function(f: dict[str, Any], w: Any, heading: str) -> None:
         )
     w("")
     configured = f["configured_mb"]
-    verdict = (
-        "the configured size is the rule's pick"
-        if configured == chosen
-        else f"**the configured size differs**: {DEVIATIONS.get(f['key'], 'not yet changed to the measured choice')}"
-    )
+    verdict = "the configured size is the rule's pick" if configured == chosen else _differs(f, decided_in)
     w(
         f"The rule picks **{chosen} MB**: {f['choice']['reason']}. Configured ({f['configured_in']}): "
         f"{configured} MB; {verdict}.\n"

@@ -239,3 +239,26 @@ def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> N
         template = synth.templates[f"{tune.ASSEMBLY_STAGE}/{function.stack}"]
         _, props = tune.function_resource(template, function.handler)
         assert props["MemorySize"] == decided["functions"][function.key]["choice"]["memory_mb"], function.key
+
+
+def _tuned(configured: int, pick: int) -> dict[str, Any]:
+    rows = [
+        {**_row(size, p99, cost), "cost_per_million": {"weighted": cost}}
+        for size, p99, cost in ((128, 0.1, 0.634), (256, 0.12, 0.633))
+    ]
+    return {"key": "origin-request", "configured_mb": configured, "choice": {"memory_mb": pick}, "rows": rows}
+
+
+def test_a_configured_size_that_is_not_this_runs_pick_says_whose_pick_it_is_and_both_figures() -> None:
+    from bench.run import mark_decided
+    from bench.tune_report import _differs
+
+    tuned = {"functions": {"origin-request": _tuned(128, 256)}}
+    mark_decided(
+        tuned, {"from_file": "tune-2026-12-06.json", "functions": {"origin-request": {"choice": {"memory_mb": 128}}}}
+    )
+    text = _differs(tuned["functions"]["origin-request"], tuned["decided_in"])
+    assert "it is the pick of the committed `make tune` run (tune-2026-12-06.md)" in text
+    assert "the configured size's warm p99 was 0.10 ms at 0.634 USD per million, the pick's 0.12 ms at 0.633" in text
+    undecided = _differs(_tuned(512, 256), None)
+    assert "not yet changed to a measured pick" in undecided

@@ -9,7 +9,6 @@ power_tuning on, as the command's synth builds it).
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
@@ -19,7 +18,8 @@ import pytest
 
 from bench import tune
 from stacks.tuning.stack import POWER_VALUES, TUNABLE_STACKS
-from tests.support.synth import ROOT, Synthesized
+from tests.support import make_targets
+from tests.support.synth import Synthesized
 from tools.cdk_stage import aws, cdk
 from tools.power_tune import __main__ as power_tune
 
@@ -30,23 +30,12 @@ VISUALIZATION = "https://lambda-power-tuning.show/#gAAAAQACAAQABsAL;ZooQR4yvkUa/
 
 
 def make(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_", "CDK_ARGS"))}
-    env |= {"AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    return subprocess.run(
-        ["make", "--no-print-directory", "power-tune", *args],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return make_targets.make("power-tune", *args, env=make_targets.aws_free_environment(), timeout_s=120)
 
 
 def _last_line(done: subprocess.CompletedProcess[str]) -> str:
-    """The command's one error line (make's own "Error 2" line aside); fails if it printed more."""
-    (line,) = [line for line in done.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", line)]
+    """The command's one error line; fails if it printed more."""
+    (line,) = make_targets.error_lines(done)
     return line
 
 
