@@ -14,12 +14,15 @@ from stacks.config import StageConfig
 from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.edge_function import EDGE_REGION
 from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
+from stacks.tuning.stack import PowerTuningStack
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
 # Only in a stage whose config has a `github` section.
 GITHUB_DEPLOY_ID = "GitHubDeploy"
+# Only in a stage built with power_tuning on (-c power_tuning=true; make power-tune).
+POWER_TUNING_ID = "PowerTuning"
 
 
 @dataclass(frozen=True)
@@ -32,10 +35,11 @@ class StageStacks:
     edge_functions: EdgeFunctionsStack
     edge: EdgeStack
     github_deploy: GitHubDeployStack | None = None
+    power_tuning: PowerTuningStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        optional = [self.github_deploy] if self.github_deploy else []
+        optional = [stack for stack in (self.github_deploy, self.power_tuning) if stack]
         return [self.chat, self.web, self.edge_functions, self.edge, *optional]
 
 
@@ -74,6 +78,11 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     ):
         own_function_log_groups(stack, retention_days=retention_days)
     built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+    if config.power_tuning:
+        description = f"AWS Lambda Power Tuning for one function of {config.name} (make power-tune)"
+        built = replace(
+            built, power_tuning=PowerTuningStack(stage, POWER_TUNING_ID, stage=config, description=description)
+        )
     if config.github:
         built = replace(
             built,

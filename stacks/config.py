@@ -34,6 +34,7 @@ __all__ = [
     "WebConfig",
     "load_stage",
     "shared_account_warning",
+    "stage_overrides",
     "stages_sharing_account",
 ]
 
@@ -80,6 +81,16 @@ class StageConfig(ConfigModel):
     edge: EdgeConfig
     # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
     github: GitHubDeployConfig | None = None
+    # `make hotswap` (cdk deploy --hotswap) updates Lambda code, task definitions and the like outside
+    # CloudFormation: the stacks drift from their templates, and ECS replaces the web tasks with a minimum
+    # healthy percent of 0 (docs/local-sandbox.md, README "Deploying to an AWS account").
+    allow_hotswap: bool = Field(
+        default=False,
+        strict=True,
+        description="whether `make hotswap` may update this stage's resources outside CloudFormation",
+    )
+    # Optional: AWS Lambda Power Tuning for one function at a time (adds the PowerTuning stack; make power-tune).
+    power_tuning: bool = False
 
     @field_validator("account", mode="before")
     @classmethod
@@ -112,6 +123,11 @@ class StageConfig(ConfigModel):
             )
         if self.chat.snap_start and (problem := snap_start_region_problem(self.region)):
             raise ValueError(f"chat.snap_start: {problem}; set chat.snap_start=false for this stage")
+        if self.allow_hotswap and self.deletion_protection:
+            raise ValueError(
+                "allow_hotswap: a stage that protects its data (deletion_protection=true) is a production stage; "
+                "a hotswap drifts its stacks from their templates and may stop every web task at once; allowed: false"
+            )
         if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
             raise ValueError(
                 f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
@@ -147,6 +163,7 @@ STAGES: dict[str, dict[str, Any]] = {
         "availability_zones": ("eu-west-1a", "eu-west-1b"),
         "removal": "destroy",
         "deletion_protection": False,
+        "allow_hotswap": True,  # make hotswap: code changes in seconds, for verification only
         "chat": {
             "throttle_rate_limit": 50,
             "throttle_burst_limit": 100,
@@ -244,7 +261,8 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
             "origin_secret_rotation_days": 30,
             # A deploy-wide refresh fetches every page from the web origin: 5 at a time keep it a background job
-            # (measured per task: 41-101 req/s on a shared host; at 20 the publisher alone took half of that).
+            # (the web origin holds tens of requests/s per task, reports/latest.md section 4: at 20 the publisher
+            # alone would take half of it).
             "publish_concurrency": 5,
             # The publisher keeps every page: the origin then sees only URLs that were never published.
             "cached_object_expiry_days": 3_650,
@@ -313,6 +331,14 @@ def _problems(error: ValidationError) -> tuple[str, ...]:
             message += f" (got {item['input']!r})"
         problems.append(f"{'.'.join(loc)}: {message}")
     return tuple(problems)
+
+
+def stage_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context keys that name a stage setting ("region", "chat.throttle_rate_limit", ...), which
+    override it: what app.py applies to every stage it builds, and the stage targets before they synthesize."""
+    return {
+        key: value for key, value in context.items() if key.split(".")[0] in StageConfig.model_fields and key != "name"
+    }
 
 
 def load_stage(name: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:

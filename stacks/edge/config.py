@@ -81,8 +81,10 @@ class EdgeConfig(ConfigModel):
         pattern=_REGION,
         description="one cache in front of both origins; the edge function then runs in this region only",
     )
-    # The origin-request function only decides (no S3 read): the smallest size does, and a cold start fits in
-    # well under a second. Lambda@Edge allows origin-facing functions up to 30 s.
+    # Chosen by measurement (make tune, reports/tune-*.md): the function only decides (no S3 read), in well under
+    # a millisecond at any size, so the cheapest size; a test keeps it at the committed run's pick. Origin-facing
+    # Lambda@Edge functions may have Lambda's sizes ("Function memory size: Same as Lambda quotas", CloudFront
+    # Developer Guide, Quotas on Lambda@Edge), viewer-facing ones 128 MB; and up to 30 s.
     edge_memory_mb: int = Field(default=128, ge=128, le=10_240)
     edge_timeout_s: int = Field(default=3, ge=1, le=30, description="origin-request functions allow 30 s at most")
     publish_concurrency: int = Field(default=10, ge=1, le=40, description="Map state max concurrency")

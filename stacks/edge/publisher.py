@@ -38,6 +38,9 @@ _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "Cl
 # retries (a test computes both bounds for the config's maxima). Each batch is also one invalidation, whose
 # pages are filled again together (the capacity model counts them).
 BATCH_PATHS = 100
+# Chosen by measurement (make tune, reports/tune-*.md): the fetch's TLS handshake and the S3 write are CPU below
+# about one vCPU; a test keeps it at the committed run's pick.
+FETCH_MEMORY_MB = 1024
 BATCH_BYTES = 64 * 1024
 
 
@@ -98,7 +101,7 @@ class CachePublisher(Construct):
             },
             log_retention_days=config.log_retention_days,
             layers=layers,
-            memory_mb=512,
+            memory_mb=FETCH_MEMORY_MB,
             # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the key read and the write.
             timeout_s=config.fetch_timeout_s + 15,
         )

@@ -86,14 +86,17 @@ VARIANTS: dict[str, Variant] = {
     # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
     # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
     "account": Variant({}, "Web", account="123456789012"),
-    "sandbox": Variant({"github.repository": REPOSITORY, "account": SANDBOX_ACCOUNT}, base="sandbox"),
+    # GitHub deploys and Power Tuning on, as `cdk synth -c github.repository=... -c power_tuning=true` builds them.
+    "sandbox": Variant(
+        {"github.repository": REPOSITORY, "account": SANDBOX_ACCOUNT, "power_tuning": True}, base="sandbox"
+    ),
     "options": Variant(GITHUB_OPTIONS, "GitHubDeploy"),
 }
 
 
 def variant_keys() -> list[str]:
     """'stage/Stack' of every stack of the variants app, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import GITHUB_DEPLOY_ID, STACK_IDS
+    from stacks.app_builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, STACK_IDS
 
     keys = []
     for name, variant in VARIANTS.items():
@@ -103,6 +106,8 @@ def variant_keys() -> list[str]:
         keys += [f"{name}/{stack}" for stack in STACK_IDS]
         if variant_config(name).github:
             keys.append(f"{name}/{GITHUB_DEPLOY_ID}")
+        if variant_config(name).power_tuning:
+            keys.append(f"{name}/{POWER_TUNING_ID}")
     return keys
 
 

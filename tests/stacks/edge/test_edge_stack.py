@@ -72,6 +72,7 @@ def test_edge_function_has_no_environment_layers_or_arm(synth: Synthesized, stag
     assert props["Architectures"] == ["x86_64"]
     assert props["Runtime"] == "python3.13"
     assert (props["MemorySize"], props["Timeout"]) == (config.edge_memory_mb, config.edge_timeout_s)
+    assert props["MemorySize"] == 128  # make tune's pick (bench/tune.py); origin-facing, so up to 10,240 allowed
     assert props["Timeout"] <= 30
 
 
@@ -505,6 +506,7 @@ def test_the_publisher_fetches_through_the_distribution(synth: Synthesized, stag
     assert fetcher["Environment"]["Variables"]["ORIGIN_URL"] == {
         "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
     }
+    assert (fetcher["MemorySize"], fetcher["Architectures"]) == (1024, ["arm64"])  # make tune's pick (bench/tune.py)
 
 
 @pytest.mark.parametrize("stage", STAGES)
