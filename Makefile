@@ -47,13 +47,19 @@ CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call python_venv,$(CHECKOV_VENV),requirements-checkov.txt)
 
+# Every stack lives in a stage, and a bare `cdk synth` selects top-level stacks only (none: it ends with "Supply a
+# stack id () ..." and shows no stack's warnings). '**' selects every stack of every stage: the CLI names them and
+# prints their warnings, which .ci/run fails on.
+CDK_SYNTH := cdk synth --quiet '**'
+
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
 cdk.out/manifest.json: $(APP_SOURCES) | setup
-	cdk synth --quiet
+	$(CDK_SYNTH)
 
-synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it)
-	cdk synth --quiet
+synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it); lists them and their templates
+	$(CDK_SYNTH)
+	@python -m tools.cdk_stage.summary cdk.out
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
 # stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
