@@ -24,10 +24,11 @@ import boto3
 import botocore.exceptions
 import pytest
 
+from stacks.config import STAGES
 from tests.support.servers import free_port, moto_process
 from tests.support.synth import ROOT, Synthesized
 from tools.cdk_stage import __main__ as targets
-from tools.cdk_stage import assembly, aws
+from tools.cdk_stage import assembly, aws, execution_policy
 from tools.cdk_stage import diff as offline_diff
 
 MOTO_ACCOUNT = "123456789012"
@@ -72,6 +73,7 @@ def moto() -> Iterator[str]:
         _client(endpoint, "lambda", "us-east-1").list_functions()
         _client(endpoint, "ec2", "us-east-1").describe_regions()
         _client(endpoint, "logs", "us-east-1").describe_log_groups()
+        _client(endpoint, "iam", "us-east-1").list_policies(Scope="Local")
         yield endpoint
 
 
@@ -258,7 +260,7 @@ def test_destroy_without_a_terminal_asks_for_force(
 
 
 class _MayOnlyAssumeRoles:
-    """moto's CloudFormation as a caller that may only assume CDK's bootstrap roles sees it (GitHubDeploy's)."""
+    """moto's CloudFormation as a caller that may only assume roles sees it (the old GitHubDeploy roles)."""
 
     def __init__(self, real: Any) -> None:
         self._real = real
@@ -271,19 +273,21 @@ class _MayOnlyAssumeRoles:
         return denied if name in {"describe_stacks", "get_paginator"} else getattr(self._real, name)
 
 
-def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credentials_may_not(
+def test_diff_deployed_reads_stacks_with_the_credentials_given_and_never_through_a_role(
     synth: Synthesized,
     recorded: tuple[dict[str, str], Path],
     deployed_sandbox: None,
     run_recorded: Run,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A role that may not read the stacks gets one line saying which permission the target needs; the
+    lookup role (ReadOnlyAccess: it reads what resources echo, secrets included) is not assumed instead."""
     record = recorded[1]
     real_client, assumed = aws.client, []
 
     def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
         found = real_client(service, region, credentials)
-        if service == "cloudformation" and credentials is None:
+        if service == "cloudformation":
             return _MayOnlyAssumeRoles(found)
         if service == "sts":
             assume = found.assume_role
@@ -291,13 +295,67 @@ def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credent
         return found
 
     monkeypatch.setattr(aws, "client", client)
+    code, _, err = run_recorded(["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert code == 2
+    assert err.startswith("error: the credentials may not read stack sandbox-Chat in eu-west-1: not authorized")
+    assert "cloudformation:DescribeStacks" in err and err.count("\n") == 1
+    assert assumed == []
+    assert _calls(record) == []
+
+
+def test_diff_deployed_template_method_reaches_the_cli(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], deployed_sandbox: None
+) -> None:
+    """`make diff-deployed DIFF_METHOD=template`: what the pull-request workflow runs with its diff role."""
+    env, record = recorded
+    run = make("diff-deployed", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "DIFF_METHOD=template", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _calls(record) == [["diff", "--app", _app(synth), *SANDBOX, "--exclusively", "--method=template"]]
+    for name in SANDBOX:
+        assert f"  {name}: CREATE_COMPLETE\n" in run.stdout
+
+
+def _with_accounts(monkeypatch: pytest.MonkeyPatch, **accounts: str) -> None:
+    for stage, account in accounts.items():
+        monkeypatch.setitem(STAGES, stage, {**STAGES[stage], "account": account})
+
+
+def test_a_stage_deploys_only_to_the_account_it_names(
+    synth: Synthesized, run_recorded: Run, recorded: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_accounts(monkeypatch, sandbox="999999999999")
+    code, out, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: stage sandbox deploys to account 999999999999 (its `account` in stacks/config.py), but the current "
+        f"credentials are for account {MOTO_ACCOUNT}\n"
+    )
+    assert _calls(recorded[1]) == []
+
+
+def test_a_stage_that_names_no_account_may_not_deploy_to_another_stage_account(
+    synth: Synthesized, run_recorded: Run, recorded: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_accounts(monkeypatch, prod=MOTO_ACCOUNT)
+    code, _, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert code == 2
+    assert err.startswith(f"error: the current credentials are for account {MOTO_ACCOUNT}, stage prod's own; stage ")
+    assert _calls(recorded[1]) == []
+    _with_accounts(monkeypatch, sandbox=MOTO_ACCOUNT, prod="222222222222")  # its own account: it deploys
+    code, _, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert (code, err) == (0, "")
+    assert len(_calls(recorded[1])) == 1
+
+
+def test_a_stage_deployed_from_github_in_a_shared_account_is_warned_about(
+    synth: Synthesized, run_recorded: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = {"repository": "my-org/my-app", "shared_account": True}
+    monkeypatch.setitem(STAGES, "sandbox", {**STAGES["sandbox"], "github": github})
     code, out, _ = run_recorded(["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)])
     assert code == 0
-    for name in SANDBOX:
-        assert f"  {name}: CREATE_COMPLETE\n" in out
-    role = f"arn:aws:iam::{MOTO_ACCOUNT}:role/cdk-hnb659fds-lookup-role-{MOTO_ACCOUNT}-eu-west-1"
-    assert role in assumed
-    assert len(_calls(record)) == 1
+    assert out.startswith("warning: stage 'sandbox' is deployed from GitHub into whatever account its credentials")
+    assert "could deploy or destroy the other stage's stacks" in out.splitlines()[0]
 
 
 def test_destroy_skips_the_stacks_that_are_not_deployed(
@@ -647,3 +705,34 @@ def test_retained_edge_functions_wait_for_cloudfront_then_a_second_run_deletes_t
 
     assert targets.main(argv) == 0
     assert "sandbox/EdgeFunctions: no retained Lambda@Edge function left" in capsys.readouterr().out
+
+
+# --- bootstrap with the stage's execution policy ---
+
+
+def test_bootstrap_with_the_execution_policy_creates_it_and_hands_it_to_the_cli(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], moto: str
+) -> None:
+    """`make bootstrap EXECUTION_POLICY=1`: managed policies with the stage's actions, then `cdk bootstrap
+    --cloudformation-execution-policies` with their ARNs; run again, each gets a new default version."""
+    env, record = recorded
+    for _ in (1, 2):
+        run = make("bootstrap", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "EXECUTION_POLICY=1", env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+    first, second = _calls(record)
+    assert first == second
+    flag = first.index("--cloudformation-execution-policies")
+    arns = first[flag + 1].split(",")
+    iam = _client(moto, "iam", "us-east-1")
+    granted: set[str] = set()
+    for number, arn in enumerate(arns, 1):
+        assert arn == f"arn:aws:iam::{MOTO_ACCOUNT}:policy/cdk-reference-app-sandbox-cfn-exec-{number}"
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        assert policy["DefaultVersionId"] == "v2"  # the second run's
+        version = iam.get_policy_version(PolicyArn=arn, VersionId="v2")["PolicyVersion"]["Document"]
+        document = json.loads(version) if isinstance(version, str) else version
+        (statement,) = document["Statement"]
+        granted |= set(statement["Action"])
+    stacks = assembly.select(assembly.read_assembly(synth.outdir), "sandbox").chosen
+    assert granted == set(execution_policy.actions(stacks))
+    assert f"execution policy: {len(granted)} actions for" in run.stdout

@@ -18,7 +18,7 @@ from aws_cdk import CfnResource, Stack, Stage
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from stacks.common.readiness import lifecycle, limits, network, policies, rendering
+from stacks.common.readiness import github_access, lifecycle, limits, network, policies, rendering, security
 from stacks.common.readiness.base import Check, Context, Finding
 from stacks.common.readiness.template import StackTemplate
 
@@ -72,7 +72,12 @@ def _stacks_of_assembly(directory: Path, stage: str) -> Iterable[tuple[str, Stac
             yield (
                 path,
                 StackTemplate.load(
-                    directory / properties["templateFile"], path=path, account=account, region=region, stage=stage
+                    directory / properties["templateFile"],
+                    path=path,
+                    account=account,
+                    region=region,
+                    stage=stage,
+                    stack_name=properties.get("stackName", ""),
                 ),
             )
 
@@ -130,5 +135,14 @@ class DeployReadinessChecks(NagPack):
 
 
 def all_checks() -> list[Check]:
-    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits."""
-    return [*network.CHECKS, *policies.CHECKS, *rendering.CHECKS, *lifecycle.CHECKS, *limits.CHECKS]
+    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, security,
+    CI access."""
+    return [
+        *network.CHECKS,
+        *policies.CHECKS,
+        *rendering.CHECKS,
+        *lifecycle.CHECKS,
+        *limits.CHECKS,
+        *security.CHECKS,
+        *github_access.CHECKS,
+    ]
