@@ -56,6 +56,16 @@ class Postgres:
             values["DB_SSLMODE"] = "disable"
         return {**values, **changes}
 
+    def params(self) -> dict[str, str | int]:
+        """psycopg.connect's arguments for the server's own user and database (no TLS)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "password": self.password,
+        }
+
 
 def unavailable(reason: str) -> NoReturn:
     """Skip the tests that need the server, with the reason; under CI (CI=true: .ci/run and GitHub Actions set

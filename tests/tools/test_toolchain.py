@@ -45,7 +45,7 @@ def test_the_harness_runs_neither_a_java_nor_a_postgresql_found_on_path(
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
     with dynamodb_local() as endpoint, postgres_server() as server:
         assert endpoint.startswith("http://127.0.0.1:")
-        with psycopg.connect(**_connection(server)) as conn:
+        with psycopg.connect(**server.params()) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
     assert not ran.exists(), ran.read_text()
 
@@ -59,16 +59,6 @@ def test_postgresql_is_the_aurora_version_prod_deploys(synth: Synthesized, postg
         for cluster in resources_of_type(template, "AWS::RDS::DBCluster").values()
     ]
     assert len(clusters) >= 2 and set(clusters) == {pinned}, (clusters, pinned)  # one per stage at least
-    with psycopg.connect(**_connection(postgres)) as conn:
+    with psycopg.connect(**postgres.params()) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     assert row is not None and row[0].split()[0] == pinned
-
-
-def _connection(server: Postgres) -> dict[str, object]:
-    return {
-        "host": server.host,
-        "port": server.port,
-        "dbname": server.dbname,
-        "user": server.user,
-        "password": server.password,
-    }
