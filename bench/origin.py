@@ -1,10 +1,10 @@
 """The web origin's capacity per task: the real container app under the prod task's CPU and memory limits.
 
-Method: PostgreSQL at Aurora's version (the project's server, tools/toolchain.py) with TLS and SCRAM passwords
-(as Aurora serves it) and the locust load generator run outside the task's cgroup; the app (`python -m web_app`, the code the image runs) runs inside a cgroup v1
-whose CPU quota is the prod task's CPU units / 1024 of one CPU and whose memory limit is its memory. Locust
-(headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM login and one query per request, as
-the app does) at fixed rates.
+Method: PostgreSQL at Aurora's version (the project's server, tools/toolchain.py) with TLS and SCRAM passwords (as
+Aurora serves it) and the locust load generator run outside the task's cgroup; the app (`python -m web_app`, the
+code the image runs) runs inside a cgroup v1 whose CPU quota is the prod task's CPU units / 1024 of one CPU and
+whose memory limit is its memory. Locust (headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM
+login and one query per request, as the app does) at fixed rates.
 
 What is measured is the task's CPU time per request (cgroup accounting), not the wall-clock rate at which
 latency gives way: on a 2-core host shared with other work the wall clock moves with everything else (the
