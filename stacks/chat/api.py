@@ -15,10 +15,10 @@ from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.common.secrets import generated_key
 from stacks.common.waf import managed_rules_web_acl
+from stacks.chat.config import METRICS_NAMESPACE
 from stacks.config import ChatConfig
 
 API_STAGE = "v1"
-METRICS_NAMESPACE = "ChatApp"
 
 # Structural check at the edge; lengths, ranges and patterns are checked once, by the handler's model.
 _NEW_COMMENT_SCHEMA = apigw.JsonSchema(

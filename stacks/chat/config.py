@@ -12,6 +12,9 @@ from stacks.config_base import ConfigModel, check_retention
 # headroom for bursts and larger comments (bench/chat_capacity.py models the rest).
 ROOM_WRITES_PER_SHARD = 800
 MAX_BURST = 5_000  # API Gateway's account-level burst quota per region (its steady quota is 10,000/s)
+# The CloudWatch namespace of every chat function's business metrics (Powertools reads it from
+# POWERTOOLS_METRICS_NAMESPACE; a function that publishes a metric without one fails its invocation).
+METRICS_NAMESPACE = "ChatApp"
 
 
 class ChatConfig(ConfigModel):

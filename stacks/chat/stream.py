@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.chat.config import METRICS_NAMESPACE
 from stacks.chat.data import ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
@@ -65,6 +66,7 @@ class RoomStatsUpdater(Construct):
             log_retention_days=config.log_retention_days,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-stream",
+                "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "STATS_TABLE": data.room_stats.table_name,
                 "EVENT_MARKER_TTL_S": str(max(2 * config.stream_max_record_age_s, 86_400)),
                 "ROOM_SHARDS": str(config.room_shards),
