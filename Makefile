@@ -36,7 +36,18 @@ node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
+# What a deployed Python function imports besides its bundle: the python3.13 runtime's packages and the
+# Powertools layer's, each pinned (requirements-lambda-*.txt say where the versions come from), in folders of
+# their own. Handler tests, the cold-start bench and the LocalStack host executor import functions with
+# these only (tests/support/lambda_packages.py), never with the venv.
+LAMBDA_PACKAGES := .lambda
+$(LAMBDA_PACKAGES)/.installed: requirements-lambda-runtime.txt requirements-lambda-layer.txt | $(VENV)/.installed
+	rm -rf $(LAMBDA_PACKAGES)
+	$(VENV)/bin/pip install --quiet --no-deps --only-binary=:all: --target $(LAMBDA_PACKAGES)/runtime -r requirements-lambda-runtime.txt
+	$(VENV)/bin/pip install --quiet --no-deps --only-binary=:all: --target $(LAMBDA_PACKAGES)/layer/python -r requirements-lambda-layer.txt
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_PACKAGES)/.installed  ## create the venv and install pinned Python and npm dependencies
 
 # checkov in its own venv: it pins packaging<24, which the project's pytest cannot use.
 CHECKOV_VENV := .venv-checkov
@@ -175,4 +186,4 @@ test-e2e: local-setup  ## LocalStack, then make bootstrap/deploy/diff-deployed/d
 	  rm -rf .e2e-tmp; exit $$status
 
 clean:  ## remove build output and the test cache (keeps the venv and node_modules)
-	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(LAMBDA_PACKAGES)

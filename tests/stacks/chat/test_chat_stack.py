@@ -11,6 +11,7 @@ from aws_cdk.assertions import Capture, Match
 
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
+from tests.support.lambda_packages import POWERTOOLS_LAYER, distribution_version
 from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
 from stacks.common.waf import MANAGED_RULE_GROUPS, RATE_RULE
 from stacks.config import load_stage
@@ -133,6 +134,9 @@ def test_functions_are_traced_json_logged_and_use_the_pinned_powertools_layer(sy
 
 
 def test_powertools_layer_matches_the_tested_release() -> None:
+    """The handler tests import the functions with .lambda/layer's Powertools, and type-check against the
+    venv's: both are the release whose layer the template deploys."""
+    assert distribution_version(POWERTOOLS_LAYER, "aws-lambda-powertools") == POWERTOOLS_VERSION
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
