@@ -51,7 +51,7 @@ class Denied:
 
     def __str__(self) -> str:
         return (
-            f"{self.call} needs {self.permission.action} on {self.permission.resource}, which role {self.role} "
+            f"the call {self.call} needs {self.permission.action} on {self.permission.resource}, which role {self.role} "
             "does not allow in the template"
         )
 
