@@ -17,12 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import boto3
-
 from tests.support.events import ROUTES, rest_event
-from tests.support.lambda_environment import ACCOUNT, CREDENTIALS, Resolver, deployed_function
+from tests.support.lambda_environment import ACCOUNT, Resolver, deployed_function
 from tests.support.lambda_worker import Invocation, LambdaWorker
-from tests.support.servers import create_tables_from_template, dynamodb_local, moto_server
+from tests.support.servers import create_tables_from_template, dynamodb_local, local_client, moto_server
 from tests.support.synth import Synthesized
 
 COMMENTS, STATS, IDEMPOTENCY = "DataComments205BAF48", "DataRoomStats98CA9737", "DataIdempotency4AE02808"
@@ -38,11 +36,6 @@ _PASSWORD_FIELDS = (
     "IncludeSpace",
     "RequireEachIncludedType",
 )
-
-
-def _client(service: str, endpoint: str, region: str) -> Any:
-    keys = {"aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"], "aws_secret_access_key": "testing"}
-    return boto3.session.Session().client(service, endpoint_url=endpoint, region_name=region, **keys)
 
 
 def local_resources(
@@ -75,8 +68,8 @@ def local_chat(synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endp
     with ExitStack() as running:
         ddb_endpoint = dynamodb_endpoint or running.enter_context(dynamodb_local())
         moto_endpoint = running.enter_context(moto_server())
-        dynamodb = _client("dynamodb", ddb_endpoint, region)
-        secrets = _client("secretsmanager", moto_endpoint, region)
+        dynamodb = local_client("dynamodb", ddb_endpoint, region)
+        secrets = local_client("secretsmanager", moto_endpoint, region)
         resolver, tables = local_resources(synth.templates[stack], region, dynamodb, secrets)
         endpoints = {"dynamodb": ddb_endpoint, "secrets manager": moto_endpoint}
         api, stream = (
@@ -91,7 +84,7 @@ def local_chat(synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endp
             api=api,
             stream=stream,
             dynamodb=dynamodb,
-            streams=_client("dynamodbstreams", ddb_endpoint, region),
+            streams=local_client("dynamodbstreams", ddb_endpoint, region),
             secrets=secrets,
             tables=tables,
         )

@@ -25,6 +25,17 @@ LOCAL_CREDENTIALS = {
 }
 
 
+def local_client(service: str, endpoint: str, region: str) -> Any:
+    """A boto3 client of a local emulator, with a session of its own and the local credentials."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
