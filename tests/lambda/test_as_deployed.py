@@ -41,7 +41,9 @@ def test_a_function_runs_with_its_template_environment_lambda_s_own_variables_an
     assert set(environment.template) == set(declared)  # every variable the template sets, no other
     assert {k: environ[k] for k in declared} == environment.template
     assert set(environment.runtime) <= LAMBDA_DEFINED
-    assert all(k.startswith(TRANSPORT_PREFIX) and v.startswith("http://127.0.0.1:") for k, v in environment.transport.items())
+    assert all(
+        k.startswith(TRANSPORT_PREFIX) and v.startswith("http://127.0.0.1:") for k, v in environment.transport.items()
+    )
     extra = set(environ) - set(declared) - set(environment.runtime) - set(environment.transport) - INTERPRETER_ADDED
     assert extra == set(), f"the harness gives {sorted(extra)}, which neither the template nor Lambda sets"
     assert {k: environ[k] for k in environment.runtime if k != "_X_AMZN_TRACE_ID"} == {
@@ -67,7 +69,7 @@ def test_a_function_imports_its_asset_the_runtime_s_and_its_layers_packages_only
     assert Path(modules["boto3"]).is_relative_to(lambda_packages.RUNTIME)
     assert Path(modules["botocore"]).is_relative_to(lambda_packages.RUNTIME)
     assert Path(modules["aws_lambda_powertools"]).is_relative_to(lambda_packages.POWERTOOLS_LAYER)
-    assert Path(modules[handler.split(".")[0]]).is_relative_to(function.task_root)
+    assert Path(modules[handler.split(".", maxsplit=1)[0]]).is_relative_to(function.task_root)
     assert not [name for name, file in modules.items() if file and ".venv" in file]
 
 
@@ -93,9 +95,9 @@ def test_a_call_the_role_does_not_allow_fails_the_invocation_naming_call_resourc
     chat: ChatBackend, room: str
 ) -> None:
     function = _without_stats_reads(chat.api.function)
-    with closing(LambdaWorker(function, chat.resolver, chat.endpoints).start()) as worker:
-        with pytest.raises(FunctionFailed) as failure:
-            chat.call("GET", "stats", room=room, worker=worker)
+    worker = LambdaWorker(function, chat.resolver, chat.endpoints)
+    with closing(worker.start()), pytest.raises(FunctionFailed) as failure:
+        chat.call("GET", "stats", room=room, worker=worker)
     message = str(failure.value)
     stats_table = chat.resolver.resolve({"Fn::GetAtt": [STATS, "Arn"]})
     assert f"dynamodb:BatchGetItem on {stats_table}" in message or f"dynamodb:GetItem on {stats_table}" in message
@@ -116,20 +118,46 @@ TABLE = "arn:aws:dynamodb:eu-west-1:123456789012:table/t"
         ([{"Effect": "Allow", "Action": "DynamoDB:getitem", "Resource": [TABLE]}], ("dynamodb:GetItem", TABLE), True),
         ([{"Effect": "Allow", "Action": "dynamodb:Get*", "Resource": [TABLE]}], ("dynamodb:GetItem", TABLE), True),
         ([{"Effect": "Allow", "Action": "dynamodb:GetItem", "Resource": [TABLE]}], ("dynamodb:PutItem", TABLE), False),
-        ([{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": [TABLE]}], ("dynamodb:Query", TABLE + "/index/i"), False),
-        ([{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": [TABLE + "/index/*"]}], ("dynamodb:Query", TABLE + "/index/i"), True),
-        ([{"Effect": "Allow", "Action": "s:A", "Resource": ["arn:x:secret:k-??????"]}], ("s:A", "arn:x:secret:k-AbCdEf"), True),
-        ([{"Effect": "Allow", "Action": "s:A", "Resource": ["arn:x:secret:k-??????"]}], ("s:A", "arn:x:secret:k-AbCdE"), False),
+        (
+            [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": [TABLE]}],
+            ("dynamodb:Query", TABLE + "/index/i"),
+            False,
+        ),
+        (
+            [{"Effect": "Allow", "Action": "dynamodb:Query", "Resource": [TABLE + "/index/*"]}],
+            ("dynamodb:Query", TABLE + "/index/i"),
+            True,
+        ),
+        (
+            [{"Effect": "Allow", "Action": "s:A", "Resource": ["arn:x:secret:k-??????"]}],
+            ("s:A", "arn:x:secret:k-AbCdEf"),
+            True,
+        ),
+        (
+            [{"Effect": "Allow", "Action": "s:A", "Resource": ["arn:x:secret:k-??????"]}],
+            ("s:A", "arn:x:secret:k-AbCdE"),
+            False,
+        ),
         ([{"Effect": "Allow", "Action": "s:A", "Resource": ["arn:x:t.b"]}], ("s:A", "arn:x:tXb"), False),
         (
-            [{"Effect": "Allow", "Action": "*", "Resource": ["*"]}, {"Effect": "Deny", "Action": "dynamodb:*", "Resource": ["*"]}],
+            [
+                {"Effect": "Allow", "Action": "*", "Resource": ["*"]},
+                {"Effect": "Deny", "Action": "dynamodb:*", "Resource": ["*"]},
+            ],
             ("dynamodb:GetItem", TABLE),
             False,
         ),
         ([{"Effect": "Allow", "NotAction": "iam:*", "Resource": ["*"]}], ("dynamodb:GetItem", TABLE), True),
         ([{"Effect": "Allow", "Action": "*", "NotResource": [TABLE]}], ("dynamodb:GetItem", TABLE), False),
         (
-            [{"Effect": "Allow", "Action": "*", "Resource": ["*"], "Condition": {"Bool": {"aws:SecureTransport": "true"}}}],
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": "*",
+                    "Resource": ["*"],
+                    "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+                }
+            ],
             ("dynamodb:GetItem", TABLE),
             False,
         ),

@@ -61,7 +61,9 @@ def local_resources(
 
 
 @contextmanager
-def local_chat(synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endpoint: str | None = None) -> Iterator[ChatBackend]:
+def local_chat(
+    synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endpoint: str | None = None
+) -> Iterator[ChatBackend]:
     """The chat functions of `stack` against DynamoDB Local (the worker's own, or `dynamodb_endpoint`) and
     moto; one worker process per function for as long as the block lasts."""
     region = synth.regions[stack]
@@ -73,7 +75,9 @@ def local_chat(synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endp
         resolver, tables = local_resources(synth.templates[stack], region, dynamodb, secrets)
         endpoints = {"dynamodb": ddb_endpoint, "secrets manager": moto_endpoint}
         api, stream = (
-            running.enter_context(closing(LambdaWorker(deployed_function(synth, stack, h), resolver, endpoints).start()))
+            running.enter_context(
+                closing(LambdaWorker(deployed_function(synth, stack, h), resolver, endpoints).start())
+            )
             for h in (API_HANDLER, STREAM_HANDLER)
         )
         yield ChatBackend(
@@ -138,7 +142,9 @@ class ChatBackend:
         event = rest_event(method, ROUTES[route], path, query=query, body=body, raw_body=raw_body, headers=headers)
         self.last = (worker or self.api).invoke(event, allow_error_logs=allow_error_logs)
         response = self.last.result
-        content_type = response.get("multiValueHeaders", {}).get("Content-Type") or [response["headers"]["Content-Type"]]
+        content_type = response.get("multiValueHeaders", {}).get("Content-Type") or [
+            response["headers"]["Content-Type"]
+        ]
         assert content_type == ["application/json"]
         return response["statusCode"], json.loads(response["body"])
 

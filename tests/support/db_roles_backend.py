@@ -78,10 +78,14 @@ def _secrets(template: dict[str, Any], resolver: Resolver, secrets: Any) -> None
             password = secrets.get_random_password(**{k: v for k, v in generate.items() if k in _PASSWORD_FIELDS})
             if "GenerateStringKey" in generate:
                 value[generate["GenerateStringKey"]] = password["RandomPassword"]
-            arn = secrets.create_secret(Name=f"{logical_id}-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(value))["ARN"]
+            arn = secrets.create_secret(Name=f"{logical_id}-{uuid.uuid4().hex[:8]}", SecretString=json.dumps(value))[
+                "ARN"
+            ]
             resolver.resources[logical_id] = {"Ref": arn, "Arn": arn}
             for attachment, resource in resources.items():
-                if resource["Type"] == "AWS::SecretsManager::SecretTargetAttachment" and resource["Properties"]["SecretId"] == {"Ref": logical_id}:
+                if resource["Type"] == "AWS::SecretsManager::SecretTargetAttachment" and resource["Properties"][
+                    "SecretId"
+                ] == {"Ref": logical_id}:
                     resolver.resources[attachment] = {"Ref": arn}
             pending.remove(logical_id)
             progress = True
@@ -115,9 +119,14 @@ def _cluster_database(server: Postgres, admin: str, password: str, properties: d
     """What the cluster starts with: its admin (CREATEROLE, no superuser, as Aurora's) owning its database. The
     server is the backend's own: the template's names (database `app`) are the SQL's, not to be shared."""
     with psycopg.connect(
-        host=server.host, port=server.port, dbname="postgres", user=server.user, password=server.password, autocommit=True
+        host=server.host,
+        port=server.port,
+        dbname="postgres",
+        user=server.user,
+        password=server.password,
+        autocommit=True,
     ) as conn:
-        conn.execute(f"CREATE ROLE {admin} LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")  # type: ignore[arg-type]
+        conn.execute(f"CREATE ROLE {admin} LOGIN CREATEROLE CREATEDB PASSWORD '{password}'")
         if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (properties["Database"],)).fetchone():
-            conn.execute(f"CREATE DATABASE {properties['Database']}")  # type: ignore[arg-type]
-        conn.execute(f"ALTER DATABASE {properties['Database']} OWNER TO {admin}")  # type: ignore[arg-type]
+            conn.execute(f"CREATE DATABASE {properties['Database']}")
+        conn.execute(f"ALTER DATABASE {properties['Database']} OWNER TO {admin}")

@@ -103,7 +103,7 @@ class DeployedFunction:
 
     @property
     def tracing(self) -> bool:
-        return self.properties.get("TracingConfig", {}).get("Mode") == "Active"
+        return bool(self.properties.get("TracingConfig", {}).get("Mode") == "Active")
 
 
 def deployed_function(synth: Synthesized, stack: str, handler: str) -> DeployedFunction:
@@ -119,7 +119,7 @@ def deployed_function(synth: Synthesized, stack: str, handler: str) -> DeployedF
     code = template["Resources"][found[0]]["Properties"]["Code"]
     asset_hash = str(code["S3Key"]).removesuffix(".zip")
     source = synth.assets[stack]["files"][asset_hash]["source"]["path"]
-    stage_folder = next(synth.outdir.glob(f"assembly-{stack.split('/')[0]}"))
+    stage_folder = next(synth.outdir.glob(f"assembly-{stack.split('/', maxsplit=1)[0]}"))
     return DeployedFunction(stack, found[0], template, synth.regions[stack], (stage_folder / source).resolve())
 
 
@@ -141,7 +141,7 @@ class Resolver:
         if isinstance(value, str):
             return _DYNAMIC.sub(lambda m: self._dynamic(m["service"], m["spec"]), value)
         if isinstance(value, dict) and len(value) == 1:
-            (function, argument), = value.items()
+            ((function, argument),) = value.items()
             if function == "Ref":
                 return self._ref(str(argument))
             if function == "Fn::GetAtt":
@@ -249,7 +249,10 @@ def lambda_runtime_variables(function: DeployedFunction, *, xray_daemon: str | N
 
 def transport_variables(endpoints: Mapping[str, str]) -> dict[str, str]:
     """AWS_ENDPOINT_URL_<SERVICE> for each botocore service id ('secrets manager' -> SECRETS_MANAGER)."""
-    return {f"{TRANSPORT_PREFIX}{service.upper().replace(' ', '_').replace('-', '_')}": url for service, url in endpoints.items()}
+    return {
+        f"{TRANSPORT_PREFIX}{service.upper().replace(' ', '_').replace('-', '_')}": url
+        for service, url in endpoints.items()
+    }
 
 
 def function_environment(

@@ -97,15 +97,14 @@ class LambdaWorker:
             self._daemon.bind(("127.0.0.1", 0))
             self._daemon.setblocking(False)
         daemon = f"127.0.0.1:{self._daemon.getsockname()[1]}" if self._daemon else None
-        self.environment: FunctionEnvironment = function_environment(
-            function, resolver, endpoints, xray_daemon=daemon
-        )
+        self.environment: FunctionEnvironment = function_environment(function, resolver, endpoints, xray_daemon=daemon)
         layers = lambda_packages.layer_folders(function.template, function.properties.get("Layers", []))
         self.import_path = lambda_packages.import_path(function.task_root, layers)
         self.mode = mode
         self.init: Invocation | None = None
         self._process: subprocess.Popen[bytes] | None = None
-        self._log = tempfile.TemporaryFile()  # what the interpreter itself writes outside the capture
+        # What the interpreter itself writes outside the capture (closed in close()).
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
 
     def start(self) -> LambdaWorker:
         requests_read, requests_write = os.pipe()
@@ -117,8 +116,17 @@ class LambdaWorker:
             "mode": self.mode,
             "preload": [m for m in PRELOAD if self.mode == "fan-out"],
         }
-        self._process = subprocess.Popen(  # noqa: S603 - fixed argv
-            [sys.executable, "-I", "-S", "-B", str(PROCESS), str(requests_read), str(replies_write), json.dumps(settings)],
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-B",
+                str(PROCESS),
+                str(requests_read),
+                str(replies_write),
+                json.dumps(settings),
+            ],
             env=self.environment.variables(),
             cwd=self.function.task_root,
             pass_fds=(requests_read, replies_write),

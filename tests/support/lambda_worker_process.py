@@ -15,6 +15,7 @@ invocation for the parent to check against the function's role.
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import logging
@@ -87,7 +88,7 @@ def _record_calls() -> None:
             _calls.append(call)
         return original(self, operation_name, api_params)
 
-    botocore.client.BaseClient._make_api_call = recorded  # type: ignore[method-assign]
+    botocore.client.BaseClient._make_api_call = recorded
 
 
 def _taken_calls() -> list[dict[str, Any]]:
@@ -103,7 +104,7 @@ class _JsonLogFormatter(logging.Formatter):
     request_id = ""
 
     def format(self, record: logging.LogRecord) -> str:
-        document = {
+        document: dict[str, Any] = {
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + "Z",
             "level": record.levelname,
             "message": record.getMessage(),
@@ -226,12 +227,12 @@ def _fan_out(handler_spec: str, batches: list[list[Any]], timeout_s: float) -> l
     open_fds = len(children)
     while open_fds:
         for key, _ in selector.select():
-            data = os.read(key.fd, 1 << 16)  # type: ignore[arg-type]
+            data = os.read(key.fd, 1 << 16)
             if data:
-                chunks[key.fd].append(data)  # type: ignore[index]
+                chunks[key.fd].append(data)
             else:
                 selector.unregister(key.fd)
-                os.close(key.fd)  # type: ignore[arg-type]
+                os.close(key.fd)
                 open_fds -= 1
     for pid, _ in children:
         os.waitpid(pid, 0)
@@ -256,10 +257,8 @@ def main() -> int:
         reply(init)
     else:  # "fan-out": preload what every container imports, then fork containers on request
         for module in settings.get("preload", []):
-            try:
+            with contextlib.suppress(ImportError):  # not among this function's packages: nor its containers'
                 __import__(module)
-            except ImportError:  # not among this function's packages: its containers do without it too
-                pass
         reply({"init_ms": 0, "error": None, "logs": _out.drain(), "calls": _taken_calls()})
     with os.fdopen(requests_fd) as requests:
         for line in requests:
@@ -269,7 +268,9 @@ def main() -> int:
             elif request["op"] == "fan-out":
                 reply({"batches": _fan_out(settings["handler"], request["batches"], timeout_s)})
             elif request["op"] == "environ":
-                files = {name: getattr(module, "__file__", None) for name, module in sys.modules.items() if "." not in name}
+                files = {
+                    name: getattr(module, "__file__", None) for name, module in sys.modules.items() if "." not in name
+                }
                 reply({"environ": dict(os.environ), "path": sys.path, "modules": files})
             else:
                 reply({"error": {"errorType": "HarnessError", "errorMessage": f"cannot {request['op']}"}})

@@ -27,7 +27,12 @@ from tests.support.lambda_environment import DeployedFunction, Resolver, Unresol
 # DynamoDB: what each part of a transaction is authorized as ("Using IAM with DynamoDB transactions",
 # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html: "permissions
 # for each of the actions that the transaction performs, on each table").
-_TRANSACT_ACTIONS = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+}
 # S3 operations whose IAM action has another name ("Actions, resources, and condition keys for Amazon S3").
 _S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket"}
 # botocore signing names that are not the IAM service prefix.
@@ -51,8 +56,8 @@ class Denied:
 
     def __str__(self) -> str:
         return (
-            f"the call {self.call} needs {self.permission.action} on {self.permission.resource}, which role {self.role} "
-            "does not allow in the template"
+            f"the call {self.call} needs {self.permission.action} on {self.permission.resource}, "
+            f"which role {self.role} does not allow in the template"
         )
 
 
@@ -99,7 +104,11 @@ def _dynamodb(operation: str, params: dict[str, Any], table: str) -> Iterator[Pe
 def _secret_arn(secret_id: str, region: str, account: str) -> str:
     # By name, a secret's ARN ends in a random six-character suffix ("Secret ARNs" in the Secrets Manager
     # User Guide); a grant written for the name must admit any suffix.
-    return secret_id if secret_id.startswith("arn:") else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-XXXXXX"
+    return (
+        secret_id
+        if secret_id.startswith("arn:")
+        else f"arn:aws:secretsmanager:{region}:{account}:secret:{secret_id}-XXXXXX"
+    )
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -132,7 +141,8 @@ class RolePolicy:
         documents += [
             resource["Properties"]["PolicyDocument"]
             for resource in resources.values()
-            if resource["Type"] == "AWS::IAM::Policy" and {"Ref": function.role} in resource["Properties"].get("Roles", [])
+            if resource["Type"] == "AWS::IAM::Policy"
+            and {"Ref": function.role} in resource["Properties"].get("Roles", [])
         ]
         statements = [
             {**statement, "Resource": [_resolved(resolver, r) for r in _as_list(statement.get("Resource", []))]}

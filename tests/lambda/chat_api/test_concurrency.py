@@ -27,7 +27,12 @@ def test_concurrent_writers_lose_and_duplicate_nothing(chat: ChatBackend) -> Non
     room = f"busy-{uuid.uuid4().hex[:8]}"
     batches = [
         [
-            rest_event("POST", "/rooms/{room}/comments", {"room": room}, body={"name": f"w{w}", "comment": f"c{i}", "position": i})
+            rest_event(
+                "POST",
+                "/rooms/{room}/comments",
+                {"room": room},
+                body={"name": f"w{w}", "comment": f"c{i}", "position": i},
+            )
             for i in range(PER_WRITER)
         ]
         for w in range(WRITERS)

@@ -105,7 +105,9 @@ def test_same_millisecond_comments_by_one_user_are_both_kept(chat: ChatBackend, 
         room_position_index=settings["ROOM_POSITION_INDEX"],
         stats_table=chat.tables[STATS],
     )
-    frozen = CommentService(repository, lambda: CursorCodec(chat.cursor_key()), clock=lambda: "2026-11-22T10:00:00.000Z")
+    frozen = CommentService(
+        repository, lambda: CursorCodec(chat.cursor_key()), clock=lambda: "2026-11-22T10:00:00.000Z"
+    )
     user = f"frank{uuid.uuid4().hex[:6]}"
     first = frozen.post(room, NewComment(name=user, comment="one", position=1))
     second = frozen.post(room, NewComment(name=user, comment="two", position=1))

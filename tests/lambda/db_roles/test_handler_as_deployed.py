@@ -29,7 +29,12 @@ def test_create_makes_the_app_role_that_signs_in_with_its_secret_and_reads_its_s
     invocation = db_roles.worker.invoke(db_roles.event("Create"))
     props = db_roles.properties
     assert invocation.result == {"PhysicalResourceId": f"{props['Database']}/{props['Role']}"}
-    assert set(invocation.operations()) >= {"GetSecretValue", "BeginTransaction", "ExecuteStatement", "CommitTransaction"}
+    assert set(invocation.operations()) >= {
+        "GetSecretValue",
+        "BeginTransaction",
+        "ExecuteStatement",
+        "CommitTransaction",
+    }
     with db_roles.connect_as(props["AppSecretArn"]) as app:
         assert app.execute("SELECT current_user").fetchone() == (props["Role"],)
         assert app.execute("SHOW search_path").fetchone() == (f"{props['Schema']}, public",)
@@ -39,14 +44,18 @@ def test_create_makes_the_app_role_that_signs_in_with_its_secret_and_reads_its_s
 
 def test_update_applies_again_and_delete_leaves_the_role(db_roles: DbRolesBackend) -> None:
     physical = f"{db_roles.properties['Database']}/{db_roles.properties['Role']}"
-    assert db_roles.worker.invoke(db_roles.event("Update", PhysicalResourceId=physical)).result == {"PhysicalResourceId": physical}
+    assert db_roles.worker.invoke(db_roles.event("Update", PhysicalResourceId=physical)).result == {
+        "PhysicalResourceId": physical
+    }
     deleted = db_roles.worker.invoke(db_roles.event("Delete", PhysicalResourceId=physical))
     assert deleted.result == {"PhysicalResourceId": physical} and deleted.calls == []
     with db_roles.connect_as(db_roles.properties["AppSecretArn"]) as app:
         assert app.execute("SELECT 1").fetchone() == (1,)
 
 
-def test_the_function_runs_with_its_template_environment_and_the_runtime_s_packages_only(db_roles: DbRolesBackend) -> None:
+def test_the_function_runs_with_its_template_environment_and_the_runtime_s_packages_only(
+    db_roles: DbRolesBackend,
+) -> None:
     """No layer in its template, so no Powertools: the asset and the runtime's boto3, nothing else."""
     worker = db_roles.worker
     seen = worker.environ()

@@ -11,12 +11,12 @@ from aws_cdk.assertions import Capture, Match
 
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
-from tests.support.lambda_packages import POWERTOOLS_LAYER, distribution_version
 from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
 from stacks.common.waf import MANAGED_RULE_GROUPS, RATE_RULE
 from stacks.config import load_stage
 from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
 from tests.support.iam import role_of_function, statements_of_role, tls_only_policy
+from tests.support.lambda_packages import POWERTOOLS_LAYER, distribution_version
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
