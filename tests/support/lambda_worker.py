@@ -20,7 +20,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,11 @@ from tests.support.lambda_environment import (
     DeployedFunction,
     FunctionEnvironment,
     Resolver,
+    deployed_function,
     function_environment,
 )
 from tests.support.role_policy import Denied, RolePolicy
+from tests.support.synth import Synthesized
 
 PROCESS = Path(__file__).with_name("lambda_worker_process.py")
 # What a fan-out's zygote imports before it forks the containers (each still imports the handler itself).
@@ -46,6 +49,24 @@ PRELOAD = (
     "aws_lambda_powertools.utilities.parameters",
     "pydantic",
 )
+
+
+@contextmanager
+def deployed_worker(
+    synth: Synthesized,
+    stack: str,
+    handler: str,
+    *,
+    resources: dict[str, dict[str, str]],
+    endpoints: Mapping[str, str],
+) -> Iterator[LambdaWorker]:
+    """A started worker of the function of `stack` whose Handler is `handler`: `resources` are the local
+    stand-ins of the template's resources its environment and role name (logical id -> {"Ref": ..., "Arn":
+    ...}), `endpoints` the emulators (botocore service id -> URL). Stops it on exit."""
+    function = deployed_function(synth, stack, handler)
+    resolver = Resolver(synth.templates[stack], synth.regions[stack], resources)
+    with closing(LambdaWorker(function, resolver, endpoints).start()) as worker:
+        yield worker
 
 
 class FunctionFailed(AssertionError):

@@ -73,6 +73,8 @@ def required(call: dict[str, Any], account: str) -> list[Permission]:
         return [Permission(f"s3:{_S3_ACTIONS.get(operation, operation)}", arn)]
     if service == "secretsmanager":
         return [Permission(f"secretsmanager:{operation}", _secret_arn(params["SecretId"], region, account))]
+    if service == "cloudfront" and "Id" in params:  # distributions are named by id, authorized by ARN
+        return [Permission(f"cloudfront:{operation}", f"arn:aws:cloudfront::{account}:distribution/{params['Id']}")]
     if service == "rds-data":
         found = [Permission(f"rds-data:{operation}", params["resourceArn"])]
         if operation in _DATA_API_SECRET_OPERATIONS and "secretArn" in params:
