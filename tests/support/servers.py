@@ -108,6 +108,9 @@ def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 @contextmanager
