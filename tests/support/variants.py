@@ -112,6 +112,7 @@ def build_variants(outdir: Path) -> dict[str, Any]:
     from aws_cdk import App, Environment, Stage
 
     from stacks.app_builder import GITHUB_DEPLOY_ID, add_checks, build_stage
+    from stacks.common.policies import own_function_log_groups
     from stacks.deploy.stack import GitHubDeployStack
     from stacks.web.stack import WebStack
     from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
@@ -124,7 +125,8 @@ def build_variants(outdir: Path) -> dict[str, Any]:
             continue
         stage = Stage(app, name, env=Environment(account=variant.account, region=config.region))
         if variant.stacks == "Web":
-            WebStack(stage, "Web", stage=config)
+            # As build_stage finishes every stack it builds: each function gets a log group of its own.
+            own_function_log_groups(WebStack(stage, "Web", stage=config), retention_days=config.web.log_retention_days)
         else:
             GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, regions=GITHUB_OPTIONS_REGIONS)
     add_checks(app, [variant_config(name) for name in VARIANTS])

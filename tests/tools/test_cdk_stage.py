@@ -8,6 +8,7 @@ then does with those arguments is what `make test-e2e` shows on LocalStack.
 from __future__ import annotations
 
 import io
+import itertools
 import json
 import os
 import re
@@ -307,6 +308,97 @@ def test_destroy_skips_the_stacks_that_are_not_deployed(
     assert code == 0
     assert "  sandbox/Chat: not deployed, nothing to delete\n" in out
     assert _calls(record) == []
+
+
+# --- dependencies first, whatever order the manifest lists the stacks in ---
+
+STACK = "aws:cloudformation:stack"
+
+
+def _stage_manifest(outdir: Path, stage: str) -> Path:
+    top = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+    (folder,) = [
+        a["properties"]["directoryName"] for a in top.values() if a.get("properties", {}).get("displayName") == stage
+    ]
+    return outdir / folder / "manifest.json"
+
+
+def _needs(manifest: Path) -> dict[str, set[str]]:
+    """Each stack of a stage manifest -> the stacks it depends on, read from the manifest itself."""
+    artifacts = json.loads(manifest.read_text())["artifacts"]
+    name = {key: a.get("displayName", key) for key, a in artifacts.items()}
+    return {
+        name[key]: {name[d] for d in a.get("dependencies", []) if artifacts.get(d, {}).get("type") == STACK}
+        for key, a in artifacts.items()
+        if a["type"] == STACK
+    }
+
+
+def _list_stacks_in(manifest: Path, order: list[str]) -> None:
+    """Rewrite a stage manifest so that its stacks are listed in `order` (display names), each stack's other
+    artifacts where they were."""
+    data = json.loads(manifest.read_text())
+    artifacts: dict[str, Any] = data["artifacts"]
+    stacks = {a.get("displayName", k): k for k, a in artifacts.items() if a["type"] == STACK}
+    queue = iter([stacks[name] for name in order])
+    keys = [next(queue) if artifacts[k]["type"] == STACK else k for k in artifacts]
+    data["artifacts"] = {k: artifacts[k] for k in keys}
+    manifest.write_text(json.dumps(data))
+    assert [a["displayName"] for a in data["artifacts"].values() if a["type"] == STACK] == order
+
+
+def _dependencies_first(order: list[str], needs: dict[str, set[str]]) -> bool:
+    return sorted(order) == sorted(needs) and all(needs[n] <= set(order[:i]) for i, n in enumerate(order))
+
+
+@pytest.fixture
+def reordered(synth: Synthesized, tmp_path: Path) -> tuple[Path, Path, dict[str, set[str]]]:
+    """A copy of the synthesized assembly (the stacks' order in it is the tool's to find), its sandbox manifest,
+    and the dependencies that manifest records."""
+    copy = tmp_path / "assembly"
+    shutil.copytree(synth.outdir, copy)
+    manifest = _stage_manifest(copy, "sandbox")
+    needs = _needs(manifest)
+    assert needs["sandbox/Edge"] == {"sandbox/Web", "sandbox/EdgeFunctions"}  # something to order
+    return copy, manifest, needs
+
+
+def test_the_stacks_are_read_dependencies_first_in_every_manifest_order(
+    reordered: tuple[Path, Path, dict[str, set[str]]],
+) -> None:
+    """Every order the 4 sandbox stacks can be listed in: read and selected, each comes after what it needs."""
+    copy, manifest, needs = reordered
+    orders = [list(order) for order in itertools.permutations(sorted(needs))]
+    assert any(not _dependencies_first(order, needs) for order in orders)
+    for order in orders:
+        _list_stacks_in(manifest, order)
+        for stacks in (assembly.read_assembly(copy), assembly.select(assembly.read_assembly(copy), "sandbox").chosen):
+            found = [s.display_name for s in stacks if s.stage == "sandbox"]
+            assert _dependencies_first(found, needs), f"listed {order}, read {found}"
+
+
+def _stacks_given_to(call: list[str]) -> list[str]:
+    """The stacks of one recorded CLI call: between `--app DIR` and `--exclusively`."""
+    return call[3 : call.index("--exclusively")]
+
+
+def test_deploy_and_destroy_act_dependencies_first_when_the_manifest_lists_them_the_other_way(
+    reordered: tuple[Path, Path, dict[str, set[str]]],
+    recorded: tuple[dict[str, str], Path],
+    deployed_sandbox: None,
+    run_recorded: Run,
+) -> None:
+    copy, manifest, needs = reordered
+    listed = list(reversed(SANDBOX))  # every stack after the ones that need it
+    assert not _dependencies_first(listed, needs)
+    _list_stacks_in(manifest, listed)
+    for argv in (["deploy"], ["destroy", "--force"]):
+        code, out, err = run_recorded([*argv, "--stage", "sandbox", "--assembly", str(copy)])
+        assert code == 0, out + err
+    deploy, destroy = _calls(recorded[1])
+    assert (deploy[0], destroy[0]) == ("deploy", "destroy")
+    assert _dependencies_first(_stacks_given_to(deploy), needs), deploy
+    assert _stacks_given_to(destroy) == list(reversed(_stacks_given_to(deploy))), destroy
 
 
 # --- no credentials, no endpoint: one line, nothing done ---
