@@ -3,8 +3,9 @@
 Lambda's python3.13 runtime provides boto3 and its dependencies (requirements-lambda-runtime.in); the
 official Powertools layer adds Powertools with every extra, without boto3 (requirements-lambda-layer.in).
 `make setup` installs each hash-locked set (the .txt beside each .in) into a folder of its own under
-.lambda/, so a handler runs here with what it has on AWS and nothing of the development venv. The handler tests' worker, the cold-start bench and
-the LocalStack host executor all take their import path from `import_path`.
+.lambda/, so a handler runs here with what it has on AWS and nothing of the development venv. The handler
+tests' worker, the cold-start bench and the LocalStack host executor all take their import path from
+`import_path`.
 
 The order is Lambda's: the function's code first ("By default, the runtime searches the $LAMBDA_TASK_ROOT
 (/var/task) directory first"), then the layers (extracted to /opt, Python's at /opt/python), then the
