@@ -25,8 +25,10 @@ from typing import Any
 from tests.support.lambda_environment import DeployedFunction, Resolver, Unresolved
 
 # DynamoDB: what each part of a transaction is authorized as ("Using IAM with DynamoDB transactions",
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html: "permissions
-# for each of the actions that the transaction performs, on each table").
+# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html: "Permissions for
+# Put, Update, Delete, and Get actions are governed by the permissions used for the underlying PutItem,
+# UpdateItem, DeleteItem, and GetItem operations. For the ConditionCheck action, you can use the
+# dynamodb:ConditionCheckItem permission").
 _TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -37,7 +39,8 @@ _TRANSACT_ACTIONS = {
 _S3_ACTIONS = {"HeadObject": "GetObject", "ListObjectsV2": "ListBucket", "HeadBucket": "ListBucket"}
 # botocore signing names that are not the IAM service prefix.
 _PREFIXES = {"monitoring": "cloudwatch"}
-# RDS Data API calls read the database secret with the caller's permissions ("Authorizing access to the
+# RDS Data API calls read the database secret with the caller's permissions ("Data API transparently calls
+# Secrets Manager, which allows (or denies) the user's request for the secret", "Authorizing access to the
 # Amazon RDS Data API", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.access.html).
 _DATA_API_SECRET_OPERATIONS = {"BeginTransaction", "ExecuteStatement", "BatchExecuteStatement"}
 
