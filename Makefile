@@ -45,7 +45,21 @@ node_modules/.installed: package.json package-lock.json
 	@$(POSTGRES_BIN)/postgres --version >/dev/null || { echo "error: the PostgreSQL server npm installed does not run"; exit 1; }
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
+# What a deployed Python function imports besides its bundle: the python3.13 runtime's packages and the
+# Powertools layer's, each hash-locked (requirements-lambda-*.in say where the versions come from), in folders
+# of their own. The layer is built as the official one is: [all] installed, then boto3 and its dependencies
+# removed (the runtime has them). Handler tests, the cold-start bench and the LocalStack host executor import
+# functions with these only (tests/support/lambda_packages.py), never with the venv.
+LAMBDA_PACKAGES := .lambda
+LAMBDA_PIP := $(VENV)/bin/pip install --quiet --require-hashes --no-deps --only-binary=:all:
+$(LAMBDA_PACKAGES)/.installed: requirements-lambda-runtime.txt requirements-lambda-layer.txt | $(VENV)/.installed
+	rm -rf $(LAMBDA_PACKAGES)
+	$(LAMBDA_PIP) --target $(LAMBDA_PACKAGES)/runtime -r requirements-lambda-runtime.txt
+	$(LAMBDA_PIP) --target $(LAMBDA_PACKAGES)/layer/python -r requirements-lambda-layer.txt
+	cd $(LAMBDA_PACKAGES)/layer/python && rm -rf boto* s3transfer* *dateutil* urllib3* six* jmespath*
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_PACKAGES)/.installed  ## create the venv and install pinned Python and npm dependencies
 
 # checkov in its own venv: it pins packaging<24, which the project's pytest cannot use.
 CHECKOV_VENV := .venv-checkov
@@ -122,7 +136,7 @@ lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WOR
 PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
   --strip-extras --no-emit-index-url --no-emit-find-links
 LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-load.txt \
-  requirements-localstack.txt containers/web/requirements.txt
+  requirements-localstack.txt requirements-lambda-runtime.txt requirements-lambda-layer.txt containers/web/requirements.txt
 lock: setup  ## re-lock every requirements*.in into its .txt with hashes (pip-compile); installs use --require-hashes
 	$(foreach lock,$(LOCKS),$(PIP_COMPILE) --output-file=$(lock) $(lock:.txt=.in)$(newline))
 
@@ -217,4 +231,4 @@ test-e2e: local-setup  ## LocalStack, then make bootstrap/deploy/diff-deployed/d
 	  rm -rf .e2e-tmp; exit $$status
 
 clean:  ## remove build output and the test cache (keeps the venv and node_modules)
-	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(LAMBDA_PACKAGES)

@@ -127,12 +127,8 @@ def dynamodb_local_dir() -> Path:
 def check_dependencies(paths: Paths = Paths()) -> None:
     if not paths.venv_python.exists():
         raise SandboxError(f"LocalStack is not installed ({paths.venv_python} missing): run `make local-setup`")
-    function_python = Path(sys.executable)
-    probe = subprocess.run(  # noqa: S603
-        [str(function_python), "-c", "import aws_lambda_powertools, pydantic, boto3"], capture_output=True, check=False
-    )
-    if probe.returncode:
-        raise SandboxError(f"{function_python} lacks the Lambda dependencies: run `make setup`")
+    if not (ROOT / ".lambda" / ".installed").is_file():
+        raise SandboxError("the Lambda runtime's and layer's packages are not in .lambda/: run `make setup`")
 
 
 def prefill_packages(paths: Paths = Paths()) -> None:
@@ -184,7 +180,11 @@ def runtime_environment(paths: Paths = Paths()) -> dict[str, str]:
             # DynamoDB Local's JVM: temp files (sqlite4java's native library) under .local, no /tmp/hsperfdata.
             "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={paths.tmp} -XX:-UsePerfData",
             "LAMBDA_RUNTIME_EXECUTOR": lambda_executor(),
+            # The functions run as on Lambda: only the runtime's and the layer's packages that `make setup`
+            # installs into .lambda/ (tests/support/lambda_packages.py), never this venv.
             "LAMBDA_HOST_EXECUTOR_PYTHON": sys.executable,
+            "LAMBDA_HOST_EXECUTOR_RUNTIME": str(ROOT / ".lambda" / "runtime"),
+            "LAMBDA_HOST_EXECUTOR_LAYER": str(ROOT / ".lambda" / "layer" / "python"),
         }
     )
     return env
