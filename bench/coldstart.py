@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import handler
-from tests.support.synth import ROOT
+from tests.support.synth import ROOT, Synthesized, read_assembly
 
 RATIOS = (
     ("ratio_import_to_boto3", "import / boto3 import, wall"),
@@ -30,12 +30,12 @@ RATIOS = (
 )
 
 
-def measure(template: dict[str, Any], baseline: Path, rounds: int, runs: int) -> dict[str, Any]:
+def measure(synth: Synthesized, baseline: Path, rounds: int, runs: int) -> dict[str, Any]:
     result: dict[str, Any] = {"rounds": rounds, "runs": runs, "before": [], "after": [], "snapstart": []}
     for _ in range(rounds):
-        result["before"].append(handler.lambda_cold(template, runs, baseline))
-        result["after"].append(handler.lambda_cold(template, runs))
-        result["snapstart"].append(handler.snapstart_emulated(template, 2))
+        result["before"].append(handler.lambda_cold(synth, runs, baseline))
+        result["after"].append(handler.lambda_cold(synth, runs))
+        result["snapstart"].append(handler.snapstart_emulated(synth, 2))
     return result
 
 
@@ -95,7 +95,7 @@ def main() -> None:
         baseline = handler.baseline_bundle(args.baseline, Path(work))
         if baseline is None:
             raise SystemExit(f"error: no lambda/chat_api at {args.baseline}")
-        result = measure(handler.chat_template(args.cdk_out), baseline, args.rounds, args.runs)
+        result = measure(read_assembly(args.cdk_out), baseline, args.rounds, args.runs)
     today = dt.date.today().isoformat()
     result.update(
         date=today,
