@@ -22,8 +22,9 @@ from .conftest import ROOT, STAGE, Api, Deployment, Run, local_client, make
 # What the app's synthesis and the stage targets read (tests/support/assemblies.py INPUT_DIRS and _FILES,
 # tools/ and the Makefile); .venv and node_modules are linked: what `make setup` installed.
 COPIED = ("Makefile", "app.py", "cdk.json", "cdk.context.json", "requirements.txt", "requirements-dev.txt",
+          "requirements-lambda-runtime.txt", "requirements-lambda-layer.txt",
           "package.json", "package-lock.json", "stacks", "lambda", "containers", "tools")  # fmt: skip
-LINKED = (".venv", "node_modules")
+LINKED = (".venv", "node_modules", ".lambda")  # `make setup`'s installs (the Lambda package set's too)
 HANDLER = Path("lambda/chat_api/chat_api/handler.py")
 BUILD_HEADER = "X-Chat-Build"
 # Appended to the handler module in the copy: every reply names the build (the template still names the

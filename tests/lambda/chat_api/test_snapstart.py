@@ -20,6 +20,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.support import lambda_packages
 from tests.support.chat_backend import ChatBackend
 from tests.support.synth import ROOT
 
@@ -110,14 +111,17 @@ print(json.dumps({"before": before, "snapshot": snapshot, "restored": restored})
 
 @pytest.fixture(scope="module")
 def emulated(chat: ChatBackend) -> dict[str, Any]:
-    """What the init, the snapshot and two restored environments saw (one run for the module's tests)."""
+    """What the init, the snapshot and two restored environments saw (one run for the module's tests): the API
+    function's environment as deployed, and only the packages Lambda provides importable (`-S`)."""
     room = "snapstart-room"
     for position in (0, 1):  # two comments: a page of one has a next cursor, so the signing key is fetched
         assert chat.post(room, "snap", "before the snapshot", position)[0] == 201
-    ports = [urlparse(chat.env[k]).port for k in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")]
-    env = {**chat.env, "PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join([str(BUNDLE), str(ROOT)])}
+    env = chat.api.environment.variables()
+    ports = [urlparse(env[k]).port for k in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")]
+    paths = lambda_packages.import_path(BUNDLE, [lambda_packages.POWERTOOLS_LAYER])
+    env = {**env, "PYTHONPATH": os.pathsep.join([*paths, str(ROOT)]), "POWERTOOLS_TRACE_DISABLED": "true"}
     done = subprocess.run(
-        [sys.executable, "-c", _EMULATION, room, ",".join(str(p) for p in ports)],
+        [sys.executable, "-S", "-c", _EMULATION, room, ",".join(str(p) for p in ports)],
         env=env,
         cwd=BUNDLE,
         capture_output=True,
