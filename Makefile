@@ -14,7 +14,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -117,11 +117,8 @@ bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOU
 deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
 	$(STAGE_TARGET)
 
-destroy: setup  ## delete the stacks of STAGE, then its Lambda@Edge functions when CloudFront lets go (FORCE=1: no question)
+destroy: setup  ## delete the stacks of STAGE and list what their templates keep (FORCE=1: no question)
 	$(STAGE_TARGET) $(if $(filter 1,$(FORCE)),--force)
-
-destroy-edge-functions: setup  ## delete the Lambda@Edge functions a destroy of STAGE had to leave (replicas)
-	$(STAGE_TARGET)
 
 # --- Local sandbox: LocalStack on 127.0.0.1 without Docker (docs/local-sandbox.md) ---
 LOCAL := .local

@@ -72,7 +72,12 @@ def _stacks_of_assembly(directory: Path, stage: str) -> Iterable[tuple[str, Stac
             yield (
                 path,
                 StackTemplate.load(
-                    directory / properties["templateFile"], path=path, account=account, region=region, stage=stage
+                    directory / properties["templateFile"],
+                    path=path,
+                    account=account,
+                    region=region,
+                    stage=stage,
+                    name=properties.get("stackName"),
                 ),
             )
 

@@ -129,11 +129,30 @@ _INGRESS_PEERS = ("CidrIp", "SourceSecurityGroupId", "SourcePrefixListId")
 _EGRESS_PEERS = ("CidrIp", "DestinationSecurityGroupId", "DestinationPrefixListId")
 
 
+def stack_outputs(value: Any) -> set[tuple[str, str]]:
+    """(stack name, output name) pairs that `value` reads through Fn::GetStackOutput (CDK's weak cross-stack
+    references)."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, dict):
+        reference = value.get("Fn::GetStackOutput")
+        if isinstance(reference, dict) and isinstance(reference.get("StackName"), str):
+            found.add((reference["StackName"], str(reference.get("OutputName"))))
+        for item in value.values():
+            found |= stack_outputs(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= stack_outputs(item)
+    return found
+
+
 class StackTemplate:
     """One synthesized stack: its template, and where it goes."""
 
-    def __init__(self, *, path: str, template: dict[str, Any], account: str, region: str, stage: str) -> None:
+    def __init__(
+        self, *, path: str, template: dict[str, Any], account: str, region: str, stage: str, name: str | None = None
+    ) -> None:
         self.path = path
+        self.name = name or path.replace("/", "-")  # the deployed stack's name
         self.template = template
         self.account = account
         self.region = region
@@ -141,10 +160,21 @@ class StackTemplate:
         self.cache: dict[str, Any] = {}  # per-stack results the rules share (e.g. its workloads)
 
     @classmethod
-    def load(cls, template_file: Path, *, path: str, account: str, region: str, stage: str) -> StackTemplate:
+    def load(
+        cls, template_file: Path, *, path: str, account: str, region: str, stage: str, name: str | None = None
+    ) -> StackTemplate:
         return cls(
-            path=path, template=json.loads(template_file.read_text()), account=account, region=region, stage=stage
+            path=path,
+            template=json.loads(template_file.read_text()),
+            account=account,
+            region=region,
+            stage=stage,
+            name=name,
         )
+
+    def output_refs(self, output_name: str) -> set[str]:
+        """Logical ids an output of this stack names (what another stack's Fn::GetStackOutput reads)."""
+        return refs(self.template.get("Outputs", {}).get(output_name, {}).get("Value"))
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
