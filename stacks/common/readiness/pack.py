@@ -18,7 +18,7 @@ from aws_cdk import CfnResource, Stack, Stage
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from stacks.common.readiness import lifecycle, limits, network, policies, rendering
+from stacks.common.readiness import edge, lifecycle, limits, network, policies, rendering
 from stacks.common.readiness.base import Check, Context, Finding
 from stacks.common.readiness.template import StackTemplate
 
@@ -135,5 +135,5 @@ class DeployReadinessChecks(NagPack):
 
 
 def all_checks() -> list[Check]:
-    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits."""
-    return [*network.CHECKS, *policies.CHECKS, *rendering.CHECKS, *lifecycle.CHECKS, *limits.CHECKS]
+    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, the edge."""
+    return [*network.CHECKS, *policies.CHECKS, *rendering.CHECKS, *lifecycle.CHECKS, *limits.CHECKS, *edge.CHECKS]
