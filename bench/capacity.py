@@ -91,7 +91,7 @@ SCENARIO_TITLES = {
     "steady": "steady state",
     "new_pops": "cold edge locations (new POPs; regional caches and Origin Shield warm)",
     "refresh": "deploy-wide invalidation by the publisher (every page republished, each batch invalidated)",
-    "new_distribution": "new distribution (and function), traffic moved to it over the ramp",
+    "new_distribution": "new distribution (and, in a function design, function), traffic moved to it over the ramp",
     "all_cold": "unpaced `/*` invalidation, or a new distribution taking all traffic at once",
 }
 
