@@ -75,7 +75,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage
+	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
