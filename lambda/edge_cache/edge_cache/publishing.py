@@ -77,7 +77,7 @@ class _NamedTLS(urllib.request.HTTPSHandler):
             kwargs.pop("context", None)
             return _NamedTLSConnection(host, tls_name=self._tls_name, context=self._tls_context, **kwargs)
 
-        return self.do_open(connection, req)  # type: ignore[arg-type]
+        return self.do_open(connection, req)
 
 
 def _opener(tls_name: str | None, context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
