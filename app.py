@@ -5,6 +5,7 @@ cdk synth                                   # every stage (sandbox and prod)
 cdk synth -c stage=sandbox                  # one stage
 make deploy STAGE=sandbox                   # not `cdk deploy --all`: it selects no stack inside a Stage
 cdk synth -c stage=prod -c chat.throttle_rate_limit=200   # override a setting (validated)
+cdk synth -c stage=sandbox -c account=123456789012       # the account a stage deploys to (its `account`)
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from aws_cdk import App
 
 from stacks.app_builder import build_app
 from stacks.common.nag import exit_on_findings
-from stacks.config import STAGES, ConfigError, StageConfig, load_stage
+from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning
 
 
 def main() -> None:
@@ -33,8 +34,11 @@ def main() -> None:
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
-    account = context.get("account") or os.environ.get("CDK_DEFAULT_ACCOUNT")
-    build_app(app, configs, account=account)
+    for config in configs:
+        if config.github is not None and config.github.shared_account:
+            print(f"warning: {shared_account_warning(config)}", file=sys.stderr)
+    # A stage that names its account deploys there; the others go where the CLI's credentials are.
+    build_app(app, configs, account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()
     # The CLI leaves validation to the app for stacks inside stages: stop on any finding of either pack.
     exit_on_findings(app.outdir)

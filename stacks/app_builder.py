@@ -11,7 +11,6 @@ from stacks.chat.stack import ChatStack
 from stacks.common.policies import own_function_log_groups
 from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
-from stacks.deploy.access import regions_of
 from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.config import EDGE_REGION
 from stacks.edge.stack import EdgeStack, EdgeUsEast1Stack
@@ -48,7 +47,9 @@ def stack_ids(config: StageConfig) -> tuple[str, ...]:
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
-    """Add a CDK Stage named after `config.name` holding every stack of the app for that stage."""
+    """Add a CDK Stage named after `config.name` holding every stack of the app for that stage; in the
+    stage's own account when its config names one, else in `account` (the CLI's, or unknown)."""
+    account = config.account or account
     env = Environment(account=account, region=config.region)
     stage = Stage(app, config.name, env=env)
     Tags.of(stage).add("app", "cdk-reference-app")
@@ -92,7 +93,7 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
                 stage,
                 GITHUB_DEPLOY_ID,
                 stage=config,
-                regions=regions_of(built.all),  # the deploy role reaches exactly the regions used
+                stage_stacks=built.all,  # the roles reach exactly these stacks and their regions
                 description=f"GitHub Actions deploy access (OIDC) for {config.name}",
             ),
         )

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
@@ -32,6 +32,8 @@ __all__ = [
     "StageConfig",
     "WebConfig",
     "load_stage",
+    "shared_account_warning",
+    "stages_sharing_account",
 ]
 
 
@@ -58,6 +60,11 @@ class StageConfig(ConfigModel):
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{1,20}$")
     region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+    account: str | None = Field(
+        default=None,
+        pattern=r"^\d{12}$",
+        description="the AWS account the stage deploys to; None: the account of the credentials that deploy it",
+    )
     availability_zones: tuple[str, ...] = Field(min_length=2, max_length=6)
     removal: RemovalMode = Field(description="what happens to data when a stateful resource leaves the stack")
     deletion_protection: bool
@@ -72,6 +79,21 @@ class StageConfig(ConfigModel):
     edge: EdgeConfig
     # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
     github: GitHubDeployConfig | None = None
+
+    @field_validator("account", mode="before")
+    @classmethod
+    def _account_digits(cls, value: Any) -> Any:
+        """`-c account=123456789012` arrives as a number (read as JSON); an account id is its 12 digits."""
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _github_environment(cls, data: Any) -> Any:
+        """A stage's GitHub environment is named after the stage unless the config names one."""
+        github = data.get("github") if isinstance(data, dict) else None
+        if isinstance(github, dict) and github.get("environment") is None:
+            return {**data, "github": {**github, "environment": data.get("name")}}
+        return data
 
     @model_validator(mode="after")
     def _rules(self) -> StageConfig:
@@ -92,7 +114,26 @@ class StageConfig(ConfigModel):
                 f"web.image_build: 'codebuild' builds on CodeBuild's ARM_CONTAINER, which {self.region} does not offer "
                 f"(offered in {', '.join(sorted(ARM_CODEBUILD_REGIONS))}); use 'docker'"
             )
+        if self.github is not None and not self.github.shared_account:
+            self._own_account()
         return self
+
+    def _own_account(self) -> None:
+        """A stage GitHub deploys has an account of its own. CDK's bootstrap roles exist once per account and
+        region (and qualifier), and its deploy role may create, update and delete any stack there, so a
+        stage that shares its account with another could deploy or destroy the other's stacks."""
+        if self.account is None:
+            raise ValueError(
+                "account: a stage that GitHub deploys (github is set) must name its own AWS account, or its "
+                "deploy role could reach another stage's stacks (CDK's bootstrap roles are per account and "
+                "region); set account, or github.shared_account=true to accept the risk (docs/ci.md)"
+            )
+        for other in stages_sharing_account(self):
+            raise ValueError(
+                f"account: {self.account} is also stage {other!r}'s; in one account this stage's deploy "
+                f"role could deploy or destroy {other!r}'s stacks; give each stage its own account, or set "
+                "github.shared_account=true to accept the risk (docs/ci.md)"
+            )
 
 
 STAGES: dict[str, dict[str, Any]] = {
@@ -207,6 +248,26 @@ STAGES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+
+def stages_sharing_account(config: StageConfig) -> list[str]:
+    """The other stages of STAGES that name the same account as `config`."""
+    if config.account is None:
+        return []
+    return [
+        name for name, declared in STAGES.items() if name != config.name and declared.get("account") == config.account
+    ]
+
+
+def shared_account_warning(config: StageConfig) -> str:
+    """What a stage that GitHub deploys in a shared account accepts (github.shared_account=true)."""
+    where = f"account {config.account}" if config.account else "whatever account its credentials are for"
+    return (
+        f"stage {config.name!r} is deployed from GitHub into {where}, which it may share with another stage "
+        "(github.shared_account=true): CDK's bootstrap deploy role there may create, update and delete every stack "
+        "of the account, so this stage's GitHub deploy role could deploy or destroy the other stage's stacks; "
+        "give each stage its own account (docs/ci.md)"
+    )
 
 
 def _coerce(value: Any) -> Any:

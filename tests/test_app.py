@@ -27,6 +27,11 @@ def _run_app(context: dict[str, str], outdir: str) -> subprocess.CompletedProces
             {"stage": "prod", "chat.throttle_burst_limit": "10"},
             "error: Invalid configuration for stage 'prod': chat.throttle_burst_limit: must be >= throttle_rate_limit",
         ),
+        (
+            {"stage": "sandbox", "github.repository": "my-org/my-app"},
+            "error: Invalid configuration for stage 'sandbox': account: a stage that GitHub deploys (github is set) "
+            "must name its own AWS account",
+        ),
     ],
 )
 def test_invalid_configuration_fails_before_synth(context: dict[str, str], message: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

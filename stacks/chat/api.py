@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
@@ -12,7 +13,7 @@ from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group
-from stacks.common.python_function import PythonFunction
+from stacks.common.python_function import PythonFunction, bundle_constants
 from stacks.common.secrets import generated_key
 from stacks.common.waf import managed_rules_web_acl
 from stacks.config import ChatConfig
@@ -20,16 +21,21 @@ from stacks.config import ChatConfig
 API_STAGE = "v1"
 METRICS_NAMESPACE = "ChatApp"
 
-# Structural check at the edge; lengths, ranges and patterns are checked once, by the handler's model.
+# The handler's request limits (lambda/chat_api/chat_api/limits.py, read from there, not copied): the gateway
+# refuses a body over them before the function runs, whatever its size up to API Gateway's 10 MB. Patterns stay
+# in the handler: Python's \w matches letters of every script, a Java-style regex engine's only ASCII ones.
+LIMITS = bundle_constants("chat_api", "chat_api", "limits")
 _NEW_COMMENT_SCHEMA = apigw.JsonSchema(
     schema=apigw.JsonSchemaVersion.DRAFT4,
     type=apigw.JsonSchemaType.OBJECT,
     required=["name", "comment", "position"],
     additional_properties=False,
     properties={
-        "name": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-        "comment": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING),
-        "position": apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER),
+        "name": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=LIMITS.NAME_MAX_LENGTH),
+        "comment": apigw.JsonSchema(
+            type=apigw.JsonSchemaType.STRING, min_length=1, max_length=LIMITS.COMMENT_MAX_LENGTH
+        ),
+        "position": apigw.JsonSchema(type=apigw.JsonSchemaType.NUMBER, minimum=0, maximum=LIMITS.MAX_POSITION),
     },
 )
 # messageString is the message already quoted as a JSON string, so it goes in unquoted.
@@ -85,7 +91,12 @@ class ChatApi(Construct):
                 "VIEW_MAX_LAG_MS": str(config.view_max_lag_s * 1000),
             },
         ).function
-        self.cursor_secret.grant_read(self.handler)
+        # Powertools' SecretsProvider calls GetSecretValue only; grant_read would add DescribeSecret.
+        iam.Grant.add_to_principal(
+            grantee=self.handler,
+            actions=["secretsmanager:GetSecretValue"],
+            resource_arns=[self.cursor_secret.secret_arn],
+        )
 
         self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
         logging_level = apigw.MethodLoggingLevel(config.execution_log_level)

@@ -10,6 +10,7 @@ from constructs import Construct
 
 from stacks.chat.data import ChatData
 from stacks.common.checkov import skip_check
+from stacks.common.grants import SendOnlyQueue
 from stacks.common.nag import acknowledge
 from stacks.common.python_function import PythonFunction
 from stacks.config import ChatConfig
@@ -80,7 +81,7 @@ class RoomStatsUpdater(Construct):
                 retry_attempts=config.stream_retry_attempts,
                 max_record_age=Duration.seconds(config.stream_max_record_age_s),
                 report_batch_item_failures=True,
-                on_failure=sources.SqsDlq(self.dead_letters),
+                on_failure=SendOnlyQueue(self.dead_letters),
                 filters=[lambda_.FilterCriteria.filter({"eventName": lambda_.FilterRule.is_equal("INSERT")})],
             )
         )

@@ -14,6 +14,21 @@ from constructs import Construct
 
 from stacks.common.nag import acknowledge
 
+# The actions a topic policy may name (SNS Developer Guide, Amazon SNS API permissions: Actions and resources
+# reference, "Valid Amazon SNS policy actions").
+TOPIC_ACTIONS = (
+    "sns:AddPermission",
+    "sns:DeleteTopic",
+    "sns:GetDataProtectionPolicy",
+    "sns:GetTopicAttributes",
+    "sns:ListSubscriptionsByTopic",
+    "sns:ListTagsForResource",
+    "sns:Publish",
+    "sns:RemovePermission",
+    "sns:SetTopicAttributes",
+    "sns:Subscribe",
+)
+
 
 class AlarmTopic(Construct):
     """Where every alarm of a stack notifies.
@@ -39,6 +54,17 @@ class AlarmTopic(Construct):
         )
         self.key.grant(iam.ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*")
         self.topic = sns.Topic(self, "Topic", master_key=self.key, enforce_ssl=True)
+        # enforce_ssl denies Publish without TLS (SNS's documented example); the rest of the topic's API too.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyEveryActionWithoutTls",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=list(TOPIC_ACTIONS),
+                resources=[self.topic.topic_arn],
+                conditions={"Bool": {"aws:SecureTransport": "false"}},
+            )
+        )
         self.topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowAlarmsOfThisAccount",

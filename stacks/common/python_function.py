@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
+from types import ModuleType
 
 from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
@@ -29,6 +31,18 @@ def bundle_code(bundle: str) -> lambda_.Code:
     if not path.is_dir():
         raise ValueError(f"Lambda bundle folder {path} does not exist")
     return lambda_.Code.from_asset(str(path), exclude=_ASSET_EXCLUDES)
+
+
+def bundle_constants(bundle: str, package: str, module: str) -> ModuleType:
+    """`lambda/<bundle>/<package>/<module>.py` loaded by path: a standard-library-only module of constants that
+    a construct shares with its handler, so both read one copy (a bundle cannot import the stacks)."""
+    path = LAMBDA_ROOT / bundle / package / f"{module}.py"
+    spec = importlib.util.spec_from_file_location(f"_bundle_{bundle}_{module}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"no module at {path}")
+    loaded = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(loaded)
+    return loaded
 
 
 def powertools_layer(scope: Construct, construct_id: str) -> lambda_.ILayerVersion:

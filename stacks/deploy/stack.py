@@ -8,7 +8,8 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.config import StageConfig
+from stacks.common.nag import acknowledge
+from stacks.config import StageConfig, shared_account_warning, stages_sharing_account
 from stacks.deploy.access import GitHubDeployAccess
 
 
@@ -19,18 +20,46 @@ class GitHubDeployStack(Stack):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: StageConfig, regions: Sequence[str], **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        stage: StageConfig,
+        stage_stacks: Sequence[Stack],
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         assert stage.github is not None
+        self.stage_config = stage
         access = GitHubDeployAccess(
             self,
             "Access",
             config=stage.github,
-            regions=regions,
+            stage_stacks=stage_stacks,
             publishes_images=stage.web.image_build == "docker",
         )
         # Repository variables of the workflows (.github/workflows/deploy.yml), not secrets: an ARN grants nothing.
         CfnOutput(self, "DeployRoleArn", value=access.deploy_role.role_arn)
         if access.diff_role is not None:
             CfnOutput(self, "DiffRoleArn", value=access.diff_role.role_arn)
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        """The two explicit choices a config can make, each acknowledged with what it gives up."""
+        github = self.stage_config.github
+        assert github is not None
+        if github.branch is None:
+            acknowledge(
+                self,
+                "DeployReadiness-GitHubDeployRoleBoundToEnvironment[ref]",
+                "github.branch=null: the environment's deployment-branch rule is the only branch check, so the "
+                "environment must exist with that rule before this stack is deployed (docs/ci.md).",
+            )
+        if not github.shared_account:
+            return
+        # The config accepts a shared account, and every synth warns (app.py).
+        reason = f"github.shared_account=true, warned at every synth: {shared_account_warning(self.stage_config)}"
+        sharing = stages_sharing_account(self.stage_config)
+        tokens = [f"shares-account:{other}" for other in sharing] if self.stage_config.account else ["unpinned"]
+        for token in tokens:
+            acknowledge(self, f"DeployReadiness-GitHubRoleStaysInItsStage[{token}]", reason)

@@ -16,6 +16,14 @@ from stacks.web.app_role import AppDatabaseRole
 from stacks.web.network import Network
 
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
+# Every connection must use TLS: "By default, the rds.force_ssl parameter is set to 0 (off). If the
+# rds.force_ssl parameter is set to 1 (on), clients are required to use SSL/TLS for connections" (Aurora User
+# Guide, Updating applications to connect to Aurora PostgreSQL DB clusters using new SSL/TLS certificates).
+CLUSTER_PARAMETERS = {"rds.force_ssl": "1"}
+# The CA that signs the instances' server certificates, named rather than left to the account's default, so
+# the app's trust store (containers/web/certs, verify-full) holds its root: "rds-ca-rsa2048-g1" (RDS User
+# Guide, Using SSL/TLS to encrypt a connection to a DB instance or cluster: Certificate authorities).
+SERVER_CA = rds.CaCertificate.RDS_CA_RSA2048_G1
 DATABASE_NAME = "app"
 PORT = 5432
 
@@ -47,18 +55,31 @@ class Database(Construct):
         # prod keeps the credentials of a retained cluster.
         self.secret = rds.DatabaseSecret(self, "Secret", username="app_admin")
         self.secret.apply_removal_policy(removal_policy(stage.removal))
+        engine = rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION)
+        # Kept with a retained cluster (prod), which cannot be left without the group it uses.
+        parameters = rds.ParameterGroup(
+            self,
+            "ClusterParameters",
+            engine=engine,
+            parameters=CLUSTER_PARAMETERS,
+            description="Aurora PostgreSQL: TLS required",
+            removal_policy=removal_policy(stage.removal),
+        )
         self.cluster = rds.DatabaseCluster(
             self,
             "Cluster",
-            engine=rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION),
+            engine=engine,
             credentials=rds.Credentials.from_secret(self.secret),
             default_database_name=DATABASE_NAME,
             port=PORT,
-            writer=rds.ClusterInstance.serverless_v2("Writer", publicly_accessible=False),
+            writer=rds.ClusterInstance.serverless_v2("Writer", publicly_accessible=False, ca_certificate=SERVER_CA),
             readers=[
-                rds.ClusterInstance.serverless_v2(f"Reader{n}", publicly_accessible=False, scale_with_writer=True)
+                rds.ClusterInstance.serverless_v2(
+                    f"Reader{n}", publicly_accessible=False, scale_with_writer=True, ca_certificate=SERVER_CA
+                )
                 for n in range(1, config.db_readers + 1)
             ],
+            parameter_group=parameters,
             serverless_v2_min_capacity=config.db_min_acu,
             serverless_v2_max_capacity=config.db_max_acu,
             serverless_v2_auto_pause_duration=Duration.minutes(config.db_auto_pause_minutes)

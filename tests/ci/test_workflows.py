@@ -123,34 +123,61 @@ def test_cache_keys_hash_the_files_the_makefile_installs_from() -> None:
     }
 
 
+DEPLOY_JOBS = {"deploy-sandbox": "sandbox", "deploy-prod": "prod"}  # job -> the stage it deploys
+
+
+def _stage_config(stage: str) -> Any:
+    """The stage as the workflow's CDK_ARGS configure it (with an account: a GitHub-deployed stage names one)."""
+    key, value = _workflow("deploy.yml")["env"]["CDK_ARGS"].removeprefix("-c ").split("=", 1)
+    assert value == "${{ github.repository }}"
+    return load_stage(stage, {key: "my-org/my-app", "account": "111111111111"})
+
+
 def test_deploy_workflow_uses_oidc_and_no_stored_keys() -> None:
     workflow = _workflow("deploy.yml")
     text = (WORKFLOWS / "deploy.yml").read_text()
     assert "secrets." not in text and "aws-access-key-id" not in text
-    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["permissions"] == {"contents": "read"}  # no OIDC token unless a job asks for one
     for job in workflow["jobs"].values():
         assert job["permissions"]["id-token"] == "write"
         (login,) = [s for s in _steps(job) if "configure-aws-credentials@" in s.get("uses", "")]
         assert login["with"]["role-to-assume"].startswith("${{ vars.AWS_")
 
 
-def test_deploy_workflow_diffs_pull_requests_and_deploys_main() -> None:
+def test_each_deploy_job_runs_in_its_stage_environment_on_pushes_to_main() -> None:
+    """The deploy role trusts `sub` repo:O/N:environment:<environment> and ref refs/heads/<branch>: a job gets
+    it only by naming the environment the stage's config binds, on that branch."""
     jobs = _workflow("deploy.yml")["jobs"]
-    assert "github.event_name == 'pull_request'" in jobs["diff"]["if"]
-    assert "vars.AWS_DIFF_ROLE_ARN" in _steps(jobs["diff"])[3]["with"]["role-to-assume"]
-    diff_runs = " ".join(s.get("run", "") for s in _steps(jobs["diff"]))
-    assert 'make diff-deployed STAGE="$STAGE"' in diff_runs and "gh pr comment" in diff_runs
-    assert "github.ref == 'refs/heads/main'" in jobs["deploy"]["if"]
-    assert [s["run"] for s in _steps(jobs["deploy"]) if "make deploy" in s.get("run", "")] == [
-        'make deploy STAGE="$STAGE" CDK_ARGS="$CDK_ARGS --require-approval never"'
-    ]  # without a terminal the CLI refuses broadening changes unless told not to ask
-    assert jobs["deploy"]["concurrency"]["cancel-in-progress"] is False
+    assert {name for name in jobs if name.startswith("deploy")} == set(DEPLOY_JOBS)
+    for name, stage in DEPLOY_JOBS.items():
+        job, github = jobs[name], _stage_config(stage).github
+        assert job["environment"] == github.environment == stage
+        assert job["env"]["STAGE"] == stage and job["env"]["AWS_REGION"] == _stage_config(stage).region
+        assert f"github.ref == '{github.deploy_ref}'" in job["if"] and "github.event_name == 'push'" in job["if"]
+        assert f"vars.AWS_{stage.upper()}_DEPLOY_ROLE_ARN" in job["if"]
+        assert [s["run"] for s in _steps(job) if "make deploy" in s.get("run", "")] == [
+            'make deploy STAGE="$STAGE" CDK_ARGS="$CDK_ARGS --require-approval never"'
+        ]  # without a terminal the CLI refuses broadening changes unless told not to ask
+        assert job["concurrency"] == {"group": f"deploy-{stage}", "cancel-in-progress": False}
+    assert jobs["deploy-prod"]["needs"] == "deploy-sandbox"
 
 
-def test_deploy_workflow_names_its_repository_the_way_the_config_reads_it() -> None:
-    env = _workflow("deploy.yml")["env"]
-    key, value = env["CDK_ARGS"].removeprefix("-c ").split("=", 1)
-    assert value == "${{ github.repository }}"
-    github = load_stage(env["STAGE"], {key: "my-org/my-app"}).github
-    assert github is not None and github.repository == "my-org/my-app"
-    assert load_stage(env["STAGE"]).region == env["AWS_REGION"]
+def test_pull_requests_diff_with_the_diff_role_in_no_environment() -> None:
+    """No environment: the token's subject is repo:O/N:pull_request, the diff role's; the diff is computed
+    from templates (DescribeStacks, GetTemplate), all that role may do."""
+    job = _workflow("deploy.yml")["jobs"]["diff"]
+    assert "environment" not in job
+    assert "github.event_name == 'pull_request'" in job["if"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in job["if"]
+    (login,) = [s for s in _steps(job) if "configure-aws-credentials@" in s.get("uses", "")]
+    assert login["with"]["role-to-assume"] == "${{ vars.AWS_SANDBOX_DIFF_ROLE_ARN }}"
+    diff_runs = " ".join(s.get("run", "") for s in _steps(job))
+    assert 'make diff-deployed STAGE="$STAGE" DIFF_METHOD=template' in diff_runs and "gh pr comment" in diff_runs
+    assert job["env"]["STAGE"] == "sandbox" and job["env"]["AWS_REGION"] == _stage_config("sandbox").region
+    assert _stage_config("sandbox").github.pull_request_diff
+
+
+def test_no_other_trigger_can_reach_the_deploy_jobs() -> None:
+    """pull_request_target, issue_comment, workflow_run, schedule and workflow_dispatch runs on main would
+    carry ref refs/heads/main; this workflow starts on pushes and pull requests only."""
+    assert _workflow("deploy.yml")[True] == {"push": {"branches": ["main"]}, "pull_request": None}

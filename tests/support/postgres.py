@@ -4,6 +4,7 @@ the app role set-up) and for the web origin benchmark."""
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -11,10 +12,15 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support.servers import free_port
 
@@ -31,6 +37,7 @@ class Postgres:
     user: str
     password: str
     tls: bool = False
+    ca_file: str = ""  # with tls: the CA that signed the server's certificate (for 127.0.0.1 only)
     pid: int = 0  # the postmaster's; its backends are its children
 
     def env(self, **changes: str) -> dict[str, str]:
@@ -41,8 +48,11 @@ class Postgres:
             "DB_NAME": self.dbname,
             "DB_USER": self.user,
             "DB_PASSWORD": self.password,
-            "DB_SSLMODE": "require" if self.tls else "disable",
         }
+        if self.tls:  # as the app connects to Aurora: TLS, to the server named DB_HOST, signed by a CA it holds
+            values |= {"DB_SSLMODE": "verify-full", "DB_SSLROOTCERT": self.ca_file}
+        else:
+            values["DB_SSLMODE"] = "disable"
         return {**values, **changes}
 
 
@@ -67,7 +77,8 @@ def postgres_server(*, tls: bool = False) -> Iterator[Postgres]:
     """Start a server with password (SCRAM) auth and a database `app`; always stop it and remove its files.
 
     The server refuses to run as root, so as root it runs as the `postgres` system user. With `tls`, it
-    serves TLS with a throwaway self-signed RSA-2048 certificate (as Aurora does, clients use sslmode=require).
+    serves TLS with a throwaway certificate for 127.0.0.1 signed by a throwaway CA (`Postgres.ca_file`), so
+    clients connect with sslmode=verify-full as the app does to Aurora.
     Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails under CI=true).
     """
     initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
@@ -103,8 +114,10 @@ def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: boo
     if init.returncode != 0:
         raise PostgresUnavailable(f"initdb failed: {init.stderr.strip()[-300:]}")
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
+    ca_file = ""
     if tls:
-        options += " " + _certificate(workdir, own)
+        ca_file, ssl_options = _certificates(workdir, own)
+        options += " " + ssl_options
     start = run(pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "-t", "30", "start")
     if start.returncode != 0:
         log = (workdir / "log").read_text() if (workdir / "log").exists() else start.stderr
@@ -117,28 +130,69 @@ def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: boo
         ) as conn:
             conn.execute("CREATE DATABASE app")
         pid = int((data / "postmaster.pid").read_text().split()[0])
-        yield Postgres(host="127.0.0.1", port=port, dbname="app", user="app", password=password, tls=tls, pid=pid)
+        yield Postgres(
+            host="127.0.0.1", port=port, dbname="app", user="app", password=password, tls=tls, ca_file=ca_file, pid=pid
+        )
     finally:
         run(pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop")
 
 
-def _certificate(workdir: Path, own: Callable[[Path], None]) -> str:
-    """A self-signed certificate and key for the server; the server options that use them."""
-    key, cert = workdir / "server.key", workdir / "server.crt"
-    command = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-    made = subprocess.run(
-        [*command, "-keyout", str(key), "-out", str(cert)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
+def certificate_authority(name: str) -> tuple[Any, bytes]:
+    """A throwaway CA: its private key and its certificate (PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
+        .sign(key, hashes.SHA256())
     )
-    if made.returncode != 0:
-        raise PostgresUnavailable(f"openssl could not make a test certificate: {made.stderr.strip()[-300:]}")
+    return key, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def server_certificate(ca_key: Any, ca_pem: bytes, *, ip: str = "127.0.0.1") -> tuple[bytes, bytes]:
+    """A server certificate for `ip` only (no DNS name) signed by the CA: (key PEM, certificate PEM)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca = x509.load_pem_x509_certificate(ca_pem)
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, ip)]))
+        .issuer_name(ca.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip))]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return key_pem, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _certificates(workdir: Path, own: Callable[[Path], None]) -> tuple[str, str]:
+    """A CA and a server certificate it signed for 127.0.0.1; the CA file and the server options that use them."""
+    ca_key, ca_pem = certificate_authority("Test database CA")
+    key_pem, cert_pem = server_certificate(ca_key, ca_pem)
+    ca, key, cert = workdir / "ca.crt", workdir / "server.key", workdir / "server.crt"
+    ca.write_bytes(ca_pem)
+    key.write_bytes(key_pem)
+    cert.write_bytes(cert_pem)
     key.chmod(0o600)
-    for path in (key, cert):
+    for path in (ca, key, cert):
         own(path)
-    return f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
+    ca.chmod(0o644)
+    return str(ca), f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
 
 
 @pytest.fixture(scope="session")

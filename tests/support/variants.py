@@ -48,20 +48,26 @@ EDGE_OPTIONS: dict[str, Any] = {
     "edge.aliases": '["news.example.com"]',
     "edge.origin_shield_region": "null",
 }
-# GitHub deploy access: on for the sandbox stage (as `cdk synth -c github.repository=...` builds it), and the
-# stack alone with every option the other way round (an existing provider, a branch pattern, no pull-request
-# role, the local Docker build).
+# GitHub deploy access: on for the sandbox stage in an account of its own (as `cdk synth -c
+# github.repository=... -c account=...` builds it), and the stack alone with every option the other way round
+# (an existing provider, the immutable subject, a named environment, a branch pattern, no pull-request role,
+# the local Docker build, and the explicit choice of an account it may share).
 REPOSITORY = "my-org/my-app"
+SANDBOX_ACCOUNT = "111111111111"
 PROVIDER = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
 GITHUB_OPTIONS: dict[str, Any] = {
     "github.repository": REPOSITORY,
+    "github.owner_id": 1234,
+    "github.repository_id": 56789,
+    "github.environment": "production",
     "github.branch": "release/*",
     "github.pull_request_diff": False,
     "github.oidc_provider_arn": PROVIDER,
     "github.max_session_minutes": 120,
+    "github.shared_account": True,
     "web.image_build": "docker",
 }
-GITHUB_OPTIONS_REGIONS = ("eu-west-1", "us-east-1")
+GITHUB_OPTIONS_REGIONS = ("eu-west-1",)  # the stack alone: its own region
 
 
 @dataclass(frozen=True)
@@ -82,7 +88,7 @@ VARIANTS: dict[str, Variant] = {
     # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
     # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
     "account": Variant({}, "Web", account="123456789012"),
-    "sandbox": Variant({"github.repository": REPOSITORY}, base="sandbox"),
+    "sandbox": Variant({"github.repository": REPOSITORY, "account": SANDBOX_ACCOUNT}, base="sandbox"),
     "options": Variant(GITHUB_OPTIONS, "GitHubDeploy"),
 }
 
@@ -114,6 +120,7 @@ def build_variants(outdir: Path) -> dict[str, Any]:
     from aws_cdk import App, Environment, Stage
 
     from stacks.app_builder import GITHUB_DEPLOY_ID, add_checks, build_stage
+    from stacks.common.policies import own_function_log_groups
     from stacks.deploy.stack import GitHubDeployStack
     from stacks.web.stack import WebStack
     from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
@@ -126,9 +133,10 @@ def build_variants(outdir: Path) -> dict[str, Any]:
             continue
         stage = Stage(app, name, env=Environment(account=variant.account, region=config.region))
         if variant.stacks == "Web":
-            WebStack(stage, "Web", stage=config)
+            # As build_stage finishes every stack it builds: each function gets a log group of its own.
+            own_function_log_groups(WebStack(stage, "Web", stage=config), retention_days=config.web.log_retention_days)
         else:
-            GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, regions=GITHUB_OPTIONS_REGIONS)
+            GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, stage_stacks=[])
     add_checks(app, [variant_config(name) for name in VARIANTS])
     synth_reporting_nag(app)
     return readiness_facts(outdir)

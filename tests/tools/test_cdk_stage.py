@@ -1,12 +1,13 @@
 """The README's AWS and diff targets, run as the user runs them (`make ...`), without AWS.
 
-AWS is moto's server in its own process (STS, CloudFormation) or a closed port on
+AWS is moto's server in its own process (STS, CloudFormation, IAM) or a closed port on
 127.0.0.1; the CDK CLI is a recorder that writes down the arguments a target gives it. What the real CLI
 then does with those arguments is what `make test-e2e` shows on LocalStack.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -21,10 +22,11 @@ import boto3
 import botocore.exceptions
 import pytest
 
+from stacks.config import STAGES
 from tests.support.servers import free_port, moto_process
 from tests.support.synth import ROOT, Synthesized
 from tools.cdk_stage import __main__ as targets
-from tools.cdk_stage import assembly, aws
+from tools.cdk_stage import assembly, aws, execution_policy
 from tools.cdk_stage import diff as offline_diff
 
 MOTO_ACCOUNT = "123456789012"
@@ -61,6 +63,7 @@ def moto() -> Iterator[str]:
         # moto loads a service's backend on its first request (seconds each): once, here, not in a test.
         _client(endpoint, "sts", "eu-west-1").get_caller_identity()
         _client(endpoint, "cloudformation", "eu-west-1").list_stacks()
+        _client(endpoint, "iam", "us-east-1").list_policies(Scope="Local")
         yield endpoint
 
 
@@ -247,7 +250,7 @@ def test_destroy_without_a_terminal_asks_for_force(
 
 
 class _MayOnlyAssumeRoles:
-    """moto's CloudFormation as a caller that may only assume CDK's bootstrap roles sees it (GitHubDeploy's)."""
+    """moto's CloudFormation as a caller that may only assume roles sees it (the old GitHubDeploy roles)."""
 
     def __init__(self, real: Any) -> None:
         self._real = real
@@ -260,19 +263,21 @@ class _MayOnlyAssumeRoles:
         return denied if name in {"describe_stacks", "get_paginator"} else getattr(self._real, name)
 
 
-def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credentials_may_not(
+def test_diff_deployed_reads_stacks_with_the_credentials_given_and_never_through_a_role(
     synth: Synthesized,
     recorded: tuple[dict[str, str], Path],
     deployed_sandbox: None,
     run_recorded: Run,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A role that may not read the stacks gets one line saying which permission the target needs; the
+    lookup role (ReadOnlyAccess: it reads what resources echo, secrets included) is not assumed instead."""
     record = recorded[1]
     real_client, assumed = aws.client, []
 
     def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
         found = real_client(service, region, credentials)
-        if service == "cloudformation" and credentials is None:
+        if service == "cloudformation":
             return _MayOnlyAssumeRoles(found)
         if service == "sts":
             assume = found.assume_role
@@ -280,13 +285,67 @@ def test_diff_deployed_reads_the_stacks_through_the_lookup_role_when_the_credent
         return found
 
     monkeypatch.setattr(aws, "client", client)
+    code, _, err = run_recorded(["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert code == 2
+    assert err.startswith("error: the credentials may not read stack sandbox-Chat in eu-west-1: not authorized")
+    assert "cloudformation:DescribeStacks" in err and err.count("\n") == 1
+    assert assumed == []
+    assert _calls(record) == []
+
+
+def test_diff_deployed_template_method_reaches_the_cli(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], deployed_sandbox: None
+) -> None:
+    """`make diff-deployed DIFF_METHOD=template`: what the pull-request workflow runs with its diff role."""
+    env, record = recorded
+    run = make("diff-deployed", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "DIFF_METHOD=template", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert _calls(record) == [["diff", "--app", _app(synth), *SANDBOX, "--exclusively", "--method=template"]]
+    for name in SANDBOX:
+        assert f"  {name}: CREATE_COMPLETE\n" in run.stdout
+
+
+def _with_accounts(monkeypatch: pytest.MonkeyPatch, **accounts: str) -> None:
+    for stage, account in accounts.items():
+        monkeypatch.setitem(STAGES, stage, {**STAGES[stage], "account": account})
+
+
+def test_a_stage_deploys_only_to_the_account_it_names(
+    synth: Synthesized, run_recorded: Run, recorded: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_accounts(monkeypatch, sandbox="999999999999")
+    code, out, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert (code, out) == (2, "")
+    assert err == (
+        "error: stage sandbox deploys to account 999999999999 (its `account` in stacks/config.py), but the current "
+        f"credentials are for account {MOTO_ACCOUNT}\n"
+    )
+    assert _calls(recorded[1]) == []
+
+
+def test_a_stage_that_names_no_account_may_not_deploy_to_another_stage_account(
+    synth: Synthesized, run_recorded: Run, recorded: tuple[dict[str, str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _with_accounts(monkeypatch, prod=MOTO_ACCOUNT)
+    code, _, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert code == 2
+    assert err.startswith(f"error: the current credentials are for account {MOTO_ACCOUNT}, stage prod's own; stage ")
+    assert _calls(recorded[1]) == []
+    _with_accounts(monkeypatch, sandbox=MOTO_ACCOUNT, prod="222222222222")  # its own account: it deploys
+    code, _, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
+    assert (code, err) == (0, "")
+    assert len(_calls(recorded[1])) == 1
+
+
+def test_a_stage_deployed_from_github_in_a_shared_account_is_warned_about(
+    synth: Synthesized, run_recorded: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    github = {"repository": "my-org/my-app", "shared_account": True}
+    monkeypatch.setitem(STAGES, "sandbox", {**STAGES["sandbox"], "github": github})
     code, out, _ = run_recorded(["diff-deployed", "--stage", "sandbox", "--assembly", _app(synth)])
     assert code == 0
-    for name in SANDBOX:
-        assert f"  {name}: CREATE_COMPLETE\n" in out
-    role = f"arn:aws:iam::{MOTO_ACCOUNT}:role/cdk-hnb659fds-lookup-role-{MOTO_ACCOUNT}-eu-west-1"
-    assert role in assumed
-    assert len(_calls(record)) == 1
+    assert out.startswith("warning: stage 'sandbox' is deployed from GitHub into whatever account its credentials")
+    assert "could deploy or destroy the other stage's stacks" in out.splitlines()[0]
 
 
 def test_destroy_skips_the_stacks_that_are_not_deployed(
@@ -297,6 +356,97 @@ def test_destroy_skips_the_stacks_that_are_not_deployed(
     assert code == 0
     assert "  sandbox/Chat: not deployed, nothing to delete\n" in out
     assert _calls(record) == []
+
+
+# --- dependencies first, whatever order the manifest lists the stacks in ---
+
+STACK = "aws:cloudformation:stack"
+
+
+def _stage_manifest(outdir: Path, stage: str) -> Path:
+    top = json.loads((outdir / "manifest.json").read_text())["artifacts"]
+    (folder,) = [
+        a["properties"]["directoryName"] for a in top.values() if a.get("properties", {}).get("displayName") == stage
+    ]
+    return outdir / folder / "manifest.json"
+
+
+def _needs(manifest: Path) -> dict[str, set[str]]:
+    """Each stack of a stage manifest -> the stacks it depends on, read from the manifest itself."""
+    artifacts = json.loads(manifest.read_text())["artifacts"]
+    name = {key: a.get("displayName", key) for key, a in artifacts.items()}
+    return {
+        name[key]: {name[d] for d in a.get("dependencies", []) if artifacts.get(d, {}).get("type") == STACK}
+        for key, a in artifacts.items()
+        if a["type"] == STACK
+    }
+
+
+def _list_stacks_in(manifest: Path, order: list[str]) -> None:
+    """Rewrite a stage manifest so that its stacks are listed in `order` (display names), each stack's other
+    artifacts where they were."""
+    data = json.loads(manifest.read_text())
+    artifacts: dict[str, Any] = data["artifacts"]
+    stacks = {a.get("displayName", k): k for k, a in artifacts.items() if a["type"] == STACK}
+    queue = iter([stacks[name] for name in order])
+    keys = [next(queue) if artifacts[k]["type"] == STACK else k for k in artifacts]
+    data["artifacts"] = {k: artifacts[k] for k in keys}
+    manifest.write_text(json.dumps(data))
+    assert [a["displayName"] for a in data["artifacts"].values() if a["type"] == STACK] == order
+
+
+def _dependencies_first(order: list[str], needs: dict[str, set[str]]) -> bool:
+    return sorted(order) == sorted(needs) and all(needs[n] <= set(order[:i]) for i, n in enumerate(order))
+
+
+@pytest.fixture
+def reordered(synth: Synthesized, tmp_path: Path) -> tuple[Path, Path, dict[str, set[str]]]:
+    """A copy of the synthesized assembly (the stacks' order in it is the tool's to find), its sandbox manifest,
+    and the dependencies that manifest records."""
+    copy = tmp_path / "assembly"
+    shutil.copytree(synth.outdir, copy)
+    manifest = _stage_manifest(copy, "sandbox")
+    needs = _needs(manifest)
+    assert needs["sandbox/Edge"] == {"sandbox/Web"}  # something to order
+    return copy, manifest, needs
+
+
+def test_the_stacks_are_read_dependencies_first_in_every_manifest_order(
+    reordered: tuple[Path, Path, dict[str, set[str]]],
+) -> None:
+    """Every order the 3 sandbox stacks can be listed in: read and selected, each comes after what it needs."""
+    copy, manifest, needs = reordered
+    orders = [list(order) for order in itertools.permutations(sorted(needs))]
+    assert any(not _dependencies_first(order, needs) for order in orders)
+    for order in orders:
+        _list_stacks_in(manifest, order)
+        for stacks in (assembly.read_assembly(copy), assembly.select(assembly.read_assembly(copy), "sandbox").chosen):
+            found = [s.display_name for s in stacks if s.stage == "sandbox"]
+            assert _dependencies_first(found, needs), f"listed {order}, read {found}"
+
+
+def _stacks_given_to(call: list[str]) -> list[str]:
+    """The stacks of one recorded CLI call: between `--app DIR` and `--exclusively`."""
+    return call[3 : call.index("--exclusively")]
+
+
+def test_deploy_and_destroy_act_dependencies_first_when_the_manifest_lists_them_the_other_way(
+    reordered: tuple[Path, Path, dict[str, set[str]]],
+    recorded: tuple[dict[str, str], Path],
+    deployed_sandbox: None,
+    run_recorded: Run,
+) -> None:
+    copy, manifest, needs = reordered
+    listed = list(reversed(SANDBOX))  # every stack after the ones that need it
+    assert not _dependencies_first(listed, needs)
+    _list_stacks_in(manifest, listed)
+    for argv in (["deploy"], ["destroy", "--force"]):
+        code, out, err = run_recorded([*argv, "--stage", "sandbox", "--assembly", str(copy)])
+        assert code == 0, out + err
+    deploy, destroy = _calls(recorded[1])
+    assert (deploy[0], destroy[0]) == ("deploy", "destroy")
+    assert _dependencies_first(_stacks_given_to(deploy), needs), deploy
+    assert _stacks_given_to(destroy) == list(reversed(_stacks_given_to(deploy))), destroy
 
 
 # --- no credentials, no endpoint: one line, nothing done ---
@@ -448,3 +598,34 @@ def test_a_snapshot_policy_is_reported_as_a_final_snapshot(tmp_path: Path) -> No
         "qa/Data: a final snapshot of AWS::RDS::DBCluster Db = qa-data-db"
     ]
     assert targets._kept(stack, {}) == []  # nothing of it was deployed
+
+
+# --- bootstrap with the stage's execution policy ---
+
+
+def test_bootstrap_with_the_execution_policy_creates_it_and_hands_it_to_the_cli(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], moto: str
+) -> None:
+    """`make bootstrap EXECUTION_POLICY=1`: managed policies with the stage's actions, then `cdk bootstrap
+    --cloudformation-execution-policies` with their ARNs; run again, each gets a new default version."""
+    env, record = recorded
+    for _ in (1, 2):
+        run = make("bootstrap", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "EXECUTION_POLICY=1", env=env)
+        assert run.returncode == 0, run.stdout + run.stderr
+    first, second = _calls(record)
+    assert first == second
+    flag = first.index("--cloudformation-execution-policies")
+    arns = first[flag + 1].split(",")
+    iam = _client(moto, "iam", "us-east-1")
+    granted: set[str] = set()
+    for number, arn in enumerate(arns, 1):
+        assert arn == f"arn:aws:iam::{MOTO_ACCOUNT}:policy/cdk-reference-app-sandbox-cfn-exec-{number}"
+        policy = iam.get_policy(PolicyArn=arn)["Policy"]
+        assert policy["DefaultVersionId"] == "v2"  # the second run's
+        version = iam.get_policy_version(PolicyArn=arn, VersionId="v2")["PolicyVersion"]["Document"]
+        document = json.loads(version) if isinstance(version, str) else version
+        (statement,) = document["Statement"]
+        granted |= set(statement["Action"])
+    stacks = assembly.select(assembly.read_assembly(synth.outdir), "sandbox").chosen
+    assert granted == set(execution_policy.actions(stacks))
+    assert f"execution policy: {len(granted)} actions for" in run.stdout

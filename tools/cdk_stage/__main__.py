@@ -3,10 +3,12 @@
     python -m tools.cdk_stage deploy --stage sandbox [--stacks 'Chat Edge*'] [--assembly DIR]
 
 Each target checks the credentials first (one line and exit 2 when there are none or AWS cannot be
-reached), synthesizes the stage once into cdk.out.<stage> (or uses --assembly DIR, synthesized there
-first when DIR does not exist), prints the stacks it acts on, and runs the CDK CLI on exactly those
-(`--app DIR --exclusively`): the CLI's `--all` selects only top-level stacks, and every stack here lives
-in a stage. CDK_ARGS passes extra CLI arguments (`-c key=value` goes to the synth); CDK picks the CLI.
+reached, or when they are for another account than the stage names, or for an account another stage
+names), synthesizes the stage once into cdk.out.<stage> (or uses --assembly DIR, synthesized there first
+when DIR does not exist), prints the stacks it acts on, and runs the CDK CLI on exactly those (`--app DIR
+--exclusively`): the CLI's `--all` selects only top-level stacks, and every stack here lives in a stage.
+CDK_ARGS passes extra CLI arguments (`-c key=value` goes to the synth); CDK picks the CLI. Stacks are read
+with the credentials given, never through another role (CDK's lookup role holds ReadOnlyAccess).
 Exit codes: 0 done; 1 differences (diff-deployed --fail); 2 anything failed.
 """
 
@@ -21,10 +23,11 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from stacks.config import ConfigError, load_stage
-from tools.cdk_stage import assembly, aws, cdk
+from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning
+from tools.cdk_stage import assembly, aws, cdk, execution_policy
 from tools.cdk_stage.assembly import Selection, StackArtifact
 
+POLICY_PREFIX = "cdk-reference-app"  # managed policies the bootstrap creates: <prefix>-<stage>-cfn-exec-<n>
 KEEPS = ("Retain", "RetainExceptOnCreate", "Snapshot")
 
 
@@ -42,6 +45,8 @@ class Target:
         self.args = cdk.CdkArgs.parse(os.environ.get("CDK_ARGS", ""))
         self.fail: bool = args.fail
         self.force: bool = args.force
+        self.method: str | None = args.method
+        self.execution_policy: bool = args.execution_policy
         self.expected_account: str | None = args.account
         self.assembly_dir = Path(args.assembly) if args.assembly else cdk.ROOT / f"cdk.out.{self.stage}"
         self.reuse = bool(args.assembly) and self.assembly_dir.exists()
@@ -51,17 +56,20 @@ class Target:
     def prepare(self) -> None:
         """Credentials, then the assembly, then the selection: cheapest failure first."""
         try:
-            region = load_stage(self.stage).region
+            config = load_stage(self.stage, self.args.overrides())
         except ConfigError as error:
             raise TargetError(str(error)) from None
+        if config.github is not None and config.github.shared_account:
+            print(f"warning: {shared_account_warning(config)}")
         try:
-            self.account = aws.check_access(region)
+            self.account = aws.check_access(config.region)
         except aws.NoAccess as error:
             raise TargetError(f"make {self.name} STAGE={self.stage} needs AWS access: {error}") from None
         if self.expected_account and self.expected_account != self.account:
             raise TargetError(
                 f"ACCOUNT={self.expected_account}, but the current credentials are for account {self.account}"
             )
+        self._check_account(config)
         if self.reuse:
             if self.args.context:
                 raise TargetError(
@@ -77,14 +85,33 @@ class Target:
         except assembly.SelectionError as error:
             raise TargetError(str(error)) from None
 
+    def _check_account(self, config: StageConfig) -> None:
+        """A stage deploys to the account it names, and a stage that names none not to another stage's."""
+        if config.account and config.account != self.account:
+            raise TargetError(
+                f"stage {self.stage} deploys to account {config.account} (its `account` in stacks/config.py), "
+                f"but the current credentials are for account {self.account}"
+            )
+        owners = [
+            name for name, declared in STAGES.items() if name != self.stage and declared.get("account") == self.account
+        ]
+        if not config.account and owners:
+            raise TargetError(
+                f"the current credentials are for account {self.account}, stage {owners[0]}'s own; stage "
+                f"{self.stage} names no account (set its `account` in stacks/config.py) and may not deploy there"
+            )
+
     def status(self, stack: StackArtifact) -> str | None:
-        return aws.stack_status(stack.stack_name, stack.region, self._lookup_role(stack))
+        try:
+            return aws.stack_status(stack.stack_name, stack.region)
+        except aws.MayNotRead as error:
+            raise TargetError(str(error)) from None
 
     def physical_ids(self, stack: StackArtifact) -> dict[str, str]:
-        return aws.physical_ids(stack.stack_name, stack.region, self._lookup_role(stack))
-
-    def _lookup_role(self, stack: StackArtifact) -> str:
-        return stack.lookup_role_arn(self.account, aws.partition(stack.region)) if stack.lookup_role else ""
+        try:
+            return aws.physical_ids(stack.stack_name, stack.region)
+        except aws.MayNotRead as error:
+            raise TargetError(str(error)) from None
 
     def announce(self, verb: str, stacks: list[StackArtifact]) -> None:
         print(f"{verb} in account {self.account}, {len(stacks)} stack(s) of {self.stage}, in this order:")
@@ -109,8 +136,37 @@ def bootstrap(target: Target) -> int:
     for region, names in regions.items():
         print(f"  aws://{target.account}/{region} (for {', '.join(names)})")
     environments = [f"aws://{target.account}/{region}" for region in regions]
-    cdk.run(["bootstrap", "--app", str(target.assembly_dir), *environments, *target.args.command])
+    cdk.run(
+        [
+            "bootstrap",
+            "--app",
+            str(target.assembly_dir),
+            *environments,
+            *_execution_policies(target),
+            *target.args.command,
+        ]
+    )
     return 0
+
+
+def _execution_policies(target: Target) -> list[str]:
+    """With EXECUTION_POLICY=1: the stage's execution policy as managed policies, for CloudFormation's role."""
+    if not target.execution_policy:
+        print("note: CloudFormation's execution role gets AdministratorAccess (CDK's default); EXECUTION_POLICY=1 "
+              "bootstraps with the actions the stage's resource types need (docs/ci.md)")  # fmt: skip
+        return []
+    stacks = target.selection.chosen
+    try:
+        documents = execution_policy.documents(stacks)
+    except execution_policy.PolicyError as error:
+        raise TargetError(str(error)) from None
+    region = stacks[0].region
+    arns = aws.put_managed_policies(f"{POLICY_PREFIX}-{target.stage}-cfn-exec", documents, region, target.account)
+    count = sum(len(d["Statement"][0]["Action"]) for d in documents)
+    types = len(execution_policy.resource_types(stacks))
+    print(f"execution policy: {count} actions for {types} resource types, in {len(arns)} managed policies:")
+    print("\n".join(f"  {arn}" for arn in arns))
+    return ["--cloudformation-execution-policies", ",".join(arns)]
 
 
 def deploy(target: Target) -> int:
@@ -138,7 +194,8 @@ def diff_deployed(target: Target) -> int:
         if status is None:
             absent.append(stack.display_name)
         print(f"  {stack.display_name}: {status or 'not deployed: every resource shows as new'}")
-    count = cdk.differences(target.cli("diff", chosen, tee=True))
+    method = [f"--method={target.method}"] if target.method else []
+    count = cdk.differences(target.cli("diff", chosen, *method, tee=True))
     compared = [s.display_name for s in chosen if s.display_name not in absent]
     print(
         f"\ndiff-deployed {target.stage}: {count} of {len(chosen)} stack(s) differ; compared with the deployed "
@@ -210,6 +267,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--account", help="bootstrap: refuse unless the credentials are for this account")
     parser.add_argument("--fail", action="store_true", help="diff-deployed: exit 1 when a stack differs")
     parser.add_argument("--force", action="store_true", help="destroy: do not ask")
+    parser.add_argument(
+        "--method",
+        choices=("auto", "change-set", "template"),
+        help="diff-deployed: how the CLI computes the diff (template: DescribeStacks and GetTemplate only)",
+    )
+    parser.add_argument(
+        "--execution-policy",
+        action="store_true",
+        help="bootstrap: give CloudFormation's role the stage's execution policy instead of AdministratorAccess",
+    )
     args = parser.parse_args(argv)
     target = Target(args)
     try:

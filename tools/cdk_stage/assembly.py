@@ -28,10 +28,6 @@ class StackArtifact:
     region: str
     template_file: Path
     dependencies: tuple[str, ...] = ()  # display names of the stacks it needs deployed first
-    lookup_role: str = ""  # the bootstrap's read-only role for this environment ("${AWS::Partition}" etc. unresolved)
-
-    def lookup_role_arn(self, account: str, partition: str) -> str:
-        return self.lookup_role.replace("${AWS::Partition}", partition).replace("${AWS::AccountId}", account)
 
     @property
     def stage(self) -> str:
@@ -78,7 +74,6 @@ def _visit(folder: Path, found: list[StackArtifact]) -> None:
                     stack_name=props.get("stackName", artifact_id),
                     region=artifact["environment"].rsplit("/", 1)[-1],
                     template_file=folder / props["templateFile"],
-                    lookup_role=props.get("lookupRole", {}).get("arn", ""),
                     dependencies=tuple(
                         names[d]
                         for d in artifact.get("dependencies", [])

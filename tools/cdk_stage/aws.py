@@ -1,10 +1,12 @@
-"""What the targets ask AWS themselves: whose credentials these are and what is deployed.
+"""What the targets ask AWS themselves: whose credentials these are, what is deployed, and the bootstrap's
+execution policies.
 
 Every client honours the standard AWS settings (profile, AWS_ENDPOINT_URL for an emulator) like the CDK CLI.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import boto3
@@ -13,6 +15,8 @@ from botocore.config import Config
 
 # Fail fast on an unreachable endpoint: two attempts, short timeouts (the CLI does the long work).
 _CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
+_POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
+_POLICY_DESCRIPTION = "CloudFormation execution policy of the CDK bootstrap (tools/cdk_stage/execution_policy.py)"
 
 
 class NoAccess(RuntimeError):
@@ -44,17 +48,23 @@ def partition(region: str) -> str:
     return str(_session[0].get_partition_for_region(region))
 
 
-def _read_stack(region: str, lookup_role: str, read: Any) -> Any:
-    """`read(cloudformation_client)` with the current credentials, or, when they may not read stacks (a
-    role that may only assume CDK's bootstrap roles), through the environment's lookup role, as the CLI does."""
+class MayNotRead(RuntimeError):
+    """The credentials may not read a stack; the message says which and what the target needs."""
+
+
+def _read_stack(stack_name: str, region: str, read: Any) -> Any:
+    """`read(cloudformation_client)` with the current credentials and nothing else: no role is assumed (a
+    pull request's role may read the stage's stacks and nothing more; CDK's lookup role could read secrets)."""
     try:
         return read(client("cloudformation", region))
     except botocore.exceptions.ClientError as error:
-        denied = error.response.get("Error", {}).get("Code") in {"AccessDenied", "AccessDeniedException"}
-        if not (lookup_role and denied):
+        info = error.response.get("Error", {})
+        if info.get("Code") not in {"AccessDenied", "AccessDeniedException"}:
             raise
-    assumed = client("sts", region).assume_role(RoleArn=lookup_role, RoleSessionName="cdk-stage-read")
-    return read(client("cloudformation", region, assumed["Credentials"]))
+        raise MayNotRead(
+            f"the credentials may not read stack {stack_name} in {region}: {info.get('Message')}; the targets read "
+            "stacks with cloudformation:DescribeStacks (and ListStackResources to destroy) on the stage's stacks"
+        ) from None
 
 
 def check_access(region: str) -> str:
@@ -78,7 +88,7 @@ def check_access(region: str) -> str:
     return str(identity["Account"])
 
 
-def stack_status(stack_name: str, region: str, lookup_role: str = "") -> str | None:
+def stack_status(stack_name: str, region: str) -> str | None:
     """The stack's status, or None when no such stack exists (never created, or deleted)."""
 
     def read(cfn: Any) -> str | None:
@@ -91,11 +101,11 @@ def stack_status(stack_name: str, region: str, lookup_role: str = "") -> str | N
         status = str(stacks[0]["StackStatus"]) if stacks else None
         return None if status == "DELETE_COMPLETE" else status
 
-    found: str | None = _read_stack(region, lookup_role, read)
+    found: str | None = _read_stack(stack_name, region, read)
     return found
 
 
-def physical_ids(stack_name: str, region: str, lookup_role: str = "") -> dict[str, str]:
+def physical_ids(stack_name: str, region: str) -> dict[str, str]:
     """Logical id -> physical id of every resource of a deployed stack."""
 
     def read(cfn: Any) -> dict[str, str]:
@@ -106,5 +116,26 @@ def physical_ids(stack_name: str, region: str, lookup_role: str = "") -> dict[st
             if resource.get("PhysicalResourceId")
         }
 
-    found: dict[str, str] = _read_stack(region, lookup_role, read)
+    found: dict[str, str] = _read_stack(stack_name, region, read)
     return found
+
+
+def put_managed_policies(prefix: str, documents: list[dict[str, Any]], region: str, account: str) -> list[str]:
+    """Create (or give a new default version to) the managed policies <prefix>-1..N; their ARNs."""
+    iam = client("iam", region)
+    arns = []
+    for number, document in enumerate(documents, 1):
+        name = f"{prefix}-{number}"
+        arn = f"arn:{partition(region)}:iam::{account}:policy/{name}"
+        body = json.dumps(document)
+        try:
+            versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
+        except iam.exceptions.NoSuchEntityException:
+            iam.create_policy(PolicyName=name, PolicyDocument=body, Description=_POLICY_DESCRIPTION)
+        else:
+            if len(versions) >= _POLICY_VERSIONS:  # IAM keeps five; the oldest non-default one goes
+                oldest = min((v for v in versions if not v["IsDefaultVersion"]), key=lambda v: v["CreateDate"])
+                iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
+            iam.create_policy_version(PolicyArn=arn, PolicyDocument=body, SetAsDefault=True)
+        arns.append(arn)
+    return arns

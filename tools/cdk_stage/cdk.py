@@ -26,6 +26,18 @@ class CdkArgs:
     context: tuple[str, ...] = ()
     command: tuple[str, ...] = ()
 
+    def overrides(self) -> dict[str, str]:
+        """The `-c key=value` settings as a dict (what app.py reads as stage overrides)."""
+        found: dict[str, str] = {}
+        words = list(self.context)
+        while words:
+            word = words.pop(0)
+            pair = word.removeprefix("--context=") if word.startswith("--context=") else words.pop(0) if words else ""
+            key, _, value = pair.partition("=")
+            if key and key != "stage":
+                found[key] = value
+        return found
+
     @classmethod
     def parse(cls, text: str) -> CdkArgs:
         words, context, command = shlex.split(text), [], []

@@ -10,6 +10,10 @@ from typing import Any
 import psycopg
 
 REQUIRED = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
+# The Amazon RDS CA certificates (containers/web/certs, copied here by the Dockerfile): with verify-full the
+# server must present a certificate for DB_HOST that one of them signed (RDS User Guide, Using SSL/TLS to
+# encrypt a connection to a DB instance or cluster; PostgreSQL, libpq SSL support: "verify-full").
+RDS_CA_BUNDLE = "/app/certs/rds-ca-bundle.pem"
 
 
 class MissingSettings(RuntimeError):
@@ -23,7 +27,8 @@ class DbSettings:
     dbname: str
     user: str
     password: str = ""
-    sslmode: str = "require"  # Aurora speaks TLS; tests against a local server relax it
+    sslmode: str = "verify-full"  # encrypted, to the server named DB_HOST only; local tests may relax it
+    sslrootcert: str = RDS_CA_BUNDLE
     connect_timeout_s: int = 20  # a paused Aurora resumes in about 15 s while the connection waits
 
     def __repr__(self) -> str:  # never print the password
@@ -41,7 +46,8 @@ class DbSettings:
             dbname=env["DB_NAME"],
             user=env["DB_USER"],
             password=env["DB_PASSWORD"],
-            sslmode=env.get("DB_SSLMODE", "require"),
+            sslmode=env.get("DB_SSLMODE", cls.sslmode),
+            sslrootcert=env.get("DB_SSLROOTCERT", cls.sslrootcert),
         )
 
 
@@ -55,6 +61,7 @@ def read_status(settings: DbSettings) -> dict[str, Any]:
             user=settings.user,
             password=settings.password,
             sslmode=settings.sslmode,
+            sslrootcert=settings.sslrootcert,
             connect_timeout=settings.connect_timeout_s,
             application_name="web_app",
         ) as conn,

@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from chat_api.cursor import CursorCodec, InvalidCursor
 from chat_api.domain import CommentService
+from chat_api.limits import MAX_BODY_BYTES
 from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
 from chat_api.repository import DynamoCommentRepository, InvalidStart
 from chat_api.settings import Settings
@@ -69,6 +70,10 @@ _persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, b
 
 class BadRequest(ValueError):
     """A request that cannot be served as sent."""
+
+
+class TooLarge(ValueError):
+    """A body larger than any valid request (the gateway's model bounds each field, not whitespace around them)."""
 
 
 @cache
@@ -116,7 +121,10 @@ def _post_once(request: dict[str, Any]) -> dict[str, Any]:
 @app.post("/rooms/<room>/comments")
 def post_comment(room: str) -> Response[str]:
     path = _path(room=room)
-    body = NewComment.model_validate_json(app.current_event.decoded_body or "")
+    raw = app.current_event.decoded_body or ""
+    if len(raw.encode()) > MAX_BODY_BYTES:
+        raise TooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
+    body = NewComment.model_validate_json(raw)
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise BadRequest(f"{IDEMPOTENCY_HEADER}: must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
@@ -170,6 +178,11 @@ def _invalid(error: ValidationError) -> Response[str]:
 @app.exception_handler([BadRequest, InvalidCursor, InvalidStart])
 def _bad_request(error: ValueError) -> Response[str]:
     return _json(400, {"message": str(error)})
+
+
+@app.exception_handler(TooLarge)
+def _too_large(error: TooLarge) -> Response[str]:
+    return _json(413, {"message": str(error)})
 
 
 @app.exception_handler(IdempotencyValidationError)

@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
+
 ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Letters of any script, digits and a few separators; it is also a URL path segment.
-NAME_PATTERN = r"^\w[\w .'@-]{0,63}$"
-MAX_POSITION = 86_400
+NAME_PATTERN = rf"^\w[\w .'@-]{{0,{NAME_MAX_LENGTH - 1}}}$"
 DEFAULT_LATEST = 25
 DEFAULT_PAGE = 100
 MAX_LIMIT = 100
@@ -21,7 +22,7 @@ MAX_CURSOR = 8192
 # Models build their validators on first use (pydantic's defer_build): a cold start pays only for the
 # models its request needs.
 RoomId = Annotated[str, StringConstraints(pattern=ROOM_PATTERN)]
-UserName = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=NAME_PATTERN)]
+UserName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NAME_PATTERN)]
 Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
 
 
@@ -31,7 +32,7 @@ class NewComment(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
 
     name: UserName
-    comment: Annotated[str, StringConstraints(min_length=1, max_length=1000, pattern=r"\S")]
+    comment: Annotated[str, StringConstraints(min_length=1, max_length=COMMENT_MAX_LENGTH, pattern=r"\S")]
     position: Position
 
 

@@ -1,8 +1,9 @@
 """The app role and what it may do: connect to its database, read and write the tables of its schema.
 
 Nothing else: no DDL, no roles, no other schema, no temporary tables. The statements are idempotent (a
-re-run changes nothing) and carry no cleartext password: the role is created with a SCRAM-SHA-256 verifier
-computed here, so server logs and statement history never see the password.
+re-run ends in the same privileges, taking back whatever was granted to the role or to PUBLIC since) and carry
+no cleartext password: the role is created with a SCRAM-SHA-256 verifier computed here, so server logs and
+statement history never see the password.
 """
 
 from __future__ import annotations
@@ -61,16 +62,27 @@ def statements(role: AppRole, verifier: str) -> list[str]:
         # Created once, with its password; a re-run keeps the password rotation has set since.
         f"DO $create$ BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = '{name}') THEN "
         f"CREATE ROLE {name} LOGIN PASSWORD '{verifier}'; END IF; END $create$",
+        # Each REVOKE takes back what was granted since (by hand, by a migration): the GRANT after it is all
+        # there is. In one transaction, so the role never goes without its data access.
         # Nobody connects (or makes temporary tables) by default; the app role may connect.
-        f"REVOKE ALL ON DATABASE {database} FROM PUBLIC",
+        f"REVOKE ALL ON DATABASE {database} FROM PUBLIC, {name}",
         f"GRANT CONNECT ON DATABASE {database} TO {name}",
         "REVOKE CREATE ON SCHEMA public FROM PUBLIC",  # PostgreSQL 15+ already does; older engines did not
         f"CREATE SCHEMA IF NOT EXISTS {schema}",
+        f"REVOKE ALL ON SCHEMA {schema} FROM PUBLIC, {name}",
         f"GRANT USAGE ON SCHEMA {schema} TO {name}",
+        f"REVOKE ALL ON ALL TABLES IN SCHEMA {schema} FROM PUBLIC, {name}",  # column grants too
         f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {name}",
+        f"REVOKE ALL ON ALL SEQUENCES IN SCHEMA {schema} FROM PUBLIC, {name}",
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {name}",
-        # Tables and sequences the owner (the migrations) creates later get the same grants.
+        # Tables and sequences the owner (the migrations) creates later get the same grants, and only those:
+        # "Default privileges that are specified per-schema are added to whatever the global default
+        # privileges are" (https://www.postgresql.org/docs/17/sql-alterdefaultprivileges.html), so both are reset.
+        f"ALTER DEFAULT PRIVILEGES REVOKE ALL ON TABLES FROM PUBLIC, {name}",
+        f"ALTER DEFAULT PRIVILEGES REVOKE ALL ON SEQUENCES FROM PUBLIC, {name}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON TABLES FROM PUBLIC, {name}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO {name}",
+        f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} REVOKE ALL ON SEQUENCES FROM PUBLIC, {name}",
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT USAGE, SELECT ON SEQUENCES TO {name}",
         # For every role, so the clone that multi-user rotation creates (a member of this role) finds it too.
         f"ALTER DATABASE {database} SET search_path = {schema}, public",

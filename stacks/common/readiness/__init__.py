@@ -2,5 +2,6 @@
 
 from stacks.common.readiness.limits import declare_bounds
 from stacks.common.readiness.pack import PACK_NAME, DeployReadinessChecks
+from stacks.common.readiness.security import declare_table_access
 
-__all__ = ["PACK_NAME", "DeployReadinessChecks", "declare_bounds"]
+__all__ = ["PACK_NAME", "DeployReadinessChecks", "declare_bounds", "declare_table_access"]

@@ -332,7 +332,7 @@ def _in_network_stack(context: Context, workload: Workload) -> tuple[StackTempla
     owners = {name for name, _ in subnets | groups}
     if not owners:
         return context.stack, workload
-    owner = next((s for s in context.stacks if s.name in owners), None)
+    owner = next((s for s in context.stacks if s.stack_name in owners), None)
     if owner is None or len(owners) > 1 or workload.subnets or workload.groups:
         return None
     mapped = Workload(

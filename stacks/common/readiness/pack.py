@@ -18,7 +18,7 @@ from aws_cdk import CfnResource, Stack, Stage
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from stacks.common.readiness import edge, lifecycle, limits, network, policies, rendering
+from stacks.common.readiness import edge, github_access, lifecycle, limits, network, policies, rendering, security
 from stacks.common.readiness.base import Check, Context, Finding
 from stacks.common.readiness.template import StackTemplate
 
@@ -77,7 +77,7 @@ def _stacks_of_assembly(directory: Path, stage: str) -> Iterable[tuple[str, Stac
                     account=account,
                     region=region,
                     stage=stage,
-                    name=properties.get("stackName"),
+                    stack_name=properties.get("stackName", ""),
                 ),
             )
 
@@ -135,5 +135,15 @@ class DeployReadinessChecks(NagPack):
 
 
 def all_checks() -> list[Check]:
-    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, the edge."""
-    return [*network.CHECKS, *policies.CHECKS, *rendering.CHECKS, *lifecycle.CHECKS, *limits.CHECKS, *edge.CHECKS]
+    """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, security,
+    CI access, the CloudFront/origin seam."""
+    return [
+        *network.CHECKS,
+        *policies.CHECKS,
+        *rendering.CHECKS,
+        *lifecycle.CHECKS,
+        *limits.CHECKS,
+        *security.CHECKS,
+        *github_access.CHECKS,
+        *edge.CHECKS,
+    ]

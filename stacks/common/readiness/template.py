@@ -149,19 +149,19 @@ class StackTemplate:
     """One synthesized stack: its template, and where it goes."""
 
     def __init__(
-        self, *, path: str, template: dict[str, Any], account: str, region: str, stage: str, name: str | None = None
+        self, *, path: str, template: dict[str, Any], account: str, region: str, stage: str, stack_name: str = ""
     ) -> None:
         self.path = path
-        self.name = name or path.replace("/", "-")  # the deployed stack's name
         self.template = template
-        self.account = account
+        self.account = account  # "unknown-account" when the stack is deployed where the credentials are
         self.region = region
         self.stage = stage
+        self.stack_name = stack_name or path.replace("/", "-")  # the CloudFormation name
         self.cache: dict[str, Any] = {}  # per-stack results the rules share (e.g. its workloads)
 
     @classmethod
     def load(
-        cls, template_file: Path, *, path: str, account: str, region: str, stage: str, name: str | None = None
+        cls, template_file: Path, *, path: str, account: str, region: str, stage: str, stack_name: str = ""
     ) -> StackTemplate:
         return cls(
             path=path,
@@ -169,7 +169,7 @@ class StackTemplate:
             account=account,
             region=region,
             stage=stage,
-            name=name,
+            stack_name=stack_name,
         )
 
     def output_refs(self, output_name: str) -> set[str]:
@@ -227,6 +227,18 @@ class StackTemplate:
             if role_id in refs(policy["Properties"].get("Roles", [])):
                 statements += as_list(policy["Properties"]["PolicyDocument"].get("Statement"))
         return statements
+
+    def managed_policies(self, role_id: str) -> dict[str, list[dict[str, Any]]]:
+        """The managed policies attached to the role, each with the statements the template shows: its
+        ManagedPolicyArns (AWS's or another stack's: no statements here) and the template's own
+        AWS::IAM::ManagedPolicy resources that name it."""
+        attached: dict[str, list[dict[str, Any]]] = {
+            render(arn, "{token}") or "{token}": [] for arn in as_list(self.props(role_id).get("ManagedPolicyArns"))
+        }
+        for policy_id, policy in self.of_type("AWS::IAM::ManagedPolicy"):
+            if role_id in refs(policy["Properties"].get("Roles", [])):
+                attached[policy_id] = as_list(policy["Properties"]["PolicyDocument"].get("Statement"))
+        return attached
 
     def allowed_actions(self, role_id: str) -> set[str]:
         return {

@@ -151,7 +151,7 @@ def test_a_burst_of_new_connections_is_queued_not_dropped() -> None:
 def test_settings_default_to_tls_and_hide_the_password() -> None:
     env = {"DB_HOST": "h", "DB_PORT": "5432", "DB_NAME": "app", "DB_USER": "u", "DB_PASSWORD": "s3cret"}
     settings = DbSettings.from_env(env)
-    assert settings.sslmode == "require"
+    assert settings.sslmode == "verify-full"
     assert "s3cret" not in repr(settings)
     with pytest.raises(MissingSettings, match="DB_PASSWORD"):
         DbSettings.from_env({k: v for k, v in env.items() if k != "DB_PASSWORD"})

@@ -188,6 +188,117 @@ def test_the_clone_that_multi_user_rotation_creates_has_the_same_access(database
             conn.execute("CREATE TABLE mine (id int)")
 
 
+# What a role may hold on a table or a sequence (MAINTAIN from PostgreSQL 17, which Aurora runs); the ones with a
+# column form are read per column too, so a grant on one column counts.
+TABLE_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "TRIGGER")
+COLUMN_PRIVILEGES = ("SELECT", "INSERT", "UPDATE", "REFERENCES")
+SEQUENCE_PRIVILEGES = ("USAGE", "SELECT", "UPDATE")
+DATA_ACCESS = {"SELECT", "INSERT", "UPDATE", "DELETE"}
+SEQUENCE_ACCESS = {"USAGE", "SELECT"}
+# A migration, run as the admin (the database's owner; the web app connects as the app role and runs no DDL).
+MIGRATION = [
+    "CREATE TABLE items (id serial PRIMARY KEY, name text)",
+    "CREATE TABLE events (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, item int REFERENCES items)",
+    "CREATE SEQUENCE order_numbers",
+    "CREATE VIEW named_items AS SELECT id, name FROM items",
+]
+
+
+def _privileges(conn: psycopg.Connection[Any], role: str, schema: str) -> dict[str, set[str]]:
+    """What `role` may do on every table, view and sequence of `schema`, however it holds it: granted to it,
+    to PUBLIC or to a role it belongs to, on the whole relation or on one column."""
+    table_privileges = TABLE_PRIVILEGES + (("MAINTAIN",) if conn.info.server_version >= 170000 else ())
+    found: dict[str, set[str]] = {}
+    relations = conn.execute(
+        "SELECT c.oid, c.relname, c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relkind IN ('r', 'p', 'v', 'm', 'f', 'S')",
+        (schema,),
+    ).fetchall()
+    for oid, name, kind in relations:
+        checks = (
+            [("has_sequence_privilege", p) for p in SEQUENCE_PRIVILEGES]
+            if kind == "S"
+            else [
+                ("has_any_column_privilege" if p in COLUMN_PRIVILEGES else "has_table_privilege", p)
+                for p in table_privileges
+            ]
+        )
+        found[name] = {
+            privilege
+            for function, privilege in checks
+            if conn.execute(f"SELECT {function}(%s, %s::oid, %s)", (role, oid, privilege)).fetchone() == (True,)  # type: ignore[arg-type]
+        }
+    return found
+
+
+def _expected(relations: dict[str, set[str]], sequences: set[str]) -> dict[str, set[str]]:
+    return {name: SEQUENCE_ACCESS if name in sequences else DATA_ACCESS for name in relations}
+
+
+def _sequences(conn: psycopg.Connection[Any], schema: str) -> set[str]:
+    rows = conn.execute("SELECT sequencename FROM pg_sequences WHERE schemaname = %s", (schema,)).fetchall()
+    return {row[0] for row in rows}
+
+
+def test_running_the_set_up_again_leaves_existing_tables_with_data_access_only(database: Database) -> None:
+    """A later deploy on a database whose tables exist takes back what was granted on them since, to the role
+    or to PUBLIC, on a table or a column, and leaves exactly SELECT, INSERT, UPDATE, DELETE on every table and
+    view, USAGE and SELECT on every sequence."""
+    role, schema = database.role.name, database.role.schema
+    with database.as_owner() as owner:
+        for sql in MIGRATION:
+            owner.execute(sql)  # type: ignore[arg-type]
+        # Drift: an admin's hand-made grants, and a migration's.
+        owner.execute(f"GRANT ALL ON ALL TABLES IN SCHEMA {schema} TO {role}")  # type: ignore[arg-type]
+        owner.execute(f"GRANT ALL ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")  # type: ignore[arg-type]
+        owner.execute("GRANT TRUNCATE, TRIGGER ON items TO PUBLIC")
+        owner.execute(f"GRANT REFERENCES (name) ON items TO {role}")  # type: ignore[arg-type]
+        assert _privileges(owner, role, schema)["items"] >= {"TRUNCATE", "REFERENCES", "TRIGGER"}  # the drift took
+    database.set_up()
+    with database.as_owner() as owner:
+        found = _privileges(owner, role, schema)
+        assert set(found) == {"items", "items_id_seq", "events", "events_id_seq", "order_numbers", "named_items"}
+        assert found == _expected(found, _sequences(owner, schema))
+    with database.as_app() as app, pytest.raises(psycopg.errors.InsufficientPrivilege):
+        app.execute("TRUNCATE items")
+
+
+def test_running_the_set_up_again_resets_what_later_tables_get_by_default(database: Database) -> None:
+    """Default privileges widened since (for the schema or for all of the owner's new tables, to the role or to
+    PUBLIC): after a later deploy, the tables and sequences the next migration creates get data access only."""
+    role, schema = database.role.name, database.role.schema
+    with database.as_owner() as owner:
+        owner.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON TABLES TO {role}")  # type: ignore[arg-type]
+        owner.execute(f"ALTER DEFAULT PRIVILEGES IN SCHEMA {schema} GRANT ALL ON SEQUENCES TO {role}")  # type: ignore[arg-type]
+        owner.execute("ALTER DEFAULT PRIVILEGES GRANT TRUNCATE, TRIGGER ON TABLES TO PUBLIC")
+        owner.execute(f"ALTER DEFAULT PRIVILEGES GRANT UPDATE ON SEQUENCES TO {role}")  # type: ignore[arg-type]
+    database.set_up()
+    with database.as_owner() as owner:
+        for sql in MIGRATION:
+            owner.execute(sql)  # type: ignore[arg-type]
+        found = _privileges(owner, role, schema)
+        assert len(found) == len(MIGRATION) + 2  # and the sequences of items and events
+        assert found == _expected(found, _sequences(owner, schema))
+
+
+def test_running_the_set_up_again_takes_back_the_schema_and_database_privileges_granted_since(
+    database: Database,
+) -> None:
+    role, schema, name = database.role.name, database.role.schema, database.name
+    with database.as_owner() as owner:
+        owner.execute(f"GRANT CREATE ON SCHEMA {schema} TO {role}")  # type: ignore[arg-type]
+        owner.execute(f"GRANT CREATE, TEMPORARY ON DATABASE {name} TO {role}")  # type: ignore[arg-type]
+    database.set_up()
+    with database.as_owner() as owner:
+        held = owner.execute(
+            "SELECT has_schema_privilege(%(r)s, %(s)s, 'USAGE'), has_schema_privilege(%(r)s, %(s)s, 'CREATE'), "
+            "has_database_privilege(%(r)s, %(d)s, 'CONNECT'), has_database_privilege(%(r)s, %(d)s, 'CREATE'), "
+            "has_database_privilege(%(r)s, %(d)s, 'TEMPORARY')",
+            {"r": role, "s": schema, "d": name},
+        ).fetchone()
+    assert held == (True, False, True, False, False)
+
+
 @pytest.mark.parametrize(
     ("field", "value"), [("name", "App-User"), ("database", "app; DROP"), ("schema", "")], ids=["name", "db", "schema"]
 )

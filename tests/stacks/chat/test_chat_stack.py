@@ -6,9 +6,11 @@ import json
 from importlib.metadata import version
 from typing import Any
 
+import jsonschema
 import pytest
 from aws_cdk.assertions import Capture, Match
 
+from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
 from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
@@ -136,23 +138,11 @@ def test_powertools_layer_matches_the_tested_release() -> None:
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 
-# What CDK's table grants give (aws-cdk-lib 2.275): grant_read_data, and grant_read_write_data on top of it.
-TABLE_READ = {
-    "dynamodb:BatchGetItem",
-    "dynamodb:ConditionCheckItem",
-    "dynamodb:DescribeTable",
-    "dynamodb:GetItem",
-    "dynamodb:GetRecords",
-    "dynamodb:GetShardIterator",
-    "dynamodb:Query",
-    "dynamodb:Scan",
-}
-TABLE_READ_WRITE = TABLE_READ | {
-    "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-}
+# The DynamoDB calls each function's code makes (stacks/chat/access.py says where each comes from).
+API_COMMENTS = {"dynamodb:PutItem", "dynamodb:Query"}  # post a comment; a user's comments
+API_IDEMPOTENCY = {"dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}  # Powertools
+API_STATS = {"dynamodb:BatchGetItem", "dynamodb:GetItem"}  # a room's view and counters
+STREAM_STATS = {"dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"}
 XRAY = {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}  # accept no resource but "*"
 WRITE_LOGS = {"logs:CreateLogStream", "logs:PutLogEvents"}
 
@@ -205,17 +195,18 @@ def test_functions_have_least_privilege(synth: Synthesized, stage: str) -> None:
     assert _grants(template, api_id) == (
         _on(WRITE_LOGS, f"{log_group(api_id)}.Arn")
         | _on(XRAY, "*")
-        | _on({"secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"}, CURSOR_SECRET)
-        # comments: post and query (with their indexes); idempotency records: Powertools puts, gets, updates, deletes
-        | _on(TABLE_READ_WRITE, f"{COMMENTS}.Arn", f"{COMMENTS}.Arn/index/*", f"{IDEMPOTENCY}.Arn")
-        | _on(TABLE_READ, f"{STATS}.Arn")  # the counters are the stream consumer's to write
+        | _on({"secretsmanager:GetSecretValue"}, CURSOR_SECRET)
+        | _on(API_COMMENTS, f"{COMMENTS}.Arn")
+        | _on({"dynamodb:Query"}, *(f"{COMMENTS}.Arn/index/{i}" for i in (ROOM_TIME_INDEX, ROOM_POSITION_INDEX)))
+        | _on(API_IDEMPOTENCY, f"{IDEMPOTENCY}.Arn")
+        | _on(API_STATS, f"{STATS}.Arn")  # the counters and views are the stream consumer's to write
     )
     assert _grants(template, stream_id) == (
         _on(WRITE_LOGS, f"{log_group(stream_id)}.Arn")
         | _on(XRAY | {"dynamodb:ListStreams"}, "*")  # ListStreams takes no resource either
         | _on({"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}, f"{COMMENTS}.StreamArn")
-        | _on({"sqs:GetQueueAttributes", "sqs:GetQueueUrl", "sqs:SendMessage"}, f"{DEAD_LETTERS}.Arn")
-        | _on(TABLE_READ_WRITE, f"{STATS}.Arn")
+        | _on({"sqs:SendMessage"}, f"{DEAD_LETTERS}.Arn")  # Lambda sends failed batches' records, nothing else
+        | _on(STREAM_STATS, f"{STATS}.Arn")
     )
 
 
@@ -293,7 +284,11 @@ def test_post_is_validated_at_the_gateway(synth: Synthesized, stage: str) -> Non
         "type": "object",
         "required": ["name", "comment", "position"],
         "additionalProperties": False,
-        "properties": {"name": {"type": "string"}, "comment": {"type": "string"}, "position": {"type": "number"}},
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX_LENGTH},
+            "comment": {"type": "string", "minLength": 1, "maxLength": COMMENT_MAX_LENGTH},
+            "position": {"type": "number", "minimum": 0, "maximum": MAX_POSITION},
+        },
     }
     methods = {
         (m["Properties"]["HttpMethod"], k): m["Properties"]
@@ -304,6 +299,30 @@ def test_post_is_validated_at_the_gateway(synth: Synthesized, stage: str) -> Non
     for (method, _), props in methods.items():
         assert props["RequestValidatorId"] == {"Ref": validator_id}
         assert props.get("RequestModels") == ({"application/json": {"Ref": model_id}} if method == "POST" else None)
+
+
+LARGEST = {"name": "é" * NAME_MAX_LENGTH, "comment": "😀" * COMMENT_MAX_LENGTH, "position": MAX_POSITION}
+OVERSIZED = {
+    "comment one character over": {**LARGEST, "comment": "x" * (COMMENT_MAX_LENGTH + 1)},
+    "name one character over": {**LARGEST, "name": "x" * (NAME_MAX_LENGTH + 1)},
+    "10 MB comment": {**LARGEST, "comment": "x" * 10_000_000},
+    "position past the video": {**LARGEST, "position": MAX_POSITION + 1},
+    "extra property": {**LARGEST, "padding": "x"},
+}
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_gateway_model_refuses_oversized_bodies_and_admits_the_largest_valid_one(
+    synth: Synthesized, stage: str
+) -> None:
+    """API Gateway validates the body against the model (JSON Schema draft 4) before the function runs and
+    answers a refusal with the DEFAULT_4XX response (JSON, test below): the same bodies through a draft-4
+    validator. String lengths count characters, as the handler's pydantic model does."""
+    ((_, model),) = resources_of_type(_template(synth, stage), "AWS::ApiGateway::Model").items()
+    validator = jsonschema.Draft4Validator(model["Properties"]["Schema"])
+    assert list(validator.iter_errors(LARGEST)) == []
+    for why, body in OVERSIZED.items():
+        assert not validator.is_valid(body), why
 
 
 @pytest.mark.parametrize("stage", STAGES)

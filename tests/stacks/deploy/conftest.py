@@ -1,6 +1,6 @@
 """The deploy-access tests read the variants app (tests/support/variants.py): the sandbox stage with GitHub
-deploys on (through the builder, as `cdk synth -c github.repository=...` builds it), and the stack alone with
-every option turned the other way ('options')."""
+deploys on in its own account (through the builder, as `cdk synth -c github.repository=... -c account=...`
+builds it), and the stack alone with every option turned the other way ('options')."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pytest
 
 from stacks.app_builder import GITHUB_DEPLOY_ID
 from tests.support.synth import Synthesized
-from tests.support.variants import GITHUB_OPTIONS, GITHUB_OPTIONS_REGIONS, PROVIDER, REPOSITORY
+from tests.support.variants import GITHUB_OPTIONS, GITHUB_OPTIONS_REGIONS, PROVIDER, REPOSITORY, SANDBOX_ACCOUNT
 
-__all__ = ["OPTIONS", "OPTIONS_REGIONS", "PROVIDER", "REPOSITORY", "DeploySynth"]
+__all__ = ["OPTIONS", "OPTIONS_REGIONS", "PROVIDER", "REPOSITORY", "SANDBOX_ACCOUNT", "DeploySynth"]
 OPTIONS, OPTIONS_REGIONS = GITHUB_OPTIONS, GITHUB_OPTIONS_REGIONS
 KEYS = {"default": f"sandbox/{GITHUB_DEPLOY_ID}", "options": f"options/{GITHUB_DEPLOY_ID}"}
 

@@ -17,6 +17,7 @@ from stacks.web.image import CONTAINER_ROOT
 from stacks.web.service import SECRET_FIELDS
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
 from tests.support.iam import statements_of_role, tls_only_policy
+from tests.support.locks import locked
 from tests.support.synth import ROOT, Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
@@ -628,10 +629,14 @@ def test_secret_names_match_what_the_app_reads() -> None:
 
 
 def test_container_dependencies_are_pinned_like_the_test_environment() -> None:
-    pins = [line for line in (CONTAINER_ROOT / "requirements.txt").read_text().splitlines() if line and line[0] != "#"]
-    dev = (ROOT / "requirements-dev.txt").read_text().splitlines()
+    """The container's top-level pins are the test environment's, and both locks resolve them alike."""
+    pins = [line for line in (CONTAINER_ROOT / "requirements.in").read_text().splitlines() if line and line[0] != "#"]
+    dev = (ROOT / "requirements-dev.in").read_text().splitlines()
     assert pins and all("==" in pin for pin in pins)
     assert all(pin in dev for pin in pins)
+    container_lock = locked(CONTAINER_ROOT / "requirements.txt")
+    dev_lock = locked(ROOT / "requirements-dev.txt")
+    assert container_lock and all(dev_lock.get(name, ("missing",))[0] == v for name, (v, _) in container_lock.items())
 
 
 def test_the_origin_revision_changes_exactly_with_what_replaces_the_load_balancer() -> None:
