@@ -19,7 +19,7 @@ define newline
 
 endef
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy destroy clean
+.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -139,6 +139,10 @@ execution-policy: setup  ## print the CloudFormation execution policy of STAGE (
 	python -m tools.cdk_stage.execution_policy --stage $(STAGE) $(if $(ASSEMBLY),--assembly $(ASSEMBLY))
 
 deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credentials; prints their outputs
+	$(STAGE_TARGET)
+
+# cdk deploy --hotswap: no CloudFormation update, the stacks drift; refused unless the stage's allow_hotswap.
+hotswap: setup  ## push changed Lambda code (not the CodeBuild-built web image) to STAGE's deployed stacks, skipping CloudFormation; only stages with allow_hotswap (sandbox)
 	$(STAGE_TARGET)
 
 destroy: setup  ## delete the stacks of STAGE and list what their templates keep (FORCE=1: no question)

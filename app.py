@@ -17,7 +17,7 @@ from aws_cdk import App
 
 from stacks.app_builder import build_app
 from stacks.common.nag import exit_on_findings
-from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning
+from stacks.config import STAGES, ConfigError, load_stage, shared_account_warning, stage_overrides
 
 
 def main() -> None:
@@ -25,10 +25,7 @@ def main() -> None:
     context = app.node.get_all_context()
     requested = context.get("stage")
     names = [requested] if requested else list(STAGES)
-    # Any context key that names a stage setting ("region", "chat.throttle_rate_limit", ...) overrides it.
-    overrides = {
-        key: value for key, value in context.items() if key.split(".")[0] in StageConfig.model_fields and key != "name"
-    }
+    overrides = stage_overrides(context)
     try:
         configs = [load_stage(name, overrides) for name in names]
     except ConfigError as error:

@@ -33,6 +33,7 @@ __all__ = [
     "WebConfig",
     "load_stage",
     "shared_account_warning",
+    "stage_overrides",
     "stages_sharing_account",
 ]
 
@@ -79,6 +80,14 @@ class StageConfig(ConfigModel):
     edge: EdgeConfig
     # Optional: who may deploy this stage from GitHub Actions (adds the GitHubDeploy stack); None: nobody.
     github: GitHubDeployConfig | None = None
+    # `make hotswap` (cdk deploy --hotswap) updates Lambda code, task definitions and the like outside
+    # CloudFormation: the stacks drift from their templates, and ECS replaces the web tasks with a minimum
+    # healthy percent of 0 (docs/local-sandbox.md, README "Deploying to an AWS account").
+    allow_hotswap: bool = Field(
+        default=False,
+        strict=True,
+        description="whether `make hotswap` may update this stage's resources outside CloudFormation",
+    )
 
     @field_validator("account", mode="before")
     @classmethod
@@ -108,6 +117,11 @@ class StageConfig(ConfigModel):
             raise ValueError(
                 "alarm_email: a stage that protects its data must alert someone; "
                 "set alarm_email or alarm_email_parameter"
+            )
+        if self.allow_hotswap and self.deletion_protection:
+            raise ValueError(
+                "allow_hotswap: a stage that protects its data (deletion_protection=true) is a production stage; "
+                "a hotswap drifts its stacks from their templates and may stop every web task at once; allowed: false"
             )
         if self.web.image_build == "codebuild" and self.region not in ARM_CODEBUILD_REGIONS:
             raise ValueError(
@@ -144,6 +158,7 @@ STAGES: dict[str, dict[str, Any]] = {
         "availability_zones": ("eu-west-1a", "eu-west-1b"),
         "removal": "destroy",
         "deletion_protection": False,
+        "allow_hotswap": True,  # make hotswap: code changes in seconds, for verification only
         "chat": {
             "throttle_rate_limit": 50,
             "throttle_burst_limit": 100,
@@ -308,6 +323,14 @@ def _problems(error: ValidationError) -> tuple[str, ...]:
             message += f" (got {item['input']!r})"
         problems.append(f"{'.'.join(loc)}: {message}")
     return tuple(problems)
+
+
+def stage_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The context keys that name a stage setting ("region", "chat.throttle_rate_limit", ...), which
+    override it: what app.py applies to every stage it builds, and the stage targets before they synthesize."""
+    return {
+        key: value for key, value in context.items() if key.split(".")[0] in StageConfig.model_fields and key != "name"
+    }
 
 
 def load_stage(name: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:

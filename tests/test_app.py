@@ -32,6 +32,10 @@ def _run_app(context: dict[str, str], outdir: str) -> subprocess.CompletedProces
             "error: Invalid configuration for stage 'sandbox': account: a stage that GitHub deploys (github is set) "
             "must name its own AWS account",
         ),
+        (
+            {"stage": "prod", "allow_hotswap": "true"},
+            "error: Invalid configuration for stage 'prod': allow_hotswap: a stage that protects its data",
+        ),
     ],
 )
 def test_invalid_configuration_fails_before_synth(context: dict[str, str], message: str, tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -78,12 +78,12 @@ class Run:
         return f"$ {self.command}\n(exit {self.code})\n{self.output[-6000:]}"
 
 
-def make(target: str, **variables: str) -> Run:
-    """Run `make TARGET VAR=value ...` in the project, pointed at LocalStack."""
+def make(target: str, cwd: Path = ROOT, **variables: str) -> Run:
+    """Run `make TARGET VAR=value ...` in the project (or a copy of it at `cwd`), pointed at LocalStack."""
     argv = ["make", "--no-print-directory", target, *(f"{k}={v}" for k, v in variables.items())]
     done = subprocess.run(
         argv,
-        cwd=ROOT,
+        cwd=cwd,
         env=environment.local_environment(),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

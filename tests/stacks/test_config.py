@@ -25,6 +25,7 @@ def test_sandbox_is_disposable_and_prod_keeps_data() -> None:
     assert prod.removal in ("retain", "snapshot") and prod.deletion_protection
     assert prod.chat.post_rate_limit <= prod.chat.throttle_rate_limit
     assert prod.chat.alarm_5xx_threshold <= sandbox.chat.alarm_5xx_threshold
+    assert (sandbox.allow_hotswap, prod.allow_hotswap) == (True, False)
 
 
 def test_retention_days_match_cloudwatch_periods() -> None:
@@ -76,6 +77,12 @@ INVALID = [
         "a stage that protects its data must alert someone",
     ),
     ({"alarm_email_parameter": "no-leading-slash"}, "alarm_email_parameter", "should match pattern"),
+    ({"allow_hotswap": "yes"}, "allow_hotswap", "valid boolean"),  # strict: no "yes", 1 or "on"
+    (
+        {"deletion_protection": True, "removal": "retain", "alarm_email": "ops@example.com"},
+        "allow_hotswap",
+        "a stage that protects its data (deletion_protection=true) is a production stage",
+    ),
     (
         {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
         "web.image_build",
@@ -108,6 +115,11 @@ def test_the_rejection_helper_wants_one_problem_that_starts_with_the_field() -> 
 def test_a_stage_at_api_gateways_steady_quota_may_burst_to_its_burst_quota_only() -> None:
     assert load_stage("prod", {"chat.throttle_burst_limit": 5_000}).chat.throttle_rate_limit == 10_000
     assert_rejected({"chat.throttle_burst_limit": 4_999}, "chat.throttle_burst_limit", "maximum burst (5,000)", "prod")
+
+
+def test_hotswap_is_refused_for_prod_whatever_the_override() -> None:
+    assert_rejected({"allow_hotswap": "true"}, "allow_hotswap", "drifts its stacks from their templates", "prod")
+    assert load_stage("sandbox", {"allow_hotswap": "false"}).allow_hotswap is False
 
 
 def test_a_region_without_arm_codebuild_can_still_build_the_image_with_docker() -> None:

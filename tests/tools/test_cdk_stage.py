@@ -26,7 +26,7 @@ from stacks.config import STAGES
 from tests.support.servers import free_port, moto_process
 from tests.support.synth import ROOT, Synthesized
 from tools.cdk_stage import __main__ as targets
-from tools.cdk_stage import assembly, aws, execution_policy
+from tools.cdk_stage import assembly, aws, execution_policy, hotswap
 from tools.cdk_stage import diff as offline_diff
 
 MOTO_ACCOUNT = "123456789012"
@@ -356,6 +356,118 @@ def test_destroy_skips_the_stacks_that_are_not_deployed(
     assert code == 0
     assert "  sandbox/Chat: not deployed, nothing to delete\n" in out
     assert _calls(record) == []
+
+
+# --- make hotswap: cdk deploy --hotswap on deployed stacks, for stages whose config allows it ---
+
+
+def test_make_hotswap_runs_cdk_deploy_hotswap_on_the_deployed_stacks_and_says_what_it_can_push(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], deployed_sandbox: None
+) -> None:
+    env, record = recorded
+    run = make("hotswap", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    outputs = f"{_app(synth)}/outputs.json"
+    # --hotswap, never --hotswap-fallback: a change it cannot hotswap is skipped, not deployed by CloudFormation
+    assert _calls(record) == [
+        ["deploy", "--app", _app(synth), *SANDBOX, "--exclusively", "--hotswap", "--outputs-file", outputs]
+    ]
+    assert f"hotswap in account {MOTO_ACCOUNT}, 4 stack(s) of sandbox, in this order:\n" in run.stdout
+    lines = run.stdout.splitlines()
+    # Resources by logical id: the tests' assembly has no path metadata (the CLI's has, test_hotswap shows it)
+    assert (
+        "  sandbox/Chat: the code and environment of 2 Lambda function(s): CommentsHandlerFunctionD9A5571D, "
+        "RoomStatsHandlerFunctionE5AEF1A6"
+    ) in lines
+    (image,) = [line for line in lines if line.startswith("  sandbox/Web: NOT the image of AppTask786C7957: ")]
+    assert "web.image_build='codebuild'" in image and "`make deploy STAGE=sandbox STACKS=Web`" in image
+    assert "now drifts from the CloudFormation templates of sandbox/Chat, sandbox/Web" in run.stdout
+
+
+def test_hotswap_stacks_and_cdk_args_reach_the_cli(
+    synth: Synthesized,
+    recorded: tuple[dict[str, str], Path],
+    deployed_sandbox: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env, record = recorded
+    argv = ["hotswap", "--stage", "sandbox", "--stacks", "Chat", "--assembly", _app(synth)]
+    env = {**env, "CDK_ARGS": "--hotswap-ecs-minimum-healthy-percent 100"}
+    code, out, _ = in_process(argv, env, monkeypatch, capsys)
+    assert code == 0
+    outputs = f"{_app(synth)}/outputs.json"
+    assert _calls(record) == [
+        ["deploy", "--app", _app(synth), "sandbox/Chat", "--exclusively", "--hotswap", "--outputs-file", outputs,
+         "--hotswap-ecs-minimum-healthy-percent", "100"]
+    ]  # fmt: skip
+    assert "left out (STACKS='Chat'): sandbox/Web, sandbox/Edge" in out
+
+
+def test_make_hotswap_refuses_prod_in_one_line_before_anything_else(tmp_path: Path) -> None:
+    # No credentials and no CLI: the refusal must come before the credentials check, the synth and the CLI.
+    env = {**_aws_free_environment(), "AWS_EC2_METADATA_DISABLED": "true", "CDK": str(tmp_path / "no-cli-may-run")}
+    run = make("hotswap", "STAGE=prod", env=env)
+    assert run.returncode != 0
+    (line,) = _errors(run)
+    assert line.startswith("error: make hotswap STAGE=prod refused: stage prod sets allow_hotswap=false"), line
+    assert "drift from their templates" in line and "the task count can drop to 0" in line
+    assert "synthesized" not in run.stdout and "Traceback" not in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("stage", "cdk_args", "error"),
+    [
+        # the stage's setting decides, not its name
+        ("sandbox", "-c allow_hotswap=false", "error: make hotswap STAGE=sandbox refused: stage sandbox sets"),
+        ("prod", "-c allow_hotswap=true", "error: Invalid configuration for stage 'prod': allow_hotswap: a stage"),
+    ],
+)
+def test_hotswap_follows_the_stage_setting_with_its_overrides(  # noqa: PLR0917
+    stage: str,
+    cdk_args: str,
+    error: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    env, _ = _unreachable(tmp_path)
+    code, out, err = in_process(["hotswap", "--stage", stage], {**env, "CDK_ARGS": cdk_args}, monkeypatch, capsys)
+    assert (code, out) == (2, "")
+    assert err.startswith(error) and err.count("\n") == 1, err
+
+
+def test_hotswap_of_a_stack_that_is_not_deployed_fails_before_the_cli_runs(
+    synth: Synthesized, recorded: tuple[dict[str, str], Path], run_recorded: Run
+) -> None:
+    code, _, err = run_recorded(["hotswap", "--stage", "sandbox", "--stacks", "Chat Web", "--assembly", _app(synth)])
+    assert code == 2
+    assert err == (
+        "error: a hotswap updates the resources of deployed stacks, and these are not deployed and stable: "
+        "sandbox/Chat (not deployed), sandbox/Web (not deployed); run `make deploy STAGE=sandbox STACKS='Chat Web'` "
+        "first\n"
+    )
+    assert _calls(recorded[1]) == []
+
+
+def _reach(synthesized: Synthesized, name: str) -> list[str]:
+    (stack,) = [s for s in assembly.read_assembly(synthesized.outdir) if s.display_name == name]
+    return hotswap.reach(stack)
+
+
+def test_hotswap_says_what_it_can_push_of_each_stack(synth: Synthesized) -> None:
+    assert _reach(synth, "prod/EdgeFunctions") == ["prod/EdgeFunctions: nothing a hotswap can push"]  # the web ACL
+    edge = _reach(synth, "sandbox/Edge")
+    assert "sandbox/Edge: the definition of 1 state machine(s): PublisherStateMachine9EFBE98A" in edge
+    assert any("PublisherFetchAndStoreFunctionFCE62AD7" in line for line in edge)
+    (image,) = [line for line in _reach(synth, "prod/Web") if "AppTask786C7957" in line]
+    assert image.startswith("prod/Web: NOT the image of AppTask786C7957: CodeBuild builds it while CloudFormation")
+
+
+def test_hotswap_can_push_the_web_image_when_it_is_a_docker_asset(variants: Synthesized) -> None:
+    (image,) = [line for line in _reach(variants, "docker/Web") if "AppTask786C7957" in line]
+    assert image.startswith("docker/Web: the image of AppTask786C7957 (a Docker image asset: your Docker engine")
+    assert "minimum healthy percent of 0" in image and "--hotswap-ecs-minimum-healthy-percent 100" in image
 
 
 # --- dependencies first, whatever order the manifest lists the stacks in ---

@@ -1,14 +1,15 @@
-"""The README's AWS targets for one stage: bootstrap, deploy, diff-deployed, destroy.
+"""The README's AWS targets for one stage: bootstrap, deploy, hotswap, diff-deployed, destroy.
 
     python -m tools.cdk_stage deploy --stage sandbox [--stacks 'Chat Edge*'] [--assembly DIR]
 
 Each target checks the credentials first (one line and exit 2 when there are none or AWS cannot be
 reached, or when they are for another account than the stage names, or for an account another stage
-names), synthesizes the stage once into cdk.out.<stage> (or uses --assembly DIR, synthesized there first
-when DIR does not exist), prints the stacks it acts on, and runs the CDK CLI on exactly those (`--app DIR
---exclusively`): the CLI's `--all` selects only top-level stacks, and every stack here lives in a stage.
-CDK_ARGS passes extra CLI arguments (`-c key=value` goes to the synth); CDK picks the CLI. Stacks are read
-with the credentials given, never through another role (CDK's lookup role holds ReadOnlyAccess).
+names; hotswap refuses before all that a stage whose config does not allow it), synthesizes the stage once
+into cdk.out.<stage> (or uses --assembly DIR, synthesized there first when DIR does not exist), prints the
+stacks it acts on, and runs the CDK CLI on exactly those (`--app DIR --exclusively`): the CLI's `--all`
+selects only top-level stacks, and every stack here lives in a stage. CDK_ARGS passes extra CLI arguments
+(`-c key=value` goes to the synth, and overrides stage settings as in app.py); CDK picks the CLI. Stacks
+are read with the credentials given, never through another role (CDK's lookup role holds ReadOnlyAccess).
 Exit codes: 0 done; 1 differences (diff-deployed --fail); 2 anything failed.
 """
 
@@ -23,8 +24,8 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning
-from tools.cdk_stage import assembly, aws, cdk, execution_policy
+from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning, stage_overrides
+from tools.cdk_stage import assembly, aws, cdk, execution_policy, hotswap
 from tools.cdk_stage.assembly import Selection, StackArtifact
 
 POLICY_PREFIX = "cdk-reference-app"  # managed policies the bootstrap creates: <prefix>-<stage>-cfn-exec-<n>
@@ -54,11 +55,14 @@ class Target:
         self.selection: Selection
 
     def prepare(self) -> None:
-        """Credentials, then the assembly, then the selection: cheapest failure first."""
+        """The stage's config (with CDK_ARGS' settings), credentials, the assembly, the selection: cheapest
+        failure first."""
         try:
-            config = load_stage(self.stage, self.args.overrides())
+            config = load_stage(self.stage, stage_overrides(self.args.overrides()))
         except ConfigError as error:
             raise TargetError(str(error)) from None
+        if self.name == "hotswap" and not config.allow_hotswap:
+            raise TargetError(hotswap.refusal(self.stage))
         if config.github is not None and config.github.shared_account:
             print(f"warning: {shared_account_warning(config)}")
         try:
@@ -174,9 +178,35 @@ def deploy(target: Target) -> int:
     target.announce("deploy", chosen)
     for name, missing in target.selection.unselected_dependencies().items():
         print(f"note: {name} needs {', '.join(missing)}, which must already be deployed")
+    return _deploy_and_print_outputs(target)
+
+
+def hotswap_(target: Target) -> int:
+    """`cdk deploy --hotswap`, never `--hotswap-fallback`: a change it cannot hotswap is listed and skipped,
+    not deployed through CloudFormation behind the user's back."""
+    chosen = target.selection.chosen
+    target.announce("hotswap", chosen)
+    statuses = {s.display_name: target.status(s) for s in chosen}
+    unready = {name: status for name, status in statuses.items() if status not in hotswap.READY}
+    if unready:
+        raise TargetError(hotswap.not_ready(unready, target.stage))
+    print("what a hotswap can push (it skips any other change; the CDK CLI names only some of those):")
+    for stack in chosen:
+        print("\n".join(f"  {line}" for line in hotswap.reach(stack)))
+    code = _deploy_and_print_outputs(target, "--hotswap")
+    print(
+        f"\nnote: what was hotswapped now drifts from the CloudFormation templates of {', '.join(statuses)}, and "
+        "`make diff-deployed` (which compares templates) cannot see it; a full "
+        f"`make deploy STAGE={target.stage}` (CDK_ARGS=--revert-drift, as the CDK CLI advises) brings it back"
+    )
+    return code
+
+
+def _deploy_and_print_outputs(target: Target, *extra: str) -> int:
+    chosen = target.selection.chosen
     outputs_file = target.assembly_dir / "outputs.json"
     outputs_file.unlink(missing_ok=True)
-    target.cli("deploy", chosen, "--outputs-file", str(outputs_file))
+    target.cli("deploy", chosen, *extra, "--outputs-file", str(outputs_file))
     outputs = json.loads(outputs_file.read_text()) if outputs_file.exists() else {}
     print(f"\nOutputs of {target.stage} (also in {outputs_file}):")
     for stack in chosen:
@@ -253,6 +283,7 @@ def _kept(stack: StackArtifact, physical: dict[str, str]) -> list[str]:
 TARGETS: dict[str, Callable[[Target], int]] = {
     "bootstrap": bootstrap,
     "deploy": deploy,
+    "hotswap": hotswap_,
     "diff-deployed": diff_deployed,
     "destroy": destroy,
 }
