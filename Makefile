@@ -19,7 +19,7 @@ define newline
 
 endef
 
-.PHONY: help setup synth test test-fast bench load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy clean
+.PHONY: help setup synth test test-fast bench tune power-tune load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -68,6 +68,16 @@ test-fast: setup  ## template and config tests only (the cached synth, no emulat
 bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
 	python -m bench.run
 
+# Each Python function at Lambda's memory sizes, CPU in proportion (cgroups: needs root), cold and warm; the size
+# a stated rule picks (bench/tune.py). make bench runs it too unless BENCH_SKIP_TUNE=1.
+tune: setup cdk.out/manifest.json  ## memory per function by measurement (root: cgroups); writes reports/tune-YYYY-MM-DD.{md,json,png} (TUNE_ROUNDS=3)
+	python -m bench.tune
+
+# AWS Lambda Power Tuning on a deployed function of STAGE (tools/power_tune): deploys the optional PowerTuning
+# stack for FUNCTION, runs it, prints the sizes and the visualization URL. Prod only with ALLOW_PROD=1.
+power-tune: setup  ## AWS Lambda Power Tuning on FUNCTION (chat-api, chat-stream, publisher-fetch) of STAGE; NUM, STRATEGY, PAYLOAD=file.json
+	python -m tools.power_tune --stage $(STAGE) --function "$(FUNCTION)" $(if $(NUM),--num $(NUM)) $(if $(STRATEGY),--strategy $(STRATEGY)) $(if $(PAYLOAD),--payload $(PAYLOAD)) $(if $(filter 1,$(ALLOW_PROD)),--allow-prod)
+
 # Load test (locust in its own venv). LOAD_TARGET=handler (default) or sandbox (needs make local-setup).
 LOAD_VENV := .local/load
 $(LOAD_VENV)/.installed: requirements-load.txt
@@ -80,7 +90,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage
+	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 

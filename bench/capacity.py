@@ -109,7 +109,8 @@ class CapacityParams:
     page_kb: float = 50
     pages_in_s3: int = 200_000  # most popular pages the publisher keeps in S3
     miss_share: float = 0.005  # share of views for URLs never published (typos, scanners): each reaches the web
-    web_rps_per_task: float = 80  # measured: bench/origin.py
+    web_rps_per_task: float = 80  # measured: bench/origin.py (at its latency target)
+    web_cpu_rps_per_task: float | None = None  # at 100% of its CPU (what its CPU target is a share of); None: the above
     web_max_tasks: int = 10
     web_min_tasks: int = 2
     web_scale_rps_per_task: float = 500 / 60  # the service's request-count scaling target; bursts meet what it runs
@@ -201,7 +202,7 @@ def cold_fill_rate(p: CapacityParams, ramp_s: float) -> float:
 def _running_tasks(p: CapacityParams, web_rps: float) -> int:
     """Tasks auto scaling keeps for the steady web load: the larger of its two targets' counts, within min..max."""
     by_requests = web_rps / p.web_scale_rps_per_task
-    by_cpu = web_rps / (p.web_scale_cpu_share * p.web_rps_per_task)
+    by_cpu = web_rps / (p.web_scale_cpu_share * (p.web_cpu_rps_per_task or p.web_rps_per_task))
     return int(min(p.web_max_tasks, max(p.web_min_tasks, math.ceil(max(by_requests, by_cpu)))))
 
 

@@ -126,10 +126,12 @@ def _top_level_names(dist_name: str) -> set[str]:
     return names
 
 
-def lambda_site(dest: Path) -> Path:
-    """A folder holding only the Lambda runtime's and the Powertools layer's packages (links into the venv)."""
+def lambda_site(dest: Path, distributions: tuple[str, ...] = LAMBDA_DISTRIBUTIONS) -> Path:
+    """A folder holding only the Lambda runtime's and the Powertools layer's packages (links into the venv);
+    `distributions` ("boto3" alone for a function with no layer, as Lambda@Edge functions are) and their
+    dependencies."""
     seen: dict[str, set[str]] = {}
-    todo = [Requirement(r) for r in LAMBDA_DISTRIBUTIONS]
+    todo = [Requirement(r) for r in distributions]
     while todo:
         req = todo.pop()
         key = req.name.lower().replace("_", "-")

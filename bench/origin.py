@@ -1,13 +1,22 @@
-"""The web origin's throughput per task: the real container app under the prod task's CPU and memory limits.
+"""The web origin's capacity per task: the real container app under the prod task's CPU and memory limits.
 
 Method: PostgreSQL 15 with TLS and SCRAM passwords (as Aurora serves it) and the locust load generator run
 outside the task's cgroup; the app (`python -m web_app`, the code the image runs) runs inside a cgroup v1
 whose CPU quota is the prod task's CPU units / 1024 of one CPU and whose memory limit is its memory. Locust
 (headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM login and one query per request, as
-the app does) at increasing fixed rates; each step runs `step_s` seconds after its users have started. The
-capacity is the highest achieved rate whose p99 latency is within the target and whose failures are below
-0.1%. Part of `make bench`; alone: `python -m bench.origin` prints the figures as JSON (needs root for the
-cgroups).
+the app does) at fixed rates.
+
+What is measured is the task's CPU time per request (cgroup accounting), not the wall-clock rate at which
+latency gives way: on a 2-core host shared with other work the wall clock moves with everything else (the
+database and the load generator share the host too), while the CPU a request takes inside the task moves
+little. A probe window at a low rate gives a first figure; then `windows` windows at the capacity it implies
+give the median that counts. The capacity is the rate at which the task's latency target holds by queueing
+theory: with S the service time of one request at the task's CPU share (CPU per request / quota), an M/M/1
+queue's response time is exponential with mean S / (1 - rho), so its p99 is S ln(100) / (1 - rho); the
+highest utilization rho within the p99 target, times the CPU-bound rate quota / CPU per request, is the
+capacity (M/M/1 is the conservative choice: real service times vary less than exponential ones). The windows
+at that rate report their measured p50/p99 beside it, as a check. Part of `make bench`; alone:
+`python -m bench.origin [step_s]` prints the figures as JSON (needs root for the cgroups).
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ import csv
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -26,6 +36,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from bench import cgroups
+from bench.cgroups import CgroupsUnavailable, cgroup, join
 from tests.support.postgres import PostgresUnavailable, postgres_server
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
@@ -33,16 +45,20 @@ from tests.support.synth import ROOT
 WEB_APP = ROOT / "containers" / "web"
 LOCUSTFILE = Path(__file__).with_name("locustfile_web.py")
 LOCUST = ROOT / ".local" / "load" / "bin" / "locust"  # its own venv (requirements-load.txt), as make load's
-CGROUP_ROOT = Path("/sys/fs/cgroup")
 P99_TARGET_MS = 200.0  # a page render slower than this at p99 counts as past capacity
+P99_QUANTILE = 0.99
 MAX_FAILURE_RATIO = 0.001
-TASK_CPU_SHARES = 8192  # each group weighs 8 ordinary processes: app, database and load generator as own machines
 USER_RPS = 5.0  # per simulated user; users = rate / USER_RPS
-RATES = (20, 40, 60, 80, 100, 120, 140, 170, 200, 250, 300)  # requests/s offered, until one step fails
+PROBE_RPS = 20.0  # the first window's rate: well inside any task size we ship
+WINDOWS = 3  # windows at the capacity rate; their median CPU per request counts
+HISTORY = ROOT / "reports" / "origin-runs.json"  # every run's figure, newest last (the report shows the last three)
+HISTORY_KEEP = 20
+RUNS_SHOWN = 3
+SPREAD_GOAL = 0.25  # the last three runs' capacities within 25% of each other: max / min - 1
 
 
 class OriginBenchUnavailable(RuntimeError):
-    """This machine cannot run the measurement as specified (no cgroups, not root, no PostgreSQL)."""
+    """This machine cannot run the measurement as specified (no locust, no PostgreSQL)."""
 
 
 def task_size(stage: str = "prod") -> dict[str, int]:
@@ -50,50 +66,6 @@ def task_size(stage: str = "prod") -> dict[str, int]:
 
     web = load_stage(stage).web
     return {"cpu_units": web.cpu, "memory_mib": web.memory_mib, "max_tasks": web.max_tasks, "min_tasks": web.min_tasks}
-
-
-@contextmanager
-def cgroup(
-    role: str, *, shares: int, cpu_units: int | None = None, memory_mib: int | None = None
-) -> Iterator[dict[str, Path]]:
-    """cgroup v1 groups: CPU weight and accounting, and with `cpu_units`/`memory_mib` a Fargate task's limits.
-
-    The task's CPU quota is cpu_units / 1024 of one CPU per CFS period (Fargate's units), its memory limit
-    `memory_mib`. On a host shared with other work, `shares` weights each group like its own machine would be.
-    """
-    if os.geteuid() != 0:
-        raise OriginBenchUnavailable("needs root to create cgroups (run make bench as root)")
-    if not LOCUST.exists():
-        raise OriginBenchUnavailable("locust is not installed: run `make bench` (it installs .local/load)")
-    kinds = ("cpu", "cpuacct") + (("memory",) if memory_mib else ())
-    groups = {kind: CGROUP_ROOT / kind / f"bench-{role}-{os.getpid()}" for kind in kinds}
-    if not all(path.parent.is_dir() and os.access(path.parent, os.W_OK) for path in groups.values()):
-        raise OriginBenchUnavailable(f"cgroup v1 controllers {', '.join(kinds)} are not mounted read-write")
-    made: list[Path] = []
-    try:
-        for path in groups.values():
-            path.mkdir()
-            made.append(path)
-        (groups["cpu"] / "cpu.shares").write_text(str(shares))
-        if cpu_units:
-            period = int((groups["cpu"] / "cpu.cfs_period_us").read_text())
-            (groups["cpu"] / "cpu.cfs_quota_us").write_text(str(period * cpu_units // 1024))
-        if memory_mib:
-            (groups["memory"] / "memory.limit_in_bytes").write_text(str(memory_mib * 1024 * 1024))
-        yield groups
-    finally:
-        for path in reversed(made):
-            for _ in range(50):  # processes leave a group a moment after they exit
-                try:
-                    path.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.1)
-
-
-def join(groups: dict[str, Path], pid: int) -> None:
-    for path in groups.values():
-        (path / "cgroup.procs").write_text(str(pid))
 
 
 @contextmanager
@@ -138,11 +110,12 @@ def _clean_env() -> dict[str, str]:
 def locust_step(
     url: str, rate: float, step_s: float, *, workdir: Path, groups: dict[str, Path], path: str = "/db"
 ) -> dict[str, Any]:
-    """One fixed-rate step: locust headless for `step_s` seconds after all users run; its aggregated stats."""
+    """One fixed-rate run of locust (headless) for `step_s` seconds; its aggregated stats over the whole run, so
+    that its request count is every request the task served meanwhile."""
     users = max(1, math.ceil(rate / USER_RPS))
-    prefix = workdir / f"step-{rate:g}"
+    prefix = workdir / f"step-{rate:g}-{time.monotonic_ns()}"
     command = [str(LOCUST), "-f", str(LOCUSTFILE), "--headless", "--host", url]
-    command += ["-u", str(users), "-r", str(users), "-t", f"{step_s + 1:g}s", "--reset-stats"]
+    command += ["-u", str(users), "-r", str(users), "-t", f"{step_s:g}s"]
     command += ["--csv", str(prefix), "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "2"]
     env = {**_clean_env(), "BENCH_ORIGIN_PATH": path, "BENCH_USER_RPS": str(rate / users)}
     done = subprocess.run(
@@ -173,70 +146,181 @@ def locust_step(
     }
 
 
-def run(step_s: float = 8.0, rates: tuple[float, ...] = RATES) -> dict[str, Any]:
+def mm1_utilization(service_s: float, target_s: float, quantile: float = P99_QUANTILE) -> float:
+    """The highest utilization of an M/M/1 queue whose response-time `quantile` stays within `target_s`.
+
+    Its response time is exponential with mean S / (1 - rho): the q-quantile is S ln(1 / (1 - q)) / (1 - rho)."""
+    if service_s <= 0 or target_s <= 0 or not 0 < quantile < 1:
+        raise ValueError(f"service, target and quantile out of range: {service_s}, {target_s}, {quantile}")
+    return max(0.0, 1.0 - service_s * math.log(1.0 / (1.0 - quantile)) / target_s)
+
+
+def capacity_from_cpu(
+    cpu_s_per_request: float, quota_cpus: float, target_ms: float = P99_TARGET_MS
+) -> dict[str, float]:
+    """Requests/s one task holds within the p99 target, from its CPU time per request under its CPU quota."""
+    if cpu_s_per_request <= 0 or quota_cpus <= 0:
+        raise ValueError(f"CPU per request and quota must be positive, got {cpu_s_per_request}, {quota_cpus}")
+    cpu_bound = quota_cpus / cpu_s_per_request
+    service_s = cpu_s_per_request / quota_cpus
+    utilization = mm1_utilization(service_s, target_ms / 1000)
+    return {
+        "rps_per_task": utilization * cpu_bound,
+        "cpu_bound_rps_per_task": cpu_bound,
+        "utilization": utilization,
+        "service_ms": service_s * 1000,
+    }
+
+
+def _window(
+    url: str, rate: float, step_s: float, *, workdir: Path, groups: dict[str, dict[str, Path]]
+) -> dict[str, Any]:
+    """One locust run at `rate`: its stats, and the task's and the database's CPU seconds per request."""
+    before = {name: cgroups.cpu_seconds(group) for name, group in groups.items() if name != "load"}
+    step = locust_step(url, rate, step_s, workdir=workdir, groups=groups["load"])
+    served = step["requests"]
+    if not served:
+        raise RuntimeError(f"no request was served at {rate:g} req/s")
+    spent = {name: cgroups.cpu_seconds(groups[name]) - seconds for name, seconds in before.items()}
+    return {
+        **step,
+        "cpu_seconds_per_request": spent["task"] / served,
+        "database_cpu_seconds_per_request": spent["database"] / served,
+        "load_average": os.getloadavg()[0],
+    }
+
+
+def run(step_s: float = 10.0, windows: int = WINDOWS) -> dict[str, Any]:
     size = task_size()
+    quota = cgroups.fargate_cpus(size["cpu_units"])
     result: dict[str, Any] = {
-        "method": "locust headless (FastHttpUser) -> python -m web_app in a cgroup v1 of the prod task's CPU and "
-        "memory; PostgreSQL 15 (TLS, SCRAM) and locust outside it",
+        "method": "task CPU time per request (cgroup accounting) under the prod task's CPU quota; capacity = the "
+        f"M/M/1 utilization whose p99 stays within {P99_TARGET_MS:g} ms x quota / CPU per request; locust "
+        "headless (FastHttpUser) -> python -m web_app in a cgroup v1 of the prod task's CPU and memory; "
+        "PostgreSQL 15 (TLS, SCRAM) and locust outside it",
         "path": "/db",
         "task": size,
+        "quota_cpus": quota,
         "p99_target_ms": P99_TARGET_MS,
         "max_failure_ratio": MAX_FAILURE_RATIO,
         "step_s": step_s,
+        "probe_rps": PROBE_RPS,
         "load_average_start": os.getloadavg(),
         "cpus": os.cpu_count(),
     }
     try:
-        with (
-            tempfile.TemporaryDirectory(prefix="bench-origin-") as work,
-            cgroup("task", shares=TASK_CPU_SHARES, cpu_units=size["cpu_units"], memory_mib=size["memory_mib"]) as task,
-            cgroup("database", shares=TASK_CPU_SHARES) as db_group,
-            cgroup("load", shares=TASK_CPU_SHARES) as load_group,
-            postgres_server(tls=True) as database,
-            web_app(database.env(), task) as url,
-        ):
-            join(db_group, database.pid)  # backends forked from now on are in it too
-            started = time.perf_counter()
-            locust_step(url, rates[0], 2.0, workdir=Path(work), groups=load_group)  # warm-up, discarded
-            cpu_before = _cpu_seconds(task), _cpu_seconds(db_group)
-            steps = []
-            for rate in rates:
-                step = locust_step(url, rate, step_s, workdir=Path(work), groups=load_group)
-                steps.append(step)
-                if not _within(step) or step["achieved_rps"] < 0.85 * rate:
-                    break
-            served = max(1, sum(s["requests"] for s in steps))
-            result["cpu_seconds_per_request"] = (_cpu_seconds(task) - cpu_before[0]) / served
-            result["database_cpu_seconds_per_request"] = (_cpu_seconds(db_group) - cpu_before[1]) / served
-            result["throttled_periods"] = _throttled(task)
-            result["memory_max_mib"] = int((task["memory"] / "memory.max_usage_in_bytes").read_text()) / 2**20
-            result["wall_s"] = time.perf_counter() - started
-    except (OriginBenchUnavailable, PostgresUnavailable) as error:
+        cgroups.require_root()
+        if not LOCUST.exists():
+            raise OriginBenchUnavailable("locust is not installed: run `make bench` (it installs .local/load)")
+        measured = _measure(step_s, windows, size, quota)
+    except (CgroupsUnavailable, OriginBenchUnavailable, PostgresUnavailable) as error:
         result["error"] = str(error)
         return result
-    result["steps"] = steps
-    result["rps_per_task"] = capacity_of(steps)
+    result.update(measured)
     result["load_average_end"] = os.getloadavg()
     return result
 
 
-def capacity_of(steps: list[dict[str, Any]]) -> float:
-    """The highest achieved rate among the steps within the latency target and the failure bound (0 if none)."""
-    return max((s["achieved_rps"] for s in steps if _within(s)), default=0.0)
+def _measure(step_s: float, windows: int, size: dict[str, int], quota: float) -> dict[str, Any]:
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-origin-") as work,
+        cgroup("task", cpus=quota, memory_mib=size["memory_mib"]) as task,
+        cgroup("database") as db_group,
+        cgroup("load") as load_group,
+        postgres_server(tls=True) as database,
+        web_app(database.env(), task) as url,
+    ):
+        join(db_group, database.pid)  # backends forked from now on are in it too
+        groups = {"task": task, "database": db_group, "load": load_group}
+        started = time.perf_counter()
+        locust_step(url, PROBE_RPS, 2.0, workdir=Path(work), groups=load_group)  # warm-up, discarded
+        probe = _window(url, PROBE_RPS, step_s, workdir=Path(work), groups=groups)
+        rate = capacity_from_cpu(probe["cpu_seconds_per_request"], quota)["rps_per_task"]
+        at_rate = [_window(url, rate, step_s, workdir=Path(work), groups=groups) for _ in range(windows)]
+        throttled = cgroups.throttled(task)
+        memory = cgroups.memory_max_mib(task)
+        wall = time.perf_counter() - started
+    return summarize(probe, at_rate, quota) | {
+        "throttled_periods": throttled,
+        "memory_max_mib": memory,
+        "wall_s": wall,
+    }
+
+
+def summarize(probe: dict[str, Any], windows: list[dict[str, Any]], quota: float) -> dict[str, Any]:
+    """The capacity from the median CPU per request of the windows at the probe's capacity rate, with the spread
+    of those windows and their measured latency beside it."""
+    cpu = [w["cpu_seconds_per_request"] for w in windows]
+    median = statistics.median(cpu)
+    return {
+        "probe": probe,
+        "windows": windows,
+        "cpu_seconds_per_request": median,
+        "cpu_seconds_per_request_range": [min(cpu), max(cpu)],
+        "database_cpu_seconds_per_request": statistics.median(w["database_cpu_seconds_per_request"] for w in windows),
+        **capacity_from_cpu(median, quota),
+        "checked_rps": windows[0]["offered_rps"],
+        "checked_p50_ms": statistics.median(w["p50_ms"] for w in windows),
+        "checked_p99_ms": statistics.median(w["p99_ms"] for w in windows),
+        "checked_within_target": all(_within(w) for w in windows),
+    }
 
 
 def _within(step: dict[str, Any]) -> bool:
     return bool(step["p99_ms"] <= P99_TARGET_MS and step["failure_ratio"] <= MAX_FAILURE_RATIO)
 
 
-def _cpu_seconds(groups: dict[str, Path]) -> float:
-    return int((groups["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
+def stamp() -> str:
+    """When a run ended, as the history records it (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _throttled(groups: dict[str, Path]) -> dict[str, int]:
-    stat = dict(line.split() for line in (groups["cpu"] / "cpu.stat").read_text().splitlines())
-    return {"periods": int(stat["nr_periods"]), "throttled": int(stat["nr_throttled"])}
+def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[str, Any]:
+    """One run of the measurement as the history keeps it."""
+    keys = ("rps_per_task", "cpu_bound_rps_per_task", "cpu_seconds_per_request", "checked_rps", "checked_p50_ms")
+    return {
+        "at": result.get("at", ""),
+        "source": source,
+        **{key: result[key] for key in keys},
+        "checked_p99_ms": result["checked_p99_ms"],
+        "checked_within_target": result["checked_within_target"],
+        "load_average_start": result["load_average_start"][0],
+    }
+
+
+def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_KEEP) -> list[dict[str, Any]]:
+    """Append one run to the history file (the newest `keep` are kept); returns the history."""
+    history: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
+    history = [*history, entry][-keep:]
+    path.write_text(json.dumps(history, indent=2) + "\n")
+    return history
+
+
+def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:
+    """The last `count` runs, their lowest, median and highest capacity, and their spread (highest / lowest - 1)."""
+    runs = history[-count:]
+    capacities = [run["rps_per_task"] for run in runs]
+    low, high = min(capacities), max(capacities)
+    spread = high / low - 1 if low else math.inf
+    return {
+        "runs": runs,
+        "min_rps": low,
+        "median_rps": statistics.median(capacities),
+        "max_rps": high,
+        "spread": spread,
+        "spread_goal": SPREAD_GOAL,
+        "within_goal": len(runs) >= count and spread <= SPREAD_GOAL,
+    }
+
+
+def main(argv: list[str]) -> None:
+    """`python -m bench.origin [step_s]`: one run, recorded in the history; the run and the last three as JSON."""
+    result = run(float(argv[0]) if argv else 10.0)
+    if result.get("rps_per_task"):
+        result["at"] = stamp()
+        result["across_runs"] = across_runs(record_run(history_entry(result, "python -m bench.origin")))
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(float(sys.argv[1]) if len(sys.argv) > 1 else 8.0), indent=2))
+    main(sys.argv[1:])

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -144,3 +145,45 @@ def load_curve(steps: list[dict[str, Any]], path: Path, p99_bound_ms: float) -> 
     right.legend(loc="lower right", fontsize=8)
     ax.set_title("make load: step load")
     _save(fig, ax, path)
+
+
+def memory_tuning(result: dict[str, Any], path: Path) -> None:
+    """Per tuned function: warm p50/p99 and cold start against memory, and cost per million on the right axis;
+    the size the rule picks and the one configured marked."""
+    functions = list(result["functions"].values())
+    columns = 2
+    rows = max(1, -(-len(functions) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(12, 4.2 * rows), squeeze=False)
+    for ax, function in zip(axes.flat, functions, strict=False):
+        ok = [row for row in function["rows"] if row.get("warm_p99_ms") is not None]
+        sizes = [row["memory_mb"] for row in ok]
+        ax.plot(sizes, [row["warm_p50_ms"] for row in ok], "o-", label="warm p50 (ms)")
+        ax.plot(sizes, [row["warm_p99_ms"] for row in ok], "s-", label="warm p99 (ms)")
+        ax.plot(sizes, [row["cold_ms"] for row in ok], "^:", color="purple", label="cold start + first invocation (ms)")
+        ax.set(xscale="log", yscale="log", xlabel="memory (MB)", ylabel="duration (ms)")
+        ax.set_xticks(sizes, [str(s) for s in sizes], fontsize=7, rotation=45)
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        cost = ax.twinx()
+        cost.plot(sizes, [row["cost_per_million"]["weighted"] for row in ok], "d--", color="green")
+        cost.set_ylabel("USD per million invocations", color="green", fontsize=8)
+        chosen, configured = function["choice"]["memory_mb"], function["configured_mb"]
+        if chosen:
+            ax.axvline(chosen, color="red", linestyle="-.", linewidth=1, label=f"rule picks {chosen} MB")
+        ax.axvline(configured, color="grey", linestyle=":", linewidth=1, label=f"configured {configured} MB")
+        ax.set_title(f"{function['key']} ({function['architecture']}): cost (green, right) and duration", fontsize=9)
+        _save_axis(ax)
+    for ax in list(axes.flat)[len(functions) :]:
+        ax.axis("off")
+    fig.suptitle(
+        f"Memory per function, {result['rounds']} rounds per size, CPU in proportion to memory "
+        f"(1 vCPU at 1,769 MB, this host: {result['host_cpus']})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _save_axis(ax: Any) -> None:
+    ax.legend(fontsize=7, loc="upper center")
+    ax.grid(True, which="both", alpha=0.3)

@@ -4,7 +4,11 @@ Environment: BENCH_REPEAT (synth rounds, default 3, fewer when a loaded machine 
 BENCH_COLD_RUNS (fresh interpreters, default 12), BENCH_REQUESTS (warm requests, default 300),
 BENCH_LATEST_REQUESTS (requests per "latest" path, default 100), BENCH_BASELINE_REV (the revision whose
 lambda/chat_api is the cold-start "before", default the main of issue 13's start), BENCH_SKIP_TESTS=1
-(skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test, default 8).
+(skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test, default 8),
+BENCH_SKIP_TUNE=1 (no memory tuning: the newest reports/tune-*.json of `make tune` is shown instead),
+TUNE_ROUNDS (rounds per size, default 3). The origin's figure of each run is kept in reports/origin-runs.json;
+the report shows the last three and the capacity model takes the lowest. The README's figures are rewritten
+from the report.
 
 `python -m bench.run --model reports/bench-DATE.json [cdk.out]` recomputes the capacity model (and, given a
 synthesized app, the cost) from that run's measurements and today's config, in seconds.
@@ -24,7 +28,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, chat_capacity, cost, handler, origin, plots, timing
+from bench import capacity, chat_capacity, cost, handler, origin, plots, readme, timing, tune
 from tests.support.synth import ROOT
 
 REPORTS = ROOT / "reports"
@@ -120,11 +124,11 @@ RTT_SOURCE = (
     "https://acomputerscientistlearnsaws.blogspot.com/2017/04/aws-regions.html"
 )
 CUTOVER_RAMP_S = 600.0  # docs/edge-cache.md: move traffic to a new distribution over at least 10 minutes
-# The routing function's decision p99 as bench/edge.py last measured it (reports/bench-2026-12-01.json, section
-# 4b), before issue 20 removed the function: the compared function designs' duration.
-ROUTING_DECISION_MS = 0.012
+# The routing function's decision p99 as bench/edge.py last measured it (reports/bench-2026-12-06.json, key
+# "edge"), before issue 20 removed the function: the compared function designs' duration.
+ROUTING_DECISION_MS = 0.0358
 ROUTING_DECISION_SOURCE = (
-    "measured by bench/edge.py on 2026-12-01 (reports/bench-2026-12-01.json, section 4b): the routing function's "
+    "measured by bench/edge.py on 2026-12-06 (reports/bench-2026-12-06.json, key edge): the routing function's "
     "decision p99, before issue 20 removed the function (VPC origins support no origin-facing Lambda@Edge)"
 )
 
@@ -193,19 +197,61 @@ def capacity_params(
         "api_lambda_ms, and the publisher); assumed: nothing else of the account runs there",
         ramp_s="docs/edge-cache.md: the cut-over procedure for a new distribution",
     )
-    if origin and origin.get("rps_per_task"):
-        passing = [s for s in origin["steps"] if s["p99_ms"] <= origin["p99_target_ms"]]
-        top = max(passing, key=lambda s: s["achieved_rps"])
-        params = replace(params, web_rps_per_task=origin["rps_per_task"], publish_fetch_s=top["p50_ms"] / 1000)
-        sources["web_rps_per_task"] = (
-            f"measured (bench/origin.py): highest rate with p99 <= {origin['p99_target_ms']:g} ms, one task of "
-            f"{origin['task']['cpu_units']} CPU units / {origin['task']['memory_mib']} MiB"
+    return _with_origin(params, sources, origin_for_model(origin))
+
+
+def _with_origin(
+    params: capacity.CapacityParams, sources: dict[str, str], model: dict[str, Any] | None
+) -> tuple[capacity.CapacityParams, dict[str, str]]:
+    """The measured origin in the model's parameters, with where each figure comes from."""
+    if model:
+        params = replace(
+            params,
+            web_rps_per_task=model["rps_per_task"],
+            web_cpu_rps_per_task=model["cpu_bound_rps_per_task"],
+            publish_fetch_s=model["publish_fetch_s"],
         )
-        sources["publish_fetch_s"] = "measured: p50 latency of the web origin at that rate"
+        sources["web_rps_per_task"] = model["source"]
+        sources["web_cpu_rps_per_task"] = (
+            "measured (bench/origin.py): the task's CPU quota / its CPU time per request, in the run with the lowest "
+            "capacity; what auto scaling's CPU target is a share of"
+        )
+        sources["publish_fetch_s"] = model["fetch_source"]
     else:
         sources["web_rps_per_task"] = "NOT MEASURED on this run (see the origin section): the model's default"
         sources["publish_fetch_s"] = "NOT MEASURED on this run: the model's default"
     return params, sources
+
+
+def origin_for_model(measured: dict[str, Any] | None) -> dict[str, Any] | None:
+    """What the capacity model takes of the origin measurement: the worst of the runs the report shows (the lowest
+    capacity, and the shortest fetch, which lets the publisher load the origin most), or None if not measured."""
+    if not measured or not measured.get("rps_per_task"):
+        return None
+    if "steps" in measured:  # a report from before issue 21: the highest step within the target, one run
+        top = max(
+            (s for s in measured["steps"] if s["p99_ms"] <= measured["p99_target_ms"]), key=lambda s: s["achieved_rps"]
+        )
+        return {
+            "rps_per_task": measured["rps_per_task"],
+            "cpu_bound_rps_per_task": None,
+            "publish_fetch_s": top["p50_ms"] / 1000,
+            "source": "measured (bench/origin.py before issue 21): the highest wall-clock step within the p99 target",
+            "fetch_source": "measured: p50 latency of the web origin at that rate",
+        }
+    runs = measured.get("across_runs") or {"runs": [origin.history_entry(measured)]}
+    worst = min(runs["runs"], key=lambda run: run["rps_per_task"])
+    fetch_ms = min(run["checked_p50_ms"] for run in runs["runs"])
+    count = len(runs["runs"])
+    return {
+        "rps_per_task": worst["rps_per_task"],
+        "cpu_bound_rps_per_task": worst["cpu_bound_rps_per_task"],
+        "publish_fetch_s": fetch_ms / 1000,
+        "source": f"measured (bench/origin.py): the lowest of the last {count} run(s) ({worst['at']}), CPU time per "
+        f"request under one task's quota ({measured['task']['cpu_units']} CPU units / {measured['task']['memory_mib']} "
+        f"MiB) at the M/M/1 utilization whose p99 stays within {measured['p99_target_ms']:g} ms",
+        "fetch_source": f"measured: the shortest p50 of the web origin at its capacity over the last {count} run(s)",
+    }
 
 
 # Where issue 11 put Origin Shield for its routing function (out of the region the chat API's functions share).
@@ -371,13 +417,20 @@ def main() -> None:
             report,
         )
         _step("chat_capacity", lambda: run_chat_capacity(REPORTS, today), report)
-        _step("origin", lambda: origin.run(float(os.environ.get("BENCH_ORIGIN_STEP_S", "8"))), report)
+        report["load"] = newest_load()
+        _step("origin", lambda: run_origin(float(os.environ.get("BENCH_ORIGIN_STEP_S", "10"))), report)
         _step("capacity", lambda: run_capacity(REPORTS, today, report["origin"]), report)
         _step("cost", lambda: run_cost(app_outdir, _average_hit_ratio(report["origin"])), report)
+        _tune(report, app_outdir, today)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report["machine"]["load_average_end"] = os.getloadavg()
     report["total_s"] = time.perf_counter() - started
+    _write(report, today)
+
+
+def _write(report: dict[str, Any], today: str) -> None:
+    """The report's JSON (first as measured, then with the goals), its Markdown, latest.md and the README."""
     (REPORTS / f"bench-{today}.json").write_text(
         json.dumps(report, indent=2, default=str) + "\n"
     )  # kept if below fails
@@ -388,7 +441,57 @@ def main() -> None:
     text = render(report)
     (REPORTS / f"bench-{today}.md").write_text(text)
     (REPORTS / "latest.md").write_text(text)
-    print(f"wrote reports/bench-{today}.md and .json in {report['total_s']:.0f} s", file=sys.stderr)
+    readme.update(report)
+    print(f"wrote reports/bench-{today}.md and .json in {report['total_s']:.0f} s; README figures", file=sys.stderr)
+
+
+def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
+    """The memory tuner on this run's assembly, or (BENCH_SKIP_TUNE=1) the newest `make tune` report."""
+    if os.environ.get("BENCH_SKIP_TUNE") == "1":
+        report["tune"] = newest_tune()
+        return
+    rounds = _int_env("TUNE_ROUNDS", 3)
+    decided = newest_tune()  # the committed make tune run whose picks the stacks are configured at
+    _step("tune", lambda: tune.run(app_outdir, rounds, outdir=REPORTS, plot_name="memory-{date}.png"), report)
+    report["tune"]["date"] = today
+    mark_decided(report["tune"], decided)
+
+
+def mark_decided(tuned: dict[str, Any], decided: dict[str, Any] | None) -> None:
+    """Beside each function, the size the committed `make tune` run picked (what its stack is configured at)."""
+    if not decided or tuned.get("error"):
+        return
+    tuned["decided_in"] = decided["from_file"]
+    for key, function in tuned["functions"].items():
+        if key in decided["functions"]:
+            function["decided_mb"] = decided["functions"][key]["choice"]["memory_mb"]
+
+
+def run_origin(step_s: float) -> dict[str, Any]:
+    """The origin measurement of this run, recorded in the history with the last runs beside it."""
+    result = origin.run(step_s)
+    if result.get("rps_per_task"):
+        result["at"] = origin.stamp()
+        result["across_runs"] = origin.across_runs(origin.record_run(origin.history_entry(result)))
+    return result
+
+
+def newest_load() -> dict[str, Any] | None:
+    """The newest `make load` report in brief (bench does not run it): its best step and its read-back check."""
+    found = sorted(REPORTS.glob("load-*.json"))
+    if not found:
+        return None
+    load = json.loads(found[-1].read_text())
+    best = next(step for step in load["steps"] if step["name"] == load["best_step"])
+    acknowledged = sum(room["acknowledged"] for room in load["checks"]["rooms"].values())
+    return {"date": load["date"], "target": load["target"], "best": best, "acknowledged": acknowledged,
+            "every_acknowledged_once": load["checks"]["every_acknowledged_once"]}  # fmt: skip
+
+
+def newest_tune() -> dict[str, Any] | None:
+    """The newest `make tune` report, for a bench run that does not tune (BENCH_SKIP_TUNE=1)."""
+    found = sorted(REPORTS.glob("tune-*.json"))
+    return {**json.loads(found[-1].read_text()), "from_file": found[-1].name} if found else None
 
 
 def _average_hit_ratio(origin_run: dict[str, Any] | None) -> float:
@@ -406,7 +509,8 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
 
     report = json.loads(path.read_text())
     stamp = report["date"]
-    report.pop("edge", None)  # the routing function's measurement: no function any more (issue 20)
+    # A report's "edge" (the routing function's measurement) stays in its JSON as the record the compared function
+    # designs cite (ROUTING_DECISION_SOURCE); the report no longer renders it (issue 20 removed the function).
     report["capacity"] = run_capacity(REPORTS, stamp, report["origin"])
     if app_outdir is not None:
         report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))
@@ -417,7 +521,8 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
     text = render(report)
     path.with_suffix(".md").write_text(text)
     (REPORTS / "latest.md").write_text(text)
-    print(f"remodelled {path}", file=sys.stderr)
+    readme.update(report)
+    print(f"remodelled {path}; README figures", file=sys.stderr)
 
 
 def _step(name: str, fn: Any, report: dict[str, Any]) -> None:
@@ -440,9 +545,20 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
         "cold_import_ratio_lambda": report["handler_cold_lambda"]["current"]["ratio_import_to_boto3"]
         <= GOALS["cold_import_ratio"],
         "origin_measured": bool(report["origin"].get("rps_per_task")),
+        "origin_spread": report["origin"]["across_runs"]["within_goal"]
+        if report["origin"].get("across_runs")
+        else None,
+        "memory_by_measurement": memory_met(report.get("tune")),
         "capacity_at_target": capacity_met(report),
         "capacity_headroom": headroom_met(report),
     }
+
+
+def memory_met(tuned: dict[str, Any] | None) -> bool | None:
+    """Every tuned function configured at the size the rule picks (None: not tuned)."""
+    if not tuned or tuned.get("error"):
+        return None
+    return all(f["choice"]["memory_mb"] == f["configured_mb"] for f in tuned["functions"].values())
 
 
 def capacity_met(report: dict[str, Any]) -> bool | None:

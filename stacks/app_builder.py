@@ -14,6 +14,7 @@ from stacks.config import StageConfig
 from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.config import EDGE_REGION
 from stacks.edge.stack import EdgeStack, EdgeUsEast1Stack
+from stacks.tuning.stack import PowerTuningStack
 from stacks.web.stack import WebStack
 
 # Construct ids of the stacks a stage may hold ("<stage>/<id>" in the CLI), in dependency order; stack_ids()
@@ -22,6 +23,8 @@ STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
 EDGE_US_EAST_1_ID = "EdgeFunctions"
 # Only in a stage whose config has a `github` section.
 GITHUB_DEPLOY_ID = "GitHubDeploy"
+# Only in a stage built with power_tuning on (-c power_tuning=true; make power-tune).
+POWER_TUNING_ID = "PowerTuning"
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,24 @@ class StageStacks:
     edge_us_east_1: EdgeUsEast1Stack | None
     edge: EdgeStack
     github_deploy: GitHubDeployStack | None = None
+    power_tuning: PowerTuningStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        stacks: list[Stack | None] = [self.chat, self.web, self.edge_us_east_1, self.edge, self.github_deploy]
+        stacks: tuple[Stack | None, ...] = (
+            self.chat,
+            self.web,
+            self.edge_us_east_1,
+            self.edge,
+            self.github_deploy,
+            self.power_tuning,
+        )
         return [stack for stack in stacks if stack is not None]
 
 
 def stack_ids(config: StageConfig) -> tuple[str, ...]:
-    """The ids of the stacks build_stage makes for `config` (GitHubDeploy aside), in dependency order."""
+    """The ids of the stacks build_stage makes for `config` (GitHubDeploy and PowerTuning aside), in dependency
+    order."""
     return tuple(i for i in STACK_IDS if i != EDGE_US_EAST_1_ID or config.edge.waf_enabled)
 
 
@@ -86,6 +98,11 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
         if stack is not None:
             own_function_log_groups(stack, retention_days=retention_days)
     built = StageStacks(stage=stage, chat=chat, web=web, edge_us_east_1=edge_us_east_1, edge=edge)
+    if config.power_tuning:
+        description = f"AWS Lambda Power Tuning for one function of {config.name} (make power-tune)"
+        built = replace(
+            built, power_tuning=PowerTuningStack(stage, POWER_TUNING_ID, stage=config, description=description)
+        )
     if config.github:
         built = replace(
             built,

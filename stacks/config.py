@@ -88,6 +88,8 @@ class StageConfig(ConfigModel):
         strict=True,
         description="whether `make hotswap` may update this stage's resources outside CloudFormation",
     )
+    # Optional: AWS Lambda Power Tuning for one function at a time (adds the PowerTuning stack; make power-tune).
+    power_tuning: bool = False
 
     @field_validator("account", mode="before")
     @classmethod
@@ -252,9 +254,9 @@ STAGES: dict[str, dict[str, Any]] = {
             # runs on a fill, so no Lambda concurrency decides where.
             "origin_shield_region": "eu-west-1",
             "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
-            # A deploy-wide refresh fetches every page from the web origin (inside the VPC): 5 at a time keep it
-            # a background job (measured per task: 41-101 req/s on a shared host; at 20 the publisher alone took
-            # half of that).
+            # A deploy-wide refresh fetches every page from the web origin (inside the VPC): 5 at a time keep it a
+            # background job (the web origin holds tens of requests/s per task, reports/latest.md section 4: at 20
+            # the publisher alone would take half of it).
             "publish_concurrency": 5,
             # The publisher keeps every page: the origin then sees only URLs that were never published.
             "cached_object_expiry_days": 3_650,

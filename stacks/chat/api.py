@@ -9,6 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
+from stacks.chat.config import METRICS_NAMESPACE
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
@@ -19,7 +20,6 @@ from stacks.common.waf import managed_rules_web_acl
 from stacks.config import ChatConfig
 
 API_STAGE = "v1"
-METRICS_NAMESPACE = "ChatApp"
 
 # The handler's request limits (lambda/chat_api/chat_api/limits.py, read from there, not copied): the gateway
 # refuses a body over them before the function runs, whatever its size up to API Gateway's 10 MB. Patterns stay

@@ -35,6 +35,10 @@ _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "Cl
 # retries (a test computes both bounds for the config's maxima). Each batch is also one invalidation, whose
 # pages are filled again together (the capacity model counts them).
 BATCH_PATHS = 100
+# Chosen by measurement (make tune, reports/tune-2026-12-06.md), of the fetch as it was then: through CloudFront
+# over HTTPS after a key read, CPU-bound below about one vCPU. The fetch inside the VPC (HTTP in the shipped
+# stages, no key) does less: a new `make tune` may pick less. A test keeps it at the committed run's pick.
+FETCH_MEMORY_MB = 1024
 BATCH_BYTES = 64 * 1024
 
 
@@ -81,7 +85,7 @@ class CachePublisher(Construct):
             },
             log_retention_days=config.log_retention_days,
             layers=layers,
-            memory_mb=512,
+            memory_mb=FETCH_MEMORY_MB,
             # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the write to S3.
             timeout_s=config.fetch_timeout_s + 15,
             placement=web_origin.fetch_access,

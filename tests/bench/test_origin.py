@@ -1,27 +1,72 @@
-"""The origin benchmark's decisions that need no load run: where capacity is read, and when it cannot run."""
+"""The origin benchmark's decisions that need no load run: capacity from CPU time per request under the task's
+quota, and what it says when it cannot run. Synthetic inputs only."""
 
 from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
 
 import pytest
 
 from bench import origin
 
 
-def _step(rate: float, p99: float, failures: int = 0) -> dict[str, float]:
-    return {"achieved_rps": rate, "p99_ms": p99, "failures": failures, "failure_ratio": failures / 1_000}
+def test_the_utilization_keeps_an_mm1_queues_p99_at_the_target() -> None:
+    """M/M/1: the response time is exponential with mean S / (1 - rho); at the utilization returned, its p99
+    (S ln 100 / (1 - rho)) is exactly the target."""
+    service, target = 0.010, 0.200
+    rho = origin.mm1_utilization(service, target)
+    assert rho == pytest.approx(1 - 0.010 * math.log(100) / 0.200)
+    mean = service / (1 - rho)
+    assert -mean * math.log(1 - 0.99) == pytest.approx(target)
+    assert origin.mm1_utilization(0.5, 0.2) == 0.0  # a request slower than the target alone: no capacity
 
 
-def test_capacity_is_the_highest_rate_within_the_latency_target_and_failure_bound() -> None:
-    steps = [_step(20, 50), _step(40, 150), _step(60, origin.P99_TARGET_MS + 1), _step(80, 120, failures=5)]
-    assert origin.capacity_of(steps) == 40
-    assert origin.capacity_of([_step(20, 900)]) == 0.0
+def test_capacity_is_that_utilization_of_the_cpu_bound_rate() -> None:
+    found = origin.capacity_from_cpu(0.005, 0.5, target_ms=200)  # 5 ms of CPU, half a CPU
+    assert found["cpu_bound_rps_per_task"] == pytest.approx(100)
+    assert found["service_ms"] == pytest.approx(10)
+    assert found["rps_per_task"] == pytest.approx(100 * (1 - 0.010 * math.log(100) / 0.2))
 
 
-def test_without_root_the_run_says_why_and_measures_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(origin.os, "geteuid", lambda: 1000)
+def test_more_cpu_per_request_or_a_smaller_quota_holds_fewer_requests() -> None:
+    base = origin.capacity_from_cpu(0.005, 0.5)["rps_per_task"]
+    assert origin.capacity_from_cpu(0.006, 0.5)["rps_per_task"] < base
+    assert origin.capacity_from_cpu(0.005, 0.25)["rps_per_task"] < base / 2  # and its requests queue longer
+    with pytest.raises(ValueError, match="positive"):
+        origin.capacity_from_cpu(0.0, 0.5)
+
+
+def _window(cpu_ms: float, p99: float, failures: int = 0, rate: float = 80) -> dict[str, float]:
+    return {
+        "offered_rps": rate,
+        "cpu_seconds_per_request": cpu_ms / 1000,
+        "database_cpu_seconds_per_request": 0.006,
+        "p50_ms": p99 / 3,
+        "p99_ms": p99,
+        "failures": failures,
+        "failure_ratio": failures / 1000,
+    }
+
+
+def test_the_median_window_counts_and_the_check_needs_every_window_within_the_target() -> None:
+    windows = [_window(4.0, 120), _window(6.5, 150), _window(5.0, 190)]
+    summary = origin.summarize(_window(5.5, 50, rate=20), windows, quota=0.5)
+    assert summary["cpu_seconds_per_request"] == 0.005  # the median, not the mean (5.17 ms)
+    assert summary["cpu_seconds_per_request_range"] == [0.004, 0.0065]
+    assert summary["rps_per_task"] == origin.capacity_from_cpu(0.005, 0.5)["rps_per_task"]
+    assert summary["checked_within_target"] is True
+    assert origin.summarize(windows[0], [*windows, _window(5.0, 250)], quota=0.5)["checked_within_target"] is False
+    assert origin.summarize(windows[0], [*windows, _window(5.0, 90, failures=5)], 0.5)["checked_within_target"] is False
+
+
+def test_without_root_the_run_says_why_and_measures_nothing(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(origin.cgroups.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(origin, "LOCUST", tmp_path / "no-locust")  # root is what it says first (CI has no locust)
     result = origin.run(step_s=1)
     assert "root" in result["error"]
-    assert "rps_per_task" not in result and "steps" not in result
+    assert "rps_per_task" not in result and "windows" not in result
 
 
 def test_the_task_size_is_the_prod_task_definitions() -> None:
@@ -34,3 +79,43 @@ def test_the_task_size_is_the_prod_task_definitions() -> None:
         "max_tasks": web.max_tasks,
         "min_tasks": web.min_tasks,
     }
+
+
+def _run(rps: float, p50: float = 60, at: str = "t") -> dict[str, float | str]:
+    return {"at": at, "rps_per_task": rps, "cpu_bound_rps_per_task": rps * 1.3, "checked_p50_ms": p50}
+
+
+def test_the_history_keeps_the_newest_runs(tmp_path: Path) -> None:
+    path = tmp_path / "origin-runs.json"
+    for rps in (50, 60, 70, 80):
+        history = origin.record_run(_run(rps), path, keep=3)
+    assert [run["rps_per_task"] for run in history] == [60, 70, 80]
+    assert json.loads(path.read_text()) == history
+
+
+def test_the_spread_of_the_last_three_runs_is_highest_over_lowest() -> None:
+    found = origin.across_runs([_run(200), _run(80), _run(100), _run(90)])
+    assert [run["rps_per_task"] for run in found["runs"]] == [80, 100, 90]
+    assert (found["min_rps"], found["median_rps"], found["max_rps"]) == (80, 90, 100)
+    assert found["spread"] == pytest.approx(0.25)
+    assert found["within_goal"] is True
+    assert origin.across_runs([_run(80), _run(101)])["within_goal"] is False  # 26%
+    assert origin.across_runs([_run(80), _run(90)])["within_goal"] is False  # two runs are not three
+
+
+def test_the_capacity_model_takes_the_worst_of_the_runs_shown() -> None:
+    """The lowest capacity, and the shortest fetch of those runs: the publisher then loads the origin most."""
+    from bench.run import origin_for_model
+
+    measured = {
+        "rps_per_task": 95.0,
+        "task": {"cpu_units": 512, "memory_mib": 1024},
+        "p99_target_ms": 200.0,
+        "across_runs": origin.across_runs([_run(95, p50=70), _run(80, p50=90, at="worst"), _run(99, p50=50)]),
+    }
+    model = origin_for_model(measured)
+    assert model is not None
+    assert (model["rps_per_task"], model["cpu_bound_rps_per_task"]) == (80, 80 * 1.3)
+    assert model["publish_fetch_s"] == 0.050
+    assert "lowest of the last 3" in model["source"] and "worst" in model["source"]
+    assert origin_for_model({"error": "needs root"}) is None

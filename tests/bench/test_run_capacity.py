@@ -15,7 +15,16 @@ from typing import Any
 import pytest
 
 from bench import capacity
-from bench.run import GOALS, TARGET_VIEWS, capacity_params, design_variants, region_concurrency
+from bench.run import (
+    GOALS,
+    REPORTS,
+    ROUTING_DECISION_MS,
+    ROUTING_DECISION_SOURCE,
+    TARGET_VIEWS,
+    capacity_params,
+    design_variants,
+    region_concurrency,
+)
 from stacks.config import load_stage
 from tests.support.synth import ROOT
 
@@ -33,8 +42,12 @@ def test_the_shipped_design_has_no_function_and_its_publisher_stays_inside_the_v
     assert (params.edge_path, params.publish_via_cdn, params.origin_shield) == ("s3_origin_group", False, True)
     assert params.waf_rate_limit_per_5min == prod.edge.waf_rate_limit_per_5min
     assert "VPC origin" in sources["edge_path"] and "inside the VPC" in sources["publish_via_cdn"]
-    # The compared function designs: the routing function's last measured decision, and the region it would share.
-    assert "2026-12-01" in sources["function_ms"]
+    # The compared function designs: the routing function's last measured decision (a committed report holds it),
+    # and the region it would share.
+    assert ROUTING_DECISION_SOURCE in sources["function_ms"]
+    measured = json.loads((REPORTS / "bench-2026-12-06.json").read_text())["edge"]["decision_p99_ms"]
+    assert "reports/bench-2026-12-06.json" in ROUTING_DECISION_SOURCE
+    assert params.function_ms == ROUTING_DECISION_MS == pytest.approx(measured, abs=5e-5)
     home = region_concurrency("prod", prod.region)
     assert home == pytest.approx(prod.chat.throttle_rate_limit * 0.06 + prod.edge.publish_concurrency)
 

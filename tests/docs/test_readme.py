@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from stacks.config import load_stage
 from tests.support.synth import ROOT
@@ -16,3 +17,33 @@ def test_the_alarm_email_parameter_is_created_where_prod_reads_it() -> None:
     prod = load_stage("prod")
     assert f"--region {prod.region} " in command
     assert f"--name {prod.alarm_email_parameter} " in command
+
+
+def _newest_report() -> dict[str, object]:
+    import json
+
+    reports = sorted((ROOT / "reports").glob("bench-*.json"))
+    assert reports, "no committed bench report"
+    return json.loads(reports[-1].read_text())  # type: ignore[no-any-return]
+
+
+def test_the_benchmark_figures_are_the_newest_reports_not_typed() -> None:
+    """make bench writes the block from its report; a figure typed by hand, or a report committed without the
+    README it gives, fails here."""
+    from bench import readme
+
+    text = (ROOT / "README.md").read_text()
+    assert readme.block_in(text) == readme.figures(_newest_report())
+    outside = text.replace(readme.block_in(text), "")
+    assert "req/s per task" not in outside and "page views/s in the last run" not in outside
+
+
+def test_rewriting_the_figures_touches_only_their_block(tmp_path: Path) -> None:
+    from bench import readme
+
+    page = tmp_path / "README.md"
+    page.write_text(f"# Title\n\nbefore\n\n{readme.START}\nold figures\n{readme.END}\n\nafter\n")
+    readme.update(_newest_report(), page)
+    text = page.read_text()
+    assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
+    assert readme.block_in(text) == readme.figures(_newest_report())

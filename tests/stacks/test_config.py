@@ -83,6 +83,7 @@ INVALID = [
         "allow_hotswap",
         "a stage that protects its data (deletion_protection=true) is a production stage",
     ),
+    ({"power_tuning": "maybe"}, "power_tuning", "valid boolean"),
     (
         {"region": "eu-west-3", "availability_zones": '["eu-west-3a", "eu-west-3b"]'},
         "web.image_build",

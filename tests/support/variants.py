@@ -88,14 +88,17 @@ VARIANTS: dict[str, Variant] = {
     # The defaults, with the account known as on every deploy (the CLI passes the credentials' account):
     # ARNs that hold the account are then literals, not tokens, in rules and acknowledgements alike.
     "account": Variant({}, "Web", account="123456789012"),
-    "sandbox": Variant({"github.repository": REPOSITORY, "account": SANDBOX_ACCOUNT}, base="sandbox"),
+    # GitHub deploys and Power Tuning on, as `cdk synth -c github.repository=... -c power_tuning=true` builds them.
+    "sandbox": Variant(
+        {"github.repository": REPOSITORY, "account": SANDBOX_ACCOUNT, "power_tuning": True}, base="sandbox"
+    ),
     "options": Variant(GITHUB_OPTIONS, "GitHubDeploy"),
 }
 
 
 def variant_keys() -> list[str]:
     """'stage/Stack' of every stack of the variants app, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import GITHUB_DEPLOY_ID, stack_ids
+    from stacks.app_builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, stack_ids
 
     keys = []
     for name, variant in VARIANTS.items():
@@ -105,6 +108,8 @@ def variant_keys() -> list[str]:
         keys += [f"{name}/{stack}" for stack in stack_ids(variant_config(name))]
         if variant_config(name).github:
             keys.append(f"{name}/{GITHUB_DEPLOY_ID}")
+        if variant_config(name).power_tuning:
+            keys.append(f"{name}/{POWER_TUNING_ID}")
     return keys
 
 

@@ -10,9 +10,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import shutil
-import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,8 +21,11 @@ import botocore.exceptions
 import pytest
 
 from stacks.config import STAGES
+from tests.support.make_targets import aws_free_environment as _aws_free_environment
+from tests.support.make_targets import error_lines as _errors
+from tests.support.make_targets import make
 from tests.support.servers import free_port, moto_process
-from tests.support.synth import ROOT, Synthesized
+from tests.support.synth import Synthesized
 from tools.cdk_stage import __main__ as targets
 from tools.cdk_stage import assembly, aws, execution_policy, hotswap
 from tools.cdk_stage import diff as offline_diff
@@ -37,24 +38,6 @@ with open(os.environ["CDK_RECORD"], "a") as record:
 if sys.argv[1] == "diff":  # as the CLI counts: a stack not deployed differs
     print(f"Number of stacks with differences: {len([a for a in sys.argv[2:] if '/' in a and a[0] not in '-/'])}")
 """
-
-
-def _aws_free_environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_DEFAULT_", "CDK_ARGS"))}
-    return {**env, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-
-
-def make(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["make", "--no-print-directory", *args],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.fixture(scope="module")
@@ -562,11 +545,6 @@ def test_deploy_and_destroy_act_dependencies_first_when_the_manifest_lists_them_
 
 
 # --- no credentials, no endpoint: one line, nothing done ---
-
-
-def _errors(run: subprocess.CompletedProcess[str]) -> list[str]:
-    """What the target printed on stderr, without make's own 'make[N]: *** ... Error' line."""
-    return [line for line in run.stderr.splitlines() if not re.match(r"make(\[\d+\])?: ", line)]
 
 
 def _unreachable(tmp_path: Path) -> tuple[dict[str, str], int]:

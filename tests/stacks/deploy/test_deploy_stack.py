@@ -123,7 +123,8 @@ def test_pull_requests_may_only_describe_and_get_the_templates_of_the_stage_stac
         for k in names
         if k.startswith("sandbox/")
     )
-    assert stacks == expected and len(expected) == 4  # Chat, Web, Edge and GitHubDeploy itself
+    # Chat, Web, Edge, PowerTuning (the variant builds it, -c power_tuning=true) and GitHubDeploy itself
+    assert stacks == expected and len(expected) == 5
     assert "ManagedPolicyArns" not in role["Properties"] and "Policies" not in role["Properties"]
 
 

@@ -1,0 +1,641 @@
+"""`make tune`: each Python function's memory size chosen by measurement, as AWS Lambda Power Tuning does it
+on an account, but here, offline.
+
+Each function is taken by its template resource (the synthesized prod stage) and a representative invocation
+mix. For every memory size of SIZES, in rounds that interleave the sizes (so a change in the host's load hits
+them alike), a fresh interpreter stands for a new execution environment: it runs in a cgroup whose CPU quota
+is memory / 1,769 MB of one CPU and whose memory limit is the size (bench/cgroups.py), with only the function's
+bundle and the Lambda package set importable (`python -S`), and its template's environment with references
+resolved to local stand-ins (DynamoDB Local, moto, a local HTTPS origin) plus what the runtime sets. It imports
+the handler (cold: the interpreter's start and the import are Lambda's INIT), serves one invocation cold and
+then `warm` invocations warm (bench/tune_worker.py). Per size: warm p50/p99, cold start, and cost per million
+invocations at the list prices of bench/prices.json, with INIT billed and a stated share of cold starts. The
+rule (`choose`) picks the size; `python -m bench.tune` writes reports/tune-DATE.{json,md} and a plot.
+
+What this machine cannot reproduce: more CPU than it has (2 cores; a size's quota is capped at them, and other
+work shares them), Graviton (arm64) CPUs, the network to DynamoDB, S3 and CloudFront (local stand-ins answer
+on loopback), and Lambda's own per-invocation overhead outside the handler. Durations are this host's.
+
+The shared "Lambda package set" builder and worker of issue 19 (tests/support/lambda_packages.py and
+lambda_worker.py on branch i19-harness) replace `lambda_site`, `function_env` and bench/tune_worker.py once
+they land: a function is named here by its stack and handler, as that worker takes it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import cgroups
+from bench.cost import load_prices
+from tests.support.servers import LOCAL_CREDENTIALS
+from tests.support.synth import ROOT
+
+# Lambda accepts 128 MB to 10,240 MB in 1-MB increments (Lambda quotas, "Function memory allocation",
+# https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The grid: AWS Lambda Power
+# Tuning's default values (128, 256, 512, 1024, 1536, 3008) and 1,769 MB, where a function has one vCPU, and
+# 2,048 MB; above 3,538 MB a function would have more than 2 vCPUs, which this host does not have.
+SIZES = (128, 256, 512, 1024, 1536, 1769, 2048, 3008)
+# "According to an analysis of production Lambda workloads, INITs (cold starts) typically occur in under 1% of
+# invocations" (AWS Compute Blog, "AWS Lambda standardizes billing for INIT Phase", 2025-04-29,
+# https://aws.amazon.com/blogs/compute/aws-lambda-standardizes-billing-for-init-phase/).
+COLD_SHARE = 0.01
+# The rule: the cheapest size (cold starts weighted by COLD_SHARE) whose warm p99 is within 10% of the fastest
+# size's, or within 1 ms of it (Lambda bills in 1 ms steps; a fraction of a millisecond is not worth memory), or
+# within the fastest size's own spread across rounds (a difference smaller than that is not a measured one).
+LATENCY_TOLERANCE = 0.10
+ABSOLUTE_TOLERANCE_MS = 1.0
+# The INIT phase may take at most 10 s (same blog post); a size whose cold start takes longer fails.
+INIT_LIMIT_MS = 10_000.0
+# X-Ray's default sampling rule in Lambda: the first request each second and 5% of the others; here 1 in 20.
+TRACE_SAMPLED_EVERY = 20
+WORKER = Path(__file__).with_name("tune_worker.py")
+ASSEMBLY_STAGE = "prod"  # the stage whose functions carry the load the sizes are for
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One kind of event a function gets, its share of the function's invocations, what its result must hold."""
+
+    kind: str
+    weight: float
+    expect: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TunedFunction:
+    """A function by its template resource (stack id and handler) and its representative invocations."""
+
+    key: str
+    stack: str
+    handler: str
+    invocations: tuple[Invocation, ...]
+    warm: int  # warm invocations per execution environment
+    configured_in: str  # where its memory size is set
+    edge: bool = False  # Lambda@Edge: its own prices, no layers, no environment variables
+    # Asynchronous functions keep up rather than answer someone: the cheapest size whose warm p99 is within this
+    # budget (ms). None: the latency rule (the cheapest size within LATENCY_TOLERANCE of the fastest).
+    budget_ms: float | None = None
+    budget_why: str = ""
+
+
+CHAT_API = TunedFunction(
+    "chat-api",
+    "Chat",
+    "chat_api.handler.handler",
+    (
+        # The cost model's mix (bench/cost.py Load.api_write_share): 80% reads of a room's latest comments,
+        # 20% posts with an Idempotency-Key, the client's retry-safe write.
+        Invocation("read", 0.8, {"statusCode": 200}),
+        Invocation("write", 0.2, {"statusCode": 201}),
+    ),
+    warm=200,
+    configured_in="stacks/chat/config.py ChatConfig.lambda_memory_mb",
+)
+CHAT_STREAM = TunedFunction(
+    "chat-stream",
+    "Chat",
+    "chat_stream.handler.handler",
+    (Invocation("batch", 1.0, {"batchItemFailures": []}),),  # 100 new comments (ChatConfig's default batch)
+    warm=30,
+    configured_in="stacks/chat/stream.py STREAM_MEMORY_MB",
+    budget_ms=1000.0,
+    budget_why="the stream's batching window (stacks/chat/stream.py STREAM_BATCHING_WINDOW_S, 1 s): a batch done "
+    "within it keeps a shard's consumer at the stream's pace; no one waits on a batch",
+)
+PUBLISHER = TunedFunction(
+    "publisher-fetch",
+    "Edge",
+    "edge_cache.publisher.handler",
+    (Invocation("fetch", 1.0, {"result": "stored"}),),  # one 50 KB page over HTTP from the ALB, stored in S3
+    warm=60,
+    configured_in="stacks/edge/publisher.py FETCH_MEMORY_MB",
+)
+# The origin-request Lambda@Edge function of the committed 2026-12-06 run is gone (issue 20: VPC origins take no
+# origin-facing Lambda@Edge); that run's record still lists it.
+FUNCTIONS = (CHAT_API, CHAT_STREAM, PUBLISHER)
+# Not tuned: it runs at deploy only, so its cost is a fraction of a cent at any size, and its time is RDS Data
+# API calls that this host cannot reproduce.
+NOT_TUNED = {
+    "database app role": "a custom resource that runs at deploy; its time is RDS Data API calls",
+}
+
+
+# --- the arithmetic: prices, billing, the rule -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rates:
+    """What one invocation costs: per request and per GB-second of billed duration."""
+
+    request: float
+    gb_second: float
+    source: str
+
+
+def rates_for(function: TunedFunction, arch: str, region: str, prices: dict[str, Any]) -> Rates:
+    """Lambda@Edge has its own prices; other functions by their architecture (arm64 or x86_64)."""
+    table = prices["prices"]
+    if function.edge:
+        request, second = "lambda_edge_request_million", "lambda_edge_gb_second"
+    else:
+        request, second = "lambda_request_million", f"lambda_{'arm' if arch == 'arm64' else 'x86'}_gb_second"
+
+    def price(key: str) -> float:
+        return float(table[key].get(region, table[key]["us-east-1"]))
+
+    return Rates(price(request) / 1e6, price(second), f"{table[request]['source']}; {table[second]['source']}")
+
+
+def billed_ms(duration_ms: float) -> int:
+    """Lambda bills duration rounded up to the nearest 1 ms (Lambda pricing page; Lambda@Edge since 2021-04-01)."""
+    return max(1, math.ceil(duration_ms - 1e-9))
+
+
+def invocation_cost(duration_ms: float, memory_mb: int, rates: Rates) -> float:
+    return rates.request + billed_ms(duration_ms) / 1000 * memory_mb / 1024 * rates.gb_second
+
+
+def weighted_cost_per_million(
+    warm_ms: list[float], cold_ms: list[float], memory_mb: int, rates: Rates
+) -> dict[str, float]:
+    """USD per million invocations: warm, cold (INIT billed with the first invocation, since 2025-08-01), and the
+    mix with COLD_SHARE cold starts."""
+    warm = statistics.fmean(invocation_cost(ms, memory_mb, rates) for ms in warm_ms) * 1e6
+    cold = statistics.fmean(invocation_cost(ms, memory_mb, rates) for ms in cold_ms) * 1e6
+    return {"warm": warm, "cold": cold, "weighted": (1 - COLD_SHARE) * warm + COLD_SHARE * cold}
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+def choose(rows: list[dict[str, Any]], budget_ms: float | None = None) -> dict[str, Any]:
+    """With a budget: the cheapest size that worked whose warm p99 is within it. Otherwise the cheapest size
+    (weighted cost per million) among the sizes that worked whose warm p99 is within LATENCY_TOLERANCE, or
+    ABSOLUTE_TOLERANCE_MS, of the fastest, or within the fastest size's highest p99 of one round; the smaller
+    size on equal cost."""
+    working = [row for row in rows if row["ok"]]
+    if not working:
+        return {"memory_mb": None, "reason": "no size served every invocation"}
+    if budget_ms is not None:
+        within = [row for row in working if row["warm_p99_ms"] <= budget_ms]
+        if not within:
+            return {"memory_mb": None, "reason": f"no size kept its warm p99 within {budget_ms:g} ms"}
+        cheapest = min(within, key=lambda row: (row["cost_per_million"]["weighted"], row["memory_mb"]))
+        return {
+            "memory_mb": cheapest["memory_mb"],
+            "rule": "budget",
+            "limit_ms": budget_ms,
+            "eligible": [row["memory_mb"] for row in within],
+            "reason": f"cheapest ({cheapest['cost_per_million']['weighted']:.3f} USD per million) of the sizes whose "
+            f"warm p99 is within its budget of {budget_ms:g} ms",
+        }
+    quickest = min(working, key=lambda row: row["warm_p99_ms"])
+    fastest = quickest["warm_p99_ms"]
+    limit = max(fastest * (1 + LATENCY_TOLERANCE), fastest + ABSOLUTE_TOLERANCE_MS, quickest["warm_p99_range_ms"][1])
+    eligible = [row for row in working if row["warm_p99_ms"] <= limit]
+    best = min(eligible, key=lambda row: (row["cost_per_million"]["weighted"], row["memory_mb"]))
+    return {
+        "memory_mb": best["memory_mb"],
+        "rule": "latency",
+        "fastest_p99_ms": fastest,
+        "limit_ms": limit,
+        "eligible": [row["memory_mb"] for row in eligible],
+        "fastest_mb": quickest["memory_mb"],
+        "reason": f"cheapest ({best['cost_per_million']['weighted']:.3f} USD per million) of the sizes whose warm "
+        f"p99 is at most {limit:.2f} ms: within {LATENCY_TOLERANCE:.0%}, {ABSOLUTE_TOLERANCE_MS:g} ms or one "
+        f"round's spread of the fastest ({quickest['memory_mb']} MB, {fastest:.2f} ms)",
+    }
+
+
+def plan_kinds(invocations: tuple[Invocation, ...], warm: int) -> list[str]:
+    """The cold invocation (the heaviest-weighted kind), then `warm` kinds interleaved in their weights' proportion
+    (smooth weighted round robin, so every window of the sequence holds the mix)."""
+    total = sum(i.weight for i in invocations)
+    credit = {i.kind: 0.0 for i in invocations}
+    kinds = [max(invocations, key=lambda i: i.weight).kind]
+    for _ in range(warm):
+        for i in invocations:
+            credit[i.kind] += i.weight
+        chosen = max(credit, key=lambda k: credit[k])
+        credit[chosen] -= total
+        kinds.append(chosen)
+    return kinds
+
+
+def summarize(environments: list[dict[str, Any]], memory_mb: int, rates: Rates, timeout_s: float) -> dict[str, Any]:
+    """One size's row from its execution environments (each: a cold start, then warm invocations)."""
+    failed = [e for e in environments if e.get("error")]
+    row: dict[str, Any] = {"memory_mb": memory_mb, "cpus": cgroups.lambda_cpus(memory_mb), "runs": len(environments)}
+    if failed:
+        return {**row, "ok": False, "error": failed[0]["error"]}
+    warm = [inv for e in environments for inv in e["warm"]]
+    cold = [e["init_ms"] + e["cold_invoke_ms"] for e in environments]
+    per_run_p99 = [percentile([inv["ms"] for inv in e["warm"]], 0.99) for e in environments]
+    kinds = sorted({inv["type"] for inv in warm})
+    slowest = max(*(inv["ms"] for inv in warm), *(e["cold_invoke_ms"] for e in environments))
+    too_slow = [
+        reason
+        for reason, bad in (
+            (f"INIT over {INIT_LIMIT_MS / 1000:g} s", max(e["init_ms"] for e in environments) > INIT_LIMIT_MS),
+            (f"an invocation over the {timeout_s:g} s timeout", slowest > timeout_s * 1000),
+            # What Lambda counts as the function's memory is the environment's; its interpreter's peak
+            # resident set is the part this host can see. Over the size, Lambda stops the function.
+            ("resident memory over the size", max(e["max_rss_mib"] for e in environments) > memory_mb),
+            ("ERROR lines in its log", sum(e["error_lines"] for e in environments) > 0),
+        )
+        if bad
+    ]
+    return {
+        **row,
+        "ok": not too_slow,
+        "error": "; ".join(too_slow) or None,
+        "warm_p50_ms": percentile([inv["ms"] for inv in warm], 0.5),
+        "warm_p99_ms": percentile([inv["ms"] for inv in warm], 0.99),
+        "warm_p99_range_ms": [min(per_run_p99), max(per_run_p99)],
+        "warm_cpu_ms": statistics.median(inv["cpu_ms"] for inv in warm),
+        "by_kind": {
+            k: {
+                "p50_ms": percentile([i["ms"] for i in warm if i["type"] == k], 0.5),
+                "p99_ms": percentile([i["ms"] for i in warm if i["type"] == k], 0.99),
+            }
+            for k in kinds
+        },
+        "cold_ms": statistics.median(cold),
+        "cold_range_ms": [min(cold), max(cold)],
+        "init_ms": statistics.median(e["init_ms"] for e in environments),
+        "max_rss_mib": max(e["max_rss_mib"] for e in environments),
+        "cost_per_million": weighted_cost_per_million([i["ms"] for i in warm], cold, memory_mb, rates),
+        "error_log_lines": sum(e["error_lines"] for e in environments),
+    }
+
+
+# --- the template: a function's resource and its environment ---------------------------------------------
+
+
+def stack_template(assembly: Path, stage: str, stack: str) -> dict[str, Any]:
+    """The template of `stage/stack` in a synthesized app (cdk.out)."""
+    folder = assembly / f"assembly-{stage}"
+    artifacts = json.loads((folder / "manifest.json").read_text())["artifacts"]
+    for artifact in artifacts.values():
+        if artifact.get("displayName") == f"{stage}/{stack}":
+            return json.loads((folder / artifact["properties"]["templateFile"]).read_text())  # type: ignore[no-any-return]
+    raise KeyError(f"no stack {stage}/{stack} in {folder}")
+
+
+def function_resource(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
+    found = [
+        (logical_id, resource["Properties"])
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Handler") == handler
+    ]
+    if len(found) != 1:
+        raise KeyError(f"expected one function with handler {handler}, found {len(found)}")
+    return found[0]
+
+
+class Unresolved(KeyError):
+    """A template value refers to something no local stand-in provides."""
+
+
+def resolve(value: Any, refs: dict[str, str], where: str) -> str:
+    """A template value with Ref, Fn::GetAtt, Fn::GetStackOutput and Fn::Join resolved from `refs` ("Logical" for a
+    Ref, "Logical.Attribute" for a GetAtt, "Output.Name" for another stack's output)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and len(value) == 1:
+        ((fn, arg),) = value.items()
+        if fn == "Ref":
+            key = arg
+        elif fn == "Fn::GetAtt":
+            key = ".".join(arg) if isinstance(arg, list) else arg
+        elif fn == "Fn::Join":
+            return str(arg[0]).join(resolve(part, refs, where) for part in arg[1])
+        elif fn == "Fn::GetStackOutput":
+            key = f"Output.{arg['OutputName']}"
+        else:
+            raise Unresolved(f"{where}: {fn} is not resolved here")
+        if key not in refs:
+            raise Unresolved(f"{where}: no local stand-in for {key}")
+        return refs[key]
+    raise Unresolved(f"{where}: cannot resolve {value!r}")
+
+
+def function_env(
+    function: TunedFunction, props: dict[str, Any], refs: dict[str, str], *, memory_mb: int, region: str
+) -> dict[str, str]:
+    """The function's template environment (references resolved) and what Lambda's runtime sets beside it."""
+    env = {
+        name: resolve(value, refs, f"{function.key} {name}")
+        for name, value in props.get("Environment", {}).get("Variables", {}).items()
+    }
+    logging = props.get("LoggingConfig", {})
+    if logging.get("LogFormat") == "JSON":
+        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
+        if "ApplicationLogLevel" in logging:
+            env["AWS_LAMBDA_LOG_LEVEL"] = logging["ApplicationLogLevel"]
+    if props.get("TracingConfig", {}).get("Mode") == "Active":
+        env["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"
+    name = f"us-east-1.{function.key}" if function.edge else function.key
+    return {
+        **env,
+        **{k: v for k, v in LOCAL_CREDENTIALS.items() if k != "AWS_DEFAULT_REGION"},
+        "AWS_REGION": region,
+        "AWS_DEFAULT_REGION": region,
+        "AWS_LAMBDA_FUNCTION_NAME": name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "_HANDLER": function.handler,
+        "LANG": "en_US.UTF-8",
+        "TZ": ":UTC",
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONDONTWRITEBYTECODE": "1",  # the task root is read-only on Lambda: the bundle compiles at each start
+    }
+
+
+# --- running the environments --------------------------------------------------------------------------------
+
+
+def trace_header(index: int) -> str:
+    sampled = 1 if index % TRACE_SAMPLED_EVERY == 0 else 0
+    return f"Root=1-5759e988-bd862e3fe1be46a9{index:08x};Parent=53995c3f42cd8ad8;Sampled={sampled}"
+
+
+def error_lines(log: str) -> int:
+    """Log lines at ERROR or above, and tracebacks."""
+    count = 0
+    for line in log.splitlines():
+        try:
+            level = str(json.loads(line).get("level", "")).upper()
+        except (ValueError, AttributeError):
+            level = "ERROR" if "Traceback (most recent call last)" in line else ""
+        count += level in ("ERROR", "CRITICAL", "FATAL")
+    return count
+
+
+def run_environment(
+    function: TunedFunction,
+    steps: list[dict[str, str]],
+    *,
+    memory_mb: int,
+    group: dict[str, Path],
+    env: dict[str, str],
+    task_root: Path,
+) -> dict[str, Any]:
+    """One execution environment: a fresh interpreter in the size's cgroup, cold start then warm invocations."""
+    expect = {i.kind: i.expect for i in function.invocations}
+    with tempfile.TemporaryDirectory(prefix="tune-env-") as tmp:
+        plan, results, log = Path(tmp) / "plan.json", Path(tmp) / "results.json", Path(tmp) / "log.txt"
+        plan.write_text(json.dumps({"steps": steps, "expect": expect}))
+        argv = [sys.executable, "-S", str(WORKER), function.handler, str(plan), str(results), str(memory_mb)]
+        spawned = time.time()
+        with log.open("w") as out:
+            done = subprocess.run(
+                cgroups.command_in(group, [*argv, env["AWS_LAMBDA_FUNCTION_NAME"]]),
+                env=env,
+                cwd=task_root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                timeout=900,
+                check=False,
+            )
+        text = log.read_text(errors="replace")
+        if done.returncode:
+            killed = done.returncode == -9
+            return {"error": "killed: out of memory" if killed else f"exit {done.returncode}: {text[-600:]}"}
+        data = json.loads(results.read_text())
+    invocations = data["invocations"]
+    failures = [i for i in invocations if not i["ok"]]
+    if failures:
+        return {
+            "error": f"{len(failures)} invocation(s) failed, first: {failures[0]['error'] or failures[0]['result']}"
+        }
+    startup_ms = (data["started_wall"] - spawned) * 1000
+    return {
+        "init_ms": startup_ms + data["import_ms"],
+        "startup_ms": startup_ms,
+        "import_ms": data["import_ms"],
+        "import_cpu_ms": data["import_cpu_ms"],
+        "cold_invoke_ms": invocations[0]["ms"],
+        "warm": [{k: i[k] for k in ("type", "ms", "cpu_ms")} for i in invocations[1:]],
+        "max_rss_mib": data["max_rss_mib"],
+        "error_lines": error_lines(text),
+    }
+
+
+@contextmanager
+def bundle_copy(bundle: str) -> Iterator[Path]:
+    """lambda/<bundle> as the asset holds it: no compiled files (the function compiles its code at each start)."""
+    with tempfile.TemporaryDirectory(prefix=f"tune-{bundle}-") as tmp:
+        dest = Path(tmp) / bundle
+        shutil.copytree(ROOT / "lambda" / bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        yield dest
+
+
+def tune_function(
+    function: TunedFunction,
+    template: dict[str, Any],
+    backend: Any,
+    *,
+    rounds: int,
+    groups: dict[int, dict[str, Path]],
+    region: str,
+    prices: dict[str, Any],
+    site: Path,
+) -> dict[str, Any]:
+    """Every size, `rounds` fresh environments each, sizes interleaved within a round."""
+    logical_id, props = function_resource(template, function.handler)
+    arch = (props.get("Architectures") or ["x86_64"])[0]
+    rates = rates_for(function, arch, region, prices)
+    bundle = function.handler.split(".", 1)[0]
+    kinds = plan_kinds(function.invocations, function.warm)
+    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
+    with bundle_copy(bundle) as task_root:
+        base = {**backend.env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": f"{task_root}{os.pathsep}{site}"}
+        for _ in range(rounds):
+            for size in SIZES:
+                env = {**function_env(function, props, backend.refs, memory_mb=size, region=region), **base}
+                steps = [
+                    {"type": kind, "body": json.dumps(backend.event(kind)), "trace": trace_header(i)}
+                    for i, kind in enumerate(kinds)
+                ]
+                runs[size].append(
+                    run_environment(function, steps, memory_mb=size, group=groups[size], env=env, task_root=task_root)
+                )
+    rows = [summarize(runs[size], size, rates, float(props.get("Timeout", 3))) for size in SIZES]
+    return {
+        "key": function.key,
+        "logical_id": logical_id,
+        "handler": function.handler,
+        "architecture": arch,
+        "configured_mb": int(props.get("MemorySize", 128)),
+        "configured_in": function.configured_in,
+        "timeout_s": props.get("Timeout", 3),
+        "invocations": [asdict(i) for i in function.invocations],
+        "warm_per_environment": function.warm,
+        "rates": asdict(rates),
+        "budget_ms": function.budget_ms,
+        "budget_why": function.budget_why,
+        "rows": rows,
+        "choice": choose(rows, function.budget_ms),
+        # Each environment's cold start, and its warm invocations in brief (the rows hold their percentiles).
+        "environments": {size: [_brief(e) for e in runs[size]] for size in SIZES},
+    }
+
+
+def _brief(environment: dict[str, Any]) -> dict[str, Any]:
+    if environment.get("error"):
+        return environment
+    warm = [inv["ms"] for inv in environment["warm"]]
+    return {
+        **{k: v for k, v in environment.items() if k != "warm"},
+        "warm_count": len(warm),
+        "warm_p50_ms": percentile(warm, 0.5),
+        "warm_p99_ms": percentile(warm, 0.99),
+    }
+
+
+def run(
+    assembly: Path,
+    rounds: int = 3,
+    functions: tuple[TunedFunction, ...] = FUNCTIONS,
+    outdir: Path | None = None,
+    plot_name: str = "tune-{date}.png",
+) -> dict[str, Any]:
+    """Tune each function; the report's figures (and a plot in `outdir` when given)."""
+    from bench.handler import LAMBDA_DISTRIBUTIONS, lambda_site
+    from bench.tune_backends import backend_for
+
+    started = time.perf_counter()
+    prices = load_prices()
+    result = _header(rounds, prices)
+    try:
+        with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="tune-site-") as tmp:
+            groups = {
+                size: stack.enter_context(
+                    cgroups.cgroup(f"lambda-{size}", cpus=cgroups.lambda_cpus(size), memory_mib=size)
+                )
+                for size in SIZES
+            }
+            backends_group = stack.enter_context(cgroups.cgroup("tune-backends"))
+            stack.enter_context(_inside(backends_group))  # local stand-ins get the weight of a machine of their own
+            for function in functions:
+                print(f"tune: {function.key} ...", file=sys.stderr, flush=True)
+                template = stack_template(assembly, ASSEMBLY_STAGE, function.stack)
+                distributions = ("boto3",) if function.edge else LAMBDA_DISTRIBUTIONS
+                site = lambda_site(Path(tmp) / function.key, distributions)
+                with backend_for(function, template) as backend:
+                    region = backend.region
+                    result["functions"][function.key] = tune_function(
+                        function,
+                        template,
+                        backend,
+                        rounds=rounds,
+                        groups=groups,
+                        region=region,
+                        prices=prices,
+                        site=site,
+                    )
+    except cgroups.CgroupsUnavailable as error:
+        result["error"] = str(error)
+        return result
+    result["load_average_end"] = os.getloadavg()
+    result["wall_s"] = time.perf_counter() - started
+    if outdir is not None:
+        from bench import plots
+
+        name = plot_name.format(date=dt.datetime.now(dt.UTC).date().isoformat())
+        plots.memory_tuning(result, outdir / name)
+        result["plot"] = name
+    return result
+
+
+def _header(rounds: int, prices: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "stage": ASSEMBLY_STAGE,
+        "sizes": list(SIZES),
+        "rounds": rounds,
+        "cold_share": COLD_SHARE,
+        "latency_tolerance": LATENCY_TOLERANCE,
+        "absolute_tolerance_ms": ABSOLUTE_TOLERANCE_MS,
+        "host_cpus": os.cpu_count(),
+        "load_average_start": os.getloadavg(),
+        "not_tuned": NOT_TUNED,
+        "prices_as_of": prices["as_of"],
+        "functions": {},
+    }
+
+
+@contextmanager
+def _inside(groups: dict[str, Path]) -> Iterator[None]:
+    """This process (and what it starts from now on) in `groups`; back in the root groups on exit."""
+    cgroups.join(groups, os.getpid())
+    try:
+        yield
+    finally:
+        for path in groups.values():
+            (path.parent / "cgroup.procs").write_text(str(os.getpid()))
+
+
+def rechoose(result: dict[str, Any], assembly: Path) -> dict[str, Any]:
+    """A report's measurements with today's rules and configured sizes (`--rechoose`): choices and `configured_mb`
+    again, nothing measured again."""
+    for function in FUNCTIONS:
+        found = result["functions"].get(function.key)
+        if found:
+            _, props = function_resource(stack_template(assembly, ASSEMBLY_STAGE, function.stack), function.handler)
+            found.update(budget_ms=function.budget_ms, budget_why=function.budget_why)
+            found["configured_mb"] = int(props.get("MemorySize", 128))
+            found["configured_in"] = function.configured_in
+            found["choice"] = choose(found["rows"], function.budget_ms)
+    return result
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    from bench.tune_report import render_tune
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="the synthesized app (make synth)")
+    parser.add_argument("--rounds", type=int, default=int(os.environ.get("TUNE_ROUNDS", "3")))
+    parser.add_argument("--only", nargs="*", default=None, help="function keys to tune (default: all)")
+    parser.add_argument("--rechoose", type=Path, help="a tune-*.json: apply today's rules and configuration to it")
+    args = parser.parse_args(argv)
+    if args.rechoose:
+        from bench import plots
+
+        result = rechoose(json.loads(args.rechoose.read_text()), args.cdk_out)
+        if result.get("plot"):
+            plots.memory_tuning(result, args.rechoose.with_name(result["plot"]))
+        args.rechoose.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        args.rechoose.with_suffix(".md").write_text(render_tune(result))
+        return
+    chosen = tuple(f for f in FUNCTIONS if not args.only or f.key in args.only)
+    reports = ROOT / "reports"
+    result = run(args.cdk_out, args.rounds, chosen, reports)
+    stamp = dt.datetime.now(dt.UTC).date().isoformat()
+    result["date"] = stamp
+    (reports / f"tune-{stamp}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (reports / f"tune-{stamp}.md").write_text(render_tune(result))
+    print(f"wrote reports/tune-{stamp}.md and .json", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,268 @@
+"""The memory tuner's logic on synthetic inputs: the cost arithmetic, the rule that picks a size, the invocation
+mix, what makes a size fail, and the template environment a function runs with. No timing here: the figures
+live in `make tune` and `make bench`."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import pytest
+
+from bench import tune
+from bench.tune import Invocation, Rates
+
+ARM = Rates(request=0.2e-6, gb_second=1.33334e-05, source="test")
+
+
+def test_duration_is_billed_in_whole_milliseconds_rounded_up() -> None:
+    assert [tune.billed_ms(ms) for ms in (0.02, 1.0, 1.0001, 2.5, 1000.0)] == [1, 1, 2, 3, 1000]
+
+
+def test_an_invocation_costs_its_request_and_its_gb_seconds() -> None:
+    # 1,024 MB for 100 ms: 0.1 GB-s.
+    assert tune.invocation_cost(99.2, 1024, ARM) == pytest.approx(0.2e-6 + 0.1 * 1.33334e-05)
+    # Half the memory for the same time costs half the duration part.
+    assert tune.invocation_cost(99.2, 512, ARM) == pytest.approx(0.2e-6 + 0.05 * 1.33334e-05)
+
+
+def test_cost_per_million_weights_cold_starts_by_the_stated_share() -> None:
+    found = tune.weighted_cost_per_million([10.0, 10.0], [1000.0], 1024, ARM)
+    warm = (0.2e-6 + 0.010 * 1.33334e-05) * 1e6
+    cold = (0.2e-6 + 1.0 * 1.33334e-05) * 1e6
+    assert found["warm"] == pytest.approx(warm)
+    assert found["cold"] == pytest.approx(cold)
+    assert found["weighted"] == pytest.approx((1 - tune.COLD_SHARE) * warm + tune.COLD_SHARE * cold)
+
+
+def test_prices_come_from_the_table_by_architecture_and_edge() -> None:
+    prices = {
+        "prices": {
+            "lambda_request_million": {"us-east-1": 0.2, "source": "requests"},
+            "lambda_arm_gb_second": {"us-east-1": 1.0e-5, "eu-west-1": 1.1e-5, "source": "arm"},
+            "lambda_x86_gb_second": {"us-east-1": 2.0e-5, "source": "x86"},
+            "lambda_edge_request_million": {"us-east-1": 0.6, "source": "edge requests"},
+            "lambda_edge_gb_second": {"us-east-1": 5.0e-5, "source": "edge"},
+        }
+    }
+
+    def rates(function: tune.TunedFunction, arch: str, region: str) -> tuple[float, float]:
+        found = tune.rates_for(function, arch, region, prices)
+        return found.request, found.gb_second
+
+    assert rates(tune.CHAT_API, "arm64", "eu-west-1") == pytest.approx((0.2e-6, 1.1e-5))
+    assert rates(tune.CHAT_API, "x86_64", "eu-west-1") == pytest.approx((0.2e-6, 2.0e-5))
+    edge_function = dataclasses.replace(tune.CHAT_API, key="an-edge-function", edge=True)  # none in the app today
+    assert rates(edge_function, "x86_64", "eu-central-1") == pytest.approx((0.6e-6, 5.0e-5))
+
+
+def _row(
+    memory: int, p99: float, cost: float, *, ok: bool = True, rounds: tuple[float, float] | None = None
+) -> dict[str, Any]:
+    return {
+        "memory_mb": memory,
+        "ok": ok,
+        "warm_p99_ms": p99,
+        "warm_p99_range_ms": list(rounds or (p99, p99)),
+        "cost_per_million": {"weighted": cost},
+    }
+
+
+def test_the_rule_picks_the_cheapest_size_within_ten_percent_of_the_fastest() -> None:
+    rows = [
+        _row(128, 100, 0.30),
+        _row(512, 40, 0.33),
+        _row(1024, 21, 0.40),
+        _row(1769, 20, 0.45),
+        _row(3008, 20.5, 0.60),
+    ]
+    choice = tune.choose(rows)
+    assert choice["memory_mb"] == 1024  # 21 ms is within 10% of 20 ms; 512 (40 ms) is not, however cheap
+    assert choice["eligible"] == [1024, 1769, 3008]
+    assert choice["fastest_mb"] == 1769
+
+
+def test_within_one_millisecond_is_as_fast_for_sub_millisecond_functions() -> None:
+    rows = [_row(128, 0.09, 0.63), _row(256, 0.05, 0.64), _row(1024, 0.04, 0.68)]
+    assert tune.choose(rows)["memory_mb"] == 128  # 0.05 ms more is not worth memory billed by the millisecond
+
+
+def test_a_difference_within_the_fastest_sizes_own_spread_is_no_difference() -> None:
+    rows = [_row(512, 30, 0.33), _row(1769, 20, 0.45, rounds=(12, 31))]
+    assert tune.choose(rows)["memory_mb"] == 512  # one round of 1,769 MB was slower than 512 MB's pooled p99
+
+
+def test_a_size_that_failed_is_never_picked_and_nothing_working_picks_nothing() -> None:
+    rows = [_row(128, 5, 0.10, ok=False), _row(256, 6, 0.20)]
+    assert tune.choose(rows)["memory_mb"] == 256
+    assert tune.choose([_row(128, 5, 0.1, ok=False)])["memory_mb"] is None
+
+
+def test_with_a_budget_the_cheapest_size_within_it_is_picked_however_fast_the_others() -> None:
+    rows = [_row(128, 1013, 0.81), _row(256, 626, 0.82), _row(512, 300, 0.80), _row(1769, 127, 1.35)]
+    choice = tune.choose(rows, budget_ms=1000)
+    assert (choice["memory_mb"], choice["rule"], choice["eligible"]) == (512, "budget", [256, 512, 1769])
+    assert tune.choose(rows, budget_ms=100)["memory_mb"] is None
+    from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
+
+    assert tune.CHAT_STREAM.budget_ms == STREAM_BATCHING_WINDOW_S * 1000  # the window a batch must keep up with
+    assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch"]
+
+
+def test_equal_cost_picks_the_smaller_size() -> None:
+    assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)])["memory_mb"] == 1024
+
+
+def test_the_plan_holds_the_mix_in_every_window_and_starts_cold_with_the_main_kind() -> None:
+    kinds = tune.plan_kinds((Invocation("read", 4, {}), Invocation("write", 1, {})), warm=200)  # relative weights
+    assert kinds[0] == "read" and len(kinds) == 201
+    warm = kinds[1:]
+    assert warm.count("write") == 40
+    assert all(warm[i : i + 5].count("write") == 1 for i in range(0, 200, 5))
+    mix = (Invocation("page", 0.9, {}), Invocation("query", 0.05, {}), Invocation("failover", 0.05, {}))
+    rare = tune.plan_kinds(mix, warm=500)[1:]
+    assert (rare.count("page"), rare.count("query"), rare.count("failover")) == (450, 25, 25)
+
+
+def _environment(
+    init: float = 300, cold: float = 20, warm: list[float] | None = None, rss: float = 70
+) -> dict[str, Any]:
+    samples = warm if warm is not None else [5.0] * 99 + [50.0]
+    return {
+        "init_ms": init,
+        "cold_invoke_ms": cold,
+        "warm": [{"type": "read", "ms": ms, "cpu_ms": 1.0} for ms in samples],
+        "max_rss_mib": rss,
+        "error_lines": 0,
+    }
+
+
+def test_a_size_fails_on_init_over_ten_seconds_the_timeout_memory_or_an_error_logged() -> None:
+    assert tune.summarize([_environment()], 512, ARM, timeout_s=10)["ok"] is True
+    slow_init = tune.summarize([_environment(init=10_500)], 128, ARM, timeout_s=10)
+    assert (slow_init["ok"], slow_init["error"]) == (False, "INIT over 10 s")
+    timed_out = tune.summarize([_environment(warm=[5.0, 3_100.0])], 128, ARM, timeout_s=3)
+    assert "over the 3 s timeout" in timed_out["error"]
+    logged = tune.summarize([{**_environment(), "error_lines": 1}], 512, ARM, timeout_s=10)
+    assert (logged["ok"], logged["error"]) == (False, "ERROR lines in its log")
+    too_big = tune.summarize([_environment(rss=140)], 128, ARM, timeout_s=10)
+    assert "resident memory over the size" in too_big["error"]
+    crashed = tune.summarize([{"error": "killed: out of memory"}], 128, ARM, timeout_s=10)
+    assert (crashed["ok"], crashed["error"]) == (False, "killed: out of memory")
+
+
+def test_a_rows_percentiles_pool_the_rounds_and_keep_each_rounds_p99() -> None:
+    rounds = [_environment(warm=[5.0] * 97 + [30.0, 40.0, 50.0]), _environment(warm=[6.0] * 100, init=500)]
+    row = tune.summarize(rounds, 1024, ARM, timeout_s=10)
+    assert row["warm_p50_ms"] == 6.0  # the 100th of 200 samples
+    assert row["warm_p99_ms"] == 30.0  # the 198th
+    assert row["warm_p99_range_ms"] == [6.0, 40.0]  # each round's 99th of 100
+    assert row["cold_range_ms"] == [320.0, 520.0] and row["cold_ms"] == 420.0
+
+
+TEMPLATE_FUNCTION = {
+    "Handler": "chat_api.handler.handler",
+    "Environment": {
+        "Variables": {
+            "COMMENTS_TABLE": {"Ref": "DataComments"},
+            "CURSOR_SECRET_ARN": {"Ref": "CursorKey"},
+            "ORIGIN_URL": {"Fn::Join": ["", ["https://", {"Fn::GetAtt": ["Cdn", "DomainName"]}]]},
+            "ROOM_SHARDS": "16",
+        }
+    },
+    "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO"},
+    "TracingConfig": {"Mode": "Active"},
+}
+REFS = {"DataComments": "t-comments", "CursorKey": "arn:local:secret", "Cdn.DomainName": "127.0.0.1:8443"}
+
+
+def test_the_environment_is_the_templates_with_references_resolved_and_the_runtimes_variables() -> None:
+    env = tune.function_env(tune.CHAT_API, TEMPLATE_FUNCTION, REFS, memory_mb=1024, region="eu-west-1")
+    assert {k: env[k] for k in ("COMMENTS_TABLE", "CURSOR_SECRET_ARN", "ORIGIN_URL", "ROOM_SHARDS")} == {
+        "COMMENTS_TABLE": "t-comments",
+        "CURSOR_SECRET_ARN": "arn:local:secret",
+        "ORIGIN_URL": "https://127.0.0.1:8443",
+        "ROOM_SHARDS": "16",
+    }
+    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024" and env["AWS_REGION"] == "eu-west-1"
+    assert (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "INFO")
+    assert env["_HANDLER"] == "chat_api.handler.handler"
+    assert "POWERTOOLS_METRICS_NAMESPACE" not in env  # nothing the template does not give
+
+
+def test_a_reference_without_a_local_stand_in_names_the_variable() -> None:
+    with pytest.raises(tune.Unresolved, match="chat-api COMMENTS_TABLE: no local stand-in for DataComments"):
+        tune.function_env(tune.CHAT_API, TEMPLATE_FUNCTION, {}, memory_mb=128, region="eu-west-1")
+    with pytest.raises(tune.Unresolved, match="Fn::Sub is not resolved"):
+        tune.resolve({"Fn::Sub": "${AWS::Region}"}, {}, "X")
+
+
+def test_the_function_is_found_by_its_handler_in_the_template() -> None:
+    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": TEMPLATE_FUNCTION}}}
+    assert tune.function_resource(template, "chat_api.handler.handler") == ("Fn", TEMPLATE_FUNCTION)
+    with pytest.raises(KeyError, match=r"expected one function with handler other\.handler, found 0"):
+        tune.function_resource(template, "other.handler")
+
+
+def test_error_lines_are_json_errors_and_tracebacks() -> None:
+    log = "\n".join(
+        [
+            json.dumps({"level": "INFO", "message": "ok"}),
+            json.dumps({"level": "ERROR", "message": "boom"}),
+            "Traceback (most recent call last):",
+            '{"_aws": {"CloudWatchMetrics": []}}',
+        ]
+    )
+    assert tune.error_lines(log) == 2
+
+
+def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_those_said_not_to_be() -> None:
+    """Every Python function of prod's templates is tuned or named in NOT_TUNED with its reason."""
+    from tests.support.synth import ROOT
+
+    handlers = {f.handler for f in tune.FUNCTIONS}
+    bundles = {path.name for path in (ROOT / "lambda").iterdir() if path.is_dir()}
+    tuned_bundles = {h.split(".", 1)[0] for h in handlers}
+    assert tuned_bundles | {"db_roles"} == bundles
+    assert len(tune.NOT_TUNED) == 1
+    assert tune.SIZES[0] == 128 and tune.SIZES[-1] >= 3008 and 1769 in tune.SIZES
+
+
+def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> None:
+    """The newest committed `make tune` report is the decision record: every tuned function of the shipped prod
+    template has the memory its rule picked there."""
+    from tests.support.synth import ROOT
+
+    reports = sorted((ROOT / "reports").glob("tune-*.json"))
+    assert reports, "no committed make tune report"
+    decided = json.loads(reports[-1].read_text())
+    # The record may hold a function removed since (2026-12-06: the origin-request Lambda@Edge, issue 20).
+    assert {f.key for f in tune.FUNCTIONS} <= set(decided["functions"])
+    for function in tune.FUNCTIONS:
+        template = synth.templates[f"{tune.ASSEMBLY_STAGE}/{function.stack}"]
+        _, props = tune.function_resource(template, function.handler)
+        assert props["MemorySize"] == decided["functions"][function.key]["choice"]["memory_mb"], function.key
+
+
+def _tuned(configured: int, pick: int) -> dict[str, Any]:
+    rows = [
+        {**_row(size, p99, cost), "cost_per_million": {"weighted": cost}}
+        for size, p99, cost in ((128, 0.1, 0.634), (256, 0.12, 0.633))
+    ]
+    return {"key": "origin-request", "configured_mb": configured, "choice": {"memory_mb": pick}, "rows": rows}
+
+
+def test_a_configured_size_that_is_not_this_runs_pick_says_whose_pick_it_is_and_both_figures() -> None:
+    from bench.run import mark_decided
+    from bench.tune_report import _differs
+
+    tuned = {"functions": {"origin-request": _tuned(128, 256)}}
+    mark_decided(
+        tuned, {"from_file": "tune-2026-12-06.json", "functions": {"origin-request": {"choice": {"memory_mb": 128}}}}
+    )
+    text = _differs(tuned["functions"]["origin-request"], tuned["decided_in"])
+    assert "it is the pick of the committed `make tune` run (tune-2026-12-06.md)" in text
+    assert "the configured size's warm p99 was 0.10 ms at 0.634 USD per million, the pick's 0.12 ms at 0.633" in text
+    undecided = _differs(_tuned(512, 256), None)
+    assert "not yet changed to a measured pick" in undecided
