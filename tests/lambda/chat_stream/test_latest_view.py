@@ -15,20 +15,23 @@ import pytest
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
 from chat_api.repository import decode_view, view_key
+from chat_stream.handler import parse_record
 from chat_stream.repository import NewComment, RoomStatsRepository, encode_view
 from tests.support.chat_backend import STATS, ChatBackend
-from tests.support.events import FakeLambdaContext
 
 
-def _consume(chat: ChatBackend, records: list[dict[str, Any]]) -> None:
-    assert chat.stream.handler(chat.stream_event(copy.deepcopy(records)), FakeLambdaContext()) == {
-        "batchItemFailures": []
-    }
+def _consume(chat: ChatBackend, records: list[dict[str, Any]]) -> list[str]:
+    """One batch through the deployed stream function; the DynamoDB operations it made."""
+    invocation = chat.consume(copy.deepcopy(records))
+    assert invocation.result == {"batchItemFailures": []}
+    return invocation.operations("dynamodb")
 
 
 def _parsed(chat: ChatBackend, records: list[dict[str, Any]]) -> list[NewComment]:
-    """Records as the consumer's handler parses them."""
-    return [chat.stream.parse_record(DynamoDBRecord(r)) for r in records]
+    """Records as the consumer's handler parses them (its pure parser, in this process)."""
+    parsed = [parse_record(DynamoDBRecord(r)) for r in chat.stream_event(records)["Records"]]
+    assert all(parsed)
+    return parsed  # type: ignore[return-value]
 
 
 def _view(chat: ChatBackend, room: str) -> dict[str, Any] | None:
@@ -48,10 +51,10 @@ def _newest_ids(comments: list[dict[str, Any]], n: int = 25) -> list[str]:
 
 def _latest(chat: ChatBackend, room: str, **query: str) -> tuple[list[str], list[str]]:
     """GET latest through the handler: the ids returned and the DynamoDB operations it made."""
-    with chat.calls(chat.api.service()._repo._client) as made:
-        status, body = chat.call("GET", "rooms", room=room, query=query or None)
+    status, body = chat.call("GET", "rooms", room=room, query=query or None)
     assert status == 200, body
-    return [c["id"] for c in body["comments"]], [op for op, _ in made]
+    assert chat.last is not None
+    return [c["id"] for c in body["comments"]], chat.last.operations("dynamodb")
 
 
 def _post(chat: ChatBackend, room: str, count: int, start: int = 0) -> list[dict[str, Any]]:
@@ -91,7 +94,7 @@ def test_a_view_written_by_a_lagging_consumer_is_behind_and_the_index_serves(cha
     )
     lagging.apply(_parsed(chat, records))
     view = _view(chat, room)
-    assert view is not None and view["lag_ms"] > chat.api.SETTINGS.view_max_lag_ms
+    assert view is not None and view["lag_ms"] > int(chat.api_settings["VIEW_MAX_LAG_MS"])
 
     ids, operations = _latest(chat, room)
 
@@ -184,6 +187,30 @@ def test_a_room_with_comments_from_before_its_view_is_served_from_the_index_unti
     assert _latest(chat, room) == (_newest_ids(older + newer + newest), ["GetItem"])
 
 
+def test_an_incomplete_view_stays_incomplete_through_small_batches_and_reads_use_the_index_until_it_is_full(
+    chat: ChatBackend, room: str
+) -> None:
+    """A room with 30 comments from before its view: each later batch of two leaves the view short of a page
+    and of the room's count, so it stays incomplete and every read goes to the index, until it holds 25."""
+    older = _post(chat, room, 30)
+    chat.dynamodb.put_item(
+        TableName=chat.tables[STATS], Item={"pk": {"S": f"room#{room}"}, "comment_count": {"N": "30"}}
+    )
+    tap = chat.tap()
+    posted = older + _post(chat, room, 3, start=30)
+    _consume(chat, tap.records())
+    while len(posted) < 30 + 25:
+        view = _view(chat, room)
+        assert view is not None and not view["complete"], f"complete with {len(view['ids']) if view else 0} comments"
+        assert _latest(chat, room) == (_newest_ids(posted), ["GetItem", "Query"])
+        assert _latest(chat, room, limit="2") == (_newest_ids(posted, 2), ["GetItem", "Query"])
+        posted += _post(chat, room, 2, start=len(posted))
+        _consume(chat, tap.records())
+    view = _view(chat, room)
+    assert view is not None and view["complete"] and len(view["ids"]) == 25
+    assert _latest(chat, room) == (_newest_ids(posted), ["GetItem"])
+
+
 def test_a_new_room_is_served_from_its_view_from_the_first_comment(chat: ChatBackend, room: str) -> None:
     tap = chat.tap()
     posted = _post(chat, room, 2)
@@ -197,17 +224,14 @@ def test_a_busy_room_costs_one_counter_update_per_hundred_comments(chat: ChatBac
     tap = chat.tap()
     _post(chat, room, 250)
     records = tap.records()
-    with chat.calls(chat.stream.repository()._client) as made:
-        _consume(chat, records)
-    transactions = [op for op, _ in made if op == "TransactWriteItems"]
-    assert len(transactions) == 3  # 99 events and the room's counter per transaction
-    assert [op for op, _ in made if op == "PutItem"] == ["PutItem"]  # one view write for the batch
+    made = _consume(chat, records)
+    assert made.count("TransactWriteItems") == 3  # 99 events and the room's counter per transaction
+    assert made.count("PutItem") == 1  # one view write for the batch
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 250
 
-    with chat.calls(chat.stream.repository()._client) as again:
-        _consume(chat, records)  # the whole batch redelivered
+    again = _consume(chat, records)  # the whole batch redelivered
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 250
-    assert "PutItem" not in [op for op, _ in again]
+    assert "PutItem" not in again
 
 
 def test_the_view_format_written_by_the_consumer_is_the_one_the_api_reads() -> None:
@@ -231,6 +255,6 @@ def test_a_record_without_a_needed_attribute_fails_alone(chat: ChatBackend, room
     _post(chat, room, 2)
     records = tap.records()
     del records[0]["dynamodb"]["NewImage"][bad]
-    result = chat.stream.handler(chat.stream_event(records), FakeLambdaContext())
+    result = chat.consume(records).result
     assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["dynamodb"]["SequenceNumber"]}]}
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 
 from tests.support.chat_backend import COMMENTS, ChatBackend
-from tests.support.events import FakeLambdaContext
 
 
 def test_new_comments_are_counted_per_room_exactly_once(chat: ChatBackend, room: str) -> None:
@@ -15,14 +14,12 @@ def test_new_comments_are_counted_per_room_exactly_once(chat: ChatBackend, room:
     chat.post(room + "-other", "mia", "elsewhere", 1)
     records = tap.records()
     assert {r["eventName"] for r in records} == {"INSERT"} and len(records) == 5
-    event = chat.stream_event(records)
-
-    assert chat.stream.handler(event, FakeLambdaContext()) == {"batchItemFailures": []}
+    assert chat.consume(records).result == {"batchItemFailures": []}
     assert chat.call("GET", "stats", room=room) == (200, {"room": room, "comment_count": 4})
     assert chat.call("GET", "stats", room=room + "-other")[1]["comment_count"] == 1
 
     # Lambda retries a batch (bisect, timeouts): the same records must not count twice.
-    assert chat.stream.handler(copy.deepcopy(event), FakeLambdaContext()) == {"batchItemFailures": []}
+    assert chat.consume(copy.deepcopy(records)).result == {"batchItemFailures": []}
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 4
 
 
@@ -33,9 +30,7 @@ def test_a_bad_record_is_reported_alone_and_the_rest_still_count(chat: ChatBacke
     records = tap.records()
     broken = copy.deepcopy(records[1])
     del broken["dynamodb"]["NewImage"]["chat_room"]
-    event = chat.stream_event([records[0], broken, records[2]])
-
-    result = chat.stream.handler(event, FakeLambdaContext())
+    result = chat.consume([records[0], broken, records[2]]).result
 
     assert result == {"batchItemFailures": [{"itemIdentifier": broken["dynamodb"]["SequenceNumber"]}]}
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 2
@@ -51,5 +46,5 @@ def test_non_insert_records_change_nothing(chat: ChatBackend, room: str) -> None
     )
     remove = tap.records()
     assert [r["eventName"] for r in insert + remove] == ["INSERT", "REMOVE"]
-    assert chat.stream.handler(chat.stream_event(remove), FakeLambdaContext()) == {"batchItemFailures": []}
+    assert chat.consume(remove).result == {"batchItemFailures": []}
     assert chat.call("GET", "stats", room=room)[1]["comment_count"] == 0

@@ -81,9 +81,11 @@ def database(postgres: Postgres) -> Iterator[Database]:
             yield db
         finally:
             admin.execute(f"DROP DATABASE {name} WITH (FORCE)")  # type: ignore[arg-type]
+            # The owner last: since PostgreSQL 16 a role that granted a membership (the clone's) cannot be
+            # dropped while the membership exists.
             for leftover in admin.execute(
-                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s OR rolname LIKE %s",
-                (f"%_{suffix}", f"%_{suffix}_%"),
+                "SELECT rolname FROM pg_roles WHERE rolname LIKE %s OR rolname LIKE %s ORDER BY rolname = %s",
+                (f"%_{suffix}", f"%_{suffix}_%", owner),
             ).fetchall():
                 admin.execute(f"DROP ROLE {leftover[0]}")  # type: ignore[arg-type]
 

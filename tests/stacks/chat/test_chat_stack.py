@@ -18,6 +18,7 @@ from stacks.common.waf import MANAGED_RULE_GROUPS, RATE_RULE
 from stacks.config import load_stage
 from tests.support.chat_backend import COMMENTS, IDEMPOTENCY, STATS
 from tests.support.iam import role_of_function, statements_of_role, tls_only_policy
+from tests.support.lambda_packages import POWERTOOLS_LAYER, distribution_version
 from tests.support.synth import Synthesized, resources_of_type
 
 STAGES = ("sandbox", "prod")
@@ -139,6 +140,9 @@ def test_functions_are_traced_json_logged_and_use_the_pinned_powertools_layer(sy
 
 
 def test_powertools_layer_matches_the_tested_release() -> None:
+    """The handler tests import the functions with .lambda/layer's Powertools, and type-check against the
+    venv's: both are the release whose layer the template deploys."""
+    assert distribution_version(POWERTOOLS_LAYER, "aws-lambda-powertools") == POWERTOOLS_VERSION
     assert version("aws-lambda-powertools") == POWERTOOLS_VERSION
 
 

@@ -1,13 +1,16 @@
 """LocalStack Lambda executor that runs each execution environment as a host process (no Docker).
 
 Selected with `LAMBDA_RUNTIME_EXECUTOR=host`. Python runtimes only. The function runs with the
-interpreter named by `LAMBDA_HOST_EXECUTOR_PYTHON` (default: the one running LocalStack), which must
-already hold the function's dependencies: layers are accepted by the API but not mounted. Everything
-listens and connects on 127.0.0.1 only.
+interpreter named by `LAMBDA_HOST_EXECUTOR_PYTHON` (default: the one running LocalStack). With
+`LAMBDA_HOST_EXECUTOR_RUNTIME` (a folder holding the Lambda runtime's own packages) it runs isolated as on
+Lambda (`-I -S`): its code, then `LAMBDA_HOST_EXECUTOR_LAYER` (a folder standing in for its layers' content,
+used when the function has layers; layers are accepted by the API but not mounted), then the runtime's
+packages, and nothing of any venv. Everything listens and connects on 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -34,26 +37,25 @@ def function_python() -> str:
     return os.environ.get("LAMBDA_HOST_EXECUTOR_PYTHON") or sys.executable
 
 
-def worker_environment(env_vars: dict[str, object], *, code_dir: str, port: int, gateway_port: int) -> dict[str, str]:
-    """The function's environment: LocalStack's Lambda variables, pointed at the loopback gateway.
-
-    Starts from a minimal host environment so LocalStack's own venv and settings do not leak in.
+def worker_environment(env_vars: dict[str, object], *, code_dir: str, gateway_port: int) -> dict[str, str]:
+    """The function's environment: LocalStack's Lambda variables (the function's own among them), and the
+    endpoint that sends its SDK calls to the loopback gateway. Nothing of the host's but PATH, HOME and the
+    locale; the worker's own settings (port, import path) go on its command line, not here.
     """
     env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR") if key in os.environ}
     env.update({key: str(value) for key, value in env_vars.items()})
-    endpoint = f"http://{LOOPBACK}:{gateway_port}"
-    env.update(
-        {
-            "AWS_ENDPOINT_URL": endpoint,
-            "LOCALSTACK_HOSTNAME": LOOPBACK,
-            "LAMBDA_TASK_ROOT": code_dir,
-            "PYTHONPATH": code_dir,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
-            "HOST_EXECUTOR_PORT": str(port),
-        }
-    )
+    env.update({"AWS_ENDPOINT_URL": f"http://{LOOPBACK}:{gateway_port}", "LAMBDA_TASK_ROOT": code_dir})
     return env
+
+
+def worker_command(worker: Path, *, port: int, has_layers: bool) -> list[str]:
+    """How the worker starts: isolated with the Lambda package folders when they are configured."""
+    runtime = os.environ.get("LAMBDA_HOST_EXECUTOR_RUNTIME")
+    if not runtime:
+        return [function_python(), "-u", str(worker), str(port), "[]"]
+    layer = os.environ.get("LAMBDA_HOST_EXECUTOR_LAYER")
+    paths = [*([layer] if has_layers and layer else []), runtime]
+    return [function_python(), "-I", "-S", "-B", "-u", str(worker), str(port), json.dumps(paths)]
 
 
 class HostRuntimeExecutor(RuntimeExecutor):
@@ -70,12 +72,11 @@ class HostRuntimeExecutor(RuntimeExecutor):
     def start(self, env_vars: dict[str, str]) -> None:
         self.executor_endpoint.start()
         code_dir = str(self.function_version.config.code.get_unzipped_code_location())
-        env = worker_environment(
-            env_vars, code_dir=code_dir, port=self.port, gateway_port=config.GATEWAY_LISTEN[0].port
-        )
+        env = worker_environment(env_vars, code_dir=code_dir, gateway_port=config.GATEWAY_LISTEN[0].port)
+        command = worker_command(WORKER, port=self.port, has_layers=bool(self.function_version.config.layers))
         with self.log_file.open("ab") as log:
             self.process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-                [function_python(), str(WORKER)],
+                command,
                 cwd=code_dir,
                 env=env,
                 stdin=subprocess.DEVNULL,

@@ -156,10 +156,10 @@ def serve(handler: Any, port: int) -> ThreadingHTTPServer:
 
 
 def main() -> int:
-    port = int(os.environ["HOST_EXECUTOR_PORT"])
+    """`worker.py PORT PATHS`: serve on 127.0.0.1:PORT; PATHS (JSON) follow the function's code on sys.path."""
+    port, paths = int(sys.argv[1]), json.loads(sys.argv[2]) if len(sys.argv) > 2 else []
     task_root = os.environ.get("LAMBDA_TASK_ROOT", os.getcwd())
-    if task_root not in sys.path:
-        sys.path.insert(0, task_root)
+    sys.path[:0] = [task_root, *paths]
     try:
         handler = load_handler(os.environ["_HANDLER"])
     except Exception as error:

@@ -1,0 +1,77 @@
+"""What `make synth` prints: every stack of every stage named and their warnings shown, so .ci/run's warning check
+sees a warning on a stack inside a stage; then the summary of tools/cdk_stage/summary.py."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.support.synth import ROOT, Synthesized
+from tools.cdk_stage import assembly, summary
+
+PROBE_APP = """
+from aws_cdk import Annotations, App, Stack, Stage
+
+app = App()
+for name in ("one", "two"):
+    stack = Stack(Stage(app, name), "Chat")
+    if name == "two":
+        Annotations.of(stack).add_warning_v2("probe:warning", "a warning on a stack inside a stage")
+app.synth()
+"""
+
+
+def _makefile_synth_command() -> list[str]:
+    found = re.search(r"^CDK_SYNTH := (?P<command>.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert found is not None
+    return shlex.split(found["command"])
+
+
+def _ci_warning_pattern() -> re.Pattern[str]:
+    found = re.search(r'grep -Ei "(?P<pattern>[^"]+)" "\$synth_log"', (ROOT / ".ci" / "run").read_text())
+    assert found is not None
+    return re.compile(found["pattern"], re.IGNORECASE | re.MULTILINE)
+
+
+@pytest.mark.slow
+def test_the_synth_command_names_the_stacks_in_stages_and_ci_sees_their_warnings(tmp_path: Path) -> None:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]  # the app's flags: no flags banner
+    (tmp_path / "app.py").write_text(PROBE_APP)
+    (tmp_path / "cdk.json").write_text(json.dumps({"app": f"{sys.executable} app.py", "context": context}))
+    env = {
+        **os.environ,
+        "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+    }
+    done = subprocess.run(
+        _makefile_synth_command(), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert "Supply a stack id (one/Chat, two/Chat) to display its template." in output
+    flagged = [match.group(0) for match in _ci_warning_pattern().finditer(output)]
+    assert flagged, output
+    warning_lines = [line for line in output.splitlines() if "a warning on a stack inside a stage" in line]
+    assert warning_lines and all(_ci_warning_pattern().search(line) for line in warning_lines), output
+
+
+def test_the_summary_lists_every_stack_of_every_stage_in_deploy_order_with_its_template(synth: Synthesized) -> None:
+    printed = summary.summary(synth.outdir).splitlines()
+    stacks = assembly.read_assembly(synth.outdir)
+    assert printed[0].startswith(f"Synthesized {len(stacks)} stacks of 2 stages (sandbox, prod) into ")
+    rows = [line.split() for line in printed[2:-1]]
+    assert [(row[0], row[1]) for row in rows] == [(s.stage, s.stack_id) for s in stacks]
+    for row, stack in zip(rows, stacks, strict=True):
+        assert row[2] == stack.region
+        assert int(row[3]) == len(stack.template["Resources"])
+        assert Path(row[4]).resolve() == stack.template_file.resolve()
+    assert [row[1] for row in rows if row[0] == "sandbox"] == ["Chat", "Web", "Edge"]
+    assert [row[1] for row in rows if row[0] == "prod"] == ["Chat", "Web", "EdgeFunctions", "Edge"]
+    assert printed[-1].startswith("Next: make test")

@@ -1,0 +1,257 @@
+"""A deployed function run as Lambda runs it, for the handler tests: its code asset, the packages Lambda gives
+it, its template's environment, a Lambda context per invocation, and its calls checked against its role.
+
+`LambdaWorker` starts tests/support/lambda_worker_process.py in an interpreter of its own (`-I -S`: nothing
+of the development venv), which imports the handler once and serves invocations over a pipe. An invocation
+comes back as an `Invocation`: the handler's result or error, the log lines it wrote, the AWS calls it made
+and the X-Ray documents it sent. By default an invocation fails the test that made it when the function
+raised, wrote an ERROR log line, or made a call its role does not allow; a test about such a failure says
+which one it expects.
+
+Tracing is on where the template turns it on: the worker's X-Ray daemon address is a UDP socket here, read
+after each invocation, as Lambda's daemon would receive the segments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import closing, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.support import lambda_packages
+from tests.support.lambda_environment import (
+    ACCOUNT,
+    DeployedFunction,
+    FunctionEnvironment,
+    Resolver,
+    deployed_function,
+    function_environment,
+)
+from tests.support.role_policy import Denied, RolePolicy
+from tests.support.synth import Synthesized
+
+PROCESS = Path(__file__).with_name("lambda_worker_process.py")
+# What a fan-out's zygote imports before it forks the containers (each still imports the handler itself).
+PRELOAD = (
+    "boto3",
+    "botocore.client",
+    "aws_xray_sdk.core",
+    "aws_lambda_powertools.event_handler",
+    "aws_lambda_powertools.utilities.idempotency",
+    "aws_lambda_powertools.utilities.parameters",
+    "pydantic",
+)
+
+
+@contextmanager
+def deployed_worker(
+    synth: Synthesized,
+    stack: str,
+    handler: str,
+    *,
+    resources: dict[str, dict[str, str]],
+    endpoints: Mapping[str, str],
+) -> Iterator[LambdaWorker]:
+    """A started worker of the function of `stack` whose Handler is `handler`: `resources` are the local
+    stand-ins of the template's resources its environment and role name (logical id -> {"Ref": ..., "Arn":
+    ...}), `endpoints` the emulators (botocore service id -> URL). Stops it on exit."""
+    function = deployed_function(synth, stack, handler)
+    resolver = Resolver(synth.templates[stack], synth.regions[stack], resources)
+    with closing(LambdaWorker(function, resolver, endpoints).start()) as worker:
+        yield worker
+
+
+class FunctionFailed(AssertionError):
+    """An invocation failed in a way its test did not expect (an error, an ERROR log line, a denied call)."""
+
+
+@dataclass
+class Invocation:
+    result: Any
+    error: dict[str, Any] | None
+    logs: list[str]
+    calls: list[dict[str, Any]]
+    duration_ms: float
+    segments: list[dict[str, Any]] = field(default_factory=list)
+    denied: list[Denied] = field(default_factory=list)
+
+    def operations(self, service: str | None = None) -> list[str]:
+        return [c["operation"] for c in self.calls if service is None or c["service"] == service]
+
+    def error_lines(self) -> list[str]:
+        """Log lines at ERROR or above, and tracebacks (what a log-based alarm or a reader would see)."""
+        found = []
+        for line in self.logs:
+            try:
+                level = str(json.loads(line).get("level", "")).upper()
+            except (ValueError, AttributeError):
+                level = "ERROR" if "Traceback (most recent call last)" in line else ""
+            if level in ("ERROR", "CRITICAL", "FATAL"):
+                found.append(line)
+        return found
+
+
+class LambdaWorker:
+    """One execution environment of `function` with `environment`; start() once, invoke() many times."""
+
+    def __init__(
+        self,
+        function: DeployedFunction,
+        resolver: Resolver,
+        endpoints: Mapping[str, str],
+        *,
+        mode: str = "serve",
+    ) -> None:
+        self.function = function
+        self.policy = RolePolicy.of(function, resolver)
+        self._daemon: socket.socket | None = None
+        if function.tracing:
+            self._daemon = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._daemon.bind(("127.0.0.1", 0))
+            self._daemon.setblocking(False)
+        daemon = f"127.0.0.1:{self._daemon.getsockname()[1]}" if self._daemon else None
+        self.environment: FunctionEnvironment = function_environment(function, resolver, endpoints, xray_daemon=daemon)
+        layers = lambda_packages.layer_folders(function.template, function.properties.get("Layers", []))
+        self.import_path = lambda_packages.import_path(function.task_root, layers)
+        self.mode = mode
+        self.init: Invocation | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+        # What the interpreter itself writes outside the capture (closed in close()).
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115
+
+    def start(self) -> LambdaWorker:
+        requests_read, requests_write = os.pipe()
+        replies_read, replies_write = os.pipe()
+        settings = {
+            "path": self.import_path,
+            "handler": self.function.handler,
+            "timeout_s": self.function.timeout_s,
+            "mode": self.mode,
+            "preload": [m for m in PRELOAD if self.mode == "fan-out"],
+        }
+        self._process = subprocess.Popen(
+            [
+                sys.executable,
+                "-I",
+                "-S",
+                "-B",
+                str(PROCESS),
+                str(requests_read),
+                str(replies_write),
+                json.dumps(settings),
+            ],
+            env=self.environment.variables(),
+            cwd=self.function.task_root,
+            pass_fds=(requests_read, replies_write),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
+        os.close(requests_read)
+        os.close(replies_write)
+        self._requests = os.fdopen(requests_write, "w", buffering=1)
+        self._replies = os.fdopen(replies_read)
+        self.init = self._invocation(self._read())
+        if self.init.error:
+            raise FunctionFailed(f"{self.function.logical_id} failed to initialize: {self.init.error}")
+        self._check(self.init, expect_error=False, allow_error_logs=False)
+        return self
+
+    def invoke(self, event: Any, *, expect_error: bool = False, allow_error_logs: bool = False) -> Invocation:
+        """One invocation. Fails unless it ran clean: no error (or one, if `expect_error`), no ERROR log line
+        (unless `allow_error_logs`), and every AWS call allowed by the function's role."""
+        self._send({"op": "invoke", "event": event})
+        invocation = self._invocation(self._read())
+        self._check(invocation, expect_error=expect_error, allow_error_logs=allow_error_logs)
+        return invocation
+
+    def fan_out(self, batches: list[list[Any]]) -> list[list[Invocation]]:
+        """Each batch of events in a container of its own, all at once (a fan-out worker only)."""
+        self._send({"op": "fan-out", "batches": batches})
+        results = []
+        for replies in self._read()["batches"]:
+            if replies and "init_ms" in replies[0]:
+                raise FunctionFailed(f"a container failed to initialize: {replies[0]['error']}")
+            invocations = [self._invocation(reply) for reply in replies]
+            for invocation in invocations:
+                self._check(invocation, expect_error=False, allow_error_logs=False)
+            results.append(invocations)
+        return results
+
+    def environ(self) -> dict[str, Any]:
+        """What the function's process sees: its environment, sys.path, and the file of each top-level
+        module it has imported."""
+        self._send({"op": "environ"})
+        return self._read()
+
+    def close(self) -> None:
+        if self._process is None:
+            return
+        self._requests.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._replies.close()
+        self._log.close()
+        if self._daemon:
+            self._daemon.close()
+        self._process = None
+
+    def _send(self, request: dict[str, Any]) -> None:
+        if self._process is None:
+            raise RuntimeError("the worker is not running: start() it first")
+        self._requests.write(json.dumps(request) + "\n")
+
+    def _read(self) -> dict[str, Any]:
+        line = self._replies.readline()
+        if not line:
+            self._log.seek(0)
+            raise FunctionFailed(
+                f"the worker of {self.function.logical_id} exited:\n{self._log.read().decode(errors='replace')[-4000:]}"
+            )
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def _invocation(self, reply: dict[str, Any]) -> Invocation:
+        invocation = Invocation(
+            result=reply.get("result"),
+            error=reply.get("error"),
+            logs=reply.get("logs", []),
+            calls=reply.get("calls", []),
+            duration_ms=float(reply.get("duration_ms", reply.get("init_ms", 0.0))),
+            segments=self._segments(),
+        )
+        invocation.denied = self.policy.denied(invocation.calls, ACCOUNT)
+        return invocation
+
+    def _segments(self) -> list[dict[str, Any]]:
+        """The X-Ray documents received so far: each datagram is a JSON header line, then the document."""
+        found = []
+        while self._daemon is not None:
+            try:
+                datagram = self._daemon.recv(65_536)
+            except BlockingIOError:
+                break
+            found.append(json.loads(datagram.split(b"\n", 1)[1]))
+        return found
+
+    def _check(self, invocation: Invocation, *, expect_error: bool, allow_error_logs: bool) -> None:
+        name = f"{self.function.stack}/{self.function.logical_id}"
+        if invocation.denied:
+            raise FunctionFailed(f"{name}: " + "; ".join(str(d) for d in invocation.denied))
+        if invocation.error and not expect_error:
+            raise FunctionFailed(f"{name} raised {invocation.error['errorType']}: {invocation.error['errorMessage']}")
+        if expect_error and not invocation.error:
+            raise FunctionFailed(f"{name} was expected to fail, and returned {invocation.result!r}")
+        errors = invocation.error_lines()
+        if errors and not (allow_error_logs or expect_error):
+            raise FunctionFailed(f"{name} logged at ERROR:\n" + "\n".join(errors))
