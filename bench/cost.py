@@ -14,6 +14,12 @@ from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 NAT_INSTANCE_ROOT_GB = 8  # the Amazon Linux 2023 image's root volume, when the template sets no size
+# A CloudFront VPC origin has no line of its own: its network interface's private address comes at "no
+# additional cost" (Restrict access with VPC origins, CloudFront Developer Guide), and data from AWS origins to
+# CloudFront's edge locations is "free of charge" (AWS Storage Services Overview whitepaper, Cost Model). The
+# pricing page was not at hand when this was written: verify before quoting. An internal load balancer behind
+# it has no public IPv4 addresses to pay for (see the ALB line).
+VPC_ORIGIN_MONTH = 0.0
 
 
 @dataclass(frozen=True)
@@ -163,6 +169,8 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         )  # every non-edge function at the API request count: an upper bound for the stream consumer
         if function.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions":
             add("Lambda SnapStart", *_snap_start(memory_gb, calls, hours, load, p))
+    if vpc_origins := types["AWS::CloudFront::VpcOrigin"]:
+        add("CloudFront VPC origin", vpc_origins * VPC_ORIGIN_MONTH, vpc_origins * VPC_ORIGIN_MONTH)
     if types["AWS::CloudFront::Distribution"]:
         add(
             "CloudFront",

@@ -13,6 +13,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
+from stacks.common.origin import OriginFetchAccess
 from stacks.common.policies import log_group
 
 # Keep in step with aws-lambda-powertools in requirements-dev.txt: tests run the handlers with that
@@ -75,6 +76,7 @@ class PythonFunction(Construct):
         reserved_concurrency: int | None = None,
         log_level: str = "INFO",
         snap_start: bool = False,
+        placement: OriginFetchAccess | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", retention_days=log_retention_days)
@@ -109,7 +111,12 @@ class PythonFunction(Construct):
                 "POWERTOOLS_LOG_LEVEL": log_level,
                 **environment,
             },
+            vpc=placement.vpc if placement else None,
+            vpc_subnets=placement.subnets if placement else None,
+            security_groups=[placement.security_group] if placement else None,
         )
+        if placement:
+            self._allow_network_interfaces()
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -124,4 +131,16 @@ class PythonFunction(Construct):
             self.function,
             "AwsSolutions-L1",
             f"Pinned to {RUNTIME.name}, the interpreter the handler tests run on; upgrade both together.",
+        )
+
+    def _allow_network_interfaces(self) -> None:
+        """What Lambda needs to attach the function to its subnets (a role of our own gets none of it)."""
+        self.role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaENIManagementAccess")
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaENIManagementAccess]",
+            "The AWS-maintained policy for the network interfaces Lambda creates in the function's subnets "
+            "(ec2:CreateNetworkInterface and its kin, which take no narrower resource before the interface exists).",
         )

@@ -149,3 +149,16 @@ def test_fixed_monthly_items() -> None:
     assert items["Secrets Manager"]["idle"] == pytest.approx(0.40)
     assert items["CloudWatch alarms"]["idle"] == pytest.approx(0.10)
     assert items["WAF"]["idle"] == pytest.approx(7.0)
+
+
+def test_an_internal_load_balancer_pays_no_public_addresses_and_a_vpc_origin_is_priced_at_zero() -> None:
+    """The seam of issue 20: the internal ALB behind a VPC origin drops the public IPv4 charge per zone."""
+    prices = load_prices()
+    subnets = ["a", "b", "c"]
+    public = ("Alb", "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Subnets": subnets})
+    internal = ("Alb", "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Subnets": subnets, "Scheme": "internal"})
+    saved = stack_cost(_template(public), "eu-west-1", prices)["ALB"]["idle"]
+    saved -= stack_cost(_template(internal), "eu-west-1", prices)["ALB"]["idle"]
+    assert saved == pytest.approx(3 * 730 * prices["prices"]["public_ipv4_hour"]["eu-west-1"])
+    items = stack_cost(_template(("Origin", "AWS::CloudFront::VpcOrigin", {})), "eu-west-1", prices)
+    assert items == {"CloudFront VPC origin": {"idle": 0.0, "load": 0.0}}

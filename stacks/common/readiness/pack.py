@@ -19,6 +19,7 @@ from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
 from stacks.common.readiness import (
+    edge,
     github_access,
     lifecycle,
     limits,
@@ -145,7 +146,7 @@ class DeployReadinessChecks(NagPack):
 
 def all_checks() -> list[Check]:
     """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, security,
-    CI access, SnapStart."""
+    CI access, the CloudFront/origin seam, SnapStart."""
     return [
         *network.CHECKS,
         *policies.CHECKS,
@@ -154,5 +155,6 @@ def all_checks() -> list[Check]:
         *limits.CHECKS,
         *security.CHECKS,
         *github_access.CHECKS,
+        *edge.CHECKS,
         *snapstart.CHECKS,
     ]
