@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.chat.api import ChatApi
@@ -30,6 +32,14 @@ class ChatAlarms(Construct):
         data: ChatData,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._build_api_alarms(config, topic, api)
+        for name, function in (("Api", api.handler), ("Stream", stats.handler)):
+            self._build_function_alarms(topic, name, function)
+        for name, table in (("Comments", data.comments), ("RoomStats", data.room_stats)):
+            self._build_table_alarm(topic, name, table)
+        self._build_stream_alarms(topic, stats)
+
+    def _build_api_alarms(self, config: ChatConfig, topic: AlarmTopic, api: ChatApi) -> None:
         topic.alarm(
             self,
             "Api5xx",
@@ -45,37 +55,41 @@ class ChatAlarms(Construct):
             evaluation_periods=3,
             description="The chat API's p99 latency stayed high for 15 minutes",
         )
-        for name, function in (("Api", api.handler), ("Stream", stats.handler)):
-            topic.alarm(
-                self,
-                f"{name}FunctionErrors",
-                metric=function.metric_errors(period=_PERIOD, statistic="Sum"),
-                threshold=1,
-                description=f"The {name.lower()} function raised errors",
-            )
-            topic.alarm(
-                self,
-                f"{name}FunctionThrottles",
-                metric=function.metric_throttles(period=_PERIOD, statistic="Sum"),
-                threshold=1,
-                description=f"The {name.lower()} function was throttled",
-            )
-        for name, table in (("Comments", data.comments), ("RoomStats", data.room_stats)):
-            topic.alarm(
-                self,
-                f"{name}Throttles",
-                metric=cw.MathExpression(
-                    expression="reads + writes",
-                    using_metrics={
-                        "reads": table.metric("ReadThrottleEvents", period=_PERIOD, statistic="Sum"),
-                        "writes": table.metric("WriteThrottleEvents", period=_PERIOD, statistic="Sum"),
-                    },
-                    period=_PERIOD,
-                    label=f"{name} throttle events",
-                ),
-                threshold=1,
-                description=f"DynamoDB throttled requests to the {name} table",
-            )
+
+    def _build_function_alarms(self, topic: AlarmTopic, name: str, function: lambda_.IFunction) -> None:
+        topic.alarm(
+            self,
+            f"{name}FunctionErrors",
+            metric=function.metric_errors(period=_PERIOD, statistic="Sum"),
+            threshold=1,
+            description=f"The {name.lower()} function raised errors",
+        )
+        topic.alarm(
+            self,
+            f"{name}FunctionThrottles",
+            metric=function.metric_throttles(period=_PERIOD, statistic="Sum"),
+            threshold=1,
+            description=f"The {name.lower()} function was throttled",
+        )
+
+    def _build_table_alarm(self, topic: AlarmTopic, name: str, table: dynamodb.ITable) -> None:
+        topic.alarm(
+            self,
+            f"{name}Throttles",
+            metric=cw.MathExpression(
+                expression="reads + writes",
+                using_metrics={
+                    "reads": table.metric("ReadThrottleEvents", period=_PERIOD, statistic="Sum"),
+                    "writes": table.metric("WriteThrottleEvents", period=_PERIOD, statistic="Sum"),
+                },
+                period=_PERIOD,
+                label=f"{name} throttle events",
+            ),
+            threshold=1,
+            description=f"DynamoDB throttled requests to the {name} table",
+        )
+
+    def _build_stream_alarms(self, topic: AlarmTopic, stats: RoomStatsUpdater) -> None:
         topic.alarm(
             self,
             "StreamIteratorAge",
