@@ -10,7 +10,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from stacks.chat.config import METRICS_NAMESPACE
+from stacks.chat.config import METRICS_NAMESPACE, ChatConfig
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
@@ -18,7 +18,6 @@ from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction, bundle_constants
 from stacks.common.secrets import generated_key
 from stacks.common.waf import managed_rules_web_acl
-from stacks.config import ChatConfig
 
 API_STAGE = "v1"
 LIVE_ALIAS = "live"

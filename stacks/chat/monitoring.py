@@ -9,10 +9,10 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.chat.api import ChatApi
+from stacks.chat.config import ChatConfig
 from stacks.chat.data import ChatData
 from stacks.chat.stream import RoomStatsUpdater
 from stacks.common.alarms import AlarmTopic
-from stacks.config import ChatConfig
 
 _PERIOD = Duration.minutes(5)
 

@@ -11,8 +11,7 @@ from constructs import Construct
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group, removal_policy
-from stacks.config import StageConfig
-from stacks.config_base import RemovalMode
+from stacks.config_base import RemovalMode, StageFacts
 from stacks.web.app_role import AppDatabaseRole
 from stacks.web.config import WebConfig
 from stacks.web.network import Network
@@ -39,16 +38,17 @@ class Database(Construct):
     admits one (ECS fetches the task's secrets through the task's own network interface).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: WebConfig, facts: StageFacts, network: Network
+    ) -> None:
         super().__init__(scope, construct_id)
-        config = stage.web
-        self.security_group = self._build_security_group(network, retain=stage.removal == "retain")
+        self.security_group = self._build_security_group(network, retain=facts.removal == "retain")
         # Our own secret (not Credentials.from_generated_secret): a logical id without the stage in it, and
         # prod keeps the credentials of a retained cluster.
         self.secret = rds.DatabaseSecret(self, "Secret", username="app_admin")
-        self.secret.apply_removal_policy(removal_policy(stage.removal))
+        self.secret.apply_removal_policy(removal_policy(facts.removal))
         self.cluster = self._build_cluster(
-            config, network, removal=stage.removal, deletion_protection=stage.deletion_protection
+            config, network, removal=facts.removal, deletion_protection=facts.deletion_protection
         )
         self._build_exported_logs(config.db_log_retention_days)
         assert self.cluster.secret is not None
@@ -62,12 +62,12 @@ class Database(Construct):
             writer=self.cluster.node.find_child("Writer"),
             admin_secret=self.attached_secret,
             database=DATABASE_NAME,
-            removal=removal_policy(stage.removal),
+            removal=removal_policy(facts.removal),
             log_retention_days=config.log_retention_days,
         )
         if config.db_rotation_days:
             self._build_rotation(network, every=Duration.days(config.db_rotation_days))
-        self._acknowledge(rotates=bool(config.db_rotation_days), deletion_protection=stage.deletion_protection)
+        self._acknowledge(rotates=bool(config.db_rotation_days), deletion_protection=facts.deletion_protection)
 
     def _build_security_group(self, network: Network, *, retain: bool) -> ec2.SecurityGroup:
         group = ec2.SecurityGroup(
