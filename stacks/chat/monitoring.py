@@ -11,7 +11,7 @@ from constructs import Construct
 from stacks.chat.api import ChatApi
 from stacks.chat.config import ChatConfig
 from stacks.chat.data import ChatData
-from stacks.chat.stream import RoomStatsUpdater
+from stacks.chat.stream import ChatStream
 from stacks.common.alarms import AlarmTopic
 
 _PERIOD = Duration.minutes(5)
@@ -28,16 +28,16 @@ class ChatAlarms(Construct):
         config: ChatConfig,
         topic: AlarmTopic,
         api: ChatApi,
-        stats: RoomStatsUpdater,
+        stream: ChatStream,
         data: ChatData,
     ) -> None:
         super().__init__(scope, construct_id)
         self._build_api_alarms(config, topic, api)
-        for name, function in (("Api", api.handler), ("Stream", stats.handler)):
+        for name, function in (("Api", api.handler), ("Stream", stream.handler)):
             self._build_function_alarms(topic, name, function)
         for name, table in (("Comments", data.comments), ("RoomStats", data.room_stats)):
             self._build_table_alarm(topic, name, table)
-        self._build_stream_alarms(topic, stats)
+        self._build_stream_alarms(topic, stream)
 
     def _build_api_alarms(self, config: ChatConfig, topic: AlarmTopic, api: ChatApi) -> None:
         topic.alarm(
@@ -89,11 +89,11 @@ class ChatAlarms(Construct):
             description=f"DynamoDB throttled requests to the {name} table",
         )
 
-    def _build_stream_alarms(self, topic: AlarmTopic, stats: RoomStatsUpdater) -> None:
+    def _build_stream_alarms(self, topic: AlarmTopic, stream: ChatStream) -> None:
         topic.alarm(
             self,
             "StreamIteratorAge",
-            metric=stats.handler.metric("IteratorAge", period=Duration.minutes(1), statistic="Maximum"),
+            metric=stream.handler.metric("IteratorAge", period=Duration.minutes(1), statistic="Maximum"),
             threshold=60_000,
             evaluation_periods=5,
             description="The stream consumer is more than a minute behind",
@@ -101,7 +101,7 @@ class ChatAlarms(Construct):
         topic.alarm(
             self,
             "StreamDeadLetters",
-            metric=stats.dead_letters.metric_approximate_number_of_messages_visible(
+            metric=stream.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
             threshold=1,

@@ -21,7 +21,7 @@ STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags b
 STREAM_MEMORY_MB = 512
 
 
-class RoomStatsUpdater(Construct):
+class ChatStream(Construct):
     """Counts new comments per room and keeps each room's latest 25 in one item, from the table's stream.
 
     Nothing is dropped silently: failed batches are split (bisect) and retried a bounded number of times;

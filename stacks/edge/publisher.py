@@ -19,7 +19,7 @@ from stacks.common.readiness import declare_bounds
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
-# Error names raised by lambda/edge_cache publishing.py, and Lambda's own transient ones.
+# Error names raised by lambda/edge_cache pages.py, and Lambda's own transient ones.
 RETRYABLE_ERRORS = [
     "RetryableOriginError",
     "Lambda.ServiceException",
@@ -86,7 +86,7 @@ class CachePublisher(Construct):
             log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=FETCH_MEMORY_MB,
-            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the write to S3.
+            # The fetch is cut at fetch_timeout_s (pages.within); the rest is for the write to S3.
             timeout_s=config.fetch_timeout_s + 15,
             placement=web_origin.fetch_access,
         )
