@@ -128,7 +128,10 @@ class Resolver:
     """CloudFormation's intrinsic functions over a template, with local stand-ins for its resources.
 
     `resources` maps a logical id to its attributes: "Ref" (what Ref returns), "Arn", and any other
-    Fn::GetAtt attribute; `dynamic` answers a dynamic reference ('{{resolve:secretsmanager:...}}').
+    Fn::GetAtt attribute; `dynamic` answers a dynamic reference ('{{resolve:secretsmanager:...}}');
+    `stacks` are the resolvers of the other stacks whose outputs this one reads (Fn::GetStackOutput, CDK's weak
+    cross-stack reference), by stack name: an output resolves as its producing stack's template writes it,
+    through that stack's stand-ins.
     """
 
     template: dict[str, Any]
@@ -136,26 +139,39 @@ class Resolver:
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
     dynamic: Callable[[str, str], str] | None = None
     account: str = ACCOUNT
+    stacks: dict[str, Resolver] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> str:
         if isinstance(value, str):
             return _DYNAMIC.sub(lambda m: self._dynamic(m["service"], m["spec"]), value)
         if isinstance(value, dict) and len(value) == 1:
             ((function, argument),) = value.items()
-            if function == "Ref":
-                return self._ref(str(argument))
-            if function == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-                return self._attribute(logical_id, attribute)
-            if function == "Fn::Join":
-                separator, parts = argument
-                return str(separator).join(self.resolve(part) for part in parts)
-            if function == "Fn::Select":
-                index, items = argument
-                return self.resolve(items[int(index)])
-            if function == "Fn::Sub" and isinstance(argument, str):
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m[1]), argument)
+            intrinsic = {
+                "Ref": lambda: self._ref(str(argument)),
+                "Fn::GetAtt": lambda: self._attribute(*_attribute_of(argument)),
+                "Fn::Join": lambda: str(argument[0]).join(self.resolve(part) for part in argument[1]),
+                "Fn::Select": lambda: self.resolve(argument[1][int(argument[0])]),
+                "Fn::Sub": lambda: re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m[1]), self._text(argument)),
+                "Fn::GetStackOutput": lambda: self._stack_output(argument),
+            }.get(function)
+            if intrinsic is not None:
+                return intrinsic()
         raise Unresolved(f"cannot resolve {json.dumps(value)}")
+
+    @staticmethod
+    def _text(argument: Any) -> str:
+        if not isinstance(argument, str):
+            raise Unresolved(f"cannot resolve Fn::Sub with variables: {json.dumps(argument)}")
+        return argument
+
+    def _stack_output(self, reference: dict[str, str]) -> str:
+        producer = self.stacks.get(reference["StackName"])
+        if producer is None or producer.region != reference.get("Region", self.region):
+            raise Unresolved(f"no local stand-in for the stack {reference['StackName']} in {reference.get('Region')}")
+        output = producer.template.get("Outputs", {}).get(reference["OutputName"])
+        if output is None:
+            raise Unresolved(f"{reference['StackName']} has no output {reference['OutputName']}")
+        return producer.resolve(output["Value"])
 
     def _sub(self, name: str) -> str:
         logical_id, _, attribute = name.partition(".")
@@ -183,6 +199,11 @@ class Resolver:
         if self.dynamic is None:
             raise Unresolved(f"no local source for the dynamic reference {{{{resolve:{service}:{spec}}}}}")
         return self.dynamic(service, spec)
+
+
+def _attribute_of(argument: Any) -> tuple[str, str]:
+    logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+    return str(logical_id), str(attribute)
 
 
 @dataclass(frozen=True)
