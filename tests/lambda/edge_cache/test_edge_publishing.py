@@ -223,3 +223,24 @@ def test_https_fetches_refuse_a_certificate_for_another_name(tls_origin: Any) ->
     origin, ca_file = tls_origin
     with pytest.raises(RetryableOriginError, match=r"CERTIFICATE_VERIFY_FAILED"):
         fetch(f"{origin.url}/news/today", timeout_s=5, tls_name="other.example.test", context=_trusting(ca_file))
+
+
+def test_the_trust_store_is_loaded_once_per_environment_not_per_fetch(
+    origin: LocalOrigin, tls_origin: tuple[LocalOrigin, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An SSL context reads the whole CA bundle when it is built (about 20 ms of CPU at one vCPU here, billed with
+    every fetch), and urllib builds one for every opener: openers are built once per execution environment, over
+    HTTP (the shipped stages) and over HTTPS with the trust store the function has."""
+    import http.client
+    import ssl
+
+    built: list[object] = []
+    default_context, https_context = ssl.create_default_context, http.client._create_https_context  # type: ignore[attr-defined]
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: built.append(a) or default_context(*a, **k))
+    monkeypatch.setattr(http.client, "_create_https_context", lambda *a: built.append(a) or https_context(*a))
+    tls, _ = tls_origin
+    for _ in range(3):
+        assert fetch(f"{origin.url}/news/today", timeout_s=5).status == 200
+        with pytest.raises(RetryableOriginError, match="CERTIFICATE_VERIFY_FAILED"):  # a CA this store lacks
+            fetch(f"{tls.url}/news/today", timeout_s=5, tls_name=TLS_NAME)
+    assert len(built) <= 2, built  # at most one per kind of opener, whatever the number of fetches
