@@ -236,8 +236,11 @@ def template_variables(function: DeployedFunction, resolver: Resolver) -> dict[s
     return {name: resolver.resolve(value) for name, value in variables.items()}
 
 
-def lambda_runtime_variables(function: DeployedFunction, *, xray_daemon: str | None) -> dict[str, str]:
-    """What the python3.13 runtime sets for `function` (values as Lambda's, paths the local ones)."""
+def lambda_runtime_variables(
+    function: DeployedFunction, *, xray_daemon: str | None, memory_mb: int | None = None
+) -> dict[str, str]:
+    """What the python3.13 runtime sets for `function` (values as Lambda's, paths the local ones); `memory_mb`
+    in place of the template's MemorySize (the tuner's size under test)."""
     logging_config = function.properties.get("LoggingConfig", {})
     log_format = str(logging_config.get("LogFormat", "Text"))
     name = function.name
@@ -247,7 +250,7 @@ def lambda_runtime_variables(function: DeployedFunction, *, xray_daemon: str | N
         "AWS_DEFAULT_REGION": function.region,
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.properties.get("MemorySize", 128)),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb or function.properties.get("MemorySize", 128)),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
@@ -277,10 +280,15 @@ def transport_variables(endpoints: Mapping[str, str]) -> dict[str, str]:
 
 
 def function_environment(
-    function: DeployedFunction, resolver: Resolver, endpoints: Mapping[str, str], *, xray_daemon: str | None
+    function: DeployedFunction,
+    resolver: Resolver,
+    endpoints: Mapping[str, str],
+    *,
+    xray_daemon: str | None,
+    memory_mb: int | None = None,
 ) -> FunctionEnvironment:
     return FunctionEnvironment(
         template=template_variables(function, resolver),
-        runtime=lambda_runtime_variables(function, xray_daemon=xray_daemon),
+        runtime=lambda_runtime_variables(function, xray_daemon=xray_daemon, memory_mb=memory_mb),
         transport=transport_variables(endpoints),
     )

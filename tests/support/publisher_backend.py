@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from stacks.common.readiness.template import stack_outputs
-from tests.support.lambda_environment import Resolver, deployed_function
+from tests.support.lambda_environment import DeployedFunction, Resolver, deployed_function
 from tests.support.lambda_worker import Invocation, LambdaWorker
 from tests.support.servers import local_client, moto_server
 from tests.support.stepfunctions import Definition, State, definitions, invoking, task_events
@@ -42,6 +42,7 @@ CACHE_BUCKET = "StorageCacheEC0123D0"  # the cache bucket's logical id (pinned b
 class PublisherStandIns:
     """What the publisher's references resolve to, without a worker: a resolver and the emulators' endpoints."""
 
+    function: DeployedFunction
     resolver: Resolver
     endpoints: dict[str, str]
     origin: LocalOrigin
@@ -66,7 +67,7 @@ def publisher_stand_ins(synth: Synthesized, stack: str, origin: LocalOrigin) -> 
             name: _web_resolver(synth, name, origin) for name, _ in stack_outputs(function.properties["Environment"])
         }
         resolver = Resolver(template, region, resources, stacks=stacks)
-        yield PublisherStandIns(resolver, {"s3": moto}, origin, s3, buckets)
+        yield PublisherStandIns(function, resolver, {"s3": moto}, origin, s3, buckets)
 
 
 def _web_resolver(synth: Synthesized, stack_name: str, origin: LocalOrigin) -> Resolver:
@@ -128,6 +129,6 @@ def local_publisher(
     with ExitStack() as running:
         origin = running.enter_context(web_origin(certificate=certificate))
         stand_ins = running.enter_context(publisher_stand_ins(synth, stack, origin))
-        function = deployed_function(synth, stack, HANDLER)
-        worker = running.enter_context(closing(LambdaWorker(function, stand_ins.resolver, stand_ins.endpoints).start()))
+        worker = LambdaWorker(stand_ins.function, stand_ins.resolver, stand_ins.endpoints)
+        running.enter_context(closing(worker.start()))
         yield PublisherBackend(worker, stand_ins, definition)
