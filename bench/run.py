@@ -409,6 +409,7 @@ def main() -> None:
             },
             report,
         )
+        _step("handler_snapstart", lambda: handler.snapstart_emulated(synth, cold_runs // 2 or 1), report)
         _step("handler_warm", lambda: handler.warm_requests(synth, _int_env("BENCH_REQUESTS", 300)), report)
         prod_shards = _prod_chat().room_shards
         _step(

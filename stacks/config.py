@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.chat.config import ChatConfig
+from stacks.common.readiness.snapstart import snap_start_region_problem
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
 from stacks.deploy.config import GitHubDeployConfig
 from stacks.edge.config import EdgeConfig
@@ -120,6 +121,8 @@ class StageConfig(ConfigModel):
                 "alarm_email: a stage that protects its data must alert someone; "
                 "set alarm_email or alarm_email_parameter"
             )
+        if self.chat.snap_start and (problem := snap_start_region_problem(self.region)):
+            raise ValueError(f"chat.snap_start: {problem}; set chat.snap_start=false for this stage")
         if self.allow_hotswap and self.deletion_protection:
             raise ValueError(
                 "allow_hotswap: a stage that protects its data (deletion_protection=true) is a production stage; "
@@ -224,6 +227,8 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,
             "alarm_5xx_threshold": 1,
             "alarm_latency_p99_ms": 1_000,
+            # New environments of a live event's burst restore a snapshot instead of importing the handler.
+            "snap_start": True,
         },
         "web": {
             "nat": "gateway_per_az",

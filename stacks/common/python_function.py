@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
@@ -75,6 +75,7 @@ class PythonFunction(Construct):
         timeout_s: int = 10,
         reserved_concurrency: int | None = None,
         log_level: str = "INFO",
+        snap_start: bool = False,
         placement: OriginFetchAccess | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -97,6 +98,12 @@ class PythonFunction(Construct):
             layers=layers,
             role=self.role,
             log_group=self.log_group,
+            # SnapStart snapshots each published version at publish time; invokers must call a version or an
+            # alias of one (stacks/common/readiness/snapstart.py checks the rules).
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A version the alias has left serves nothing: it goes when the next one replaces it (kept, each
+            # version of a SnapStart function would keep a cached snapshot, which Python functions pay for).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(log_level),
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
@@ -115,6 +122,11 @@ class PythonFunction(Construct):
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords accept no resource but '*'; nothing else is granted on '*'.",
         )
+        if snap_start:
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "The caller publishes current_version and invokes it; DeployReadiness-SnapStartAsDocumented checks.",
+            )
         acknowledge(
             self.function,
             "AwsSolutions-L1",
