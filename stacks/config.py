@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -96,16 +97,8 @@ class StageConfig(ConfigModel):
     @property
     def facts(self) -> StageFacts:
         """The stage-wide settings the stacks read beside their own section."""
-        return StageFacts(
-            name=self.name,
-            region=self.region,
-            account=self.account,
-            availability_zones=self.availability_zones,
-            removal=self.removal,
-            deletion_protection=self.deletion_protection,
-            alarm_email=self.alarm_email,
-            alarm_email_parameter=self.alarm_email_parameter,
-        )
+        # Each fact is the stage field of its name.
+        return StageFacts(**{fact.name: getattr(self, fact.name) for fact in fields(StageFacts)})
 
     @field_validator("account", mode="before")
     @classmethod
