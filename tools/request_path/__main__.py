@@ -11,8 +11,11 @@ from tools.request_path import ROOT, pictures, stale, write
 
 
 def main(argv: list[str]) -> int:
-    # As tests/conftest.py sets it, so this reads the very assembly the tests do (the variable is in its key).
+    # As tests/conftest.py sets them, so this reads the very assembly the tests do (both are in its key).
     os.environ.setdefault("JSII_DEPRECATED", "fail")
+    node_bin = str(ROOT / "node_modules" / ".bin")
+    if not os.environ.get("PATH", "").startswith(node_bin):
+        os.environ["PATH"] = f"{node_bin}{os.pathsep}{os.environ.get('PATH', '')}"
     drawn = pictures(synthesized("app"), synthesized("variants"))
     if "--check" in argv:
         problems = stale(drawn)
