@@ -114,14 +114,15 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py
+	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py \
+	  tools/request_path
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
-# cdk-dia draws from the construct tree, Graphviz renders; `make test` fails when a committed .dot is stale.
-diagrams: synth  ## architecture diagrams of every stage and stack into docs/diagrams (cdk-dia + Graphviz)
-	@command -v dot >/dev/null || { echo "error: Graphviz's dot not found; install Graphviz (apt-get install graphviz)"; exit 1; }
-	node scripts/diagrams.cjs cdk.out/tree.json docs/diagrams
+# Mermaid pictures of each architecture's request path, drawn from the synth the tests use (one per set of
+# inputs, cached in .cache/), into <arch>/README.md; `make test` fails when a committed one is stale.
+diagrams: setup  ## request-path pictures (Mermaid) of chat, web, edge and deploy from the synthesized templates into <arch>/README.md
+	python -m tools.request_path
 
 # The same shellcheck everywhere (the venv's), so a run: script fails here exactly as in CI.
 WORKFLOWS ?= $(wildcard .github/workflows/*.yml)

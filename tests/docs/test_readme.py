@@ -59,3 +59,31 @@ def test_a_report_with_the_snapstart_emulation_gives_its_row() -> None:
     )
     (row,) = [line for line in rows.splitlines() if "SnapStart" in line]
     assert row.endswith("| <= 1.3x | not met: 1.40x in CPU time (15 ms), 2.00x wall |")
+
+
+ARCHITECTURE_READMES = ["chat/README.md", "web/README.md", "edge/README.md", "deploy/README.md"]
+
+
+def test_every_make_command_the_readmes_give_is_a_target_make_help_lists() -> None:
+    """`make help` lists the targets with a `##` description: each one a README names is among them, and the
+    README's two commands are `make synth` and `make test`."""
+    listed = set(re.findall(r"^([a-z0-9-]+):.*## ", (ROOT / "Makefile").read_text(), re.MULTILINE))
+    for page in ["README.md", *ARCHITECTURE_READMES]:
+        named = set(re.findall(r"\bmake ([a-z0-9-]+)", (ROOT / page).read_text()))
+        assert named, page
+        assert named - listed == set(), page
+    text = (ROOT / "README.md").read_text()
+    commands = text.split("## Two commands", 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+    assert [line.split()[1] for line in commands.splitlines()] == ["synth", "test"]
+
+
+def test_the_readme_leads_with_the_three_architectures() -> None:
+    """Before anything else (the two commands included), a link to each architecture's README, and each README
+    opens with one sentence, the request path in one line, then its picture."""
+    lead = (ROOT / "README.md").read_text().split("## ", 1)[0]
+    assert [page for page in ARCHITECTURE_READMES if f"]({page})" not in lead] == []
+    for page in ARCHITECTURE_READMES:
+        paragraphs = (ROOT / page).read_text().split("\n\n")
+        assert paragraphs[0].startswith("# "), page
+        assert re.fullmatch(r"`[^`\n]+ -> [^`\n]+`", paragraphs[2]), page
+        assert paragraphs[3].startswith("<!-- request-path:start"), page
