@@ -33,7 +33,7 @@ def main() -> None:
         sys.exit(1)
     for config in configs:
         if config.github is not None and config.github.shared_account:
-            print(f"warning: {shared_account_warning(config)}", file=sys.stderr)
+            print(f"warning: {shared_account_warning(config.facts)}", file=sys.stderr)
     # A stage that names its account deploys there; the others go where the CLI's credentials are.
     build_app(app, configs, account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     app.synth()

@@ -298,6 +298,29 @@ def _refresh(base: _Steady, fills: float, publish_rps: float) -> dict[str, Any]:
     return result
 
 
+def _scenarios(base: _Steady, *, fill_rate: float, junk: float, publish_rps: float) -> dict[str, dict[str, Any]]:
+    """Each scenario's rates and limit utilizations, from the steady state."""
+    p = base.p
+    # Each republished page is fetched from the web origin (through CloudFront, where the function routes the
+    # publisher's signed fetch there: one invocation, no failover; or inside the VPC: no fill at all), and once
+    # its batch is invalidated, filled again from S3: a batch's pages at once, at worst in one window.
+    batch_burst = min(p.publish_batch_paths, p.pages) / p.burst_window_s
+    publish_fills = publish_rps if p.publish_via_cdn else 0.0
+    # A new distribution: the first fills of the ramp on top of the steady refills (conservative: refills counted
+    # at the full rate), with a new function that has no environment yet.
+    ramp_starts, ramped = cold_fill_profile(p, p.ramp_s)
+    cold_starts, burst = cold_fill_profile(p, 0, horizon_s=120)
+    scenarios = {
+        "steady": _scenario(base, fill_rate),
+        "new_pops": _scenario(base, fill_rate),  # POP fills are served by warm RECs: nothing behind them changes
+        "refresh": _refresh(base, fill_rate + publish_fills + batch_burst, publish_rps),
+        "new_distribution": _scenario(base, ramped + fill_rate, cold_since=ramp_starts),
+        # No refill within the first TTL; the function scales from what it ran.
+        "all_cold": _scenario(base, burst + junk, cold_since=cold_starts, warm_now=base.warm),
+    }
+    return scenarios
+
+
 def evaluate(p: CapacityParams) -> dict[str, Any]:
     """Every rate of the model for one parameter set, and each limit's utilization (1.0 = at the limit) per scenario."""
     rates = tier_rates(p)
@@ -328,23 +351,7 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
             "cloudfront_bandwidth": gbps / QUOTAS["cloudfront_gbps"],
         },
     )
-    # Each republished page is fetched from the web origin (through CloudFront, where the function routes the
-    # publisher's signed fetch there: one invocation, no failover; or inside the VPC: no fill at all), and once
-    # its batch is invalidated, filled again from S3: a batch's pages at once, at worst in one window.
-    batch_burst = min(p.publish_batch_paths, p.pages) / p.burst_window_s
-    publish_fills = publish_rps if p.publish_via_cdn else 0.0
-    # A new distribution: the first fills of the ramp on top of the steady refills (conservative: refills counted
-    # at the full rate), with a new function that has no environment yet.
-    ramp_starts, ramped = cold_fill_profile(p, p.ramp_s)
-    cold_starts, burst = cold_fill_profile(p, 0, horizon_s=120)
-    scenarios = {
-        "steady": _scenario(base, fill_rate),
-        "new_pops": _scenario(base, fill_rate),  # POP fills are served by warm RECs: nothing behind them changes
-        "refresh": _refresh(base, fill_rate + publish_fills + batch_burst, publish_rps),
-        "new_distribution": _scenario(base, ramped + fill_rate, cold_since=ramp_starts),
-        # No refill within the first TTL; the function scales from what it ran.
-        "all_cold": _scenario(base, burst + junk, cold_since=cold_starts, warm_now=base.warm),
-    }
+    scenarios = _scenarios(base, fill_rate=fill_rate, junk=junk, publish_rps=publish_rps)
     return {
         "params": asdict(p),
         "pop_hit_ratio": 1 - float(rates["to_rec"].sum()) / p.page_views_per_s,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -73,23 +73,46 @@ def _scaling(template: dict[str, Any], namespace: str) -> tuple[float, float] | 
     return None
 
 
-def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource type
+def stack_cost(
     template: dict[str, Any], region: str, prices: dict[str, Any], load: Load | None = None
 ) -> dict[str, dict[str, float]]:
     """Line items {service: {"idle": usd, "load": usd}} for one stack's template (per month)."""
-    load = load or Load()
-    hours = float(prices["hours_per_month"])
-    items: dict[str, dict[str, float]] = {}
-    types = Counter(r["Type"] for r in template.get("Resources", {}).values())
+    bill = _Bill(template, region, prices, load or Load())
+    for price in (_network, _web, _chat, _edge, _keys_and_operations):
+        price(bill)
+    return bill.items
 
-    def add(service: str, idle: float, at_load: float) -> None:
-        entry = items.setdefault(service, {"idle": 0.0, "load": 0.0})
+
+@dataclass
+class _Bill:
+    """One stack's line items as they are priced, and what pricing them reads."""
+
+    template: dict[str, Any]
+    region: str
+    prices: dict[str, Any]
+    load: Load
+    items: dict[str, dict[str, float]] = field(default_factory=dict)
+    hours: float = field(init=False)
+    types: Counter[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.hours = float(self.prices["hours_per_month"])
+        self.types = Counter(r["Type"] for r in self.template.get("Resources", {}).values())
+
+    def add(self, service: str, idle: float, at_load: float) -> None:
+        entry = self.items.setdefault(service, {"idle": 0.0, "load": 0.0})
         entry["idle"] += idle
         entry["load"] += at_load
 
-    def p(key: str) -> float:
-        return _price(prices, key, region)
+    def p(self, key: str) -> float:
+        return _price(self.prices, key, self.region)
 
+
+# One function per group of priced resource types, one flat branch per type; each reads the bill's parts under
+# their short names.
+def _network(bill: _Bill) -> None:
+    """NAT gateways or instances, interface endpoints, load balancers."""
+    template, load, hours, types, add, p = bill.template, bill.load, bill.hours, bill.types, bill.add, bill.p
     if nats := types["AWS::EC2::NatGateway"]:
         fixed = nats * hours * (p("nat_gateway_hour") + p("public_ipv4_hour"))
         add("NAT gateway", fixed, fixed + load.nat_gb * p("nat_gateway_gb"))
@@ -97,7 +120,7 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         if instance.get("SourceDestCheck") is not False:
             raise ValueError("the cost model prices NAT instances only; price this EC2 instance in bench/cost.py")
         kind = instance["InstanceType"]
-        if f"ec2_{kind}_hour" not in prices["prices"]:
+        if f"ec2_{kind}_hour" not in bill.prices["prices"]:
             raise KeyError(f"bench/prices.json has no price for instance type {kind} (add ec2_{kind}_hour)")
         root = next(iter(instance.get("BlockDeviceMappings", [])), {}).get("Ebs", {})
         root_gb = float(root.get("VolumeSize", NAT_INSTANCE_ROOT_GB))
@@ -114,6 +137,11 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         public = alb.get("Scheme", "internet-facing") == "internet-facing"
         fixed = hours * (p("alb_hour") + (azs * p("public_ipv4_hour") if public else 0))
         add("ALB", fixed + hours * p("alb_lcu_hour") * 0.0, fixed + hours * p("alb_lcu_hour") * load.alb_lcu)
+
+
+def _web(bill: _Bill) -> None:
+    """Fargate tasks and Aurora Serverless v2."""
+    template, load, hours, add, p = bill.template, bill.load, bill.hours, bill.add, bill.p
     for task in _resources(template, "AWS::ECS::TaskDefinition"):
         if "FARGATE" not in task.get("RequiresCompatibilities", []):
             continue
@@ -132,6 +160,11 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         acu = p("aurora_serverless_v2_acu_hour") * hours * instances
         storage = 1 * p("aurora_storage_gb_month")
         add("Aurora Serverless v2", low * acu + storage, (high if load.at_max_capacity else low) * acu + storage)
+
+
+def _chat(bill: _Bill) -> None:
+    """DynamoDB, API Gateway and the functions behind it (Lambda@Edge functions at page views)."""
+    template, load, hours, types, add, p = bill.template, bill.load, bill.hours, bill.types, bill.add, bill.p
     tables = _resources(template, "AWS::DynamoDB::Table")
     if tables:
         pitr = sum(1 for t in tables if t.get("PointInTimeRecoverySpecification", {}).get("PointInTimeRecoveryEnabled"))
@@ -169,6 +202,11 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         )  # every non-edge function at the API request count: an upper bound for the stream consumer
         if function.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions":
             add("Lambda SnapStart", *_snap_start(memory_gb, calls, hours, load, p))
+
+
+def _edge(bill: _Bill) -> None:
+    """CloudFront, its VPC origins, S3 and the publishing state machine."""
+    load, types, add, p = bill.load, bill.types, bill.add, bill.p
     if vpc_origins := types["AWS::CloudFront::VpcOrigin"]:
         add("CloudFront VPC origin", vpc_origins * VPC_ORIGIN_MONTH, vpc_origins * VPC_ORIGIN_MONTH)
     if types["AWS::CloudFront::Distribution"]:
@@ -193,6 +231,11 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
             0.0,
             load.pages_published * load.transitions_per_publish / 1e3 * p("stepfunctions_standard_1k_transitions"),
         )
+
+
+def _keys_and_operations(bill: _Bill) -> None:
+    """KMS keys, secrets, web ACLs, alarms and logs."""
+    template, load, types, add, p = bill.template, bill.load, bill.types, bill.add, bill.p
     if keys := types["AWS::KMS::Key"]:
         add(
             "KMS keys",
@@ -213,7 +256,6 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         add("CloudWatch alarms", alarms * p("cloudwatch_alarm_month"), alarms * p("cloudwatch_alarm_month"))
     if types["AWS::Logs::LogGroup"]:
         add("CloudWatch Logs", 0.0, load.logs_gb * p("cloudwatch_logs_gb"))
-    return items
 
 
 def _snap_start(memory_gb: float, calls: float, hours: float, load: Load, p: Any) -> tuple[float, float]:

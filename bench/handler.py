@@ -198,6 +198,14 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
             if not p.name.startswith("__") and not p.name.endswith(".dist-info") and p.name != "bin"
         )
 
+    return {"runs": runs, "packages": packages, **_cold_ratios(handler, floor, boto3_s), "top_imports": imports}
+
+
+def _cold_ratios(
+    handler: list[dict[str, float]], floor: list[dict[str, float]], boto3_s: list[float]
+) -> dict[str, Any]:
+    """Medians and ratios of the interleaved cold runs: the handler's, the floor's, the bare boto3 imports."""
+
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows) * 1000
 
@@ -212,8 +220,6 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
     floor_total = statistics.median(total(r) for r in floor) * 1000
     cpu_total, floor_cpu_total = (statistics.median(total(r, "_cpu") for r in rows) for rows in (handler, floor))
     return {
-        "runs": runs,
-        "packages": packages,
         "handler_import_median_ms": handler_import,
         "handler_first_request_median_ms": med(handler, "first_request_s"),
         "handler_import_and_first_request_median_ms": handler_total,
@@ -233,7 +239,6 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
         "floor_import_cpu_median_ms": med(floor, "import_cpu_s"),
         "ratio_import_to_boto3_cpu": med(handler, "import_cpu_s") / med(floor, "import_cpu_s"),
         "ratio_cold_request_to_floor_cpu": cpu_total / floor_cpu_total,
-        "top_imports": imports,
     }
 
 
@@ -413,6 +418,28 @@ class _Capacity:
             self.units += float(entry.get("CapacityUnits", 0))
 
 
+def _sample_latest(
+    paths: dict[str, Any], capacity: _Capacity, room: str, requests: int
+) -> dict[str, dict[str, list[float]]]:
+    """Each path's latency, read units and calls per "latest 25" read, interleaved request by request after 20
+    warm-up rounds; every path must answer the same 25 comments."""
+    samples: dict[str, dict[str, list[float]]] = {p: {"ms": [], "units": [], "calls": []} for p in paths}
+    bodies: dict[str, Any] = {}
+    for i in range(requests + 20):
+        for path, service in paths.items():
+            units, calls = capacity.units, capacity.calls
+            t0 = time.perf_counter()
+            body, _ = service.latest(room, 25)
+            elapsed = time.perf_counter() - t0
+            if i >= 20:
+                samples[path]["ms"].append(elapsed * 1000)
+                samples[path]["units"].append(capacity.units - units)
+                samples[path]["calls"].append(capacity.calls - calls)
+            bodies[path] = body
+    assert bodies["index"] == bodies["view"] == bodies["behind"] and len(bodies["view"]["comments"]) == 25
+    return samples
+
+
 def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...]) -> dict[str, Any]:
     """Per "latest 25" read, through the API's service and repository in this process (the handler's own
     routing is in warm_requests): read units DynamoDB Local reports, DynamoDB calls and latency, per shard
@@ -449,20 +476,7 @@ def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...
                 ),
             }
             room = _seed_room(chat, comments=200)
-            samples: dict[str, dict[str, list[float]]] = {p: {"ms": [], "units": [], "calls": []} for p in paths}
-            bodies: dict[str, Any] = {}
-            for i in range(requests + 20):
-                for path, service in paths.items():
-                    units, calls = capacity.units, capacity.calls
-                    t0 = time.perf_counter()
-                    body, _ = service.latest(room, 25)
-                    elapsed = time.perf_counter() - t0
-                    if i >= 20:
-                        samples[path]["ms"].append(elapsed * 1000)
-                        samples[path]["units"].append(capacity.units - units)
-                        samples[path]["calls"].append(capacity.calls - calls)
-                    bodies[path] = body
-            assert bodies["index"] == bodies["view"] == bodies["behind"] and len(bodies["view"]["comments"]) == 25
+            samples = _sample_latest(paths, capacity, room, requests)
             for path, s in samples.items():
                 results.append(
                     {

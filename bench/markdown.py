@@ -83,6 +83,11 @@ def _goals(r: dict[str, Any], w: Any) -> None:
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
         )
+    _goals_edge_tuning_cost(r, w)
+
+
+def _goals_edge_tuning_cost(r: dict[str, Any], w: Any) -> None:
+    g, met = r["goals"], r["goals_met"]
     o, c = r["origin"], r["capacity"]
     runs = o.get("across_runs")
     w(
@@ -202,46 +207,7 @@ def _handler(r: dict[str, Any], w: Any) -> None:
         )
     lam = r.get("handler_cold_lambda")
     if lam:
-        w(
-            "As Lambda runs it — how measured: the same fresh interpreters, but as the function starts in Lambda: "
-            "no site packages (`python -S`), only the packages Lambda's python3.13 runtime (boto3 and its "
-            "dependencies) and the Powertools layer (its `tracer` and `parser` extras) provide, Lambda's "
-            "environment (`LAMBDA_TASK_ROOT`, a sampled `_X_AMZN_TRACE_ID`, the X-Ray daemon address on a local "
-            "UDP socket) and tracing on, as deployed. The X-Ray SDK behaves differently there: outside Lambda "
-            "its recorder creates a botocore X-Ray client for centralized sampling, inside it samples locally, "
-            "and the development venv holds libraries (psycopg, requests, ...) that Tracer's default patching "
-            "imports and wraps, which Lambda does not have. Each interpreter then serves one "
-            "`GET /rooms/{room}/comments` against DynamoDB Local (the room's view exists); the floor is an "
-            "interpreter that imports boto3, creates a DynamoDB client and makes one GetItem. Packages: "
-            + ", ".join(f"`{p}`" for p in lam["current"]["packages"])
-            + ".\n"
-        )
-        w(
-            "| code | import ms | first request ms | import + first request ms | boto3 import ms | floor ms "
-            "| import / boto3 (runs p10-p90) | cold request / floor (runs p10-p90) | same two in CPU time |"
-        )
-        w("|---|---|---|---|---|---|---|---|---|")
-        for label, row in (("before", lam.get("baseline")), ("after", lam["current"])):
-            if row:
-                w(
-                    f"| {label} | {row['handler_import_median_ms']:.0f} | {row['handler_first_request_median_ms']:.0f}"
-                    f" | {row['handler_import_and_first_request_median_ms']:.0f} | {row['boto3_import_median_ms']:.0f}"
-                    f" | {row['floor_import_and_first_request_median_ms']:.0f} | "
-                    f"**{row['ratio_import_to_boto3']:.2f}x** ({_spread(row, 'ratio_import_to_boto3')}) | "
-                    f"{row['ratio_cold_request_to_floor']:.2f}x ({_spread(row, 'ratio_cold_request_to_floor')}) | "
-                    f"{row['ratio_import_to_boto3_cpu']:.2f}x, {row['ratio_cold_request_to_floor_cpu']:.2f}x |"
-                )
-        w(
-            "\nCPU time is the interpreter's own (`time.process_time`), which a loaded machine's preemption does not "
-            "add to; the import includes creating the DynamoDB client (the floor creates its own after the import)."
-        )
-        w("")
-        _snapstart(r.get("handler_snapstart"), lam["current"], w)
-        w("Largest imports as Lambda runs it (`python -S -X importtime`, cumulative, one run, after):\n")
-        w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
-        for row in lam["current"]["top_imports"]:
-            w(f"| `{row['module']}` | {row['depth']} | {row['cumulative_ms']:.0f} |")
-        w("")
+        _handler_as_lambda(r, lam, w)
     w("Largest imports (`python -X importtime`, cumulative, one run):\n")
     w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
     for row in hc["top_imports"]:
@@ -259,6 +225,50 @@ def _handler(r: dict[str, Any], w: Any) -> None:
     w(f"| handler | {hw['handler_p50_ms']:.2f} | {hw['handler_p99_ms']:.2f} |")
     w(f"| bare boto3 query | {hw['boto3_p50_ms']:.2f} | {hw['boto3_p99_ms']:.2f} |")
     w(f"| ratio | **{hw['ratio_p50']:.2f}x** | {hw['ratio_p99']:.2f}x |")
+    w("")
+
+
+def _handler_as_lambda(r: dict[str, Any], lam: dict[str, Any], w: Any) -> None:
+    """The cold start as Lambda runs it: its packages, its environment, tracing on."""
+    w(
+        "As Lambda runs it — how measured: the same fresh interpreters, but as the function starts in Lambda: "
+        "no site packages (`python -S`), only the packages Lambda's python3.13 runtime (boto3 and its "
+        "dependencies) and the Powertools layer (its `tracer` and `parser` extras) provide, Lambda's "
+        "environment (`LAMBDA_TASK_ROOT`, a sampled `_X_AMZN_TRACE_ID`, the X-Ray daemon address on a local "
+        "UDP socket) and tracing on, as deployed. The X-Ray SDK behaves differently there: outside Lambda "
+        "its recorder creates a botocore X-Ray client for centralized sampling, inside it samples locally, "
+        "and the development venv holds libraries (psycopg, requests, ...) that Tracer's default patching "
+        "imports and wraps, which Lambda does not have. Each interpreter then serves one "
+        "`GET /rooms/{room}/comments` against DynamoDB Local (the room's view exists); the floor is an "
+        "interpreter that imports boto3, creates a DynamoDB client and makes one GetItem. Packages: "
+        + ", ".join(f"`{p}`" for p in lam["current"]["packages"])
+        + ".\n"
+    )
+    w(
+        "| code | import ms | first request ms | import + first request ms | boto3 import ms | floor ms "
+        "| import / boto3 (runs p10-p90) | cold request / floor (runs p10-p90) | same two in CPU time |"
+    )
+    w("|---|---|---|---|---|---|---|---|---|")
+    for label, row in (("before", lam.get("baseline")), ("after", lam["current"])):
+        if row:
+            w(
+                f"| {label} | {row['handler_import_median_ms']:.0f} | {row['handler_first_request_median_ms']:.0f}"
+                f" | {row['handler_import_and_first_request_median_ms']:.0f} | {row['boto3_import_median_ms']:.0f}"
+                f" | {row['floor_import_and_first_request_median_ms']:.0f} | "
+                f"**{row['ratio_import_to_boto3']:.2f}x** ({_spread(row, 'ratio_import_to_boto3')}) | "
+                f"{row['ratio_cold_request_to_floor']:.2f}x ({_spread(row, 'ratio_cold_request_to_floor')}) | "
+                f"{row['ratio_import_to_boto3_cpu']:.2f}x, {row['ratio_cold_request_to_floor_cpu']:.2f}x |"
+            )
+    w(
+        "\nCPU time is the interpreter's own (`time.process_time`), which a loaded machine's preemption does not "
+        "add to; the import includes creating the DynamoDB client (the floor creates its own after the import)."
+    )
+    w("")
+    _snapstart(r.get("handler_snapstart"), lam["current"], w)
+    w("Largest imports as Lambda runs it (`python -S -X importtime`, cumulative, one run, after):\n")
+    w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
+    for row in lam["current"]["top_imports"]:
+        w(f"| `{row['module']}` | {row['depth']} | {row['cumulative_ms']:.0f} |")
     w("")
 
 
@@ -304,65 +314,73 @@ def _snapstart(ss: dict[str, Any] | None, cold: dict[str, Any], w: Any) -> None:
 def _chat_scale(r: dict[str, Any], w: Any) -> None:
     lr, cc = r.get("latest"), r.get("chat_capacity")
     if lr:
-        w('## 3b. Chat: "latest" from the stream-kept view\n')
-        w(
-            f"How measured: DynamoDB Local and moto on 127.0.0.1, tables of the synthesized sandbox template; "
-            f"{lr['comments_in_room']} comments of 60 characters posted through the handler into one room per shard "
-            "count, and the stream consumer's handler run on the table's real stream records (so the room's view "
-            f"exists). Then {lr['requests']} times, interleaved, `GET /rooms/{{room}}/comments` (the latest 25) "
-            "through the handler three ways: *index* — the index query every request made before the view; "
-            "*view* — the GetItem of the view; *behind* — the view's GetItem then the index, what a request pays "
-            "when the view is missing, incomplete or behind. Read units are what DynamoDB Local reports "
-            "(`ReturnConsumedCapacity=TOTAL` added to the handler's client); DynamoDB itself charges at least "
-            "0.5 read units for any Query, also an empty one, which DynamoDB Local reports as 0.\n"
-        )
-        w("| shards | path | read units / request | DynamoDB calls | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
-        for row in lr["rows"]:
-            w(
-                f"| {row['shards']} | {row['path']} | {row['read_units_per_request']:.2f} | "
-                f"{row['calls_per_request']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
-            )
-        w("")
+        _latest_view(lr, w)
     if cc:
-        w("## 3c. Chat: one hot room at live-event scale (model)\n")
-        w(
-            "How computed (not measured): `bench/chat_capacity.py` — each comment's write into both room "
-            "indexes, spread over the room's shards; the stream consumer's transactions (up to 99 comments and "
-            "one counter update each) and its one consistent read and one write of the room's view per batch; "
-            "item sizes by DynamoDB's rules, the view item compressed as lambda/chat_stream writes it, with "
-            "chat-like text. Limits: 1,000 write units/s and 3,000 read units/s per partition (one item is "
-            "in one partition). Parameters:\n"
-        )
-        w("| parameter | value | source |\n|---|---|---|")
-        for key, value in cc["params"].items():
-            w(f"| {key} | {value:,} | {cc['sources'].get(key, 'assumed')} |")
-        w("")
-        w(
-            "| case | index partition WU/s | counter item WU/s | view item WU/s | view item RU/s | view writes/s "
-            "| comment WU | view bytes | room holds comments/s | stream shards the view takes |"
-        )
-        w("|---|---|---|---|---|---|---|---|---|---|")
-        for case, res in cc["cases"].items():
-            rt, ut = res["rates"], res["utilization"]
-            w(
-                f"| {case} | {rt['index_partition_wcu']:,.0f} ({ut['index_partition_wcu']:.0%}) | "
-                f"{rt['counter_item_wcu']:,.1f} ({ut['counter_item_wcu']:.1%}) | {rt['view_item_wcu']:,.0f} "
-                f"({ut['view_item_wcu']:.0%}) | {rt['view_item_rcu']:,.0f} ({ut['view_item_rcu']:.0%}) | "
-                f"{res['view_writes_per_s']:,.0f} | {res['comment_item_wcu']} | {res['view_item_bytes']:,} | "
-                f"{cc['max_comments_per_s'][case]:,.0f} | {cc['max_stream_shards'][case]:,} |"
-            )
-        typical = cc["cases"]["typical"]
-        w(
-            f"\nA comment's index entry costs one write unit up to {cc['longest_one_unit_comment_chars']} ASCII "
-            f"characters of text. One view item serves at most {typical['latest_reads_per_s_limit']:,.0f} "
-            '"latest" reads/s of one room (eventually consistent, 0.5 units per 4 KB); more viewers than that '
-            "need a cache in front (not built). Markers: "
-            f"{typical['marker_wcu_per_s']:,.0f} write units/s on random keys (spread, no hot partition).\n"
-        )
-        w(f"![one hot room]({cc['plot']})\n")
+        _hot_room(cc, w)
     load = _latest_load(r)
     if load:
         _load(load, w)
+
+
+def _latest_view(lr: dict[str, Any], w: Any) -> None:
+    w('## 3b. Chat: "latest" from the stream-kept view\n')
+    w(
+        f"How measured: DynamoDB Local and moto on 127.0.0.1, tables of the synthesized sandbox template; "
+        f"{lr['comments_in_room']} comments of 60 characters posted through the handler into one room per shard "
+        "count, and the stream consumer's handler run on the table's real stream records (so the room's view "
+        f"exists). Then {lr['requests']} times, interleaved, `GET /rooms/{{room}}/comments` (the latest 25) "
+        "through the handler three ways: *index* — the index query every request made before the view; "
+        "*view* — the GetItem of the view; *behind* — the view's GetItem then the index, what a request pays "
+        "when the view is missing, incomplete or behind. Read units are what DynamoDB Local reports "
+        "(`ReturnConsumedCapacity=TOTAL` added to the handler's client); DynamoDB itself charges at least "
+        "0.5 read units for any Query, also an empty one, which DynamoDB Local reports as 0.\n"
+    )
+    w("| shards | path | read units / request | DynamoDB calls | p50 ms | p99 ms |\n|---|---|---|---|---|---|")
+    for row in lr["rows"]:
+        w(
+            f"| {row['shards']} | {row['path']} | {row['read_units_per_request']:.2f} | "
+            f"{row['calls_per_request']:.0f} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} |"
+        )
+    w("")
+
+
+def _hot_room(cc: dict[str, Any], w: Any) -> None:
+    w("## 3c. Chat: one hot room at live-event scale (model)\n")
+    w(
+        "How computed (not measured): `bench/chat_capacity.py` — each comment's write into both room "
+        "indexes, spread over the room's shards; the stream consumer's transactions (up to 99 comments and "
+        "one counter update each) and its one consistent read and one write of the room's view per batch; "
+        "item sizes by DynamoDB's rules, the view item compressed as lambda/chat_stream writes it, with "
+        "chat-like text. Limits: 1,000 write units/s and 3,000 read units/s per partition (one item is "
+        "in one partition). Parameters:\n"
+    )
+    w("| parameter | value | source |\n|---|---|---|")
+    for key, value in cc["params"].items():
+        w(f"| {key} | {value:,} | {cc['sources'].get(key, 'assumed')} |")
+    w("")
+    w(
+        "| case | index partition WU/s | counter item WU/s | view item WU/s | view item RU/s | view writes/s "
+        "| comment WU | view bytes | room holds comments/s | stream shards the view takes |"
+    )
+    w("|---|---|---|---|---|---|---|---|---|---|")
+    for case, res in cc["cases"].items():
+        rt, ut = res["rates"], res["utilization"]
+        w(
+            f"| {case} | {rt['index_partition_wcu']:,.0f} ({ut['index_partition_wcu']:.0%}) | "
+            f"{rt['counter_item_wcu']:,.1f} ({ut['counter_item_wcu']:.1%}) | {rt['view_item_wcu']:,.0f} "
+            f"({ut['view_item_wcu']:.0%}) | {rt['view_item_rcu']:,.0f} ({ut['view_item_rcu']:.0%}) | "
+            f"{res['view_writes_per_s']:,.0f} | {res['comment_item_wcu']} | {res['view_item_bytes']:,} | "
+            f"{cc['max_comments_per_s'][case]:,.0f} | {cc['max_stream_shards'][case]:,} |"
+        )
+    typical = cc["cases"]["typical"]
+    w(
+        f"\nA comment's index entry costs one write unit up to {cc['longest_one_unit_comment_chars']} ASCII "
+        f"characters of text. One view item serves at most {typical['latest_reads_per_s_limit']:,.0f} "
+        '"latest" reads/s of one room (eventually consistent, 0.5 units per 4 KB); more viewers than that '
+        "need a cache in front (not built). Markers: "
+        f"{typical['marker_wcu_per_s']:,.0f} write units/s on random keys (spread, no hot partition).\n"
+    )
+    w(f"![one hot room]({cc['plot']})\n")
 
 
 def _latest_load(r: dict[str, Any]) -> dict[str, Any] | None:
@@ -521,6 +539,12 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         )
     w("")
     _publisher_and_waf(c, w)
+    _capacity_limits(c, w)
+
+
+def _capacity_limits(c: dict[str, Any], w: Any) -> None:
+    """What breaks first beyond the held scenarios, and every limit at the target."""
+    a, p = c["at_target"], c["params"]
     cold = a["scenarios"]["all_cold"]["detail"]
     w(
         f"An unpaced `/*` asks S3 for {cold['fills_per_s']:,.0f} GET/s in its first second; S3 serves a burst "

@@ -109,6 +109,13 @@ def _chat_rows(r: dict[str, Any]) -> list[str]:
         f"holds {cc['max_comments_per_s']['typical']:,.0f}/s, {cc['max_comments_per_s']['longest_comments']:,.0f}/s "
         "with the longest comments |"
     )
+    rows.extend(_chat_cold_and_load_rows(r))
+    return rows
+
+
+def _chat_cold_and_load_rows(r: dict[str, Any]) -> list[str]:
+    g = r["goals"]
+    rows = []
     lam = r["handler_cold_lambda"]
     now, before, dev = lam["current"], lam.get("baseline"), r["handler_cold"]
     was = f" (code at `{lam['baseline_rev']}`: {before['ratio_import_to_boto3']:.2f}x)" if before else ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 from aws_cdk import App, Environment, Stack, Stage, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
@@ -10,7 +11,7 @@ from cdk_nag import AwsSolutionsChecks
 from stacks.chat.stack import ChatStack
 from stacks.common.policies import own_function_log_groups
 from stacks.common.readiness import DeployReadinessChecks
-from stacks.config import StageConfig
+from stacks.config import StageConfig, stages_sharing_account
 from stacks.deploy.stack import GitHubDeployStack
 from stacks.edge.config import EDGE_REGION
 from stacks.edge.stack import EdgeStack, EdgeUsEast1Stack
@@ -66,9 +67,14 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     stage = Stage(app, config.name, env=env)
     Tags.of(stage).add("app", "cdk-reference-app")
     Tags.of(stage).add("stage", config.name)
-    chat = ChatStack(stage, "Chat", stage=config, description=f"Chat API ({config.name})")
+    facts = config.facts
+    chat = ChatStack(stage, "Chat", config=config.chat, facts=facts, description=f"Chat API ({config.name})")
     web = WebStack(
-        stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
+        stage,
+        "Web",
+        config=config.web,
+        facts=facts,
+        description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})",
     )
     # A CLOUDFRONT web ACL must be created in us-east-1: the edge stack places it in this stack.
     edge_us_east_1 = (
@@ -84,7 +90,8 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     edge = EdgeStack(
         stage,
         "Edge",
-        stage=config,
+        config=config.edge,
+        facts=facts,
         acl_stack=edge_us_east_1,
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
@@ -101,20 +108,32 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     if config.power_tuning:
         description = f"AWS Lambda Power Tuning for one function of {config.name} (make power-tune)"
         built = replace(
-            built, power_tuning=PowerTuningStack(stage, POWER_TUNING_ID, stage=config, description=description)
+            built, power_tuning=PowerTuningStack(stage, POWER_TUNING_ID, facts=facts, description=description)
         )
     if config.github:
-        built = replace(
-            built,
-            github_deploy=GitHubDeployStack(
-                stage,
-                GITHUB_DEPLOY_ID,
-                stage=config,
-                stage_stacks=built.all,  # the roles reach exactly these stacks and their regions
-                description=f"GitHub Actions deploy access (OIDC) for {config.name}",
-            ),
-        )
+        # The roles reach exactly these stacks and their regions.
+        description = f"GitHub Actions deploy access (OIDC) for {config.name}"
+        deploy = github_deploy_stack(stage, config, stage_stacks=built.all, description=description)
+        built = replace(built, github_deploy=deploy)
     return built
+
+
+def github_deploy_stack(
+    stage: Stage, config: StageConfig, *, stage_stacks: list[Stack], **kwargs: Any
+) -> GitHubDeployStack:
+    """The GitHubDeploy stack of a stage whose config has a `github` section: its deploy config, the stage's
+    facts, and what it reads of the rest (whether deploys publish the web image, who shares the account)."""
+    assert config.github is not None
+    return GitHubDeployStack(
+        stage,
+        GITHUB_DEPLOY_ID,
+        config=config.github,
+        facts=config.facts,
+        stage_stacks=stage_stacks,
+        publishes_images=config.web.image_build == "docker",
+        shares_account_with=stages_sharing_account(config),
+        **kwargs,
+    )
 
 
 def add_checks(app: App, configs: list[StageConfig]) -> None:

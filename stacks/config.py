@@ -11,14 +11,15 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import fields
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.chat.config import ChatConfig
 from stacks.common.readiness.snapstart import snap_start_region_problem
-from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
-from stacks.deploy.config import GitHubDeployConfig
+from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode, StageFacts
+from stacks.deploy.config import GitHubDeployConfig, shared_account_warning
 from stacks.edge.config import EdgeConfig
 from stacks.web.config import WebConfig
 
@@ -31,6 +32,7 @@ __all__ = [
     "GitHubDeployConfig",
     "RemovalMode",
     "StageConfig",
+    "StageFacts",
     "WebConfig",
     "load_stage",
     "shared_account_warning",
@@ -91,6 +93,12 @@ class StageConfig(ConfigModel):
     )
     # Optional: AWS Lambda Power Tuning for one function at a time (adds the PowerTuning stack; make power-tune).
     power_tuning: bool = False
+
+    @property
+    def facts(self) -> StageFacts:
+        """The stage-wide settings the stacks read beside their own section."""
+        # Each fact is the stage field of its name.
+        return StageFacts(**{fact.name: getattr(self, fact.name) for fact in fields(StageFacts)})
 
     @field_validator("account", mode="before")
     @classmethod
@@ -279,17 +287,6 @@ def stages_sharing_account(config: StageConfig) -> list[str]:
     return [
         name for name, declared in STAGES.items() if name != config.name and declared.get("account") == config.account
     ]
-
-
-def shared_account_warning(config: StageConfig) -> str:
-    """What a stage that GitHub deploys in a shared account accepts (github.shared_account=true)."""
-    where = f"account {config.account}" if config.account else "whatever account its credentials are for"
-    return (
-        f"stage {config.name!r} is deployed from GitHub into {where}, which it may share with another stage "
-        "(github.shared_account=true): CDK's bootstrap deploy role there may create, update and delete every stack "
-        "of the account, so this stage's GitHub deploy role could deploy or destroy the other stage's stacks; "
-        "give each stage its own account (docs/ci.md)"
-    )
 
 
 def _coerce(value: Any) -> Any:

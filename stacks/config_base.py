@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -32,6 +33,21 @@ LOG_RETENTION_DAYS = (
     3288,
     3653,
 )
+
+
+@dataclass(frozen=True)
+class StageFacts:
+    """What a stack reads of its stage besides its own architecture's config (StageConfig.facts builds it): an
+    architecture takes these and its own section, never the whole stage, so it imports no other architecture."""
+
+    name: str
+    region: str
+    account: str | None
+    availability_zones: tuple[str, ...]
+    removal: RemovalMode  # what happens to data when a stateful resource leaves the stack
+    deletion_protection: bool
+    alarm_email: str | None
+    alarm_email_parameter: str | None  # SSM parameter holding the address alarms mail
 
 
 class ConfigError(ValueError):

@@ -6,10 +6,11 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_wafv2 as wafv2
 from constructs import Construct
 
-from stacks.chat.config import METRICS_NAMESPACE
+from stacks.chat.config import METRICS_NAMESPACE, ChatConfig
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX, ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
@@ -17,7 +18,6 @@ from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction, bundle_constants
 from stacks.common.secrets import generated_key
 from stacks.common.waf import managed_rules_web_acl
-from stacks.config import ChatConfig
 
 API_STAGE = "v1"
 LIVE_ALIAS = "live"
@@ -42,6 +42,17 @@ _NEW_COMMENT_SCHEMA = apigw.JsonSchema(
 # messageString is the message already quoted as a JSON string, so it goes in unquoted.
 _ERROR_TEMPLATE = {"application/json": '{"message": $context.error.messageString}'}
 _LIST_QUERY = ("limit", "cursor", "all", "from", "to")
+_ACCESS_LOG_FORMAT = apigw.AccessLogFormat.json_with_standard_fields(
+    caller=False,
+    http_method=True,
+    ip=True,
+    protocol=True,
+    request_time=True,
+    resource_path=True,
+    response_length=True,
+    status=True,
+    user=False,
+)
 
 
 class ChatApi(Construct):
@@ -57,8 +68,22 @@ class ChatApi(Construct):
         layers: list[lambda_.ILayerVersion],
     ) -> None:
         super().__init__(scope, construct_id)
-        # Signs pagination cursors so clients cannot forge or alter them.
-        self.cursor_secret = generated_key(
+        self.cursor_secret = self._build_cursor_secret()
+        self.handler = self._build_handler(config, data, layers)
+        # The API invokes this alias of the version the deploy published, in every stage: SnapStart (a stage
+        # setting) snapshots published versions only, and the sandbox and its end-to-end run test that wiring.
+        self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.handler.current_version)
+        self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
+        self.api = self._build_api(config, name=f"{Stack.of(self).stack_name}-{construct_id}")
+        self._build_execution_logs(config)
+        self._build_routes()
+        if config.waf_enabled:
+            self._build_waf(config)
+        self._acknowledge(config)
+
+    def _build_cursor_secret(self) -> secretsmanager.Secret:
+        """Signs pagination cursors so clients cannot forge or alter them."""
+        return generated_key(
             self,
             "CursorKey",
             description="HMAC key for chat API pagination cursors",
@@ -66,7 +91,11 @@ class ChatApi(Construct):
             unrotated_because="The key only signs short-lived pagination cursors; rotating it would just end open "
             "pagings early.",
         )
-        self.handler = PythonFunction(
+
+    def _build_handler(
+        self, config: ChatConfig, data: ChatData, layers: list[lambda_.ILayerVersion]
+    ) -> lambda_.Function:
+        handler = PythonFunction(
             self,
             "Handler",
             bundle="chat_api",
@@ -95,15 +124,14 @@ class ChatApi(Construct):
         ).function
         # Powertools' SecretsProvider calls GetSecretValue only; grant_read would add DescribeSecret.
         iam.Grant.add_to_principal(
-            grantee=self.handler,
+            grantee=handler,
             actions=["secretsmanager:GetSecretValue"],
             resource_arns=[self.cursor_secret.secret_arn],
         )
-        # The API invokes this alias of the version the deploy published, in every stage: SnapStart (a stage
-        # setting) snapshots published versions only, and the sandbox and its end-to-end run test that wiring.
-        self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.handler.current_version)
+        return handler
 
-        self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
+    def _build_api(self, config: ChatConfig, *, name: str) -> apigw.RestApi:
+        """The REST API, its stage (throttles, logs, tracing) and JSON error responses."""
         logging_level = apigw.MethodLoggingLevel(config.execution_log_level)
         cors = (
             apigw.CorsOptions(
@@ -115,11 +143,11 @@ class ChatApi(Construct):
             if config.cors_allow_origins
             else None
         )
-        self.api = apigw.RestApi(
+        return apigw.RestApi(
             self,
             "Api",
             # Alarms select the API by name (the ApiName dimension), so each stage's API has its own.
-            rest_api_name=f"{Stack.of(self).stack_name}-{construct_id}",
+            rest_api_name=name,
             description="Comments on video chat rooms",
             endpoint_types=[apigw.EndpointType.REGIONAL],
             # Execution logs need the account-level role. It is kept on delete (the default): the setting is
@@ -145,20 +173,12 @@ class ChatApi(Construct):
                     )
                 },
                 access_log_destination=apigw.LogGroupLogDestination(self.access_logs),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=False,
-                    http_method=True,
-                    ip=True,
-                    protocol=True,
-                    request_time=True,
-                    resource_path=True,
-                    response_length=True,
-                    status=True,
-                    user=False,
-                ),
+                access_log_format=_ACCESS_LOG_FORMAT,
             ),
         )
-        self._build_execution_logs(config)
+
+    def _build_routes(self) -> None:
+        """JSON error responses, request validation and the routes, every one on the live alias."""
         for response_type in (apigw.ResponseType.DEFAULT_4_XX, apigw.ResponseType.DEFAULT_5_XX):
             self.api.add_gateway_response(
                 f"Json{response_type.response_type}", type=response_type, templates=_ERROR_TEMPLATE
@@ -191,9 +211,34 @@ class ChatApi(Construct):
             request_validator=validator,
             request_parameters={f"method.request.querystring.{q}": False for q in ("limit", "cursor")},
         )
-        if config.waf_enabled:
-            self._add_waf(config)
-        else:
+
+    def _build_execution_logs(self, config: ChatConfig) -> None:
+        """The group API Gateway writes execution logs to, created first: it has a retention and goes with the stack."""
+        if config.execution_log_level == "OFF":
+            return
+        group = log_group(
+            self,
+            "ExecutionLogs",
+            retention_days=config.log_retention_days,
+            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{API_STAGE}",
+        )
+        self.api.deployment_stage.node.add_dependency(group)
+
+    def _build_waf(self, config: ChatConfig) -> None:
+        acl = managed_rules_web_acl(
+            self,
+            "WebAcl",
+            acl_scope="REGIONAL",
+            metric_name="chat-api",
+            rate_limit_per_5min=config.waf_rate_limit_per_5min,
+        )
+        wafv2.CfnWebACLAssociation(
+            self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
+        )
+
+    def _acknowledge(self, config: ChatConfig) -> None:
+        """What cdk-nag and checkov flag here on purpose, and why."""
+        if not config.waf_enabled:
             acknowledge(
                 self.api.deployment_stage,
                 "AwsSolutions-APIG3",
@@ -224,27 +269,3 @@ class ChatApi(Construct):
                 "API Gateway's logging role is one setting per account and region that other APIs may rely on; "
                 "it stays when the stage goes (delete it in the console once no API logs).",
             )
-
-    def _build_execution_logs(self, config: ChatConfig) -> None:
-        """The group API Gateway writes execution logs to, created first: it has a retention and goes with the stack."""
-        if config.execution_log_level == "OFF":
-            return
-        group = log_group(
-            self,
-            "ExecutionLogs",
-            retention_days=config.log_retention_days,
-            log_group_name=f"API-Gateway-Execution-Logs_{self.api.rest_api_id}/{API_STAGE}",
-        )
-        self.api.deployment_stage.node.add_dependency(group)
-
-    def _add_waf(self, config: ChatConfig) -> None:
-        acl = managed_rules_web_acl(
-            self,
-            "WebAcl",
-            acl_scope="REGIONAL",
-            metric_name="chat-api",
-            rate_limit_per_5min=config.waf_rate_limit_per_5min,
-        )
-        wafv2.CfnWebACLAssociation(
-            self, "WebAclAssociation", resource_arn=self.api.deployment_stage.stage_arn, web_acl_arn=acl.attr_arn
-        )

@@ -8,7 +8,7 @@ from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
 
 from stacks.common.policies import removal_policy
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 
 # Index names are part of the contract with lambda/chat_api (its settings read them from the environment).
 ROOM_TIME_INDEX = "by-room-time"
@@ -33,7 +33,7 @@ class ChatData(Construct):
     latest-comments view (`latest#<room>`), written by the stream consumer.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, facts: StageFacts) -> None:
         super().__init__(scope, construct_id)
         common: dict[str, Any] = {
             "billing_mode": dynamodb.BillingMode.PAY_PER_REQUEST,
@@ -41,8 +41,8 @@ class ChatData(Construct):
             "point_in_time_recovery_specification": dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            "deletion_protection": stage.deletion_protection,
-            "removal_policy": removal_policy(stage.removal),
+            "deletion_protection": facts.deletion_protection,
+            "removal_policy": removal_policy(facts.removal),
         }
         self.comments = dynamodb.Table(
             self,

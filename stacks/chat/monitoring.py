@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from stacks.chat.api import ChatApi
+from stacks.chat.config import ChatConfig
 from stacks.chat.data import ChatData
-from stacks.chat.stream import RoomStatsUpdater
+from stacks.chat.stream import ChatStream
 from stacks.common.alarms import AlarmTopic
-from stacks.config import ChatConfig
 
 _PERIOD = Duration.minutes(5)
 
@@ -26,10 +28,18 @@ class ChatAlarms(Construct):
         config: ChatConfig,
         topic: AlarmTopic,
         api: ChatApi,
-        stats: RoomStatsUpdater,
+        stream: ChatStream,
         data: ChatData,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._build_api_alarms(config, topic, api)
+        for name, function in (("Api", api.handler), ("Stream", stream.handler)):
+            self._build_function_alarms(topic, name, function)
+        for name, table in (("Comments", data.comments), ("RoomStats", data.room_stats)):
+            self._build_table_alarm(topic, name, table)
+        self._build_stream_alarms(topic, stream)
+
+    def _build_api_alarms(self, config: ChatConfig, topic: AlarmTopic, api: ChatApi) -> None:
         topic.alarm(
             self,
             "Api5xx",
@@ -45,41 +55,45 @@ class ChatAlarms(Construct):
             evaluation_periods=3,
             description="The chat API's p99 latency stayed high for 15 minutes",
         )
-        for name, function in (("Api", api.handler), ("Stream", stats.handler)):
-            topic.alarm(
-                self,
-                f"{name}FunctionErrors",
-                metric=function.metric_errors(period=_PERIOD, statistic="Sum"),
-                threshold=1,
-                description=f"The {name.lower()} function raised errors",
-            )
-            topic.alarm(
-                self,
-                f"{name}FunctionThrottles",
-                metric=function.metric_throttles(period=_PERIOD, statistic="Sum"),
-                threshold=1,
-                description=f"The {name.lower()} function was throttled",
-            )
-        for name, table in (("Comments", data.comments), ("RoomStats", data.room_stats)):
-            topic.alarm(
-                self,
-                f"{name}Throttles",
-                metric=cw.MathExpression(
-                    expression="reads + writes",
-                    using_metrics={
-                        "reads": table.metric("ReadThrottleEvents", period=_PERIOD, statistic="Sum"),
-                        "writes": table.metric("WriteThrottleEvents", period=_PERIOD, statistic="Sum"),
-                    },
-                    period=_PERIOD,
-                    label=f"{name} throttle events",
-                ),
-                threshold=1,
-                description=f"DynamoDB throttled requests to the {name} table",
-            )
+
+    def _build_function_alarms(self, topic: AlarmTopic, name: str, function: lambda_.IFunction) -> None:
+        topic.alarm(
+            self,
+            f"{name}FunctionErrors",
+            metric=function.metric_errors(period=_PERIOD, statistic="Sum"),
+            threshold=1,
+            description=f"The {name.lower()} function raised errors",
+        )
+        topic.alarm(
+            self,
+            f"{name}FunctionThrottles",
+            metric=function.metric_throttles(period=_PERIOD, statistic="Sum"),
+            threshold=1,
+            description=f"The {name.lower()} function was throttled",
+        )
+
+    def _build_table_alarm(self, topic: AlarmTopic, name: str, table: dynamodb.ITable) -> None:
+        topic.alarm(
+            self,
+            f"{name}Throttles",
+            metric=cw.MathExpression(
+                expression="reads + writes",
+                using_metrics={
+                    "reads": table.metric("ReadThrottleEvents", period=_PERIOD, statistic="Sum"),
+                    "writes": table.metric("WriteThrottleEvents", period=_PERIOD, statistic="Sum"),
+                },
+                period=_PERIOD,
+                label=f"{name} throttle events",
+            ),
+            threshold=1,
+            description=f"DynamoDB throttled requests to the {name} table",
+        )
+
+    def _build_stream_alarms(self, topic: AlarmTopic, stream: ChatStream) -> None:
         topic.alarm(
             self,
             "StreamIteratorAge",
-            metric=stats.handler.metric("IteratorAge", period=Duration.minutes(1), statistic="Maximum"),
+            metric=stream.handler.metric("IteratorAge", period=Duration.minutes(1), statistic="Maximum"),
             threshold=60_000,
             evaluation_periods=5,
             description="The stream consumer is more than a minute behind",
@@ -87,7 +101,7 @@ class ChatAlarms(Construct):
         topic.alarm(
             self,
             "StreamDeadLetters",
-            metric=stats.dead_letters.metric_approximate_number_of_messages_visible(
+            metric=stream.dead_letters.metric_approximate_number_of_messages_visible(
                 period=Duration.minutes(1), statistic="Maximum"
             ),
             threshold=1,

@@ -9,33 +9,38 @@ from constructs import Construct
 
 from stacks.chat import access
 from stacks.chat.api import ChatApi
+from stacks.chat.config import ChatConfig
 from stacks.chat.data import ChatData
 from stacks.chat.monitoring import ChatAlarms
-from stacks.chat.stream import RoomStatsUpdater
+from stacks.chat.stream import ChatStream
 from stacks.common.alarms import AlarmTopic
 from stacks.common.grants import grant_table_access
 from stacks.common.python_function import powertools_layer
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 
 
 class ChatStack(Stack):
     """API Gateway -> Lambda -> DynamoDB comments of video chat rooms, with a stream consumer."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: ChatConfig, facts: StageFacts, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         layers = [powertools_layer(self, "Powertools")]
-        data = ChatData(self, "Data", stage=stage)
-        api = ChatApi(self, "Comments", config=stage.chat, data=data, layers=layers)
-        stats = RoomStatsUpdater(self, "RoomStats", config=stage.chat, data=data, layers=layers)
+        data = ChatData(self, "Data", facts=facts)
+        # Ids kept from before the classes had these names (new ids would replace the functions and their alarms):
+        # "Comments" holds the REST API and its function, "RoomStats" the stream consumer and its dead letters.
+        api = ChatApi(self, "Comments", config=config, data=data, layers=layers)
+        stream = ChatStream(self, "RoomStats", config=config, data=data, layers=layers)
 
         # Exactly the calls each function's code makes (stacks/chat/access.py), on each table and index.
         grant_table_access(api.handler, data.comments, access.API_COMMENTS)
         grant_table_access(api.handler, data.idempotency, access.API_IDEMPOTENCY)
         grant_table_access(api.handler, data.room_stats, access.API_STATS)
-        grant_table_access(stats.handler, data.room_stats, access.STREAM_STATS)
+        grant_table_access(stream.handler, data.room_stats, access.STREAM_STATS)
 
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
-        ChatAlarms(self, "Monitoring", config=stage.chat, topic=topic, api=api, stats=stats, data=data)
+        topic = AlarmTopic(self, "Alarms", email=facts.alarm_email, email_parameter=facts.alarm_email_parameter)
+        ChatAlarms(self, "Monitoring", config=config, topic=topic, api=api, stream=stream, data=data)
 
         CfnOutput(self, "ApiUrl", value=api.api.url, description="Base URL of the chat API")
         CfnOutput(self, "CommentsTableName", value=data.comments.table_name)

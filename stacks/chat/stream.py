@@ -8,13 +8,12 @@ from aws_cdk import aws_lambda_event_sources as sources
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.chat.config import METRICS_NAMESPACE
+from stacks.chat.config import METRICS_NAMESPACE, ChatConfig
 from stacks.chat.data import ChatData
 from stacks.common.checkov import skip_check
 from stacks.common.grants import SendOnlyQueue
 from stacks.common.nag import acknowledge
 from stacks.common.python_function import PythonFunction
-from stacks.config import ChatConfig
 
 STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags by about this much
 # Chosen by measurement (make tune, reports/tune-*.md): the cheapest size that handles a batch within the batching
@@ -22,7 +21,7 @@ STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags b
 STREAM_MEMORY_MB = 512
 
 
-class RoomStatsUpdater(Construct):
+class ChatStream(Construct):
     """Counts new comments per room and keeps each room's latest 25 in one item, from the table's stream.
 
     Nothing is dropped silently: failed batches are split (bisect) and retried a bounded number of times;

@@ -9,7 +9,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from stacks.config import RemovalMode
+from stacks.config_base import RemovalMode
 
 
 def removal_policy(mode: RemovalMode, *, supports_snapshot: bool = False) -> RemovalPolicy:

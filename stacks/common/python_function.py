@@ -117,6 +117,24 @@ class PythonFunction(Construct):
         )
         if placement:
             self._allow_network_interfaces()
+        self._acknowledge(snap_start=snap_start, placed=placement is not None)
+
+    def _allow_network_interfaces(self) -> None:
+        """What Lambda needs to attach the function to its subnets (a role of our own gets none of it)."""
+        self.role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaENIManagementAccess")
+        )
+
+    def _acknowledge(self, *, snap_start: bool, placed: bool) -> None:
+        """What cdk-nag and CDK flag here on purpose, and why."""
+        if placed:
+            acknowledge(
+                self.role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaENIManagementAccess]",
+                "The AWS-maintained policy for the network interfaces Lambda creates in the function's subnets "
+                "(ec2:CreateNetworkInterface and its kin, which take no narrower resource before the interface "
+                "exists).",
+            )
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
@@ -131,16 +149,4 @@ class PythonFunction(Construct):
             self.function,
             "AwsSolutions-L1",
             f"Pinned to {RUNTIME.name}, the interpreter the handler tests run on; upgrade both together.",
-        )
-
-    def _allow_network_interfaces(self) -> None:
-        """What Lambda needs to attach the function to its subnets (a role of our own gets none of it)."""
-        self.role.add_managed_policy(
-            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaENIManagementAccess")
-        )
-        acknowledge(
-            self.role,
-            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaENIManagementAccess]",
-            "The AWS-maintained policy for the network interfaces Lambda creates in the function's subnets "
-            "(ec2:CreateNetworkInterface and its kin, which take no narrower resource before the interface exists).",
         )

@@ -6,7 +6,7 @@ import re
 
 from pydantic import Field, field_validator, model_validator
 
-from stacks.config_base import ConfigModel
+from stacks.config_base import ConfigModel, StageFacts
 
 GITHUB_OIDC_URL = "https://token.actions.githubusercontent.com"
 # A GitHub owner (user or organization: letters, digits, single hyphens inside) and a repository name.
@@ -125,3 +125,14 @@ class GitHubDeployConfig(ConfigModel):
     def pull_request_subject(self) -> str:
         """The `sub` claim of a job run for a pull request that references no environment."""
         return f"{self.repo_subject}:pull_request"
+
+
+def shared_account_warning(stage: StageFacts) -> str:
+    """What a stage that GitHub deploys in a shared account accepts (github.shared_account=true)."""
+    where = f"account {stage.account}" if stage.account else "whatever account its credentials are for"
+    return (
+        f"stage {stage.name!r} is deployed from GitHub into {where}, which it may share with another stage "
+        "(github.shared_account=true): CDK's bootstrap deploy role there may create, update and delete every stack "
+        "of the account, so this stage's GitHub deploy role could deploy or destroy the other stage's stacks; "
+        "give each stage its own account (docs/ci.md)"
+    )

@@ -9,8 +9,9 @@ from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
-from stacks.config import StageConfig, shared_account_warning, stages_sharing_account
+from stacks.config_base import StageFacts
 from stacks.deploy.access import GitHubDeployAccess
+from stacks.deploy.config import GitHubDeployConfig, shared_account_warning
 
 
 class GitHubDeployStack(Stack):
@@ -24,30 +25,27 @@ class GitHubDeployStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        stage: StageConfig,
+        config: GitHubDeployConfig,
+        facts: StageFacts,
         stage_stacks: Sequence[Stack],
+        publishes_images: bool,
+        shares_account_with: Sequence[str],
         **kwargs: Any,
     ) -> None:
+        """`publishes_images`: the web service's image is built by `cdk deploy` (web.image_build=docker);
+        `shares_account_with`: the other stages that name this stage's account."""
         super().__init__(scope, construct_id, **kwargs)
-        assert stage.github is not None
-        self.stage_config = stage
         access = GitHubDeployAccess(
-            self,
-            "Access",
-            config=stage.github,
-            stage_stacks=stage_stacks,
-            publishes_images=stage.web.image_build == "docker",
+            self, "Access", config=config, stage_stacks=stage_stacks, publishes_images=publishes_images
         )
         # Repository variables of the workflows (.github/workflows/deploy.yml), not secrets: an ARN grants nothing.
         CfnOutput(self, "DeployRoleArn", value=access.deploy_role.role_arn)
         if access.diff_role is not None:
             CfnOutput(self, "DiffRoleArn", value=access.diff_role.role_arn)
-        self._acknowledge()
+        self._acknowledge(config, facts, shares_account_with)
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, github: GitHubDeployConfig, facts: StageFacts, sharing: Sequence[str]) -> None:
         """The two explicit choices a config can make, each acknowledged with what it gives up."""
-        github = self.stage_config.github
-        assert github is not None
         if github.branch is None:
             acknowledge(
                 self,
@@ -58,8 +56,7 @@ class GitHubDeployStack(Stack):
         if not github.shared_account:
             return
         # The config accepts a shared account, and every synth warns (app.py).
-        reason = f"github.shared_account=true, warned at every synth: {shared_account_warning(self.stage_config)}"
-        sharing = stages_sharing_account(self.stage_config)
-        tokens = [f"shares-account:{other}" for other in sharing] if self.stage_config.account else ["unpinned"]
+        reason = f"github.shared_account=true, warned at every synth: {shared_account_warning(facts)}"
+        tokens = [f"shares-account:{other}" for other in sharing] if facts.account else ["unpinned"]
         for token in tokens:
             acknowledge(self, f"DeployReadiness-GitHubRoleStaysInItsStage[{token}]", reason)

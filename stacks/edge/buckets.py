@@ -11,7 +11,7 @@ from constructs import Construct
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import removal_policy
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 from stacks.edge.config import EdgeConfig
 
 # Key prefixes: pages the publisher writes and CloudFront reads (the pages origin's path); assets beside them.
@@ -28,7 +28,7 @@ class CacheBuckets(Construct):
     pages that are public anyway.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, config: EdgeConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: EdgeConfig, facts: StageFacts) -> None:
         super().__init__(scope, construct_id)
         common: dict[str, Any] = {
             "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
@@ -79,8 +79,8 @@ class CacheBuckets(Construct):
                 ),
                 s3.LifecycleRule(id="abort-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
-            removal_policy=removal_policy(stage.removal),
-            auto_delete_objects=stage.removal == "destroy",
+            removal_policy=removal_policy(facts.removal),
+            auto_delete_objects=facts.removal == "destroy",
             **common,
         )
         skip_check(

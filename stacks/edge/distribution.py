@@ -59,6 +59,7 @@ class CacheDistribution(Construct):
         web_acl_arn: str | None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self._web_vpc_origin: cloudfront.VpcOrigin | None = None
         access = cloudfront.S3OriginAccessControl(self, "CacheAccess", description="CloudFront reads the cache bucket")
         self._shield_region = config.origin_shield_region
         pages = origins.S3BucketOrigin.with_origin_access_control(
@@ -83,6 +84,7 @@ class CacheDistribution(Construct):
             log_bucket=log_bucket,
             web_acl_arn=web_acl_arn,
         )
+        self._acknowledge(config=config, web_origin=web_origin, web_acl_arn=web_acl_arn)
 
     def _build_web_origin(self, web_origin: WebOrigin) -> cloudfront.IOrigin:
         """A VPC origin on this app's internal load balancer, or an HTTPS custom origin outside the app."""
@@ -111,14 +113,7 @@ class CacheDistribution(Construct):
             ),
             origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
         )
-        if not web_origin.https:
-            acknowledge(
-                vpc_origin,
-                "DeployReadiness-OriginLegEncrypted[http]",
-                "No certificate for a name the user owns (web.https=false): CloudFront reaches the internal load "
-                "balancer over HTTP through its VPC origin, inside AWS's network and the VPC, never the internet, with "
-                "no secret in the request; set web.https, web.certificate_arn and web.origin_domain_name for TLS.",
-            )
+        self._web_vpc_origin = vpc_origin
         # With a certificate, CloudFront sends the name it covers and checks the certificate against it.
         return origins.VpcOrigin.with_vpc_origin(
             vpc_origin,
@@ -179,7 +174,7 @@ class CacheDistribution(Construct):
             if config.certificate_arn
             else None
         )
-        distribution = cloudfront.Distribution(
+        return cloudfront.Distribution(
             self,
             "Distribution",
             # The origin's revision: a replaced origin changes this template, so the new address is picked up.
@@ -218,24 +213,6 @@ class CacheDistribution(Construct):
             certificate=certificate,
             domain_names=list(config.aliases) or None,
         )
-        if not config.certificate_arn:
-            reason = (
-                "Without a certificate in the stage config the default *.cloudfront.net certificate is used, and "
-                "CloudFront then permits TLSv1 whatever is set; set edge.certificate_arn and aliases to enforce "
-                "edge.minimum_tls_version (TLSv1.2_2021 or newer)."
-            )
-            acknowledge(distribution, "AwsSolutions-CFR4", reason)
-            skip_check(distribution, "CKV_AWS_174", reason)
-        if not web_acl_arn:
-            reason = "Sandbox stays cheap: no web ACL; prod creates one (edge.waf_enabled) or takes edge.web_acl_arn."
-            acknowledge(distribution, "AwsSolutions-CFR2", reason)
-            skip_check(distribution, "CKV_AWS_68", reason)
-        acknowledge(
-            distribution,
-            "AwsSolutions-CFR1",
-            "A news site is served worldwide; geo restrictions would block legitimate readers.",
-        )
-        return distribution
 
     def _cache_policy(self, construct_id: str, ttls: tuple[int, int, int], comment: str) -> cloudfront.CachePolicy:
         minimum, default, maximum = ttls
@@ -253,6 +230,35 @@ class CacheDistribution(Construct):
             query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
+        )
+
+    def _acknowledge(self, *, config: EdgeConfig, web_origin: WebOrigin, web_acl_arn: str | None) -> None:
+        """What cdk-nag, checkov and the deploy-readiness pack flag here on purpose, and why."""
+        if self._web_vpc_origin is not None and not web_origin.https:
+            acknowledge(
+                self._web_vpc_origin,
+                "DeployReadiness-OriginLegEncrypted[http]",
+                "No certificate for a name the user owns (web.https=false): CloudFront reaches the internal load "
+                "balancer over HTTP through its VPC origin, inside AWS's network and the VPC, never the internet, with "
+                "no secret in the request; set web.https, web.certificate_arn and web.origin_domain_name for TLS.",
+            )
+        distribution = self.distribution
+        if not config.certificate_arn:
+            reason = (
+                "Without a certificate in the stage config the default *.cloudfront.net certificate is used, and "
+                "CloudFront then permits TLSv1 whatever is set; set edge.certificate_arn and aliases to enforce "
+                "edge.minimum_tls_version (TLSv1.2_2021 or newer)."
+            )
+            acknowledge(distribution, "AwsSolutions-CFR4", reason)
+            skip_check(distribution, "CKV_AWS_174", reason)
+        if not web_acl_arn:
+            reason = "Sandbox stays cheap: no web ACL; prod creates one (edge.waf_enabled) or takes edge.web_acl_arn."
+            acknowledge(distribution, "AwsSolutions-CFR2", reason)
+            skip_check(distribution, "CKV_AWS_68", reason)
+        acknowledge(
+            distribution,
+            "AwsSolutions-CFR1",
+            "A news site is served worldwide; geo restrictions would block legitimate readers.",
         )
 
 

@@ -19,7 +19,7 @@ from stacks.common.readiness import declare_bounds
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
-# Error names raised by lambda/edge_cache publishing.py, and Lambda's own transient ones.
+# Error names raised by lambda/edge_cache pages.py, and Lambda's own transient ones.
 RETRYABLE_ERRORS = [
     "RetryableOriginError",
     "Lambda.ServiceException",
@@ -86,7 +86,7 @@ class CachePublisher(Construct):
             log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=FETCH_MEMORY_MB,
-            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the write to S3.
+            # The fetch is cut at fetch_timeout_s (pages.within); the rest is for the write to S3.
             timeout_s=config.fetch_timeout_s + 15,
             placement=web_origin.fetch_access,
         )
@@ -156,6 +156,28 @@ class CachePublisher(Construct):
             result_path="$.results",
         )
         each.item_processor(self._build_path(bucket))
+        invalidate = self._build_invalidation(distribution)
+        failures = sfn.Pass(self, "CountFailures", parameters={"failures.$": "$.results[?(@.result == 'failed')]"})
+        summary = (
+            sfn.Choice(self, "BatchHadFailures")
+            .when(
+                sfn.Condition.is_present("$.failures[0]"),
+                sfn.Pass(
+                    self,
+                    "SomeFailed",
+                    parameters={
+                        "result": "failed",
+                        "failed": sfn.JsonPath.array_length(sfn.JsonPath.string_at("$.failures")),
+                    },
+                ),
+            )
+            .otherwise(sfn.Pass(self, "AllPublished", parameters={"result": "published", "failed": 0}))
+        )
+        # Failed paths are invalidated too: their cache keeps its previous copy, which CloudFront refetches.
+        return each.next(invalidate).next(failures).next(summary)
+
+    def _build_invalidation(self, distribution: cloudfront.IDistribution) -> tasks.CallAwsService:
+        """Invalidate a batch's paths in one request, retried while CloudFront throttles."""
         invalidate = tasks.CallAwsService(
             self,
             "InvalidateBatch",
@@ -188,24 +210,7 @@ class CachePublisher(Construct):
             max_delay=Duration.minutes(5),
             jitter_strategy=sfn.JitterType.FULL,
         )
-        failures = sfn.Pass(self, "CountFailures", parameters={"failures.$": "$.results[?(@.result == 'failed')]"})
-        summary = (
-            sfn.Choice(self, "BatchHadFailures")
-            .when(
-                sfn.Condition.is_present("$.failures[0]"),
-                sfn.Pass(
-                    self,
-                    "SomeFailed",
-                    parameters={
-                        "result": "failed",
-                        "failed": sfn.JsonPath.array_length(sfn.JsonPath.string_at("$.failures")),
-                    },
-                ),
-            )
-            .otherwise(sfn.Pass(self, "AllPublished", parameters={"result": "published", "failed": 0}))
-        )
-        # Failed paths are invalidated too: their cache keeps its previous copy, which CloudFront refetches.
-        return each.next(invalidate).next(failures).next(summary)
+        return invalidate
 
     def _build_definition(self, batch: sfn.IChainable) -> sfn.IChainable:
         limit = self._config.publish_max_paths

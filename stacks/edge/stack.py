@@ -11,9 +11,9 @@ from constructs import Construct
 from stacks.common.alarms import AlarmTopic
 from stacks.common.origin import WebOrigin
 from stacks.common.python_function import powertools_layer
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 from stacks.edge.buckets import CacheBuckets
-from stacks.edge.config import EDGE_REGION
+from stacks.edge.config import EDGE_REGION, EdgeConfig
 from stacks.edge.distribution import CacheDistribution
 from stacks.edge.monitoring import EdgeAlarms
 from stacks.edge.publisher import CachePublisher
@@ -53,15 +53,16 @@ class EdgeStack(Stack):
         scope: Construct,
         construct_id: str,
         *,
-        stage: StageConfig,
+        config: EdgeConfig,
+        facts: StageFacts,
         acl_stack: EdgeUsEast1Stack | None = None,
         web_origin: WebOrigin | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        config = stage.edge
         origin = web_origin or WebOrigin.of_domain(config.origin_domain)
-        buckets = CacheBuckets(self, "Storage", stage=stage, config=config)  # the cache and access-log buckets
+        # "Storage": the cache bucket and the bucket of CloudFront's access logs.
+        buckets = CacheBuckets(self, "Storage", config=config, facts=facts)
         acl = EdgeWebAcl(self, "Waf", config=config, acl_stack=acl_stack) if acl_stack else None
         cdn = CacheDistribution(  # "Cdn": the distribution, its origins, policies and headers
             self,
@@ -81,7 +82,7 @@ class EdgeStack(Stack):
             distribution=cdn.distribution,
             layers=[powertools_layer(self, "Powertools")],
         )
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
+        topic = AlarmTopic(self, "Alarms", email=facts.alarm_email, email_parameter=facts.alarm_email_parameter)
         EdgeAlarms(self, "Monitoring", topic=topic, publisher=publisher)
 
         CfnOutput(self, "DistributionDomainName", value=cdn.distribution.distribution_domain_name)

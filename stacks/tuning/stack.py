@@ -20,7 +20,7 @@ from aws_cdk import CfnOutput, CfnParameter, Fn, Stack
 from aws_cdk import aws_sam as sam
 from constructs import Construct
 
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 
 APPLICATION_ID = "arn:aws:serverlessrepo:us-east-1:451282441545:applications/aws-lambda-power-tuning"
 # CHANGELOG.md (SAR versioning): "4.4.0 (2025-11-19): upgrade Lambda runtime to Nodejs22.x".
@@ -33,7 +33,7 @@ LOG_RETENTION_DAYS = 7
 TUNABLE_STACKS = ("Chat", "Edge")
 
 
-def function_arn_pattern(stage: StageConfig) -> str:
+def function_arn_pattern(stage: StageFacts) -> str:
     """The ARNs the TunedFunctionArn parameter admits: an unqualified function of this stage's stacks in its region
     (CloudFormation names a function `<stack name>-<logical id>-<suffix>`; the stage's stack names are
     `<stage>-<stack id>`). No wildcard, no alias or version, no other stage's function."""
@@ -44,7 +44,7 @@ def function_arn_pattern(stage: StageConfig) -> str:
 class PowerTuningStack(Stack):
     """The Power Tuning state machine, allowed to invoke and reconfigure exactly one function of the stage."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, facts: StageFacts, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
         tuned = CfnParameter(
             self,
@@ -52,8 +52,8 @@ class PowerTuningStack(Stack):
             type="String",
             description="ARN of the one function of this stage the state machine may invoke and reconfigure "
             "(make power-tune FUNCTION=... passes it)",
-            allowed_pattern=function_arn_pattern(stage),
-            constraint_description=f"an unqualified function ARN of {stage.name}'s {', '.join(TUNABLE_STACKS)} stacks",
+            allowed_pattern=function_arn_pattern(facts),
+            constraint_description=f"an unqualified function ARN of {facts.name}'s {', '.join(TUNABLE_STACKS)} stacks",
         )
         application = sam.CfnApplication(
             self,

@@ -11,8 +11,9 @@ from constructs import Construct
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.policies import log_group, removal_policy
-from stacks.config import StageConfig
+from stacks.config_base import RemovalMode, StageFacts
 from stacks.web.app_role import AppDatabaseRole
+from stacks.web.config import WebConfig
 from stacks.web.network import Network
 
 ENGINE_VERSION = rds.AuroraPostgresEngineVersion.VER_17_9
@@ -37,35 +38,65 @@ class Database(Construct):
     admits one (ECS fetches the task's secrets through the task's own network interface).
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: WebConfig, facts: StageFacts, network: Network
+    ) -> None:
         super().__init__(scope, construct_id)
-        config = stage.web
-        vpc = network.vpc
-        self.security_group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="Aurora: PostgreSQL from the web service only",
-            allow_all_outbound=False,
-        )
-        if stage.removal == "retain":
-            self.security_group.apply_removal_policy(RemovalPolicy.RETAIN)  # the retained cluster keeps using it
-        scales_to_zero = config.db_min_acu == 0
+        self.security_group = self._build_security_group(network, retain=facts.removal == "retain")
         # Our own secret (not Credentials.from_generated_secret): a logical id without the stage in it, and
         # prod keeps the credentials of a retained cluster.
         self.secret = rds.DatabaseSecret(self, "Secret", username="app_admin")
-        self.secret.apply_removal_policy(removal_policy(stage.removal))
+        self.secret.apply_removal_policy(removal_policy(facts.removal))
+        self.cluster = self._build_cluster(
+            config, network, removal=facts.removal, deletion_protection=facts.deletion_protection
+        )
+        self._build_exported_logs(config.db_log_retention_days)
+        assert self.cluster.secret is not None
+        # The attached secret: its host and port fields are filled in from the cluster.
+        self.attached_secret: secretsmanager.ISecret = self.cluster.secret
+        self.secrets_endpoint: ec2.InterfaceVpcEndpoint | None = None
+        self.app_role = AppDatabaseRole(
+            self,
+            "AppRole",
+            cluster=self.cluster,
+            writer=self.cluster.node.find_child("Writer"),
+            admin_secret=self.attached_secret,
+            database=DATABASE_NAME,
+            removal=removal_policy(facts.removal),
+            log_retention_days=config.log_retention_days,
+        )
+        if config.db_rotation_days:
+            self._build_rotation(network, every=Duration.days(config.db_rotation_days))
+        self._acknowledge(rotates=bool(config.db_rotation_days), deletion_protection=facts.deletion_protection)
+
+    def _build_security_group(self, network: Network, *, retain: bool) -> ec2.SecurityGroup:
+        group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=network.vpc,
+            description="Aurora: PostgreSQL from the web service only",
+            allow_all_outbound=False,
+        )
+        if retain:
+            group.apply_removal_policy(RemovalPolicy.RETAIN)  # the retained cluster keeps using it
+        return group
+
+    def _build_cluster(
+        self, config: WebConfig, network: Network, *, removal: RemovalMode, deletion_protection: bool
+    ) -> rds.DatabaseCluster:
+        """The writer and its readers, with the TLS-only parameter group (kept with a retained cluster, which
+        cannot be left without the group it uses)."""
         engine = rds.DatabaseClusterEngine.aurora_postgres(version=ENGINE_VERSION)
-        # Kept with a retained cluster (prod), which cannot be left without the group it uses.
         parameters = rds.ParameterGroup(
             self,
             "ClusterParameters",
             engine=engine,
             parameters=CLUSTER_PARAMETERS,
             description="Aurora PostgreSQL: TLS required",
-            removal_policy=removal_policy(stage.removal),
+            removal_policy=removal_policy(removal),
         )
-        self.cluster = rds.DatabaseCluster(
+        scales_to_zero = config.db_min_acu == 0
+        return rds.DatabaseCluster(
             self,
             "Cluster",
             engine=engine,
@@ -85,83 +116,74 @@ class Database(Construct):
             serverless_v2_auto_pause_duration=Duration.minutes(config.db_auto_pause_minutes)
             if scales_to_zero
             else None,
-            vpc=vpc,
+            vpc=network.vpc,
             vpc_subnets=network.isolated,
             security_groups=[self.security_group],
             storage_encrypted=True,
             iam_authentication=True,
             backup=rds.BackupProps(retention=Duration.days(config.db_backup_retention_days)),
             cloudwatch_logs_exports=["postgresql"],
-            deletion_protection=stage.deletion_protection,
-            removal_policy=removal_policy(stage.removal, supports_snapshot=True),
+            deletion_protection=deletion_protection,
+            removal_policy=removal_policy(removal, supports_snapshot=True),
             copy_tags_to_snapshot=True,
             enable_data_api=True,  # how the deploy-time role set-up reaches it (app_role.py)
         )
-        self._build_exported_logs(config.db_log_retention_days)
-        assert self.cluster.secret is not None
-        # The attached secret: its host and port fields are filled in from the cluster.
-        self.attached_secret: secretsmanager.ISecret = self.cluster.secret
-        self.secrets_endpoint: ec2.InterfaceVpcEndpoint | None = None
-        self.app_role = AppDatabaseRole(
-            self,
-            "AppRole",
-            cluster=self.cluster,
-            writer=self.cluster.node.find_child("Writer"),
-            admin_secret=self.attached_secret,
-            database=DATABASE_NAME,
-            removal=removal_policy(stage.removal),
-            log_retention_days=config.log_retention_days,
+
+    def _build_rotation(self, network: Network, *, every: Duration) -> None:
+        """Both secrets rotate from the isolated subnets, through a Secrets Manager endpoint only they may use."""
+        vpc = network.vpc
+        rotation_sg = ec2.SecurityGroup(
+            self, "RotationSecurityGroup", vpc=vpc, description="Secret rotation function", allow_all_outbound=False
         )
-        if config.db_rotation_days:
-            rotation_sg = ec2.SecurityGroup(
-                self, "RotationSecurityGroup", vpc=vpc, description="Secret rotation function", allow_all_outbound=False
-            )
-            endpoint_sg = ec2.SecurityGroup(
-                self, "EndpointSecurityGroup", vpc=vpc, description="Secrets Manager endpoint", allow_all_outbound=False
-            )
-            endpoint = vpc.add_interface_endpoint(
-                "SecretsManagerEndpoint",
-                service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
-                subnets=network.isolated,
-                security_groups=[endpoint_sg],
-                open=False,  # only the rotation function may use it
-            )
-            endpoint.connections.allow_default_port_from(rotation_sg, "HTTPS from the rotation function")
-            self.secrets_endpoint = endpoint
-            self.cluster.add_rotation_single_user(
-                automatically_after=Duration.days(config.db_rotation_days),
-                vpc_subnets=network.isolated,
-                endpoint=endpoint,
-                security_group=rotation_sg,
-            )
-            # The first rotation runs as soon as the schedule exists: only once the instances are there.
-            schedule = self.cluster.secret.node.find_child("RotationSchedule")
-            for instance in self._instances():
-                schedule.node.add_dependency(instance)
-            # The app's secret: alternating users, so tasks started before a rotation keep working after it.
-            app_rotation = secretsmanager.SecretRotation(
-                self,
-                "AppRoleRotation",
-                application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
-                secret=self.app_role.attached_secret,
-                master_secret=self.attached_secret,
-                target=self.cluster,
-                vpc=vpc,
-                vpc_subnets=network.isolated,
-                endpoint=endpoint,
-                security_group=rotation_sg,
-                automatically_after=Duration.days(config.db_rotation_days),
-            )
-            # Its first run logs in as the role, so the role (and every instance) must exist first.
-            app_rotation.node.add_dependency(self.app_role.resource, *self._instances())
-        else:
+        endpoint_sg = ec2.SecurityGroup(
+            self, "EndpointSecurityGroup", vpc=vpc, description="Secrets Manager endpoint", allow_all_outbound=False
+        )
+        endpoint = vpc.add_interface_endpoint(
+            "SecretsManagerEndpoint",
+            service=ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER,
+            subnets=network.isolated,
+            security_groups=[endpoint_sg],
+            open=False,  # only the rotation function may use it
+        )
+        endpoint.connections.allow_default_port_from(rotation_sg, "HTTPS from the rotation function")
+        self.secrets_endpoint = endpoint
+        self.cluster.add_rotation_single_user(
+            automatically_after=every,
+            vpc_subnets=network.isolated,
+            endpoint=endpoint,
+            security_group=rotation_sg,
+        )
+        # The first rotation runs as soon as the schedule exists: only once the instances are there.
+        schedule = self.attached_secret.node.find_child("RotationSchedule")
+        for instance in self._instances():
+            schedule.node.add_dependency(instance)
+        # The app's secret: alternating users, so tasks started before a rotation keep working after it.
+        app_rotation = secretsmanager.SecretRotation(
+            self,
+            "AppRoleRotation",
+            application=secretsmanager.SecretRotationApplication.POSTGRES_ROTATION_MULTI_USER,
+            secret=self.app_role.attached_secret,
+            master_secret=self.attached_secret,
+            target=self.cluster,
+            vpc=vpc,
+            vpc_subnets=network.isolated,
+            endpoint=endpoint,
+            security_group=rotation_sg,
+            automatically_after=every,
+        )
+        # Its first run logs in as the role, so the role (and every instance) must exist first.
+        app_rotation.node.add_dependency(self.app_role.resource, *self._instances())
+
+    def _acknowledge(self, *, rotates: bool, deletion_protection: bool) -> None:
+        """What cdk-nag and checkov flag here on purpose, and why."""
+        if not rotates:
             for secret in (self.secret, self.app_role.secret):
                 acknowledge(
                     secret,
                     "AwsSolutions-SMG4",
                     "Sandbox is disposable; rotation would add a Lambda and a paid interface endpoint to each sandbox.",
                 )
-        if not stage.deletion_protection:
+        if not deletion_protection:
             acknowledge(
                 self.cluster,
                 "AwsSolutions-RDS10",

@@ -12,7 +12,7 @@ from constructs import Construct
 from stacks.common.checkov import skip_check
 from stacks.common.nag import acknowledge
 from stacks.common.origin import revision_of
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 from stacks.web.cloudfront_access import CloudFrontAccess
 from stacks.web.config import WebConfig
 from stacks.web.network import Network
@@ -28,7 +28,7 @@ class AccessLogBucket(Construct):
     emptied at delete time fills again and its delete fails (BucketNotEmpty). Its lifecycle rule empties it.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, config: WebConfig) -> None:
         super().__init__(scope, construct_id)
         self.bucket = s3.Bucket(
             self,
@@ -37,7 +37,7 @@ class AccessLogBucket(Construct):
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(stage.web.access_log_retention_days))],
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(config.access_log_retention_days))],
             removal_policy=RemovalPolicy.RETAIN,
         )
         acknowledge(
@@ -49,7 +49,7 @@ class AccessLogBucket(Construct):
             self.bucket,
             "DeployReadiness-DisposableStageLeftover[Retained]",
             f"Load balancer logs keep arriving after the stack is gone; the bucket expires them after "
-            f"{stage.web.access_log_retention_days} days and can then be removed (aws s3 rb).",
+            f"{config.access_log_retention_days} days and can then be removed (aws s3 rb).",
         )
         skip_check(self.bucket, "CKV_AWS_18", "The access log destination; logging its own access would loop.")
         skip_check(
@@ -81,10 +81,16 @@ class LoadBalancer(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, stage: StageConfig, network: Network, access: CloudFrontAccess
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: WebConfig,
+        facts: StageFacts,
+        network: Network,
+        access: CloudFrontAccess,
     ) -> None:
         super().__init__(scope, construct_id)
-        config = stage.web
         vpc = network.vpc
         # One port only: the prefix list weighs 55 of the group's 60 rules (cloudfront_access.py).
         self.port = 443 if config.https else 80
@@ -97,14 +103,14 @@ class LoadBalancer(Construct):
             vpc_subnets=network.private,
             security_group=self.security_group,
             drop_invalid_header_fields=True,
-            deletion_protection=stage.deletion_protection,
+            deletion_protection=facts.deletion_protection,
         )
-        if stage.deletion_protection:
+        if facts.deletion_protection:
             # CloudFormation cannot delete a protected load balancer, so the stack lets go of it (and of its
             # security group, which the load balancer keeps using) instead of ending in DELETE_FAILED.
             self.alb.apply_removal_policy(RemovalPolicy.RETAIN)
             self.security_group.apply_removal_policy(RemovalPolicy.RETAIN)
-        self.access_logs = AccessLogBucket(self, "AccessLogs", stage=stage)
+        self.access_logs = AccessLogBucket(self, "AccessLogs", config=config)
         self.alb.log_access_logs(self.access_logs.bucket, "alb")
 
         # Target groups: the service's (blue), its green twin for blue/green, the old fleet's.

@@ -50,7 +50,23 @@ class WebService(Construct):
             self, "Cluster", vpc=network.vpc, container_insights_v2=ecs.ContainerInsights.ENABLED
         )
         self.log_group = log_group(self, "Logs", retention_days=config.log_retention_days)
-        self.task_definition = ecs.FargateTaskDefinition(
+        self.task_definition, self.container = self._build_task(config, db_secret)
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=network.vpc, description="Web tasks", allow_all_outbound=False
+        )
+        # AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT gateways.
+        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        self.blue_green = config.deployment_strategy == "blue_green"
+        self.service = self._build_service(config, network, deployment_alarms)
+        self._build_targets(config, load_balancer)
+        self._build_scaling(config, load_balancer)
+        self._acknowledge()
+
+    def _build_task(
+        self, config: WebConfig, db_secret: secretsmanager.ISecret
+    ) -> tuple[ecs.FargateTaskDefinition, ecs.ContainerDefinition]:
+        """An ARM64 task with one read-only container: the image, its port, its secrets, its logs."""
+        task_definition = ecs.FargateTaskDefinition(
             self,
             "Task",
             cpu=config.cpu,
@@ -60,7 +76,7 @@ class WebService(Construct):
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
-        self.container = self.task_definition.add_container(
+        container = task_definition.add_container(
             CONTAINER_NAME,
             image=container_image(self, "Image", config=config),
             # The port goes on the command line: the task has no plain environment values at all.
@@ -71,14 +87,13 @@ class WebService(Construct):
             readonly_root_filesystem=True,
             essential=True,
         )
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=network.vpc, description="Web tasks", allow_all_outbound=False
-        )
-        # AWS APIs (ECR, Secrets Manager, CloudWatch Logs) through the NAT gateways.
-        self.security_group.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+        return task_definition, container
 
-        blue_green = config.deployment_strategy == "blue_green"
-        self.service = ecs.FargateService(
+    def _build_service(
+        self, config: WebConfig, network: Network, deployment_alarms: list[cw.Alarm]
+    ) -> ecs.FargateService:
+        """Tasks in the private subnets; a deployment that fails health checks or trips an alarm rolls back."""
+        return ecs.FargateService(
             self,
             "Service",
             cluster=self.cluster,
@@ -95,38 +110,48 @@ class WebService(Construct):
                 alarm_names=[alarm.alarm_name for alarm in deployment_alarms],
                 behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
             ),
-            deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN if blue_green else ecs.DeploymentStrategy.ROLLING,
-            bake_time=Duration.minutes(config.bake_time_minutes) if blue_green else None,
+            deployment_strategy=ecs.DeploymentStrategy.BLUE_GREEN
+            if self.blue_green
+            else ecs.DeploymentStrategy.ROLLING,
+            bake_time=Duration.minutes(config.bake_time_minutes) if self.blue_green else None,
         )
-        if blue_green:
-            assert load_balancer.green_target_group is not None and load_balancer.production_rule is not None
-            target = self.service.load_balancer_target(
-                container_name=CONTAINER_NAME,
-                container_port=config.container_port,
-                alternate_target=ecs.AlternateTarget(
-                    "Green",
-                    alternate_target_group=load_balancer.green_target_group,
-                    production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(
-                        load_balancer.production_rule
-                    ),
-                ),
-            )
-            target.attach_to_application_target_group(load_balancer.target_group)
-            acknowledge(
-                self.service.node.find_child("GreenRole"),
-                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
-                "The policy AWS maintains for ECS blue/green traffic shifting; ECS may need new actions at any time.",
-            )
-        else:
-            self.service.attach_to_application_target_group(load_balancer.target_group)
 
+    def _build_targets(self, config: WebConfig, load_balancer: LoadBalancer) -> None:
+        """The service in the load balancer's target group; under blue/green, the green group as its alternate."""
+        if not self.blue_green:
+            self.service.attach_to_application_target_group(load_balancer.target_group)
+            return
+        assert load_balancer.green_target_group is not None and load_balancer.production_rule is not None
+        target = self.service.load_balancer_target(
+            container_name=CONTAINER_NAME,
+            container_port=config.container_port,
+            alternate_target=ecs.AlternateTarget(
+                "Green",
+                alternate_target_group=load_balancer.green_target_group,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(
+                    load_balancer.production_rule
+                ),
+            ),
+        )
+        target.attach_to_application_target_group(load_balancer.target_group)
+
+    def _build_scaling(self, config: WebConfig, load_balancer: LoadBalancer) -> None:
         scaling = self.service.auto_scale_task_count(min_capacity=config.min_tasks, max_capacity=config.max_tasks)
         scaling.scale_on_cpu_utilization("Cpu", target_utilization_percent=config.cpu_target_percent)
-        if not blue_green:
+        if not self.blue_green:
             # Under blue/green the serving target group alternates, so requests per target of one group
             # would mislead the scaler after the first deployment; CPU alone drives it there.
             scaling.scale_on_request_count(
                 "Requests", requests_per_target=config.requests_per_target, target_group=load_balancer.target_group
+            )
+
+    def _acknowledge(self) -> None:
+        """What cdk-nag flags here on purpose, and why."""
+        if self.blue_green:
+            acknowledge(
+                self.service.node.find_child("GreenRole"),
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+                "The policy AWS maintains for ECS blue/green traffic shifting; ECS may need new actions at any time.",
             )
         acknowledge(
             self.task_definition,

@@ -10,8 +10,9 @@ from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
 from stacks.common.origin import OriginFetchAccess, WebOrigin
-from stacks.config import StageConfig
+from stacks.config_base import StageFacts
 from stacks.web.cloudfront_access import CloudFrontAccess
+from stacks.web.config import WebConfig
 from stacks.web.database import PORT, Database
 from stacks.web.load_balancer import LoadBalancer
 from stacks.web.monitoring import WebAlarms
@@ -27,17 +28,18 @@ class WebStack(Stack):
         """The stage's zones: with a concrete account the VPC would otherwise look them up at synth."""
         return self._zones
 
-    def __init__(self, scope: Construct, construct_id: str, *, stage: StageConfig, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: WebConfig, facts: StageFacts, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self._zones = list(stage.availability_zones)
-        config = stage.web
+        self._zones = list(facts.availability_zones)
         network = Network(
-            self, "Network", config=config, zones=stage.availability_zones, retain=stage.removal != "destroy"
+            self, "Network", config=config, zones=facts.availability_zones, retain=facts.removal != "destroy"
         )
-        database = Database(self, "Database", stage=stage, network=network)
+        database = Database(self, "Database", config=config, facts=facts, network=network)
         access = CloudFrontAccess(self, "OriginAccess", log_retention_days=config.log_retention_days)
-        load_balancer = LoadBalancer(self, "LoadBalancer", stage=stage, network=network, access=access)
-        topic = AlarmTopic(self, "Alarms", email=stage.alarm_email, email_parameter=stage.alarm_email_parameter)
+        load_balancer = LoadBalancer(self, "LoadBalancer", config=config, facts=facts, network=network, access=access)
+        topic = AlarmTopic(self, "Alarms", email=facts.alarm_email, email_parameter=facts.alarm_email_parameter)
         alarms = WebAlarms(
             self,
             "Monitoring",
@@ -46,7 +48,7 @@ class WebStack(Stack):
             target_group=load_balancer.target_group,
             cluster=database.cluster,
         )
-        web = WebService(
+        web = WebService(  # "App": the Fargate service, its cluster, task and scaling
             self,
             "App",
             config=config,

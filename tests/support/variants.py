@@ -124,9 +124,8 @@ def build_variants(outdir: Path) -> dict[str, Any]:
     """Recipe 'variants': every variant stage in one app, cdk-nag attached to all of it."""
     from aws_cdk import App, Environment, Stage
 
-    from stacks.app_builder import GITHUB_DEPLOY_ID, add_checks, build_stage
+    from stacks.app_builder import add_checks, build_stage, github_deploy_stack
     from stacks.common.policies import own_function_log_groups
-    from stacks.deploy.stack import GitHubDeployStack
     from stacks.web.stack import WebStack
     from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
 
@@ -139,9 +138,10 @@ def build_variants(outdir: Path) -> dict[str, Any]:
         stage = Stage(app, name, env=Environment(account=variant.account, region=config.region))
         if variant.stacks == "Web":
             # As build_stage finishes every stack it builds: each function gets a log group of its own.
-            own_function_log_groups(WebStack(stage, "Web", stage=config), retention_days=config.web.log_retention_days)
+            web = WebStack(stage, "Web", config=config.web, facts=config.facts)
+            own_function_log_groups(web, retention_days=config.web.log_retention_days)
         else:
-            GitHubDeployStack(stage, GITHUB_DEPLOY_ID, stage=config, stage_stacks=[])
+            github_deploy_stack(stage, config, stage_stacks=[])
     add_checks(app, [variant_config(name) for name in VARIANTS])
     synth_reporting_nag(app)
     return readiness_facts(outdir)

@@ -64,7 +64,7 @@ class Target:
         if self.name == "hotswap" and not config.allow_hotswap:
             raise TargetError(hotswap.refusal(self.stage))
         if config.github is not None and config.github.shared_account:
-            print(f"warning: {shared_account_warning(config)}")
+            print(f"warning: {shared_account_warning(config.facts)}")
         try:
             self.account = aws.check_access(config.region)
         except aws.NoAccess as error:

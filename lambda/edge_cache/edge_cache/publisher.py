@@ -10,7 +10,7 @@ import boto3
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from edge_cache.publishing import BucketWriter, InvalidPath, fetch, invalid_paths, publish, within
+from edge_cache.pages import BucketWriter, InvalidPath, fetch, invalid_paths, publish, within
 
 logger = Logger()
 tracer = Tracer()

@@ -69,10 +69,10 @@ def test_an_existing_provider_can_be_reused() -> None:
 def test_a_shared_account_is_an_explicit_choice_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
     unpinned = load_stage("sandbox", {"github.repository": "my-org/my-app", "github.shared_account": True})
     assert unpinned.github is not None and unpinned.account is None
-    assert "whatever account its credentials are for" in shared_account_warning(unpinned)
+    assert "whatever account its credentials are for" in shared_account_warning(unpinned.facts)
     monkeypatch.setitem(STAGES, "prod", {**STAGES["prod"], "account": "111111111111"})
     shared = load_stage("sandbox", {**REPO, "github.shared_account": True})
-    assert "could deploy or destroy the other stage's stacks" in shared_account_warning(shared)
+    assert "could deploy or destroy the other stage's stacks" in shared_account_warning(shared.facts)
 
 
 def test_a_stage_may_not_share_the_account_another_stage_names(monkeypatch: pytest.MonkeyPatch) -> None:

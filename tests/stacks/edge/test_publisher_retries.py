@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from edge_cache.publishing import InvalidPath
+from edge_cache.pages import InvalidPath
 from tests.support.stepfunctions import Definition, State, definitions
 from tests.support.synth import Synthesized, resources_of_type
 

@@ -657,7 +657,9 @@ def test_the_origin_revision_changes_exactly_with_what_replaces_the_load_balance
     stack = Stack(App(), "Web", env=Environment(region=stage.region))
     network = Network(stack, "Network", config=stage.web, zones=stage.availability_zones)
     access = CloudFrontAccess(stack, "OriginAccess", log_retention_days=stage.web.log_retention_days)
-    load_balancer = LoadBalancer(stack, "LoadBalancer", stage=stage, network=network, access=access)
+    load_balancer = LoadBalancer(
+        stack, "LoadBalancer", config=stage.web, facts=stage.facts, network=network, access=access
+    )
     cfn = load_balancer.alb.node.default_child
     assert isinstance(cfn, elbv2.CfnLoadBalancer)
     first = load_balancer.revision

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from edge_cache.keys import cache_key
-from edge_cache.publishing import (
+from edge_cache.pages import (
     BucketWriter,
     InvalidPath,
     Page,
