@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,3 +131,10 @@ def variants() -> Synthesized:
 def canary() -> Synthesized:
     """A small app with constructs the quality gates must flag (tests/support/variants.py)."""
     return synthesized("canary")
+
+
+@pytest.fixture(scope="session")
+def test_apps() -> dict[str, Any]:
+    """The rule tests' test apps and their findings, by module (tests/support/readiness.py)."""
+    folder, facts = assemblies.assembly_folder("test_apps")
+    return {**facts, "outdir": str(folder)}
