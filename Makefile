@@ -19,7 +19,7 @@ define newline
 
 endef
 
-.PHONY: help setup synth test test-fast bench tune power-tune load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy destroy-edge-functions clean
+.PHONY: help setup synth test test-fast bench tune power-tune load lint lint-workflows diagrams format lock rds-ca-bundle diff diff-deployed bootstrap execution-policy deploy hotswap destroy clean
 .PHONY: local-setup local-up local-env local-parameters local-api-url local-down local-status test-e2e
 
 help:  ## list targets
@@ -116,7 +116,7 @@ lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## 
 	ruff check .
 	ruff format --check .
 	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles lambda/origin_secret/origin_secret containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py
+	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
 
@@ -181,11 +181,8 @@ deploy: setup  ## deploy the stacks of STAGE (default sandbox) with your credent
 hotswap: setup  ## push changed Lambda code (not the CodeBuild-built web image) to STAGE's deployed stacks, skipping CloudFormation; only stages with allow_hotswap (sandbox)
 	$(STAGE_TARGET)
 
-destroy: setup  ## delete the stacks of STAGE, then its Lambda@Edge functions when CloudFront lets go (FORCE=1: no question)
+destroy: setup  ## delete the stacks of STAGE and list what their templates keep (FORCE=1: no question)
 	$(STAGE_TARGET) $(if $(filter 1,$(FORCE)),--force)
-
-destroy-edge-functions: setup  ## delete the Lambda@Edge functions a destroy of STAGE had to leave (replicas)
-	$(STAGE_TARGET)
 
 # --- Local sandbox: LocalStack on 127.0.0.1 without Docker (docs/local-sandbox.md) ---
 LOCAL := .local

@@ -3,12 +3,16 @@
 A page view goes viewer -> CloudFront edge location (POP) -> regional edge cache (REC) -> Origin Shield (one
 cache, when enabled) -> a fill. What a fill does depends on the edge path:
 
-- `function_routes` (shipped): the page behaviours' origin is an origin group, the S3 bucket (OAC) then the
-  web origin on 403/5xx. An origin-request Lambda@Edge function runs on every fill: it sends what S3 can
-  never serve straight to the web origin and the rest on to S3, which CloudFront reads. It reads nothing
-  itself. It runs again when S3 fails over (a page not in S3, a 503 Slow Down). The publisher's signed fetch
-  it sends straight to the web origin: one invocation, no S3 read.
-- `s3_origin_group`: the same origin group with no function (the first pass of issue 11).
+- `s3_origin_group` (shipped, issue 20): the page behaviours' origin is an origin group, the S3 bucket (OAC)
+  then the web origin (a VPC origin) on 403/5xx, and no function: VPC origins support no origin-facing
+  Lambda@Edge trigger. The publisher fetches inside the VPC (`publish_via_cdn=False`): its fetches load the
+  web origin but are no CloudFront fills and meet no web ACL.
+- `function_routes` (issue 11's design; the parameters' defaults): the same origin group, and an
+  origin-request Lambda@Edge function on every fill that sends what S3 can never serve straight to the web
+  origin and the rest on to S3, which CloudFront reads. It reads nothing itself. It runs again when S3 fails
+  over (a page not in S3, a 503 Slow Down). The publisher's signed fetch went through CloudFront
+  (`publish_via_cdn=True`) and the function sent it to the web origin: one invocation, no S3 read; and it
+  passed the web ACL, whose per-IP rate-based rule counted it.
 - `function_reads_s3`: the function reads the page from S3 and generates the response, or forwards to the
   web origin (the design before issue 11, and the talk's).
 
@@ -80,13 +84,14 @@ QUOTA_SOURCES: dict[str, str] = {
 }
 
 SCENARIOS = ("steady", "new_pops", "refresh", "new_distribution", "all_cold")
+WAF_WINDOW_S = 300  # a rate-based rule's evaluation window (AWS WAF API Reference, RateBasedStatement: default 300)
 # The scenarios the shipped config is claimed to hold; `all_cold` (an unpaced `/*`) is reported beside them.
 HELD_SCENARIOS = ("steady", "new_pops", "refresh", "new_distribution")
 SCENARIO_TITLES = {
     "steady": "steady state",
     "new_pops": "cold edge locations (new POPs; regional caches and Origin Shield warm)",
     "refresh": "deploy-wide invalidation by the publisher (every page republished, each batch invalidated)",
-    "new_distribution": "new distribution (and function), traffic moved to it over the ramp",
+    "new_distribution": "new distribution (and, in a function design, function), traffic moved to it over the ramp",
     "all_cold": "unpaced `/*` invalidation, or a new distribution taking all traffic at once",
 }
 
@@ -113,6 +118,8 @@ class CapacityParams:
     publish_concurrency: int = 5
     publish_fetch_s: float = 0.1  # one page fetch from the web origin under load (measured p50)
     publish_batch_paths: int = 100  # paths per invalidation: a batch's pages are filled again together
+    publish_via_cdn: bool = True  # the publisher fetches through the distribution (and its web ACL), not the VPC
+    waf_rate_limit_per_5min: float | None = None  # the web ACL's per-IP rate-based limit; None: no web ACL
     function_ms: float = 0.05  # the function's duration: decision (+ S3 round trip for function_reads_s3)
     busiest_region_share: float = 0.3  # of REC traffic, when functions run at the RECs (no Origin Shield)
     region_concurrency: int = QUOTAS["lambda_concurrency_per_region"]  # the account's, in the function's region
@@ -277,6 +284,20 @@ def _lambda(
     return float(needed[worst] / allowed[worst])
 
 
+def _refresh(base: _Steady, fills: float, publish_rps: float) -> dict[str, Any]:
+    """A deploy-wide refresh: the publisher's fetches on top of the steady load. Through CloudFront, they pass the
+    web ACL, whose per-IP rate-based rule counts them (worst case: every fetch from one Lambda address); inside
+    the VPC they meet no web ACL."""
+    p = base.p
+    result = _scenario(base, fills, extra_web=publish_rps, warm_now=base.warm)
+    counted = publish_rps * WAF_WINDOW_S if p.publish_via_cdn else 0.0
+    result["detail"]["waf_publisher_requests_per_5min"] = counted
+    if p.waf_rate_limit_per_5min and p.publish_via_cdn:
+        result["utilization"]["waf_rate_limit"] = counted / p.waf_rate_limit_per_5min
+        result["limits_exceeded"] = sorted(k for k, v in result["utilization"].items() if v > 1)
+    return result
+
+
 def evaluate(p: CapacityParams) -> dict[str, Any]:
     """Every rate of the model for one parameter set, and each limit's utilization (1.0 = at the limit) per scenario."""
     rates = tier_rates(p)
@@ -307,10 +328,11 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
             "cloudfront_bandwidth": gbps / QUOTAS["cloudfront_gbps"],
         },
     )
-    # Each republished page is fetched from the web origin (the function routes the publisher's signed fetch
-    # there: one invocation, no failover), and once its batch is invalidated, filled again from S3: a batch's
-    # pages at once, at worst in one window.
+    # Each republished page is fetched from the web origin (through CloudFront, where the function routes the
+    # publisher's signed fetch there: one invocation, no failover; or inside the VPC: no fill at all), and once
+    # its batch is invalidated, filled again from S3: a batch's pages at once, at worst in one window.
     batch_burst = min(p.publish_batch_paths, p.pages) / p.burst_window_s
+    publish_fills = publish_rps if p.publish_via_cdn else 0.0
     # A new distribution: the first fills of the ramp on top of the steady refills (conservative: refills counted
     # at the full rate), with a new function that has no environment yet.
     ramp_starts, ramped = cold_fill_profile(p, p.ramp_s)
@@ -318,12 +340,7 @@ def evaluate(p: CapacityParams) -> dict[str, Any]:
     scenarios = {
         "steady": _scenario(base, fill_rate),
         "new_pops": _scenario(base, fill_rate),  # POP fills are served by warm RECs: nothing behind them changes
-        "refresh": _scenario(
-            base,
-            fill_rate + publish_rps + batch_burst,
-            extra_web=publish_rps,
-            warm_now=base.warm,
-        ),
+        "refresh": _refresh(base, fill_rate + publish_fills + batch_burst, publish_rps),
         "new_distribution": _scenario(base, ramped + fill_rate, cold_since=ramp_starts),
         # No refill within the first TTL; the function scales from what it ran.
         "all_cold": _scenario(base, burst + junk, cold_since=cold_starts, warm_now=base.warm),

@@ -14,6 +14,12 @@ from typing import Any
 
 PRICES_FILE = Path(__file__).with_name("prices.json")
 NAT_INSTANCE_ROOT_GB = 8  # the Amazon Linux 2023 image's root volume, when the template sets no size
+# A CloudFront VPC origin has no line of its own: its network interface's private address comes at "no
+# additional cost" (Restrict access with VPC origins, CloudFront Developer Guide), and data from AWS origins to
+# CloudFront's edge locations is "free of charge" (AWS Storage Services Overview whitepaper, Cost Model). The
+# pricing page was not at hand when this was written: verify before quoting. An internal load balancer behind
+# it has no public IPv4 addresses to pay for (see the ALB line).
+VPC_ORIGIN_MONTH = 0.0
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,9 @@ class Load:
     api_requests: float = 10_000_000  # chat API, 20 % writes
     api_write_share: float = 0.2
     api_lambda_ms: float = 60
+    # Assumed, not measured: the share of API invocations that start a new execution environment, each one
+    # a SnapStart restore where the function has SnapStart.
+    api_new_environment_share: float = 0.01
     page_views: float = 259_200_000  # 100 page views/s averaged over the month (peaks are the capacity model's)
     page_kb: float = 50
     edge_hit_ratio: float = 0.9  # share of page views CloudFront answers from its caches, without a fill
@@ -158,6 +167,10 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
         add(
             "Lambda", 0.0, cost
         )  # every non-edge function at the API request count: an upper bound for the stream consumer
+        if function.get("SnapStart", {}).get("ApplyOn") == "PublishedVersions":
+            add("Lambda SnapStart", *_snap_start(memory_gb, calls, hours, load, p))
+    if vpc_origins := types["AWS::CloudFront::VpcOrigin"]:
+        add("CloudFront VPC origin", vpc_origins * VPC_ORIGIN_MONTH, vpc_origins * VPC_ORIGIN_MONTH)
     if types["AWS::CloudFront::Distribution"]:
         add(
             "CloudFront",
@@ -201,6 +214,15 @@ def stack_cost(  # noqa: PLR0912, PLR0915 - one flat branch per priced resource 
     if types["AWS::Logs::LogGroup"]:
         add("CloudWatch Logs", 0.0, load.logs_gb * p("cloudwatch_logs_gb"))
     return items
+
+
+def _snap_start(memory_gb: float, calls: float, hours: float, load: Load, p: Any) -> tuple[float, float]:
+    """Python's SnapStart charges (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html#snapstart-pricing):
+    the live version's snapshot cached all month by its memory size, idle or not, and one restore of that
+    memory per new execution environment. (A deploy's replaced version costs at least 3 hours of cache.)"""
+    cache = memory_gb * hours * 3600 * p("lambda_snapstart_cache_gb_second")
+    restores = calls * load.api_new_environment_share * memory_gb * p("lambda_snapstart_restore_gb")
+    return cache, cache + restores
 
 
 def total(items: dict[str, dict[str, float]]) -> dict[str, float]:

@@ -4,6 +4,7 @@ Warm paths run in this process, interleaved request by request, against the same
 so machine noise hits both alike and a ratio is the handler's own overhead.
 
 python -m bench.handler cold [--bundle PATH] [--runs N]   # the cold-start figures of one bundle, as JSON
+python -m bench.handler snapstart [--bundle PATH] [--runs N]   # restored first requests, SnapStart emulated
 """
 
 from __future__ import annotations
@@ -112,37 +113,37 @@ def top_imports(stderr: str, count: int = 12) -> list[dict[str, Any]]:
 
 _COLD_REQUEST = """
 import json, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import chat_api.handler as h
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 class Context:
     function_name, function_version, memory_limit_in_mb, aws_request_id = "chat-api", "$LATEST", 512, "r1"
     invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:chat-api"
     log_group_name, log_stream_name = "/aws/lambda/chat-api", "s"
     def get_remaining_time_in_millis(self): return 10000
 response = h.handler(json.loads(sys.argv[1]), Context())
-t2 = time.perf_counter()
+t2, c2 = time.perf_counter(), time.process_time()
 assert response["statusCode"] == 200, response
-print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1}))
+times = {"import_s": t1 - t0, "first_request_s": t2 - t1, "import_cpu_s": c1 - c0, "first_request_cpu_s": c2 - c1}
+print(json.dumps(times))
 """
 _COLD_FLOOR = """
 import json, sys, time
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 import boto3
-t1 = time.perf_counter()
+t1, c1 = time.perf_counter(), time.process_time()
 boto3.client("dynamodb").get_item(TableName=sys.argv[1], Key={"pk": {"S": sys.argv[2]}})
-t2 = time.perf_counter()
-print(json.dumps({"import_s": t1 - t0, "first_request_s": t2 - t1}))
+t2, c2 = time.perf_counter(), time.process_time()
+times = {"import_s": t1 - t0, "first_request_s": t2 - t1, "import_cpu_s": c1 - c0, "first_request_cpu_s": c2 - c1}
+print(json.dumps(times))
 """
 
 
-def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
-    """Cold start as Lambda runs the function: only the runtime's and the layer's packages importable (the
-    folders `make setup` installs, tests/support/lambda_packages.py), the environment the handler tests give
-    the deployed function (its template's, Lambda's own, the emulators' endpoints; a sampled trace header),
-    tracing on as deployed, no site packages. Each fresh interpreter imports the handler and serves one
-    `GET /rooms/{room}/comments` against DynamoDB Local; interleaved with interpreters that import boto3,
-    create a DynamoDB client and make one GetItem (the floor of any DynamoDB handler's first request)."""
+@contextmanager
+def _as_lambda(synth: Synthesized, bundle: Path) -> Iterator[tuple[ChatBackend, dict[str, str], str, list[str]]]:
+    """DynamoDB Local with a room of 30 comments and its view; the function's environment as the handler tests
+    give the deployed function, tracing on (an X-Ray daemon socket that listens), and only the packages Lambda
+    provides importable (tests/support/lambda_packages.py): the folders of that import path."""
     with _quiet_backend(synth) as chat, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as xray_daemon:
         xray_daemon.bind(("127.0.0.1", 0))
         room = _seed_room(chat, comments=30)
@@ -155,6 +156,17 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
             "AWS_XRAY_DAEMON_ADDRESS": f"127.0.0.1:{xray_daemon.getsockname()[1]}",
             "PYTHONDONTWRITEBYTECODE": "",
         }
+        yield chat, env, room, paths
+
+
+def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[str, Any]:
+    """Cold start as Lambda runs the function: only the runtime's and the layer's packages importable (the
+    folders `make setup` installs, tests/support/lambda_packages.py), the environment the handler tests give
+    the deployed function (its template's, Lambda's own, the emulators' endpoints; a sampled trace header),
+    tracing on as deployed, no site packages. Each fresh interpreter imports the handler and serves one
+    `GET /rooms/{room}/comments` against DynamoDB Local; interleaved with interpreters that import boto3,
+    create a DynamoDB client and make one GetItem (the floor of any DynamoDB handler's first request)."""
+    with _as_lambda(synth, bundle) as (chat, env, room, paths):
         event = json.dumps(rest_event("GET", ROUTES["rooms"], {"room": room}))
         floor_args = [chat.tables[STATS], f"latest#{room}"]
 
@@ -189,9 +201,16 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
     def med(rows: list[dict[str, float]], key: str) -> float:
         return statistics.median(r[key] for r in rows) * 1000
 
+    def total(row: dict[str, float], clock: str = "") -> float:
+        return row[f"import{clock}_s"] + row[f"first_request{clock}_s"]
+
+    def spread(pairs: list[float]) -> list[float]:  # p10 and p90 of the ratios of runs made side by side
+        return [percentile(pairs, 0.1), percentile(pairs, 0.9)]
+
     handler_import, boto3_import = med(handler, "import_s"), statistics.median(boto3_s) * 1000
-    handler_total = statistics.median(r["import_s"] + r["first_request_s"] for r in handler) * 1000
-    floor_total = statistics.median(r["import_s"] + r["first_request_s"] for r in floor) * 1000
+    handler_total = statistics.median(total(r) for r in handler) * 1000
+    floor_total = statistics.median(total(r) for r in floor) * 1000
+    cpu_total, floor_cpu_total = (statistics.median(total(r, "_cpu") for r in rows) for rows in (handler, floor))
     return {
         "runs": runs,
         "packages": packages,
@@ -202,8 +221,104 @@ def lambda_cold(synth: Synthesized, runs: int, bundle: Path = BUNDLE) -> dict[st
         "floor_import_and_first_request_median_ms": floor_total,
         "ratio_import_to_boto3": handler_import / boto3_import,
         "ratio_cold_request_to_floor": handler_total / floor_total,
+        "ratio_import_to_boto3_runs_p10_p90": spread(
+            [h["import_s"] / b for h, b in zip(handler, boto3_s, strict=True)]
+        ),
+        "ratio_cold_request_to_floor_runs_p10_p90": spread(
+            [total(h) / total(f) for h, f in zip(handler, floor, strict=True)]
+        ),
+        # CPU time of the interpreter (what a loaded machine's preemption does not add to): the floor's
+        # import is the bare boto3 import.
+        "handler_import_cpu_median_ms": med(handler, "import_cpu_s"),
+        "floor_import_cpu_median_ms": med(floor, "import_cpu_s"),
+        "ratio_import_to_boto3_cpu": med(handler, "import_cpu_s") / med(floor, "import_cpu_s"),
+        "ratio_cold_request_to_floor_cpu": cpu_total / floor_cpu_total,
         "top_imports": imports,
     }
+
+
+# SnapStart emulated: the init runs once (import, then the before-snapshot hooks as the runtime runs them),
+# then each forked child is a restored environment: the snapshot's random state (fork's own re-seed undone),
+# the after-restore hooks, and one first request, timed from the fork. The floor: boto3 imported and a
+# DynamoDB client created before the "snapshot" (its pooled connections closed), one GetItem after it.
+_SNAPSTART = """
+import json, os, random, sys, time
+kind, per_round = sys.argv[1], int(sys.argv[3])
+if kind == "handler":
+    import snapshot_restore_py
+    import chat_api.handler as h
+    from chat_api.handler import handler
+    class Context:
+        function_name, function_version, memory_limit_in_mb, aws_request_id = "chat-api", "1", 512, "r1"
+        invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:chat-api:live"
+        log_group_name, log_stream_name = "/aws/lambda/chat-api", "s"
+        def get_remaining_time_in_millis(self): return 10000
+    event = json.loads(sys.argv[2])
+    while snapshot_restore_py.get_before_snapshot():
+        hook, args, kwargs = snapshot_restore_py.get_before_snapshot().pop()
+        hook(*args, **kwargs)
+    def first_request():
+        for hook, args, kwargs in snapshot_restore_py.get_after_restore():
+            hook(*args, **kwargs)
+        assert handler(event, Context())["statusCode"] == 200
+else:
+    import boto3
+    table, key = json.loads(sys.argv[2])
+    client = boto3.client("dynamodb")
+    client.close()
+    def first_request():
+        client.get_item(TableName=table, Key={"pk": {"S": key}})
+state, times = random.getstate(), []
+for _ in range(per_round):
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        t0, c0 = time.perf_counter(), time.process_time()
+        random.setstate(state)
+        first_request()
+        os.write(write, json.dumps([time.perf_counter() - t0, time.process_time() - c0]).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        times.append(json.loads(pipe.read()))
+    assert os.waitpid(pid, 0)[1] == 0
+print(json.dumps(times))
+"""
+
+
+def snapstart_emulated(synth: Synthesized, rounds: int, per_round: int = 5, bundle: Path = BUNDLE) -> dict[str, Any]:
+    """A restored environment's first request, SnapStart emulated with fork() as Lambda runs the function
+    (its packages only, tracing on), against the same emulated restore of a bare boto3 client's GetItem.
+    What fork() cannot stand for (the snapshot's restore from Lambda's cache) is not in either figure."""
+    with _as_lambda(synth, bundle) as (chat, env, room, _):
+        event = json.dumps(rest_event("GET", ROUTES["rooms"], {"room": room}))
+        floor_args = json.dumps([chat.tables[STATS], f"latest#{room}"])
+
+        def probe(kind: str, argument: str) -> list[list[float]]:
+            argv = [sys.executable, "-S", "-c", _SNAPSTART, kind, argument, str(per_round)]
+            out = subprocess.run(argv, env=env, cwd=bundle, capture_output=True, text=True, check=False, timeout=300)
+            if out.returncode:
+                raise RuntimeError(f"SnapStart probe failed:\n{out.stderr[-3000:]}")
+            return [[t * 1000 for t in pair] for pair in json.loads(out.stdout.strip().splitlines()[-1])]
+
+        handler: list[list[float]] = []
+        floor: list[list[float]] = []
+        for _ in range(rounds):
+            handler += probe("handler", event)
+            floor += probe("floor", floor_args)
+
+    def figures(clock: int) -> dict[str, Any]:
+        ours, base = [h[clock] for h in handler], [f[clock] for f in floor]
+        pairs = sorted(h / f for h, f in zip(ours, base, strict=True))
+        return {
+            "handler_first_request_median_ms": statistics.median(ours),
+            "handler_first_request_p90_ms": percentile(ours, 0.9),
+            "floor_first_request_median_ms": statistics.median(base),
+            "ratio_restored_request_to_floor": statistics.median(ours) / statistics.median(base),
+            "ratio_pairs_p10_p90": [percentile(pairs, 0.1), percentile(pairs, 0.9)],
+        }
+
+    return {"restores": len(handler), "wall": figures(0), "cpu": figures(1)}
 
 
 def _seed_room(chat: ChatBackend, comments: int, room: str | None = None, chars: int = 60) -> str:
@@ -376,7 +491,7 @@ def baseline_bundle(rev: str, dest: Path) -> Path | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("what", choices=["cold"])
+    parser.add_argument("what", choices=["cold", "snapstart"])
     parser.add_argument("--bundle", type=Path, default=BUNDLE, help="a lambda/chat_api folder (e.g. of main)")
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (make synth)")
@@ -386,12 +501,11 @@ def main() -> None:
     try:
         bundle = work / "chat_api"
         shutil.copytree(args.bundle, bundle, ignore=shutil.ignore_patterns("__pycache__"))
-        print(
-            json.dumps(
-                {"as_today": cold_import(args.runs, bundle), "lambda": lambda_cold(synth, args.runs, bundle)},
-                indent=2,
-            )
-        )
+        if args.what == "snapstart":
+            result = {"snapstart": snapstart_emulated(synth, args.runs, bundle=bundle)}
+        else:
+            result = {"as_today": cold_import(args.runs, bundle), "lambda": lambda_cold(synth, args.runs, bundle)}
+        print(json.dumps(result, indent=2))
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -37,7 +37,7 @@ def render(r: dict[str, Any]) -> str:
         + "\n"
     )
     _goals(r, w)
-    for section in (_synth, _tests, _handler, _chat_scale, _origin, _edge, _capacity, _cost, _tune):
+    for section in (_synth, _tests, _handler, _chat_scale, _origin, _capacity, _cost, _tune):
         section(r, w)
     return "\n".join(out) + "\n"
 
@@ -83,13 +83,6 @@ def _goals(r: dict[str, Any], w: Any) -> None:
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
         )
-    e = r.get("edge")
-    if e:
-        w(
-            f"| edge function decision p99 (it reads nothing) | < {g.get('edge_decision_p99_ms', 5):g} ms | "
-            f"{e['decision_p99_ms']:.3f} ms | {_ok(met.get('edge_decision'))} |"
-        )
-        w(f"| edge package (zip) | < 1 MB | {e['zip_bytes']:,} B | {_ok(met.get('edge_package'))} |")
     o, c = r["origin"], r["capacity"]
     runs = o.get("across_runs")
     w(
@@ -225,18 +218,25 @@ def _handler(r: dict[str, Any], w: Any) -> None:
         )
         w(
             "| code | import ms | first request ms | import + first request ms | boto3 import ms | floor ms "
-            "| import / boto3 | cold request / floor |"
+            "| import / boto3 (runs p10-p90) | cold request / floor (runs p10-p90) | same two in CPU time |"
         )
-        w("|---|---|---|---|---|---|---|---|")
+        w("|---|---|---|---|---|---|---|---|---|")
         for label, row in (("before", lam.get("baseline")), ("after", lam["current"])):
             if row:
                 w(
                     f"| {label} | {row['handler_import_median_ms']:.0f} | {row['handler_first_request_median_ms']:.0f}"
                     f" | {row['handler_import_and_first_request_median_ms']:.0f} | {row['boto3_import_median_ms']:.0f}"
                     f" | {row['floor_import_and_first_request_median_ms']:.0f} | "
-                    f"**{row['ratio_import_to_boto3']:.2f}x** | {row['ratio_cold_request_to_floor']:.2f}x |"
+                    f"**{row['ratio_import_to_boto3']:.2f}x** ({_spread(row, 'ratio_import_to_boto3')}) | "
+                    f"{row['ratio_cold_request_to_floor']:.2f}x ({_spread(row, 'ratio_cold_request_to_floor')}) | "
+                    f"{row['ratio_import_to_boto3_cpu']:.2f}x, {row['ratio_cold_request_to_floor_cpu']:.2f}x |"
                 )
+        w(
+            "\nCPU time is the interpreter's own (`time.process_time`), which a loaded machine's preemption does not "
+            "add to; the import includes creating the DynamoDB client (the floor creates its own after the import)."
+        )
         w("")
+        _snapstart(r.get("handler_snapstart"), lam["current"], w)
         w("Largest imports as Lambda runs it (`python -S -X importtime`, cumulative, one run, after):\n")
         w("| module | depth below the handler | cumulative ms |\n|---|---|---|")
         for row in lam["current"]["top_imports"]:
@@ -260,6 +260,45 @@ def _handler(r: dict[str, Any], w: Any) -> None:
     w(f"| bare boto3 query | {hw['boto3_p50_ms']:.2f} | {hw['boto3_p99_ms']:.2f} |")
     w(f"| ratio | **{hw['ratio_p50']:.2f}x** | {hw['ratio_p99']:.2f}x |")
     w("")
+
+
+def _spread(row: dict[str, Any], key: str) -> str:
+    low, high = row[f"{key}_runs_p10_p90"]
+    return f"{low:.2f}-{high:.2f}"
+
+
+def _snapstart(ss: dict[str, Any] | None, cold: dict[str, Any], w: Any) -> None:
+    if not ss:
+        return
+    w(
+        "With SnapStart (prod), emulated — how measured: one interpreter as above imports the handler and runs its "
+        "before-snapshot hooks as Lambda's runtime does; each `fork()` is a restored environment (the snapshot's "
+        "random state, the after-restore hooks) whose first `GET /rooms/{room}/comments` is timed from the fork; "
+        "the floor the same with a bare boto3 DynamoDB client created before the fork and one GetItem after. "
+        f"{ss['restores']} restores of each, interleaved. Not in either figure: the snapshot's restore from "
+        "Lambda's cache, which this machine cannot measure (docs/benchmarks.md says what AWS documents of it).\n"
+    )
+    wall, cpu = ss["wall"], ss["cpu"]
+    w("| path | wall median ms | wall p90 ms | CPU median ms |\n|---|---|---|---|")
+    w(
+        f"| handler | {wall['handler_first_request_median_ms']:.0f} | {wall['handler_first_request_p90_ms']:.0f} | "
+        f"{cpu['handler_first_request_median_ms']:.0f} |"
+    )
+    w(
+        f"| bare boto3 GetItem | {wall['floor_first_request_median_ms']:.0f} | "
+        f"{wall['floor_first_request_p90_ms']:.0f} | {cpu['floor_first_request_median_ms']:.0f} |"
+    )
+    w(
+        f"\nRestored request / restored floor: **{wall['ratio_restored_request_to_floor']:.2f}x** wall (pairs p10-p90 "
+        "{:.2f}-{:.2f}x), {:.2f}x CPU (pairs {:.2f}-{:.2f}x). Against the cold request without SnapStart ({:.0f} ms "
+        "above), the restored one takes {:.2f}x the time.\n".format(
+            *wall["ratio_pairs_p10_p90"],
+            cpu["ratio_restored_request_to_floor"],
+            *cpu["ratio_pairs_p10_p90"],
+            cold["handler_import_and_first_request_median_ms"],
+            wall["handler_first_request_median_ms"] / cold["handler_import_and_first_request_median_ms"],
+        )
+    )
 
 
 def _chat_scale(r: dict[str, Any], w: Any) -> None:
@@ -436,25 +475,6 @@ def _origin_runs(o: dict[str, Any], w: Any) -> None:
         w("")
 
 
-def _edge(r: dict[str, Any], w: Any) -> None:
-    e = r.get("edge")
-    if not e:
-        return
-    w("## 4b. Edge function (origin request)\n")
-    when = " (measured when the capacity model was re-run, on the same machine)" if e.get("measured_at_remodel") else ""
-    w(
-        f"How measured{when}: bundle `{e['bundle']}` zipped as staged (no caches): {e['zip_bytes']:,} bytes "
-        f"({e['raw_bytes']:,} raw). Decision: `origin_request.handler` on CloudFront origin-request events, "
-        f"{e['iterations']:,} times per case after 50 warm-up calls: a page it sends on to the bucket, a request "
-        "it sends straight to the web origin, a failover request to the web origin it lets through. The function "
-        "reads nothing, so this is all it does per invocation (Lambda's own time per invocation comes on top).\n"
-    )
-    w("| case | p50 ms | p99 ms |\n|---|---|---|")
-    for case in ("to_bucket", "to_web_origin", "failover"):
-        w(f"| {case.replace('_', ' ')} | {e[f'{case}_p50_ms']:.4f} | {e[f'{case}_p99_ms']:.4f} |")
-    w("")
-
-
 def _capacity(r: dict[str, Any], w: Any) -> None:
     c = r["capacity"]
     a = c["at_target"]
@@ -466,51 +486,53 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         f"**inside every limit at {target:,.0f} page views/s: {_ok(met['capacity_at_target'])}** — the first "
         f"limit breaks at **{_breaks(c['breaking_point_page_views_per_s'], c.get('first_limit'))}**.\n"
     )
+    function = p["edge_path"] != "s3_origin_group"
     w(
         "How computed (not measured): `bench/capacity.py`, an analytical model of the shipped prod config — Zipf "
         "page popularity, Poisson requests, TTL caches at the edge locations, the regional edge caches and "
-        "Origin Shield (miss rate r/(1+r·TTL) per node). A fill leaves Origin Shield as an origin request: the "
-        "origin-request Lambda@Edge function runs once (in the Origin Shield region), sends what S3 can never "
-        "serve straight to the web origin and the rest to S3, which CloudFront reads through OAC; when S3 has "
-        "no copy (403) or throttles (503 Slow Down) the origin group fails over to the web origin and the "
-        "function runs again. Execution environments = max(invocations/10, invocations x duration), against "
-        "the region's 1,000 concurrent executions less the account's other functions there, and in a burst at "
-        "most 1,000 new ones per 10 s. Cold caches: the fills are the distinct pages requested, "
-        "sum(1-exp(-λ·t)). `bench/simulation.py` (event-driven, seeded, 30,000 page views/s) checks it; see the "
-        "end of this section.\n"
+        "Origin Shield (miss rate r/(1+r·TTL) per node). A fill leaves Origin Shield as an origin request to the "
+        "origin group: S3 through OAC, which answers what the publisher stored; when S3 has no copy (403) or "
+        "throttles (503 Slow Down) the group fails over to the web service's VPC origin. No function runs on a "
+        "fill (VPC origins support no origin-request or origin-response Lambda@Edge trigger), so no Lambda quota "
+        "bounds the fill rate. The publisher fetches inside the VPC: its fetches load the web origin, never "
+        "CloudFront or its web ACL. Cold caches: the fills are the distinct pages requested, sum(1-exp(-λ·t)). "
+        "`bench/simulation.py` (event-driven, seeded, 30,000 page views/s) checks it; see the end of this "
+        "section.\n"
     )
     w("Scenarios (the first four are held: every limit below 1 at the target; breaking point each):\n")
-    w(
-        "| scenario | fills/s | function invocations/s | environments needed (allowed) | web origin req/s "
-        "(capacity) | most used limit | breaks at page views/s |"
-    )
-    w("|---|---|---|---|---|---|---|")
+    lambda_cols = " function invocations/s | environments needed (allowed) |" if function else ""
+    w(f"| scenario | fills/s |{lambda_cols} web origin req/s (capacity) | most used limit | breaks at page views/s |")
+    w("|---|---|" + ("---|---|" if function else "") + "---|---|---|")
     for name in (*HELD, "all_cold"):
         sc = a["scenarios"][name]
         d, u = sc["detail"], sc["utilization"]
         top = max(u.items(), key=lambda kv: kv[1])
         point = c["scenario_breaking_points"][name]
+        lam = (
+            f" {d['lambda_invocations_per_s']:,.0f} | {d['lambda_environments_needed']:,.0f} "
+            f"({d['lambda_environments_allowed']:,.0f}) |"
+            if function
+            else ""
+        )
         w(
-            f"| {SCENARIO_TITLES[name]}{'' if name in HELD else ' (not held: see below)'} | {d['fills_per_s']:,.0f} | "
-            f"{d['lambda_invocations_per_s']:,.0f} | {d['lambda_environments_needed']:,.0f} "
-            f"({d['lambda_environments_allowed']:,.0f}) | {d['web_origin_rps']:,.0f} "
-            f"({d['web_origin_capacity_rps']:,.0f}) | {top[0]} {top[1]:.2f} | "
+            f"| {SCENARIO_TITLES[name]}{'' if name in HELD else ' (not held: see below)'} | {d['fills_per_s']:,.0f} |"
+            f"{lam} {d['web_origin_rps']:,.0f} ({d['web_origin_capacity_rps']:,.0f}) | {top[0]} {top[1]:.2f} | "
             + (f"{point:,.0f} |" if point else "none below 1,000,000 |")
         )
     w("")
-    _burst(c, w)
+    _publisher_and_waf(c, w)
     cold = a["scenarios"]["all_cold"]["detail"]
     w(
-        f"The same unpaced `/*` asks S3 for {cold['fills_per_s']:,.0f} GET/s in its first second; S3 serves a burst "
+        f"An unpaced `/*` asks S3 for {cold['fills_per_s']:,.0f} GET/s in its first second; S3 serves a burst "
         f"from the {a['s3_partitions_for_steady_load']} partition(s) it keeps for the steady load "
         f"({a['s3_get_per_s']:,.0f} GET/s) and scales gradually, answering 503 Slow Down meanwhile. The origin "
         f"group turns those into web-origin requests ({cold['s3_overflow_to_web_per_s']:,.0f}/s, against "
-        f"{cold['web_origin_capacity_rps']:,.0f}/s on the {a['web_tasks_running']} tasks running), each one a second "
-        "function invocation. No edge design avoids this (the table below): so the shipped config never purges "
-        "the site at once. A deploy-wide refresh goes through the publisher (every page republished, each batch "
-        f"of {p['publish_batch_paths']} paths invalidated on its own, wildcards refused), and a new distribution "
-        f"takes its traffic over {p['ramp_s']:.0f} s (at twice the target it needs at least "
-        f"{c['ramp_needed_s_at_2x'] or 0:.0f} s).\n"
+        f"{cold['web_origin_capacity_rps']:,.0f}/s on the {a['web_tasks_running']} tasks running), which answer "
+        "5xx or time out beyond their capacity: the viewer gets that answer. No edge design avoids this (the "
+        "table below): so the shipped config never purges the site at once. A deploy-wide refresh goes through "
+        f"the publisher (every page republished, each batch of {p['publish_batch_paths']} paths invalidated on its "
+        f"own, wildcards refused), and a new distribution takes its traffic over {p['ramp_s']:.0f} s (at twice "
+        f"the target it needs at least {c['ramp_needed_s_at_2x'] or 0:.0f} s).\n"
     )
     ms = c["miss_share_limit_at_2x"]
     w(
@@ -532,46 +554,21 @@ def _capacity(r: dict[str, Any], w: Any) -> None:
         w(f"![{name.rsplit('-', 3)[0]}]({name})\n")
 
 
-def _burst(c: dict[str, Any], w: Any) -> None:
-    a, p = c["at_target"], c["params"]
-    target = p["page_views_per_s"]
-    paced, cold = a["scenarios"]["refresh"]["detail"], a["scenarios"]["all_cold"]["detail"]
-    lam = c["lambda_breaking_points"]
-    w("### Lambda burst margin\n")
+def _publisher_and_waf(c: dict[str, Any], w: Any) -> None:
+    p = c["params"]
+    refresh = c["at_target"]["scenarios"]["refresh"]["detail"]
+    limit = p.get("waf_rate_limit_per_5min")
+    w("### The publisher and the web ACL's rate limit\n")
     w(
-        f"The function runs in {c.get('function_region', 'the Origin Shield region')}, which "
-        f"gives it {1000 - p['other_concurrency']:,.0f} of the region's 1,000 concurrent executions (the account's "
-        f"other functions there take {p['other_concurrency']:,.0f}); it decides in "
-        f"{p['function_ms']:.4f} ms, so every environment serves its 10 requests/s and environments are the "
-        "invocations / 10.\n"
-    )
-    w(
-        f"- **After a deploy-wide invalidation by the publisher** (paced: {p['publish_concurrency']} fetches at a "
-        f"time, each batch of {p['publish_batch_paths']} paths invalidated on its own and filled again at once), at "
-        f"{target:,.0f} page views/s: {paced['lambda_invocations_per_s']:,.0f} invocations/s need "
-        f"{paced['lambda_environments_needed']:,.0f} environments against {paced['lambda_environments_allowed']:,.0f}"
-        f": a margin of **{paced['lambda_margin_environments']:,.0f} environments** "
-        f"({paced['lambda_environments_allowed'] / paced['lambda_environments_needed']:.1f}x). Lambda alone "
-        f"would break there at {_rate(lam['refresh'])} page views/s.\n"
-        f"- **After an unpaced `/*`** (which the publisher refuses), at {target:,.0f} page views/s: "
-        f"{cold['lambda_invocations_per_s']:,.0f} invocations/s in the first second need "
-        f"{cold['lambda_environments_needed']:,.0f} environments against {cold['lambda_environments_allowed']:,.0f} "
-        f"(what the region leaves it, and at most 1,000 more than it ran within 10 s): short by "
-        f"**{-cold['lambda_margin_environments']:,.0f}** for about {cold.get('lambda_throttled_s', 0):.0f} s. "
-        f"Lambda alone breaks there from {_rate(lam['all_cold'])} page views/s.\n"
-        f"- **A new distribution** (and a new function, no warm environment) taking its traffic over "
-        f"{p['ramp_s']:.0f} s: Lambda alone breaks at {_rate(lam['new_distribution'])} page views/s.\n"
-    )
-    w(
-        "What the config does when a limit is exceeded. Where CloudFront can fall back, it does: a page missing "
-        "from S3, an S3 error or 503 Slow Down fails over to the web origin (the origin group's 403/5xx codes), "
-        "and an error inside the function sends the request on to S3 (the handler never raises). Where it "
-        "cannot: **a throttled Lambda@Edge function answers the viewer 503** (CloudFront Developer Guide, "
-        "Troubleshooting error responses from your origin: HTTP 503 status code (Lambda limit exceeded), "
-        "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/http-503-service-unavailable.html); "
-        "the function never ran, so neither origin is asked, and the failover's second invocation would be "
-        "throttled too. A web origin beyond its capacity answers 5xx (or times out) after the failover, which "
-        "reaches the viewer as well. Neither happens in the held scenarios; both happen after an unpaced `/*`.\n"
+        f"A deploy-wide refresh fetches {c['at_target']['publish_rps']:,.0f} pages/s ({p['publish_concurrency']} at a "
+        f"time, {p['publish_fetch_s'] * 1000:.0f} ms each) from the load balancer inside the VPC: they load the web "
+        "origin (in the table above) and reach neither CloudFront nor its web ACL, so the ACL's per-IP rate-based "
+        f"rule ({f'{limit:,.0f}' if limit else 'none in this stage'} per 5 minutes) counts "
+        f"**{refresh.get('waf_publisher_requests_per_5min', 0):,.0f}** of them: a full republish is never "
+        "rate-limited. Issue 11's design fetched through the distribution (every fetch through the ACL, from "
+        "Lambda's shared addresses): at the same pace it sent "
+        f"{c['at_target']['publish_rps'] * 300:,.0f} per 5 minutes, worst case from one address, which the "
+        "comparison below shows breaking its refresh at any audience.\n"
     )
 
 
@@ -582,13 +579,18 @@ def _rate(point: float | None) -> str:
 def _designs(c: dict[str, Any], w: Any) -> None:
     w("### The design, against the options it was weighed against\n")
     w(
-        "Same inputs, other edge paths: the shipped origin group with the routing function, the same group with "
-        "no function (the first pass of this issue), and a function that reads S3 and generates the response (the "
-        "design before, and the talk's), each with Origin Shield where prod has it, in the stage region (shared "
+        "Same inputs, other edge paths: the shipped origin group with no function (s3_origin_group; the publisher "
+        "inside the VPC), issue 11's design (the same group with a routing origin-request function, the publisher "
+        "fetching through the distribution and its web ACL), and a function that reads S3 and generates the "
+        "response (the design before, and the talk's; the publisher through the distribution too), each with "
+        "Origin Shield where prod has it, where issue 11 put it for its function, in the stage region (shared "
         "with the chat API), or off. With Origin Shield, origin-facing Lambda@Edge triggers run in the Origin "
         "Shield region (CloudFront Developer Guide, Using Amazon CloudFront Origin Shield: Origin Shield and "
         "Lambda@Edge, https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/origin-shield.html); "
-        "without it, at the regional edge caches. A reading function's duration adds S3's first byte "
+        "without it, at the regional edge caches. The function designs cannot reach a VPC origin (no "
+        "origin-facing Lambda@Edge on VPC origins): they are modelled on their own terms, with a web origin "
+        "reachable over the internet. The routing function's duration: "
+        f"{c['sources'].get('function_ms', 'assumed')}. A reading function's duration adds S3's first byte "
         f"({c['s3_first_byte_ms']:.0f} ms, the low end of S3's 'roughly 100-200 ms') and the round trip from where "
         f"it runs to the bucket: {c['rtt_source']}.\n"
     )
@@ -600,9 +602,7 @@ def _designs(c: dict[str, Any], w: Any) -> None:
     )
     w("|---|---|---|" + "---|" * len(SCENARIOS) + "---|")
     for name, v in c["variants"].items():
-        cells = [
-            f"{v['breaks_at'][n]:,.0f} ({v['first_limits'][n]})" if v["breaks_at"][n] else "> 1M" for n in SCENARIOS
-        ]
+        cells = [_design_cell(v, n) for n in SCENARIOS]
         ms = f"{v['function_ms']:.3g}" if v["function_ms"] is not None else "none"
         other = f"{v['other_concurrency']:,.0f}" if v["other_concurrency"] is not None else "-"
         lam = v["lambda_breaks_at"]
@@ -613,6 +613,16 @@ def _designs(c: dict[str, Any], w: Any) -> None:
         )
         w(f"| {name} | {ms} | {other} | " + " | ".join(cells) + f" | {alone} |")
     w("")
+
+
+def _design_cell(variant: dict[str, Any], scenario: str) -> str:
+    point = variant["breaks_at"][scenario]
+    if not point:
+        return "> 1M"
+    # The search starts at 100 page views/s: broken there is broken whatever the audience (a limit that does not
+    # grow with it, such as the publisher's requests against a per-IP rate rule).
+    shown = "at any rate" if point <= 100 else f"{point:,.0f}"
+    return f"{shown} ({variant['first_limits'][scenario]})"
 
 
 def _inputs(c: dict[str, Any], w: Any) -> None:

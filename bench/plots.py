@@ -58,18 +58,25 @@ def utilization_vs_rate(
         ax.axvline(breaking, color="red", linestyle="-.", linewidth=1)
         ax.plot([breaking], [1.0], "o", color="red", label=f"first limit: {first[1]} ({first[0]}) at {breaking:,.0f}")
     ax.set(xscale="log", yscale="log", xlabel="page views/s", ylabel="share of limit (1 = at the limit)")
+    path_note = (
+        "no function on a fill"
+        if base.edge_path == "s3_origin_group"
+        else f"origin-request function {base.function_ms:.3g} ms"
+    )
     ax.set_title(
         f"Shipped prod config: every limit, worst of {', '.join(HELD_SCENARIOS)}\n"
-        f"(TTL {base.ttl_s:g} s, Origin Shield {'on' if base.origin_shield else 'off'}, origin-request function "
-        f"{base.function_ms:.3g} ms, web origin {base.web_rps_per_task:.0f} req/s per task measured)",
+        f"(TTL {base.ttl_s:g} s, Origin Shield {'on' if base.origin_shield else 'off'}, {path_note}, "
+        f"web origin {base.web_rps_per_task:.0f} req/s per task, measured)",
         fontsize=9,
     )
     _save(fig, ax, path)
 
 
 def cold_fills(base: CapacityParams, path: Path) -> None:
-    """After an unpaced `/*` (all caches cold at once): the function's environments and S3's GETs, each against
-    its limit, second by second, at the target and twice it; and what a paced refresh batch takes."""
+    """After an unpaced `/*` (all caches cold at once): S3's GETs and the web origin (and, in a design with a
+    function, its environments), each against its limit, second by second, at the target and twice it; and what
+    a paced refresh batch takes."""
+    function = base.edge_path != "s3_origin_group"
     fig, ax = plt.subplots(figsize=(8, 5))
     for rate, style in ((base.page_views_per_s, "-"), (2 * base.page_views_per_s, "--")):
         p = replace(base, page_views_per_s=rate)
@@ -78,13 +85,20 @@ def cold_fills(base: CapacityParams, path: Path) -> None:
         starts, fills = cold_fill_profile(p, 0, horizon_s=60)
         fills = fills + p.miss_share * rate
         overflow = np.maximum(0.0, fills - capacity)
-        invocations = fills + steady["web_origin_rps"] + overflow
-        needed = np.array([environments(p, float(i)) for i in invocations])
-        allowed = np.array([allowed_environments(p, steady["lambda_environments_steady"], float(t)) for t in starts])
-        ax.plot(starts, needed / allowed, style, color="tab:red", label=f"Lambda environments at {rate:,.0f}/s")
+        if function:
+            invocations = fills + steady["web_origin_rps"] + overflow
+            needed = np.array([environments(p, float(i)) for i in invocations])
+            warm = steady["lambda_environments_steady"]
+            allowed = np.array([allowed_environments(p, warm, float(t)) for t in starts])
+            ax.plot(starts, needed / allowed, style, color="tab:red", label=f"Lambda environments at {rate:,.0f}/s")
+        running = p.web_rps_per_task * steady["web_tasks_running"]
+        web = (steady["web_origin_rps"] + overflow) / running
+        ax.plot(starts, web, style, color="tab:orange", label=f"web origin (tasks running) at {rate:,.0f}/s")
         ax.plot(starts, fills / capacity, style, color="tab:blue", label=f"S3 GET/s (its partitions) at {rate:,.0f}/s")
-    paced = evaluate(base)["scenarios"]["refresh"]["utilization"]["lambda_environments"]
-    ax.axhline(paced, color="tab:green", linestyle=":", label=f"Lambda after a paced refresh batch ({paced:.2f})")
+    refresh = evaluate(base)["scenarios"]["refresh"]["utilization"]
+    key, what = ("lambda_environments", "Lambda") if function else ("web_origin", "web origin")
+    paced = refresh[key]
+    ax.axhline(paced, color="tab:green", linestyle=":", label=f"{what} during a paced refresh ({paced:.2f})")
     ax.axhline(1.0, color="black", linestyle="--", linewidth=1, label="limit")
     ax.set(yscale="log", xlabel="seconds after an unpaced /* invalidation", ylabel="share of the limit (1 = at it)")
     ax.set_title("Why a deploy-wide refresh is paced: the burst of an all-at-once `/*`", fontsize=9)

@@ -31,7 +31,6 @@ def figures(r: dict[str, Any]) -> str:
         *_build_rows(r),
         *_chat_rows(r),
         *_origin_rows(r),
-        *_edge_rows(r),
         *_tune_rows(r),
         *_cost_rows(r),
     ]
@@ -119,6 +118,16 @@ def _chat_rows(r: dict[str, Any]) -> list[str]:
         f"{now['ratio_import_to_boto3']:.2f}x{was}, first request {now['handler_first_request_median_ms']:.0f} ms; "
         f"in the dev venv {dev['ratio_handler_to_boto3']:.2f}x |"
     )
+    snap = r.get("handler_snapstart")
+    if snap:
+        cpu, wall = snap["cpu"], snap["wall"]
+        rows.append(
+            "| chat cold start with SnapStart (prod; emulated, the restore itself not measured): restored first "
+            f"request / restored bare GetItem | <= {g['cold_import_ratio']}x | "
+            f"{'met' if cpu['ratio_restored_request_to_floor'] <= g['cold_import_ratio'] else 'not met'}: "
+            f"{cpu['ratio_restored_request_to_floor']:.2f}x in CPU time "
+            f"({cpu['handler_first_request_median_ms']:.0f} ms), {wall['ratio_restored_request_to_floor']:.2f}x wall |"
+        )
     load = r.get("load")
     if load:
         best = load["best"]
@@ -161,26 +170,26 @@ def _origin_rows(r: dict[str, Any]) -> list[str]:
         f"| first broken limit | >= {g['capacity_headroom'] * target:,.0f} page views/s | {_rate(point)} page "
         f"views/s{where}; an unpaced `/*`, which the publisher refuses, breaks at {_rate(cold)} |"
     )
-    paced = c["at_target"]["scenarios"]["refresh"]["detail"]
-    allcold = c["at_target"]["scenarios"]["all_cold"]["detail"]
-    rows.append(
-        f"| Lambda@Edge burst margin at {target:,.0f} page views/s after a publisher refresh | stated | "
-        f"{paced['lambda_margin_environments']:,.0f} environments ({paced['lambda_environments_needed']:,.0f} needed "
-        f"of {paced['lambda_environments_allowed']:,.0f} in {c.get('function_region', 'its region')}); after an "
-        f"unpaced `/*` {-allcold['lambda_margin_environments']:,.0f} short for about "
-        f"{allcold.get('lambda_throttled_s', 0):.0f} s (viewers get 503) |"
-    )
-    return rows
+    return [*rows, *_edge_rows(c)]
 
 
-def _edge_rows(r: dict[str, Any]) -> list[str]:
-    e = r.get("edge")
-    if not e:
-        return []
+def _edge_rows(c: dict[str, Any]) -> list[str]:
+    """What the edge design (issue 20) changed: no function on a fill, the publisher out of the web ACL's count."""
+    p, variants = c["params"], c["variants"]
+    routing = variants.get("function_routes, no Origin Shield")
+    lam = (routing.get("lambda_breaks_at") or {}).get("steady") if routing else None  # on Lambda's quotas alone
+    refresh = c["at_target"]["scenarios"]["refresh"]["detail"]
+    limit = p.get("waf_rate_limit_per_5min")
+    through_cdn = c["at_target"]["publish_rps"] * 300
     return [
-        "| edge origin-request decision p99 (it reads nothing) / package | "
-        f"< {r['goals']['edge_decision_p99_ms']:g} ms "
-        f"/ < 1 MB | {e['decision_p99_ms']:.3f} ms / {e['zip_bytes'] / 1000:.1f} kB |"
+        "| Lambda quota on a cache fill | stated | none: no function runs on a fill (the origin group reads S3 and "
+        "fails over to the VPC origin)"
+        + (f"; without Origin Shield issue 11's routing function broke on Lambda at {_rate(lam)}/s" if lam else "")
+        + " |",
+        "| publisher fetches the web ACL's rate rule counts during a full republish | stated | "
+        f"{refresh.get('waf_publisher_requests_per_5min', 0):,.0f} (it fetches inside the VPC); issue 11's design: "
+        f"{through_cdn:,.0f} per 5 min"
+        + (f" against the rule's {limit:,.0f}, rate-limited at any audience |" if limit else " |"),
     ]
 
 
@@ -188,8 +197,13 @@ def _tune_rows(r: dict[str, Any]) -> list[str]:
     t = r.get("tune")
     if not t or t.get("error"):
         return [f"| memory per function (`make tune`) | measured | not measured: {(t or {}).get('error', 'not run')} |"]
-    parts = []
+    from bench.tune import FUNCTIONS
+
+    parts, gone = [], []
     for key, f in t["functions"].items():
+        if key not in {function.key for function in FUNCTIONS}:
+            gone.append(key)
+            continue
         chosen = f["choice"]["memory_mb"]
         row = next((row for row in f["rows"] if row["memory_mb"] == chosen), None)
         detail = (
@@ -197,7 +211,10 @@ def _tune_rows(r: dict[str, Any]) -> list[str]:
         )
         same = "" if chosen == f["configured_mb"] else f" (configured {f['configured_mb']} MB)"
         parts.append(f"{key} {chosen} MB{same}{detail}")
-    return [f"| memory per function, the rule's pick (`make tune`) | configured = measured | {'; '.join(parts)} |"]
+    removed = f"; {', '.join(gone)}: removed since ({t.get('date', 'that run')} run)" if gone else ""
+    return [
+        f"| memory per function, the rule's pick (`make tune`) | configured = measured | {'; '.join(parts)}{removed} |"
+    ]
 
 
 def _cost_rows(r: dict[str, Any]) -> list[str]:

@@ -5,10 +5,13 @@ BENCH_COLD_RUNS (fresh interpreters, default 12), BENCH_REQUESTS (warm requests,
 BENCH_LATEST_REQUESTS (requests per "latest" path, default 100), BENCH_BASELINE_REV (the revision whose
 lambda/chat_api is the cold-start "before", default the main of issue 13's start), BENCH_SKIP_TESTS=1
 (skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test, default 8),
-BENCH_EDGE_REQUESTS (timed decisions per case of the edge function, default 2,000), BENCH_SKIP_TUNE=1 (no
-memory tuning: the newest reports/tune-*.json of `make tune` is shown instead), TUNE_ROUNDS (rounds per size,
-default 3). The origin's figure of each run is kept in reports/origin-runs.json; the report shows the last
-three and the capacity model takes the lowest. The README's figures are rewritten from the report.
+BENCH_SKIP_TUNE=1 (no memory tuning: the newest reports/tune-*.json of `make tune` is shown instead),
+TUNE_ROUNDS (rounds per size, default 3). The origin's figure of each run is kept in reports/origin-runs.json;
+the report shows the last three and the capacity model takes the lowest. The README's figures are rewritten
+from the report.
+
+`python -m bench.run --model reports/bench-DATE.json [cdk.out]` recomputes the capacity model (and, given a
+synthesized app, the cost) from that run's measurements and today's config, in seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, chat_capacity, cost, edge, handler, origin, plots, readme, timing, tune
+from bench import capacity, chat_capacity, cost, handler, origin, plots, readme, timing, tune
 from tests.support.synth import ROOT, read_assembly
 
 REPORTS = ROOT / "reports"
@@ -36,8 +39,6 @@ GOALS = {
     "handler_overhead": 1.3,
     "cold_import_ms": 300,
     "cold_import_ratio": 1.3,
-    "edge_decision_p99_ms": edge.DECISION_P99_LIMIT_MS,
-    "edge_package_bytes": edge.PACKAGE_LIMIT_BYTES,
     "capacity_headroom": 2.0,  # the first limit breaks at >= this many times the target
 }
 
@@ -108,9 +109,10 @@ ASSUMED = {
     "recs": "CloudFront's regional edge caches (13 at the time of writing; assumed unchanged)",
     "page_kb": "assumed: a page's size (the cost model's page_kb)",
     "miss_share": "assumed: share of page views for URLs never published (typos, scanners); each reaches the web "
-    "origin, as no cache holds them, and is counted as an S3 miss that fails over (two function invocations)",
-    "busiest_region_share": "assumed: share of regional-cache traffic in the busiest region (designs without "
-    "Origin Shield only, where the function runs at the regional caches)",
+    "origin, as no cache holds them, and is counted as an S3 miss that fails over (two function invocations in "
+    "the designs with a function)",
+    "busiest_region_share": "assumed: share of regional-cache traffic in the busiest region (function designs "
+    "without Origin Shield only, where the function runs at the regional caches)",
     "burst_window_s": "the unit of the per-second quotas (S3 GET/s, Lambda requests/s per environment)",
 }
 # Figures for the designs the report compares against the shipped one.
@@ -122,7 +124,13 @@ RTT_SOURCE = (
     "https://acomputerscientistlearnsaws.blogspot.com/2017/04/aws-regions.html"
 )
 CUTOVER_RAMP_S = 600.0  # docs/edge-cache.md: move traffic to a new distribution over at least 10 minutes
-DECISION_MS_UNMEASURED = 1.0  # when bench.edge did not run: far above what it measures, far below 100 ms
+# The routing function's decision p99 as bench/edge.py last measured it (reports/bench-2026-12-06.json, key
+# "edge"), before issue 20 removed the function: the compared function designs' duration.
+ROUTING_DECISION_MS = 0.0358
+ROUTING_DECISION_SOURCE = (
+    "measured by bench/edge.py on 2026-12-06 (reports/bench-2026-12-06.json, key edge): the routing function's "
+    "decision p99, before issue 20 removed the function (VPC origins support no origin-facing Lambda@Edge)"
+)
 
 
 def region_concurrency(stage: str, region: str | None) -> float:
@@ -138,28 +146,29 @@ def region_concurrency(stage: str, region: str | None) -> float:
 
 
 def capacity_params(
-    origin: dict[str, Any] | None = None, edge_run: dict[str, Any] | None = None, stage: str = "prod"
+    origin: dict[str, Any] | None = None, stage: str = "prod"
 ) -> tuple[capacity.CapacityParams, dict[str, str]]:
-    """Model parameters: the stage config, the measured origin and decision time, and the labelled assumptions."""
+    """Model parameters: the stage config, the measured origin, and the labelled assumptions."""
     from stacks.config import load_stage
     from stacks.edge.publisher import BATCH_PATHS
 
     config = load_stage(stage)
     edge_cfg, web_cfg = config.edge, config.web
     shield = edge_cfg.origin_shield_region
-    decision_ms = edge_run["decision_p99_ms"] if edge_run and "decision_p99_ms" in edge_run else None
     params = capacity.CapacityParams(
         page_views_per_s=TARGET_VIEWS,
         ttl_s=float(edge_cfg.default_ttl_s),
         origin_shield=shield is not None,
-        edge_path="function_routes",
+        edge_path="s3_origin_group",
+        publish_via_cdn=False,
+        waf_rate_limit_per_5min=float(edge_cfg.waf_rate_limit_per_5min) if edge_cfg.waf_enabled else None,
         web_max_tasks=web_cfg.max_tasks,
         web_min_tasks=web_cfg.min_tasks,
         web_scale_rps_per_task=web_cfg.requests_per_target / 60,
         web_scale_cpu_share=web_cfg.cpu_target_percent / 100,
         publish_concurrency=edge_cfg.publish_concurrency,
         publish_batch_paths=BATCH_PATHS,
-        function_ms=decision_ms if decision_ms is not None else DECISION_MS_UNMEASURED,
+        function_ms=ROUTING_DECISION_MS,
         other_concurrency=region_concurrency(stage, shield),
         ramp_s=CUTOVER_RAMP_S,
     )
@@ -170,8 +179,10 @@ def capacity_params(
         page_views_per_s="the issue's target",
         ttl_s=f"{where}.edge.default_ttl_s (the default behaviour; shorter path TTLs only add S3 GETs)",
         origin_shield=f"{where}.edge.origin_shield_region = {shield}",
-        edge_path="stacks/edge/distribution.py: an origin group (S3 through OAC, then the web origin) and the "
-        "origin-request function on every page behaviour",
+        edge_path="stacks/edge/distribution.py: an origin group (S3 through OAC, then the web service's VPC "
+        "origin), no function on the page behaviours (VPC origins support no origin-facing Lambda@Edge)",
+        publish_via_cdn="stacks/edge/publisher.py: the publisher fetches from the load balancer inside the VPC",
+        waf_rate_limit_per_5min=f"{where}.edge.waf_rate_limit_per_5min (the web ACL's per-IP rate-based rule)",
         pages_in_s3=f"the publisher keeps every page it publishes ({where}.edge.cached_object_expiry_days = "
         f"{edge_cfg.cached_object_expiry_days}; 404/410 deletes a page)",
         web_max_tasks=f"{where}.web.max_tasks",
@@ -180,15 +191,10 @@ def capacity_params(
         web_scale_cpu_share=f"{where}.web.cpu_target_percent / 100",
         publish_concurrency=f"{where}.edge.publish_concurrency",
         publish_batch_paths="stacks/edge/publisher.py BATCH_PATHS: each batch is invalidated on its own",
-        function_ms=(
-            f"measured (bench.edge): the decision's p99 over its three cases, {decision_ms:.4f} ms; Lambda's own "
-            "time per invocation is not in it, and only matters above 100 ms (10 requests/s per environment)"
-            if decision_ms is not None
-            else f"NOT MEASURED on this run: {DECISION_MS_UNMEASURED:g} ms assumed"
-        ),
-        other_concurrency=f"the app's functions in {shield or 'the stage region'} at their peak (none outside the "
-        "stage region; in it the chat API at its throttle x the cost model's api_lambda_ms, and the publisher); "
-        "assumed: nothing else of the account runs there",
+        function_ms=f"no function in the shipped design; the compared function designs: {ROUTING_DECISION_SOURCE}",
+        other_concurrency=f"compared function designs only: the app's functions in {shield or 'the stage region'} "
+        "at their peak (none outside the stage region; in it the chat API at its throttle x the cost model's "
+        "api_lambda_ms, and the publisher); assumed: nothing else of the account runs there",
         ramp_s="docs/edge-cache.md: the cut-over procedure for a new distribution",
     )
     return _with_origin(params, sources, origin_for_model(origin))
@@ -248,36 +254,39 @@ def origin_for_model(measured: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+# Where issue 11 put Origin Shield for its routing function (out of the region the chat API's functions share).
+FUNCTION_SHIELD_REGION = "eu-central-1"
+
+
 def design_variants(params: capacity.CapacityParams, stage: str = "prod") -> dict[str, capacity.CapacityParams]:
-    """The shipped design and the ones it was weighed against, each with where its function runs and for how long."""
+    """The shipped design and the ones it was weighed against: the function designs with their publisher fetching
+    through the distribution (as theirs did), each with where its function runs and for how long."""
     from stacks.config import load_stage
 
     config = load_stage(stage)
     home, shipped = config.region, config.edge.origin_shield_region or config.region
-    decision = params.function_ms
     variants: dict[str, capacity.CapacityParams] = {}
     for path in capacity.EDGE_PATHS:
-        for shield in dict.fromkeys((shipped, home, None)):
+        function = path != "s3_origin_group"
+        shields = (shipped, FUNCTION_SHIELD_REGION, home, None) if function else (shipped, None)
+        for shield in dict.fromkeys(shields):
             reads = S3_FIRST_BYTE_MS + RTT_MS.get(shield or "us-east-1", 0.0) if path == "function_reads_s3" else 0.0
             where = f"Origin Shield {shield}" if shield else "no Origin Shield"
-            if path == "s3_origin_group" and shield == home and home != shipped:
-                continue  # no function: where the shield is changes nothing the model counts
             variants[f"{path}, {where}"] = replace(
                 params,
                 edge_path=path,
                 origin_shield=shield is not None,
-                function_ms=decision + reads,
+                publish_via_cdn=function,
+                function_ms=params.function_ms + reads,
                 other_concurrency=region_concurrency(stage, shield),
             )
     return variants
 
 
-def run_capacity(
-    outdir: Path, stamp: str, origin: dict[str, Any] | None, edge_run: dict[str, Any] | None
-) -> dict[str, Any]:
+def run_capacity(outdir: Path, stamp: str, origin: dict[str, Any] | None) -> dict[str, Any]:
     from bench import simulation
 
-    params, sources = capacity_params(origin, edge_run)
+    params, sources = capacity_params(origin)
     at_target = capacity.evaluate(params)
     held = capacity.breaking_point(params)
     scenario_points = {name: capacity.breaking_point(params, scenarios=(name,)) for name in capacity.SCENARIOS}
@@ -316,15 +325,10 @@ def run_capacity(
         "quota_sources": capacity.QUOTA_SOURCES,
         "rtt_source": RTT_SOURCE,
         "s3_first_byte_ms": S3_FIRST_BYTE_MS,
-        "function_region": _function_region(),
         "at_target": at_target,
         "breaking_point_page_views_per_s": held,
         "first_limit": list(first) if first else None,
         "scenario_breaking_points": scenario_points,
-        "lambda_breaking_points": {
-            n: capacity.breaking_point(params, scenarios=(n,), limits=("lambda_environments",))
-            for n in capacity.SCENARIOS
-        },
         "ramp_needed_s_at_2x": capacity.ramp_needed(params, rate=2 * TARGET_VIEWS),
         # The share of page views that may miss S3 (reach the web origin) at twice the target, steady and refresh.
         "miss_share_limit_at_2x": {
@@ -335,13 +339,6 @@ def run_capacity(
         "simulation": simulation.check_against_model(),
         "plots": names,
     }
-
-
-def _function_region(stage: str = "prod") -> str:
-    from stacks.config import load_stage
-
-    shield = load_stage(stage).edge.origin_shield_region
-    return f"the Origin Shield region, {shield}" if shield else "the regional edge caches' regions"
 
 
 def run_cost(app_outdir: Path, hit_ratio: float) -> dict[str, Any]:
@@ -412,6 +409,7 @@ def main() -> None:
             },
             report,
         )
+        _step("handler_snapstart", lambda: handler.snapstart_emulated(synth, cold_runs // 2 or 1), report)
         _step("handler_warm", lambda: handler.warm_requests(synth, _int_env("BENCH_REQUESTS", 300)), report)
         prod_shards = _prod_chat().room_shards
         _step(
@@ -421,13 +419,9 @@ def main() -> None:
         )
         _step("chat_capacity", lambda: run_chat_capacity(REPORTS, today), report)
         report["load"] = newest_load()
-        _step("edge", lambda: edge.run(_int_env("BENCH_EDGE_REQUESTS", 2_000)), report)
         _step("origin", lambda: run_origin(float(os.environ.get("BENCH_ORIGIN_STEP_S", "10"))), report)
-        _step("capacity", lambda: run_capacity(REPORTS, today, report["origin"], report["edge"]), report)
-        avg_views = cost.Load().page_views / (730 * 3600)
-        params, _ = capacity_params(report["origin"], report["edge"])
-        hit = capacity.evaluate(replace(params, page_views_per_s=avg_views))["overall_hit_ratio"]
-        _step("cost", lambda: run_cost(app_outdir, hit), report)
+        _step("capacity", lambda: run_capacity(REPORTS, today, report["origin"]), report)
+        _step("cost", lambda: run_cost(app_outdir, _average_hit_ratio(report["origin"])), report)
         _tune(report, app_outdir, today)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -501,16 +495,26 @@ def newest_tune() -> dict[str, Any] | None:
     return {**json.loads(found[-1].read_text()), "from_file": found[-1].name} if found else None
 
 
-def remodel(path: Path) -> None:
-    """`python -m bench.run --model reports/bench-DATE.json`: the capacity model and goals again, from that run's
-    measurements and today's config (seconds instead of a full run; the measured sections stay as they were)."""
+def _average_hit_ratio(origin_run: dict[str, Any] | None) -> float:
+    """The share of page views the caches answer at the cost model's average rate (its Load.edge_hit_ratio)."""
+    params, _ = capacity_params(origin_run)
+    avg_views = cost.Load().page_views / (730 * 3600)
+    return float(capacity.evaluate(replace(params, page_views_per_s=avg_views))["overall_hit_ratio"])
+
+
+def remodel(path: Path, app_outdir: Path | None = None) -> None:
+    """`python -m bench.run --model reports/bench-DATE.json [cdk.out]`: the capacity model and goals again (and the
+    cost, given a synthesized app), from that run's measurements and today's config (seconds instead of a full
+    run; the measured sections stay as they were)."""
     from bench.markdown import render
 
     report = json.loads(path.read_text())
     stamp = report["date"]
-    if "edge" not in report:  # a run from before the edge function came back: measure its decision now
-        report["edge"] = {**edge.run(_int_env("BENCH_EDGE_REQUESTS", 2_000)), "measured_at_remodel": True}
-    report["capacity"] = run_capacity(REPORTS, stamp, report["origin"], report["edge"])
+    # A report's "edge" (the routing function's measurement) stays in its JSON as the record the compared function
+    # designs cite (ROUTING_DECISION_SOURCE); the report no longer renders it (issue 20 removed the function).
+    report["capacity"] = run_capacity(REPORTS, stamp, report["origin"])
+    if app_outdir is not None:
+        report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))
     report["goals"] = GOALS
     report["goals_met"] = goals_met(report)
     report["remodelled"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -518,7 +522,8 @@ def remodel(path: Path) -> None:
     text = render(report)
     path.with_suffix(".md").write_text(text)
     (REPORTS / "latest.md").write_text(text)
-    print(f"remodelled {path}", file=sys.stderr)
+    readme.update(report)
+    print(f"remodelled {path}; README figures", file=sys.stderr)
 
 
 def _step(name: str, fn: Any, report: dict[str, Any]) -> None:
@@ -540,8 +545,6 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
         "cold_import_ratio": report["handler_cold"]["ratio_handler_to_boto3"] <= GOALS["cold_import_ratio"],
         "cold_import_ratio_lambda": report["handler_cold_lambda"]["current"]["ratio_import_to_boto3"]
         <= GOALS["cold_import_ratio"],
-        "edge_decision": report["edge"]["decision_p99_under_5ms"],
-        "edge_package": report["edge"]["package_under_1mb"],
         "origin_measured": bool(report["origin"].get("rps_per_task")),
         "origin_spread": report["origin"]["across_runs"]["within_goal"]
         if report["origin"].get("across_runs")
@@ -575,6 +578,6 @@ def headroom_met(report: dict[str, Any]) -> bool | None:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--model"]:
-        remodel(Path(sys.argv[2]))
+        remodel(Path(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else None)
     else:
         main()

@@ -3,9 +3,10 @@
 Every page view is one event: a Poisson stream at the full rate, Zipf pages, a uniformly chosen edge
 location (POP), which belongs to one regional edge cache (REC, by index). Each tier is a TTL cache that keeps
 a page `ttl_s` from its own fetch (as the model assumes); fills are instantaneous. A share of the views asks
-for URLs never published (each one new, so it misses every tier). The origin-request function runs on every
-fill and once more when the origin group fails over: a never-published URL, or a page the bucket does not
-hold (rank >= `pages_in_s3`). Seeded, so deterministic.
+for URLs never published (each one new, so it misses every tier). Invocations count what an origin-request
+function would run (issue 11's design, which the report compares): once per fill and once more when the
+origin group fails over (a never-published URL, or a page the bucket does not hold, rank >= `pages_in_s3`);
+the shipped design has no function, and its fills and failovers are the same. Seeded, so deterministic.
 """
 
 from __future__ import annotations

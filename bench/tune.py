@@ -121,32 +121,16 @@ PUBLISHER = TunedFunction(
     "publisher-fetch",
     "Edge",
     "edge_cache.publisher.handler",
-    (Invocation("fetch", 1.0, {"result": "stored"}),),  # one 50 KB page over HTTPS, stored in S3
+    (Invocation("fetch", 1.0, {"result": "stored"}),),  # one 50 KB page over HTTP from the ALB, stored in S3
     warm=60,
     configured_in="stacks/edge/publisher.py FETCH_MEMORY_MB",
 )
-ORIGIN_REQUEST = TunedFunction(
-    "origin-request",
-    "EdgeFunctions",
-    "edge_cache.origin_request.handler",
-    (
-        # Assumed mix: nearly every fill is a page for S3; a few requests go straight to the web origin or
-        # come back after a failover (the capacity model's miss_share is 0.5%).
-        Invocation("page", 0.9, {"origin": {"s3": "*"}}),
-        Invocation("query", 0.05, {"origin": {"custom": "*"}}),
-        Invocation("failover", 0.05, {"origin": {"custom": "*"}}),
-    ),
-    warm=500,
-    configured_in="stacks/edge/config.py EdgeConfig.edge_memory_mb",
-    edge=True,
-)
-FUNCTIONS = (CHAT_API, CHAT_STREAM, PUBLISHER, ORIGIN_REQUEST)
-# Not tuned: both run a handful of times a month (the secret's rotation every 30 days in prod, the database
-# role at deploy), so their cost is a fraction of a cent at any size, and their time is AWS API calls
-# (Secrets Manager, CloudFront UpdateDistribution, the RDS Data API) that this host cannot reproduce.
+# The origin-request Lambda@Edge function of the committed 2026-12-06 run is gone (issue 20: VPC origins take no
+# origin-facing Lambda@Edge); that run's record still lists it.
+FUNCTIONS = (CHAT_API, CHAT_STREAM, PUBLISHER)
+# Not tuned: it runs at deploy only, so its cost is a fraction of a cent at any size, and its time is RDS Data
+# API calls that this host cannot reproduce.
 NOT_TUNED = {
-    "origin-secret rotation": "runs every 30 days in prod (a few invocations a month); its time is Secrets "
-    "Manager, ELB and CloudFront API calls, which have no local stand-in here",
     "database app role": "a custom resource that runs at deploy; its time is RDS Data API calls",
 }
 
@@ -331,8 +315,8 @@ class Unresolved(KeyError):
 
 
 def resolve(value: Any, refs: dict[str, str], where: str) -> str:
-    """A template value with Ref, Fn::GetAtt and Fn::Join resolved from `refs` ("Logical" for a Ref,
-    "Logical.Attribute" for a GetAtt)."""
+    """A template value with Ref, Fn::GetAtt, Fn::GetStackOutput and Fn::Join resolved from `refs` ("Logical" for a
+    Ref, "Logical.Attribute" for a GetAtt, "Output.Name" for another stack's output)."""
     if isinstance(value, str):
         return value
     if isinstance(value, dict) and len(value) == 1:
@@ -343,6 +327,8 @@ def resolve(value: Any, refs: dict[str, str], where: str) -> str:
             key = ".".join(arg) if isinstance(arg, list) else arg
         elif fn == "Fn::Join":
             return str(arg[0]).join(resolve(part, refs, where) for part in arg[1])
+        elif fn == "Fn::GetStackOutput":
+            key = f"Output.{arg['OutputName']}"
         else:
             raise Unresolved(f"{where}: {fn} is not resolved here")
         if key not in refs:

@@ -4,23 +4,19 @@ A backend gives: `refs` (a template's logical ids, and "Logical.Attribute" for F
 resource's name or ARN), `env` (where the AWS SDK finds the stand-ins), the region the function runs in, and
 `event(kind)`, a fresh event of that kind per call (new idempotency keys, new stream records), so that every
 invocation does the work a real one does. The stand-ins are those the handler tests use: DynamoDB Local and
-moto on 127.0.0.1, and a local HTTPS origin for the publisher's fetch.
+moto on 127.0.0.1, and a local HTTP origin for the publisher's fetch.
 """
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
-import ipaddress
-import ssl
-import tempfile
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -53,7 +49,6 @@ def backend_for(function: Any, template: dict[str, Any]) -> Iterator[Backend]:
         "chat-api": chat_backend,
         "chat-stream": chat_backend,
         "publisher-fetch": publisher_backend,
-        "origin-request": edge_backend,
     }
     with makers[function.key](template) as backend:
         yield backend
@@ -123,7 +118,7 @@ def new_comment_record(sample: dict[str, Any], source_arn: str, room: str, index
     return record
 
 
-# --- the publisher: moto's S3 and Secrets Manager, a local HTTPS origin for "CloudFront" ------------------------
+# --- the publisher: moto's S3, a local HTTP origin for the internal load balancer ------------------------------
 
 
 class _Page(BaseHTTPRequestHandler):
@@ -141,98 +136,45 @@ class _Page(BaseHTTPRequestHandler):
         pass
 
 
-def self_signed(folder: Path) -> tuple[Path, Path]:
-    """A certificate for 127.0.0.1 and its key; the certificate doubles as the CA bundle that trusts it."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_file, key_file = folder / "origin.pem", folder / "origin.key"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return cert_file, key_file
-
-
 @contextmanager
-def https_origin(folder: Path) -> Iterator[tuple[str, Path]]:
-    """A page over HTTPS on 127.0.0.1; yields its host:port and the CA bundle that trusts it."""
-    cert, key = self_signed(folder)
+def http_origin() -> Iterator[str]:
+    """A page over HTTP on 127.0.0.1, as the shipped stages' internal load balancer serves it; yields host:port."""
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Page)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"127.0.0.1:{server.server_address[1]}", cert
+        yield f"127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
 
 
+def stack_outputs_read(value: Any) -> Iterator[str]:
+    """The output names every Fn::GetStackOutput in `value` reads (another stack's outputs)."""
+    if isinstance(value, dict):
+        if "Fn::GetStackOutput" in value:
+            yield value["Fn::GetStackOutput"]["OutputName"]
+        for inner in value.values():
+            yield from stack_outputs_read(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from stack_outputs_read(inner)
+
+
 @contextmanager
 def publisher_backend(template: dict[str, Any]) -> Iterator[Backend]:
     region = LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"]
-    with (
-        tempfile.TemporaryDirectory(prefix="tune-origin-") as tmp,
-        moto_server() as moto,
-        https_origin(Path(tmp)) as (
-            host,
-            ca,
-        ),
-    ):
+    with moto_server() as moto, http_origin() as host:
         clients = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing", "region_name": region}
         s3 = boto3.client("s3", endpoint_url=moto, **clients)
-        secrets = boto3.client("secretsmanager", endpoint_url=moto, **clients)
-        (distribution,) = resources_of(template, "AWS::CloudFront::Distribution")
-        refs = {f"{distribution}.DomainName": host}
+        # The web stack's outputs the function reads: the load balancer's DNS name, here the local origin.
+        refs = {f"Output.{name}": host for name in stack_outputs_read(template["Resources"])}
         for bucket in resources_of(template, "AWS::S3::Bucket"):
             refs[bucket] = f"tune-{uuid.uuid4().hex[:12]}"
             s3.create_bucket(Bucket=refs[bucket], CreateBucketConfiguration={"LocationConstraint": region})
-        for secret in resources_of(template, "AWS::SecretsManager::Secret"):
-            refs[secret] = secrets.create_secret(Name=f"tune-{secret}", SecretString=uuid.uuid4().hex * 2)["ARN"]
         yield Backend(
             region=region,
             refs=refs,
-            # The CA bundle stands for the public CAs that sign CloudFront's certificate on Lambda.
-            env={"AWS_ENDPOINT_URL_S3": moto, "AWS_ENDPOINT_URL_SECRETS_MANAGER": moto, "SSL_CERT_FILE": str(ca)},
+            env={"AWS_ENDPOINT_URL_S3": moto},
             events={"fetch": lambda: {"path": "/news/2026/12/06/the-page-of-the-day"}},
         )
-
-
-# --- the origin-request function: CloudFront's events, nothing to call -----------------------------------------
-
-
-@contextmanager
-def edge_backend(template: dict[str, Any]) -> Iterator[Backend]:
-    from stacks.config import load_stage
-    from tests.support.cloudfront_events import to_bucket, to_web_origin
-
-    prod = load_stage("prod")
-    yield Backend(
-        # It runs in the Origin Shield region, where Lambda sets AWS_REGION to that region.
-        region=prod.edge.origin_shield_region or prod.region,
-        events={
-            "page": lambda: to_bucket("/news/2026/12/06/a-long-page-path-of-a-news-story"),
-            "query": lambda: to_bucket("/search", querystring="q=cdk&page=2"),
-            "failover": lambda: to_web_origin("/news/never-published"),
-        },
-    )

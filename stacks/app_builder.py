@@ -12,13 +12,15 @@ from stacks.common.policies import own_function_log_groups
 from stacks.common.readiness import DeployReadinessChecks
 from stacks.config import StageConfig
 from stacks.deploy.stack import GitHubDeployStack
-from stacks.edge.edge_function import EDGE_REGION
-from stacks.edge.stack import EdgeFunctionsStack, EdgeStack
+from stacks.edge.config import EDGE_REGION
+from stacks.edge.stack import EdgeStack, EdgeUsEast1Stack
 from stacks.tuning.stack import PowerTuningStack
 from stacks.web.stack import WebStack
 
-# Construct ids of the stacks every stage holds ("<stage>/<id>" in the CLI).
+# Construct ids of the stacks a stage may hold ("<stage>/<id>" in the CLI), in dependency order; stack_ids()
+# says which a stage holds. "EdgeFunctions" (the us-east-1 part of the edge cache) exists only with a web ACL.
 STACK_IDS = ("Chat", "Web", "EdgeFunctions", "Edge")
+EDGE_US_EAST_1_ID = "EdgeFunctions"
 # Only in a stage whose config has a `github` section.
 GITHUB_DEPLOY_ID = "GitHubDeploy"
 # Only in a stage built with power_tuning on (-c power_tuning=true; make power-tune).
@@ -32,15 +34,28 @@ class StageStacks:
     stage: Stage
     chat: ChatStack
     web: WebStack
-    edge_functions: EdgeFunctionsStack
+    edge_us_east_1: EdgeUsEast1Stack | None
     edge: EdgeStack
     github_deploy: GitHubDeployStack | None = None
     power_tuning: PowerTuningStack | None = None
 
     @property
     def all(self) -> list[Stack]:
-        optional = [stack for stack in (self.github_deploy, self.power_tuning) if stack]
-        return [self.chat, self.web, self.edge_functions, self.edge, *optional]
+        stacks: tuple[Stack | None, ...] = (
+            self.chat,
+            self.web,
+            self.edge_us_east_1,
+            self.edge,
+            self.github_deploy,
+            self.power_tuning,
+        )
+        return [stack for stack in stacks if stack is not None]
+
+
+def stack_ids(config: StageConfig) -> tuple[str, ...]:
+    """The ids of the stacks build_stage makes for `config` (GitHubDeploy and PowerTuning aside), in dependency
+    order."""
+    return tuple(i for i in STACK_IDS if i != EDGE_US_EAST_1_ID or config.edge.waf_enabled)
 
 
 def build_stage(app: App, config: StageConfig, *, account: str | None = None) -> StageStacks:
@@ -55,29 +70,34 @@ def build_stage(app: App, config: StageConfig, *, account: str | None = None) ->
     web = WebStack(
         stage, "Web", stage=config, description=f"Web service: ALB -> ECS on Fargate -> Aurora ({config.name})"
     )
-    # Lambda@Edge deploys from us-east-1, and a CLOUDFRONT web ACL lives there: the edge stack places both here.
-    edge_functions = EdgeFunctionsStack(
-        stage,
-        "EdgeFunctions",
-        env=Environment(account=account, region=EDGE_REGION),
-        description=f"us-east-1 part of the edge cache: Lambda@Edge function, CLOUDFRONT web ACL ({config.name})",
+    # A CLOUDFRONT web ACL must be created in us-east-1: the edge stack places it in this stack.
+    edge_us_east_1 = (
+        EdgeUsEast1Stack(
+            stage,
+            EDGE_US_EAST_1_ID,
+            env=Environment(account=account, region=EDGE_REGION),
+            description=f"us-east-1 part of the edge cache: CLOUDFRONT web ACL ({config.name})",
+        )
+        if config.edge.waf_enabled
+        else None
     )
     edge = EdgeStack(
         stage,
         "Edge",
         stage=config,
-        edge_functions=edge_functions,
+        acl_stack=edge_us_east_1,
         web_origin=web.origin,  # the edge cache fronts this app's own web service
         description=f"Edge cache: CloudFront, S3 cache, publisher ({config.name})",
     )
     for stack, retention_days in (
         (chat, config.chat.log_retention_days),
         (web, config.web.log_retention_days),
-        (edge_functions, config.edge.log_retention_days),
+        (edge_us_east_1, config.edge.log_retention_days),
         (edge, config.edge.log_retention_days),
     ):
-        own_function_log_groups(stack, retention_days=retention_days)
-    built = StageStacks(stage=stage, chat=chat, web=web, edge_functions=edge_functions, edge=edge)
+        if stack is not None:
+            own_function_log_groups(stack, retention_days=retention_days)
+    built = StageStacks(stage=stage, chat=chat, web=web, edge_us_east_1=edge_us_east_1, edge=edge)
     if config.power_tuning:
         description = f"AWS Lambda Power Tuning for one function of {config.name} (make power-tune)"
         built = replace(

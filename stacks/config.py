@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.chat.config import ChatConfig
+from stacks.common.readiness.snapstart import snap_start_region_problem
 from stacks.config_base import LOG_RETENTION_DAYS, ConfigError, ConfigModel, RemovalMode
 from stacks.deploy.config import GitHubDeployConfig
 from stacks.edge.config import EdgeConfig
@@ -120,6 +121,8 @@ class StageConfig(ConfigModel):
                 "alarm_email: a stage that protects its data must alert someone; "
                 "set alarm_email or alarm_email_parameter"
             )
+        if self.chat.snap_start and (problem := snap_start_region_problem(self.region)):
+            raise ValueError(f"chat.snap_start: {problem}; set chat.snap_start=false for this stage")
         if self.allow_hotswap and self.deletion_protection:
             raise ValueError(
                 "allow_hotswap: a stage that protects its data (deletion_protection=true) is a production stage; "
@@ -224,6 +227,8 @@ STAGES: dict[str, dict[str, Any]] = {
             "waf_enabled": True,
             "alarm_5xx_threshold": 1,
             "alarm_latency_p99_ms": 1_000,
+            # New environments of a live event's burst restore a snapshot instead of importing the handler.
+            "snap_start": True,
         },
         "web": {
             "nat": "gateway_per_az",
@@ -249,15 +254,14 @@ STAGES: dict[str, dict[str, Any]] = {
                 {"path_pattern": "/live/*", "default_ttl_s": 1, "max_ttl_s": 5},
             ),
             # Fills go through one cache (bench/capacity.py: without it every regional cache fills on its own,
-            # 4-13x the S3 reads), and the origin-request function runs in its region only. Frankfurt, beside
-            # the origin's Ireland (19.6 ms): in eu-west-1 the function would share the region's 1,000
-            # concurrent executions with the chat API (600 of them at its throttle).
-            "origin_shield_region": "eu-central-1",
+            # 4-13x the S3 reads). In the origins' own region: "Specify the AWS Region that has the lowest
+            # latency to your origin" (CloudFront API Reference, OriginShield.OriginShieldRegion); no function
+            # runs on a fill, so no Lambda concurrency decides where.
+            "origin_shield_region": "eu-west-1",
             "waf_enabled": True,  # created in us-east-1 (CLOUDFRONT scope), attached to the distribution
-            "origin_secret_rotation_days": 30,
-            # A deploy-wide refresh fetches every page from the web origin: 5 at a time keep it a background job
-            # (the web origin holds tens of requests/s per task, reports/latest.md section 4: at 20 the publisher
-            # alone would take half of it).
+            # A deploy-wide refresh fetches every page from the web origin (inside the VPC): 5 at a time keep it a
+            # background job (the web origin holds tens of requests/s per task, reports/latest.md section 4: at 20
+            # the publisher alone would take half of it).
             "publish_concurrency": 5,
             # The publisher keeps every page: the origin then sees only URLs that were never published.
             "cached_object_expiry_days": 3_650,

@@ -20,6 +20,7 @@ from stacks.common.waf import managed_rules_web_acl
 from stacks.config import ChatConfig
 
 API_STAGE = "v1"
+LIVE_ALIAS = "live"
 
 # The handler's request limits (lambda/chat_api/chat_api/limits.py, read from there, not copied): the gateway
 # refuses a body over them before the function runs, whatever its size up to API Gateway's 10 MB. Patterns stay
@@ -76,6 +77,7 @@ class ChatApi(Construct):
             timeout_s=config.lambda_timeout_s,
             reserved_concurrency=config.reserved_concurrency,
             log_retention_days=config.log_retention_days,
+            snap_start=config.snap_start,
             environment={
                 "POWERTOOLS_SERVICE_NAME": "chat-api",
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -97,6 +99,9 @@ class ChatApi(Construct):
             actions=["secretsmanager:GetSecretValue"],
             resource_arns=[self.cursor_secret.secret_arn],
         )
+        # The API invokes this alias of the version the deploy published, in every stage: SnapStart (a stage
+        # setting) snapshots published versions only, and the sandbox and its end-to-end run test that wiring.
+        self.alias = lambda_.Alias(self, "Live", alias_name=LIVE_ALIAS, version=self.handler.current_version)
 
         self.access_logs = log_group(self, "AccessLogs", retention_days=config.log_retention_days)
         logging_level = apigw.MethodLoggingLevel(config.execution_log_level)
@@ -162,7 +167,7 @@ class ChatApi(Construct):
             "Validator", validate_request_body=True, validate_request_parameters=True
         )
         new_comment = self.api.add_model("NewComment", content_type="application/json", schema=_NEW_COMMENT_SCHEMA)
-        integration = apigw.LambdaIntegration(self.handler, allow_test_invoke=False)
+        integration = apigw.LambdaIntegration(self.alias, allow_test_invoke=False)
         room_comments = self.api.root.add_resource("rooms").add_resource("{room}").add_resource("comments")
         room_comments.add_method(
             "GET",

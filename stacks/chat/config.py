@@ -30,6 +30,11 @@ class ChatConfig(ConfigModel):
     lambda_memory_mb: int = Field(default=1769, ge=128, le=10_240)
     lambda_timeout_s: int = Field(default=10, ge=1, le=29, description="below API Gateway's 29 s limit")
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1_000)
+    snap_start: bool = Field(
+        default=False,
+        description="Lambda SnapStart on the API function: new environments restore a snapshot of the "
+        "initialized one instead of initializing (caching and restore charges; bench/cost.py)",
+    )
     log_retention_days: int = 30
     execution_log_level: Literal["ERROR", "INFO", "OFF"] = "ERROR"
     stream_batch_size: int = Field(default=100, ge=1, le=10_000)

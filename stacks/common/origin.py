@@ -1,4 +1,11 @@
-"""How one stack hands its public HTTP endpoint to another (the web service to the edge cache)."""
+"""The seam between the web service and the edge cache: how one stack hands its origin to the other.
+
+Nothing secret crosses it. The web service's load balancer is internal and reached by CloudFront through a VPC
+origin ("Restrict access with VPC origins", CloudFront Developer Guide,
+https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/private-content-vpc-origins.html): no public
+listener, so no shared header proves a request came from CloudFront. The publisher fetches pages inside the VPC,
+from a security group the load balancer admits.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +13,25 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 
 @dataclass(frozen=True)
-class OriginVerification:
-    """The header the origin requires: CloudFront sends the secret's value, the listener rule checks it."""
+class OriginFetchAccess:
+    """Where a function must run to fetch pages from the load balancer: its VPC, subnets, and the security
+    group the load balancer admits (and whose egress reaches it)."""
 
-    header: str
-    secret: secretsmanager.ISecret
-    listener_rule_arn: str  # the rule whose header condition a rotation of the secret rewrites
+    vpc: ec2.IVpc
+    subnets: ec2.SubnetSelection
+    security_group: ec2.ISecurityGroup
 
 
 @dataclass(frozen=True)
 class WebOrigin:
-    """A web origin CloudFront can reach: a DNS name (may be a CDK token), whether it speaks HTTPS, the
-    secret header it requires (None for an origin outside this app), and its revision.
+    """A web origin CloudFront can reach: a DNS name (may be a CDK token), whether it speaks HTTPS, and its
+    revision; for this app's own service also the internal load balancer (a VPC origin), the name its
+    certificate covers, and how a function inside the VPC reaches it.
 
     `revision` changes whenever the origin would be replaced (and its DNS name change). The name reaches
     the consumer through a weak reference (Fn::GetStackOutput), which CloudFormation resolves only when
@@ -32,12 +42,20 @@ class WebOrigin:
     domain_name: str
     https: bool
     revision: str
-    verification: OriginVerification | None = None
+    load_balancer: elbv2.IApplicationLoadBalancer | None = None  # None: an origin outside this app
+    tls_name: str | None = None  # the name the origin's certificate covers (what CloudFront and fetchers check)
+    fetch_access: OriginFetchAccess | None = None
 
     @classmethod
     def of_domain(cls, domain_name: str) -> WebOrigin:
-        """An origin outside this app, addressed by a fixed name."""
-        return cls(domain_name=domain_name, https=True, revision=revision_of(domain_name))
+        """An origin outside this app, addressed by a fixed name over HTTPS."""
+        return cls(domain_name=domain_name, https=True, revision=revision_of(domain_name), tls_name=domain_name)
+
+    @property
+    def url(self) -> str:
+        """Where a fetcher sends requests (the load balancer's own name; it checks the certificate against
+        `tls_name`)."""
+        return f"{'https' if self.https else 'http'}://{self.domain_name}"
 
 
 def revision_of(*identity: object) -> str:

@@ -6,13 +6,14 @@ import importlib.util
 from pathlib import Path
 from types import ModuleType
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from stacks.common.nag import acknowledge
+from stacks.common.origin import OriginFetchAccess
 from stacks.common.policies import log_group
 
 # Keep in step with aws-lambda-powertools in requirements-dev.txt: tests run the handlers with that
@@ -74,6 +75,8 @@ class PythonFunction(Construct):
         timeout_s: int = 10,
         reserved_concurrency: int | None = None,
         log_level: str = "INFO",
+        snap_start: bool = False,
+        placement: OriginFetchAccess | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = log_group(self, "Logs", retention_days=log_retention_days)
@@ -95,6 +98,12 @@ class PythonFunction(Construct):
             layers=layers,
             role=self.role,
             log_group=self.log_group,
+            # SnapStart snapshots each published version at publish time; invokers must call a version or an
+            # alias of one (stacks/common/readiness/snapstart.py checks the rules).
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if snap_start else None,
+            # A version the alias has left serves nothing: it goes when the next one replaces it (kept, each
+            # version of a SnapStart function would keep a cached snapshot, which Python functions pay for).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             logging_format=lambda_.LoggingFormat.JSON,
             application_log_level_v2=lambda_.ApplicationLogLevel(log_level),
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
@@ -102,14 +111,36 @@ class PythonFunction(Construct):
                 "POWERTOOLS_LOG_LEVEL": log_level,
                 **environment,
             },
+            vpc=placement.vpc if placement else None,
+            vpc_subnets=placement.subnets if placement else None,
+            security_groups=[placement.security_group] if placement else None,
         )
+        if placement:
+            self._allow_network_interfaces()
         acknowledge(
             self.role,
             "AwsSolutions-IAM5[Resource::*]",
             "X-Ray PutTraceSegments/PutTelemetryRecords accept no resource but '*'; nothing else is granted on '*'.",
         )
+        if snap_start:
+            Annotations.of(self.function).acknowledge_warning(
+                "@aws-cdk/aws-lambda:snapStartRequirePublish",
+                "The caller publishes current_version and invokes it; DeployReadiness-SnapStartAsDocumented checks.",
+            )
         acknowledge(
             self.function,
             "AwsSolutions-L1",
             f"Pinned to {RUNTIME.name}, the interpreter the handler tests run on; upgrade both together.",
+        )
+
+    def _allow_network_interfaces(self) -> None:
+        """What Lambda needs to attach the function to its subnets (a role of our own gets none of it)."""
+        self.role.add_managed_policy(
+            iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaENIManagementAccess")
+        )
+        acknowledge(
+            self.role,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaENIManagementAccess]",
+            "The AWS-maintained policy for the network interfaces Lambda creates in the function's subnets "
+            "(ec2:CreateNetworkInterface and its kin, which take no narrower resource before the interface exists).",
         )

@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 from stacks.common.readiness.limits import CACHE_POLICIES_PER_ACCOUNT
 from stacks.config_base import ConfigModel, check_retention
 
+# CloudFront's own region: a CLOUDFRONT-scope web ACL (and a viewer certificate) must be created there.
+EDGE_REGION = "us-east-1"
 _HOST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$"
 _REGION = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 # Characters CloudFront accepts in a path pattern.
@@ -69,9 +71,6 @@ class EdgeConfig(ConfigModel):
         default="TLSv1.2_2021",
         description="viewer security policy with a certificate; the default *.cloudfront.net one allows TLSv1",
     )
-    origin_secret_rotation_days: int | None = Field(
-        default=None, ge=1, le=365, description="rotate the web origin's secret header; None: never"
-    )
     certificate_arn: str | None = Field(
         default=None, pattern=r"^arn:aws:acm:us-east-1:\d{12}:certificate/[a-f0-9-]{36}$"
     )
@@ -79,14 +78,8 @@ class EdgeConfig(ConfigModel):
     origin_shield_region: str | None = Field(
         default=None,
         pattern=_REGION,
-        description="one cache in front of both origins; the edge function then runs in this region only",
+        description="one cache in front of both page origins (the S3 cache and the web origin)",
     )
-    # Chosen by measurement (make tune, reports/tune-*.md): the function only decides (no S3 read), in well under
-    # a millisecond at any size, so the cheapest size; a test keeps it at the committed run's pick. Origin-facing
-    # Lambda@Edge functions may have Lambda's sizes ("Function memory size: Same as Lambda quotas", CloudFront
-    # Developer Guide, Quotas on Lambda@Edge), viewer-facing ones 128 MB; and up to 30 s.
-    edge_memory_mb: int = Field(default=128, ge=128, le=10_240)
-    edge_timeout_s: int = Field(default=3, ge=1, le=30, description="origin-request functions allow 30 s at most")
     publish_concurrency: int = Field(default=10, ge=1, le=40, description="Map state max concurrency")
     publish_max_paths: int = Field(default=500, ge=1, le=3_000, description="paths per execution (invalidation cap)")
     publish_retry_attempts: int = Field(default=4, ge=0, le=10)

@@ -1,5 +1,5 @@
-"""The CloudFront distribution: pages from the S3 cache or the web origin (an origin group and an origin-request
-Lambda@Edge that picks), assets from S3."""
+"""The CloudFront distribution: pages from the S3 cache with the web origin behind it (an origin group), assets
+from S3."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from aws_cdk import aws_certificatemanager as acm
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_cloudfront_origins as origins
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from stacks.common.checkov import skip_check
@@ -16,22 +15,12 @@ from stacks.common.nag import acknowledge
 from stacks.common.origin import WebOrigin
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import CacheBehaviorConfig, EdgeConfig
-from stacks.edge.publisher import BYPASS_PARAM
 
 # What makes CloudFront ask the web origin after S3: the page is not in the bucket (403: CloudFront may not
-# list it) or S3 failed or throttled (503 Slow Down while it scales). Not 404, which S3 cannot answer here:
-# when the edge function sent a request straight to the web origin, the web app's own 404 is the answer, not
-# a reason to ask it twice. Origin groups fail over for GET, HEAD and OPTIONS only, which is all the page
-# behaviours allow.
+# list it) or S3 failed or throttled (503 Slow Down while it scales). Origin groups fail over for GET, HEAD and
+# OPTIONS only, which is all the page behaviours allow.
 FAILOVER_STATUS_CODES = (403, 500, 502, 503, 504)
-# Custom headers of the bucket origin that tell the edge function where the web origin is (Lambda@Edge has no
-# environment variables; lambda/edge_cache origin_request.py reads and removes them). Not X-Edge-*: CloudFront
-# refuses custom headers with that prefix.
-WEB_DOMAIN_HEADER = "x-page-cache-web-domain"
-WEB_PROTOCOL_HEADER = "x-page-cache-web-protocol"
-# The key the publisher signs its fetches with, on both page origins (a failover is checked too).
-PUBLISH_KEY_HEADER = "x-page-cache-publish-key"
-# The web origin's timeouts, which the function repeats when it sends a request there itself.
+# The web origin's timeouts (CloudFront's defaults, stated).
 WEB_READ_TIMEOUT_S = 30
 WEB_KEEPALIVE_TIMEOUT_S = 5
 _TLS_POLICIES = {
@@ -50,13 +39,12 @@ class CacheDistribution(Construct):
     """HTTPS-only distribution: pages from S3 with the web origin behind it, assets from S3, headers, logs.
 
     Every page behaviour's origin is an origin group: the cache bucket through OAC (under `pages/`), then the
-    web origin. Its origin-request function runs on every fill: it sends what S3 can never serve (another
-    method, another query string, a path with no cache key) straight to the web origin and the rest on to S3,
-    which CloudFront reads itself (no S3 read in the function, no 1 MB generated-response cap). A page missing
-    from S3, or an S3 error, fails over to the web origin. Both origins sit behind Origin Shield when the stage
-    sets it, and the function then runs in that region only. The web origin gets the secret header it
-    requires; the bucket origin carries it too, with the web origin's address, for the function, which
-    removes them before S3 sees the request. A web ACL is attached when the stage has one.
+    web origin, which CloudFront asks when S3 has no copy (403) or fails (5xx). This app's web origin is a VPC
+    origin on the internal load balancer: no public listener and no shared secret. VPC origins "do not support
+    [...] Origin request and origin response triggers with Lambda@Edge" (Restrict access with VPC origins,
+    CloudFront Developer Guide), so no function sits on these behaviours: the origin group routes, and the
+    publisher fetches fresh pages inside the VPC. Both page origins sit behind Origin Shield when the stage sets
+    it. A web ACL is attached when the stage has one.
     """
 
     def __init__(
@@ -69,57 +57,24 @@ class CacheDistribution(Construct):
         cache_bucket: s3.IBucket,
         log_bucket: s3.IBucket,
         web_acl_arn: str | None,
-        edge_function: cloudfront.experimental.EdgeFunction,
-        publish_key: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The secret header the web origin requires, as a dynamic reference CloudFormation resolves at deploy.
-        verify = (
-            {web_origin.verification.header: web_origin.verification.secret.secret_value.unsafe_unwrap()}
-            if web_origin.verification
-            else {}
-        )
-        signing = {PUBLISH_KEY_HEADER: publish_key.secret_value.unsafe_unwrap()}  # resolved at deploy, as above
         access = cloudfront.S3OriginAccessControl(self, "CacheAccess", description="CloudFront reads the cache bucket")
-        shielded = config.origin_shield_region is not None
-        web = origins.HttpOrigin(
-            web_origin.domain_name,
-            protocol_policy=(
-                cloudfront.OriginProtocolPolicy.HTTPS_ONLY
-                if web_origin.https
-                else cloudfront.OriginProtocolPolicy.HTTP_ONLY
-            ),
-            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
-            read_timeout=Duration.seconds(WEB_READ_TIMEOUT_S),
-            keepalive_timeout=Duration.seconds(WEB_KEEPALIVE_TIMEOUT_S),
-            custom_headers={**verify, **signing},
-            origin_shield_enabled=shielded,
-            origin_shield_region=config.origin_shield_region,
-        )
+        self._shield_region = config.origin_shield_region
         pages = origins.S3BucketOrigin.with_origin_access_control(
             cache_bucket,
             origin_access_control=access,
             origin_path=f"/{PAGES_PREFIX.strip('/')}",
-            custom_headers={
-                WEB_DOMAIN_HEADER: web_origin.domain_name,
-                WEB_PROTOCOL_HEADER: "https" if web_origin.https else "http",
-                **verify,  # the secret's rotation rewrites it here too (it rewrites every origin that has it)
-                **signing,
-            },
-            origin_shield_enabled=shielded,
-            origin_shield_region=config.origin_shield_region,
+            origin_shield_enabled=self._shield_region is not None,
+            origin_shield_region=self._shield_region,
         )
         self.pages_origin = origins.OriginGroup(
-            primary_origin=pages, fallback_origin=web, fallback_status_codes=list(FAILOVER_STATUS_CODES)
+            primary_origin=pages,
+            fallback_origin=self._build_web_origin(web_origin),
+            fallback_status_codes=list(FAILOVER_STATUS_CODES),
         )
         assets = origins.S3BucketOrigin.with_origin_access_control(cache_bucket, origin_access_control=access)
         headers = self._build_security_headers()
-        self._edge_lambdas = [
-            cloudfront.EdgeLambda(
-                function_version=edge_function.current_version,
-                event_type=cloudfront.LambdaEdgeEventType.ORIGIN_REQUEST,
-            )
-        ]
         self.distribution = self._build_distribution(
             config=config,
             web_origin=web_origin,
@@ -127,6 +82,51 @@ class CacheDistribution(Construct):
             headers=headers,
             log_bucket=log_bucket,
             web_acl_arn=web_acl_arn,
+        )
+
+    def _build_web_origin(self, web_origin: WebOrigin) -> cloudfront.IOrigin:
+        """A VPC origin on this app's internal load balancer, or an HTTPS custom origin outside the app."""
+        read, keepalive = Duration.seconds(WEB_READ_TIMEOUT_S), Duration.seconds(WEB_KEEPALIVE_TIMEOUT_S)
+        shielded = self._shield_region is not None
+        if web_origin.load_balancer is None:
+            return origins.HttpOrigin(
+                web_origin.domain_name,
+                protocol_policy=cloudfront.OriginProtocolPolicy.HTTPS_ONLY,
+                origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+                read_timeout=read,
+                keepalive_timeout=keepalive,
+                origin_shield_enabled=shielded,
+                origin_shield_region=self._shield_region,
+            )
+        # A new VPC origin when the load balancer is replaced (the revision is in its id): CloudFront updates a
+        # VPC origin only once no distribution uses it, so the distribution moves to the new one instead.
+        vpc_origin = cloudfront.VpcOrigin(
+            self,
+            f"Web{web_origin.revision}",
+            endpoint=cloudfront.VpcOriginEndpoint.application_load_balancer(web_origin.load_balancer),
+            protocol_policy=(
+                cloudfront.OriginProtocolPolicy.HTTPS_ONLY
+                if web_origin.https
+                else cloudfront.OriginProtocolPolicy.HTTP_ONLY
+            ),
+            origin_ssl_protocols=[cloudfront.OriginSslPolicy.TLS_V1_2],
+        )
+        if not web_origin.https:
+            acknowledge(
+                vpc_origin,
+                "DeployReadiness-OriginLegEncrypted[http]",
+                "No certificate for a name the user owns (web.https=false): CloudFront reaches the internal load "
+                "balancer over HTTP through its VPC origin, inside AWS's network and the VPC, never the internet, with "
+                "no secret in the request; set web.https, web.certificate_arn and web.origin_domain_name for TLS.",
+            )
+        # With a certificate, CloudFront sends the name it covers and checks the certificate against it.
+        return origins.VpcOrigin.with_vpc_origin(
+            vpc_origin,
+            domain_name=web_origin.tls_name if web_origin.https else None,
+            read_timeout=read,
+            keepalive_timeout=keepalive,
+            origin_shield_enabled=shielded,
+            origin_shield_region=self._shield_region,
         )
 
     def _build_security_headers(self) -> cloudfront.ResponseHeadersPolicy:
@@ -162,7 +162,6 @@ class CacheDistribution(Construct):
             compress=True,
             cache_policy=self._cache_policy(policy_id, ttls, comment),
             response_headers_policy=headers,
-            edge_lambdas=self._edge_lambdas,
         )
 
     def _build_distribution(
@@ -231,13 +230,6 @@ class CacheDistribution(Construct):
             reason = "Sandbox stays cheap: no web ACL; prod creates one (edge.waf_enabled) or takes edge.web_acl_arn."
             acknowledge(distribution, "AwsSolutions-CFR2", reason)
             skip_check(distribution, "CKV_AWS_68", reason)
-        if not web_origin.https:
-            acknowledge(
-                distribution,
-                "AwsSolutions-CFR5",
-                "The web origin is this app's load balancer without a certificate, reached over HTTP only; set "
-                "web.https and web.certificate_arn to encrypt the CloudFront-to-origin leg.",
-            )
         acknowledge(
             distribution,
             "AwsSolutions-CFR1",
@@ -256,9 +248,9 @@ class CacheDistribution(Construct):
             max_ttl=Duration.seconds(maximum),
             enable_accept_encoding_gzip=True,
             enable_accept_encoding_brotli=True,
-            # A page is its path: other query strings (tracking parameters above all) would multiply the copies
-            # and send each variant to the origin. The publisher's own parameter makes its fetches miss.
-            query_string_behavior=cloudfront.CacheQueryStringBehavior.allow_list(BYPASS_PARAM),
+            # A page is its path: query strings (tracking parameters above all) would multiply the copies and send
+            # each variant to the origin.
+            query_string_behavior=cloudfront.CacheQueryStringBehavior.none(),
             header_behavior=cloudfront.CacheHeaderBehavior.none(),
             cookie_behavior=cloudfront.CacheCookieBehavior.none(),
         )

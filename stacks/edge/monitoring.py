@@ -7,12 +7,11 @@ from aws_cdk import aws_cloudwatch as cw
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
-from stacks.edge.origin_secret import OriginSecretRotation
 from stacks.edge.publisher import CachePublisher
 
 
 class EdgeAlarms(Construct):
-    """Publisher executions that failed, timed out or were aborted; origin-secret rotations that failed."""
+    """Publisher executions that failed, timed out or were aborted."""
 
     def __init__(
         self,
@@ -21,7 +20,6 @@ class EdgeAlarms(Construct):
         *,
         topic: AlarmTopic,
         publisher: CachePublisher,
-        rotation: OriginSecretRotation | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         machine = publisher.state_machine
@@ -41,13 +39,3 @@ class EdgeAlarms(Construct):
             threshold=1,
             description="A cache publisher execution failed (its map run lists the batches and paths that failed)",
         )
-        if rotation:
-            # A failed step leaves the listener accepting two values and the secret's AWSPENDING version in
-            # place, which blocks the next rotation: nothing else would tell anyone.
-            topic.alarm(
-                self,
-                "OriginSecretRotationFailed",
-                metric=rotation.function.function.metric_errors(statistic="Sum", period=Duration.hours(1)),
-                threshold=1,
-                description="A rotation step of the origin header secret failed (see the rotation function's log)",
-            )

@@ -1,4 +1,5 @@
-"""The cache publisher: a state machine that fetches pages from the web origin into the cache bucket."""
+"""The cache publisher: a state machine that fetches pages from the web origin (inside its VPC) into the cache
+bucket."""
 
 from __future__ import annotations
 
@@ -6,22 +7,18 @@ from aws_cdk import Duration, Stack
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
 from stacks.common.nag import acknowledge, printed_account
+from stacks.common.origin import WebOrigin
 from stacks.common.policies import log_group
 from stacks.common.python_function import PythonFunction
 from stacks.common.readiness import declare_bounds
-from stacks.common.secrets import generated_key
 from stacks.edge.buckets import PAGES_PREFIX
 from stacks.edge.config import EdgeConfig
 
-# The query parameter the publisher adds to each fetch (lambda/edge_cache publishing.py): the only one in the
-# page cache key, so a fetch misses every CloudFront cache.
-BYPASS_PARAM = "edge-cache-publish"
 # Error names raised by lambda/edge_cache publishing.py, and Lambda's own transient ones.
 RETRYABLE_ERRORS = [
     "RetryableOriginError",
@@ -38,31 +35,19 @@ _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "Cl
 # retries (a test computes both bounds for the config's maxima). Each batch is also one invalidation, whose
 # pages are filled again together (the capacity model counts them).
 BATCH_PATHS = 100
-# Chosen by measurement (make tune, reports/tune-*.md): the fetch's TLS handshake and the S3 write are CPU below
-# about one vCPU; a test keeps it at the committed run's pick.
+# Chosen by measurement (make tune, reports/tune-2026-12-06.md), of the fetch as it was then: through CloudFront
+# over HTTPS after a key read, CPU-bound below about one vCPU. The fetch inside the VPC (HTTP in the shipped
+# stages, no key) does less: a new `make tune` may pick less. A test keeps it at the committed run's pick.
 FETCH_MEMORY_MB = 1024
 BATCH_BYTES = 64 * 1024
 
 
-class PublishKey(Construct):
-    """The key the publisher signs each fetch's BYPASS_PARAM value with (lambda/edge_cache keys.publish_token).
-    The distribution hands it to the origin-request function in a custom header, so the function can tell the
-    publisher's fetches (straight to the web origin) from a viewer's cache buster (answered 403)."""
-
-    def __init__(self, scope: Construct, construct_id: str) -> None:
-        super().__init__(scope, construct_id)
-        self.secret = generated_key(
-            self,
-            "Secret",
-            description="Key the edge-cache publisher signs its fetches through CloudFront with",
-            length=48,
-            unrotated_because="A signing key, not a credential: a new value needs the distribution's header "
-            "rewritten in the same step, so it changes by replacing the secret in a deploy.",
-        )
-
-
 class CachePublisher(Construct):
     """{"paths": [...]} -> each page fetched and stored (or its copy deleted on 404/410) -> invalidated.
+
+    Each page is fetched from the web origin itself, inside its VPC (`web_origin.fetch_access`), not through
+    CloudFront: the fetch needs no cache-busting parameter, no key to sign it, and never meets the web ACL's
+    per-IP rate limit.
 
     The paths are split into batches that run one after the other as child executions of a distributed
     Map, each fetching up to `publish_concurrency` pages at a time and invalidating its own paths once they
@@ -78,10 +63,9 @@ class CachePublisher(Construct):
         construct_id: str,
         *,
         config: EdgeConfig,
-        origin_url: str,
+        web_origin: WebOrigin,
         bucket: s3.IBucket,
         distribution: cloudfront.IDistribution,
-        publish_key: secretsmanager.ISecret,
         layers: list[lambda_.ILayerVersion],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -93,20 +77,20 @@ class CachePublisher(Construct):
             handler="edge_cache.publisher.handler",
             description="Fetch one page from the web origin and store it in the edge cache bucket",
             environment={
-                "ORIGIN_URL": origin_url,
+                "ORIGIN_URL": web_origin.url,
+                **({"ORIGIN_TLS_NAME": web_origin.tls_name} if web_origin.https and web_origin.tls_name else {}),
                 "CACHE_BUCKET": bucket.bucket_name,
                 "FETCH_TIMEOUT_S": str(config.fetch_timeout_s),
-                "PUBLISH_KEY_SECRET_ARN": publish_key.secret_arn,
                 "POWERTOOLS_SERVICE_NAME": "edge-cache-publisher",
             },
             log_retention_days=config.log_retention_days,
             layers=layers,
             memory_mb=FETCH_MEMORY_MB,
-            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the key read and the write.
+            # The fetch is cut at fetch_timeout_s (publishing.within); the rest is for the write to S3.
             timeout_s=config.fetch_timeout_s + 15,
+            placement=web_origin.fetch_access,
         )
         bucket.grant_put(self.fetcher.function, f"{PAGES_PREFIX}*")
-        publish_key.grant_read(self.fetcher.function)
         batch = self._build_batch(bucket, distribution)
         self.log_group = log_group(
             self,

@@ -15,8 +15,7 @@ from constructs import Construct
 from stacks.common.custom_resources import acknowledge_aws_custom_resource_function
 from stacks.common.policies import log_group
 from stacks.common.waf import managed_rules_web_acl
-from stacks.edge.config import EdgeConfig
-from stacks.edge.edge_function import EDGE_REGION
+from stacks.edge.config import EDGE_REGION, EdgeConfig
 
 
 class EdgeWebAcl(Construct):

@@ -29,9 +29,7 @@ SEMANTIC_VERSION = "4.4.0"
 POWER_VALUES = (128, 256, 512, 1024, 1536, 1769, 2048, 3008)
 TOTAL_EXECUTION_TIMEOUT_S = 900  # the application's maximum: num x the slowest size's duration must fit in it
 LOG_RETENTION_DAYS = 7
-# The stacks whose functions may be tuned: those in the stage region (the Lambda@Edge function is not offered:
-# its code runs from replicas CloudFront makes of a numbered version, so tuning $LATEST in us-east-1 measures
-# a function no viewer reaches; `make tune` measures its decision).
+# The stacks whose functions may be tuned: those in the stage region (the us-east-1 stack runs no function).
 TUNABLE_STACKS = ("Chat", "Edge")
 
 

@@ -24,6 +24,7 @@ WEIGHT_MAX = 999
 # The standard gRPC health checking service (grpc.health.v1).
 GRPC_HEALTH_PATH = "/grpc.health.v1.Health/Check"
 CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}$"
+_HOST = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.){1,10}[a-z]{2,63}$"
 # Where an ALB accepts IP targets outside its VPC's subnets: RFC 1918 and RFC 6598 ranges (not loopback,
 # link-local or public addresses).
 IP_TARGET_RANGES = tuple(
@@ -70,9 +71,19 @@ class WebConfig(ConfigModel):
     protocol: Literal["http1", "grpc"] = Field(default="http1", description="target group protocol version")
     deployment_strategy: Literal["rolling", "blue_green"] = "rolling"
     bake_time_minutes: int = Field(default=5, ge=0, le=1_440, description="blue/green: both revisions kept")
-    # Load balancer
+    # Load balancer (internal: CloudFront reaches it through a VPC origin)
+    https: bool = Field(
+        default=False,
+        description="HTTPS listener, and HTTPS from CloudFront's VPC origin and the publisher; needs certificate_arn "
+        "and origin_domain_name",
+    )
     certificate_arn: str | None = Field(default=None, pattern=CERTIFICATE_ARN)
-    https: bool = Field(default=False, description="HTTPS listener (and HTTP -> HTTPS redirect); needs a certificate")
+    origin_domain_name: str | None = Field(
+        default=None,
+        pattern=_HOST,
+        description="a name the certificate covers: CloudFront sends it as the origin's host name and checks the "
+        "certificate against it (it need not resolve: the VPC origin reaches the load balancer by its ARN)",
+    )
     access_log_retention_days: int = Field(default=90, ge=1, le=3_650)
     # Gradual migration: IP targets of the old fleet beside the ECS tasks, weighted on the listener.
     legacy_target_ips: tuple[str, ...] = Field(default=(), max_length=100)
@@ -112,6 +123,14 @@ class WebConfig(ConfigModel):
             raise ValueError(f"db_min_acu: must be <= db_max_acu ({self.db_max_acu}), got {self.db_min_acu}")
         if self.https and not self.certificate_arn:
             raise ValueError("https: true needs certificate_arn (an ACM certificate in the stage's region)")
+        if self.https and not self.origin_domain_name:
+            raise ValueError(
+                "https: true needs origin_domain_name (a name certificate_arn covers: CloudFront checks the "
+                "load balancer's certificate against it)"
+            )
+        for name in ("certificate_arn", "origin_domain_name"):
+            if getattr(self, name) and not self.https:
+                raise ValueError(f"{name}: takes effect with https: true only (set it, or leave {name} out)")
         if self.protocol == "grpc" and not self.https:
             raise ValueError("protocol: 'grpc' needs https: true (ALB routes gRPC over HTTPS listeners only)")
         self._migration_rules()

@@ -1,4 +1,4 @@
-"""The public ALB: listeners, target groups (service, blue/green alternate, legacy fleet) and access logs."""
+"""The internal ALB: listener, target groups (service, blue/green alternate, legacy fleet) and access logs."""
 
 from __future__ import annotations
 
@@ -71,12 +71,13 @@ def _health_check(config: WebConfig, path: str) -> elbv2.HealthCheck:
 
 
 class LoadBalancer(Construct):
-    """An internet-facing ALB in the public subnets that only CloudFront reaches, forwarding to its target groups.
+    """An internal ALB in the private subnets, reached by CloudFront through a VPC origin, forwarding to its target
+    groups.
 
-    Its security group admits one port (80, or 443 with a certificate) from CloudFront's origin-facing prefix
-    list only, and sends nothing anywhere except what the targets add (the service's port; the legacy fleet's
-    port). Its listener answers 403 unless the request carries this app's origin secret header, so a request
-    through somebody else's distribution is refused too.
+    Its security group admits one port (80, or 443 with a certificate) from CloudFront's origin-facing prefix list
+    (the VPC origin's traffic) and from `fetchers` (the functions that fetch pages inside the VPC), and sends
+    nothing anywhere except what the targets add (the service's port; the legacy fleet's port). It has no public
+    address, so nothing on the internet reaches it, and no header secret is needed to tell distributions apart.
     """
 
     def __init__(
@@ -85,20 +86,15 @@ class LoadBalancer(Construct):
         super().__init__(scope, construct_id)
         config = stage.web
         vpc = network.vpc
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, description="ALB: from CloudFront only", allow_all_outbound=False
-        )
         # One port only: the prefix list weighs 55 of the group's 60 rules (cloudfront_access.py).
         self.port = 443 if config.https else 80
-        self.security_group.add_ingress_rule(
-            access.peer, ec2.Port.tcp(self.port), "From CloudFront's origin-facing servers"
-        )
+        self._build_security_groups(vpc, access)
         self.alb = elbv2.ApplicationLoadBalancer(
             self,
             "Alb",
             vpc=vpc,
-            internet_facing=True,
-            vpc_subnets=network.public,
+            internet_facing=False,  # CloudFront's VPC origin reaches it inside the VPC
+            vpc_subnets=network.private,
             security_group=self.security_group,
             drop_invalid_header_fields=True,
             deletion_protection=stage.deletion_protection,
@@ -117,12 +113,47 @@ class LoadBalancer(Construct):
             self._service_target_group("Green", config, vpc) if config.deployment_strategy == "blue_green" else None
         )
         self.legacy_target_group = self._legacy_target_group(config, vpc) if config.has_legacy else None
+        self.listener = self._build_listener(config)
+        # The one rule that serves (every path). Under blue/green ECS shifts traffic between the two groups by
+        # rewriting this rule's weights, which it cannot do on a listener's default action.
+        self.origin_rule = elbv2.ApplicationListenerRule(
+            self,
+            "FromCloudFront",
+            listener=self.listener,
+            priority=1,
+            conditions=[elbv2.ListenerCondition.path_patterns(["/*"])],
+            action=self._forward(config),
+        )
+        self.production_rule = self.origin_rule if self.green_target_group is not None else None
 
-        # No HTTP-to-HTTPS redirect listener: CloudFront, the only client, speaks HTTPS to an HTTPS origin.
+    def _build_security_groups(self, vpc: ec2.IVpc, access: CloudFrontAccess) -> None:
+        self.security_group = ec2.SecurityGroup(
+            self,
+            "SecurityGroup",
+            vpc=vpc,
+            description="ALB: from CloudFront and the page fetchers only",
+            allow_all_outbound=False,
+        )
+        self.security_group.add_ingress_rule(
+            access.peer, ec2.Port.tcp(self.port), "From CloudFront's VPC origin (origin-facing servers)"
+        )
+        self.fetchers = ec2.SecurityGroup(
+            self,
+            "Fetchers",
+            vpc=vpc,
+            description="Functions that fetch pages from the ALB inside the VPC (the edge cache publisher)",
+            allow_all_outbound=False,
+        )
+        self.security_group.connections.allow_from(self.fetchers, ec2.Port.tcp(self.port), "Page fetches")
+        # What a fetcher also calls: AWS APIs over HTTPS (S3 through the gateway endpoint, the rest through NAT).
+        self.fetchers.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs")
+
+    def _build_listener(self, config: WebConfig) -> elbv2.ApplicationListener:
+        # No HTTP-to-HTTPS redirect listener: CloudFront's VPC origin and the fetchers use the one port there is.
         forbidden = elbv2.ListenerAction.fixed_response(403, content_type="text/plain", message_body="Forbidden")
         if config.https:
             assert config.certificate_arn is not None
-            self.listener = self.alb.add_listener(
+            return self.alb.add_listener(
                 "Https",
                 port=443,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
@@ -131,26 +162,15 @@ class LoadBalancer(Construct):
                 open=False,
                 default_action=forbidden,
             )
-        else:
-            self.listener = self.alb.add_listener("Http", port=80, open=False, default_action=forbidden)
-            skip_check(
-                self.listener,
-                "CKV_AWS_2",
-                "HTTP without a certificate (web.https=false): only CloudFront reaches it; set web.https and "
-                "web.certificate_arn to encrypt the CloudFront-to-origin leg.",
-            )
-            skip_check(self.listener, "CKV_AWS_103", "An HTTP listener has no TLS policy; see CKV_AWS_2 on it.")
-        # The one rule that serves: requests carrying the origin secret. Under blue/green ECS shifts traffic
-        # between the two groups by rewriting this rule's weights; the secret's rotation rewrites its condition.
-        self.origin_rule = elbv2.ApplicationListenerRule(
-            self,
-            "FromCloudFront",
-            listener=self.listener,
-            priority=1,
-            conditions=[access.condition()],
-            action=self._forward(config),
+        listener = self.alb.add_listener("Http", port=80, open=False, default_action=forbidden)
+        reason = (
+            "HTTP without a certificate (web.https=false): the load balancer is internal, reached only by CloudFront's "
+            "VPC origin and the publisher inside the VPC; set web.https, web.certificate_arn and "
+            "web.origin_domain_name to encrypt those legs too."
         )
-        self.production_rule = self.origin_rule if self.green_target_group is not None else None
+        skip_check(listener, "CKV_AWS_2", reason)
+        skip_check(listener, "CKV_AWS_103", "An HTTP listener has no TLS policy; see CKV_AWS_2 on it.")
+        return listener
 
     @property
     def revision(self) -> str:

@@ -32,7 +32,8 @@ NAT_INSTANCE_SETUP = (
 
 
 class Network(Construct):
-    """Three subnet tiers: the ALB in public, tasks in private (egress via NAT), the database isolated.
+    """Three subnet tiers: NAT in public, the internal ALB and the tasks in private (egress via NAT), the database
+    isolated.
 
     Zones come from the stage config so synth never looks them up. Flow logs record rejected and
     accepted traffic to a log group with the stage's retention. Egress goes through one NAT gateway,
@@ -87,10 +88,12 @@ class Network(Construct):
         )
 
     def _retain_what_retained_resources_use(self) -> None:
-        """A retained database and load balancer keep their network interfaces in the isolated and public
-        subnets (and public addresses behind the internet gateway), so deleting those fails: they stay too."""
+        """A retained database and load balancer keep their network interfaces in the isolated and private
+        subnets, so deleting those fails: they stay too, with the VPC and its internet gateway (which VPC origins
+        require: "The internet gateway is required to denote that the VPC can receive traffic from the internet",
+        Restrict access with VPC origins). The public subnets hold the NAT gateways' addresses only, and go."""
         kept = [self.vpc.node.default_child, self.vpc.node.find_child("IGW"), self.vpc.node.find_child("VPCGW")]
-        kept += [subnet.node.default_child for subnet in [*self.vpc.public_subnets, *self.vpc.isolated_subnets]]
+        kept += [subnet.node.default_child for subnet in [*self.vpc.private_subnets, *self.vpc.isolated_subnets]]
         for resource in kept:
             assert isinstance(resource, CfnResource)
             resource.apply_removal_policy(RemovalPolicy.RETAIN)

@@ -9,9 +9,9 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from stacks.common.alarms import AlarmTopic
-from stacks.common.origin import OriginVerification, WebOrigin
+from stacks.common.origin import OriginFetchAccess, WebOrigin
 from stacks.config import StageConfig
-from stacks.web.cloudfront_access import VERIFY_HEADER, CloudFrontAccess
+from stacks.web.cloudfront_access import CloudFrontAccess
 from stacks.web.database import PORT, Database
 from stacks.web.load_balancer import LoadBalancer
 from stacks.web.monitoring import WebAlarms
@@ -55,25 +55,26 @@ class WebStack(Stack):
             db_secret=database.app_role.attached_secret,
             deployment_alarms=alarms.deployment_alarms,
         )
-        # The chain: CloudFront -> ALB (80 or 443), ALB -> tasks (container port, added by the target group),
-        # tasks -> database (5432). Each rule names its peer security group.
+        # The chain: CloudFront's VPC origin and the page fetchers -> ALB (80 or 443), ALB -> tasks (container
+        # port, added by the target group), tasks -> database (5432). Each rule names its peer security group.
         database.cluster.connections.allow_from(web.service, ec2.Port.tcp(PORT), "PostgreSQL from the web tasks")
         database.allow_secret_reads_from(web.service, "HTTPS from the web tasks (ECS fetches their secrets)")
         web.service.node.add_dependency(database.app_role.resource)  # tasks log in as the app role
 
+        # What the edge cache needs: the internal load balancer (its VPC origin) and where fetchers may run.
         self.origin = WebOrigin(
             domain_name=load_balancer.alb.load_balancer_dns_name,
             https=config.https,
             revision=load_balancer.revision,
-            verification=OriginVerification(
-                header=VERIFY_HEADER,
-                secret=access.secret,
-                listener_rule_arn=load_balancer.origin_rule.listener_rule_arn,
+            load_balancer=load_balancer.alb,
+            tls_name=config.origin_domain_name,
+            fetch_access=OriginFetchAccess(
+                vpc=network.vpc, subnets=network.private, security_group=load_balancer.fetchers
             ),
         )
 
-        scheme = "https" if config.https else "http"
-        CfnOutput(self, "Url", value=f"{scheme}://{load_balancer.alb.load_balancer_dns_name}")
+        # Internal: it answers inside the VPC only (CloudFront's VPC origin, the publisher).
+        CfnOutput(self, "Url", value=self.origin.url)
         CfnOutput(self, "ClusterName", value=web.cluster.cluster_name)
         CfnOutput(self, "ServiceName", value=web.service.service_name)
         CfnOutput(self, "DatabaseSecretArn", value=database.secret.secret_arn)

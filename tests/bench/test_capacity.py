@@ -246,3 +246,22 @@ def test_quotas_are_the_documented_defaults_and_each_names_its_source() -> None:
     assert QUOTAS["cloudfront_requests_per_s"] == 250_000
     assert set(QUOTA_SOURCES) == set(QUOTAS)
     assert all("https://docs.aws.amazon.com/" in QUOTA_SOURCES[k] for k in QUOTAS)
+
+
+def test_a_publisher_inside_the_vpc_adds_no_fill_and_meets_no_rate_rule() -> None:
+    """Through the distribution, every fetch is a fill and is counted by the web ACL's per-IP rate rule (worst
+    case: one Lambda address): 5 at a time of 100 ms each is 15,000 per 5 minutes against 10,000, at any
+    audience. Inside the VPC it is neither."""
+    through = CapacityParams(publish_concurrency=5, publish_fetch_s=0.1, waf_rate_limit_per_5min=10_000)
+    for views in (1_000.0, 30_000.0):
+        refresh = evaluate(replace(through, page_views_per_s=views))["scenarios"]["refresh"]
+        assert refresh["detail"]["waf_publisher_requests_per_5min"] == pytest.approx(15_000)
+        assert refresh["utilization"]["waf_rate_limit"] == pytest.approx(1.5)
+        assert "waf_rate_limit" in refresh["limits_exceeded"]
+    inside = replace(through, edge_path="s3_origin_group", publish_via_cdn=False)
+    result = evaluate(inside)
+    steady, refresh = result["scenarios"]["steady"], result["scenarios"]["refresh"]
+    assert refresh["detail"]["waf_publisher_requests_per_5min"] == 0 and "waf_rate_limit" not in refresh["utilization"]
+    assert refresh["detail"]["fills_per_s"] == pytest.approx(steady["detail"]["fills_per_s"] + 100)  # one batch
+    assert refresh["detail"]["web_origin_rps"] == pytest.approx(steady["detail"]["web_origin_rps"] + 50)  # fetches
+    assert "lambda_environments" not in refresh["utilization"]

@@ -121,6 +121,22 @@ def test_edge_functions_are_priced_as_lambda_at_edge() -> None:
     assert "Lambda@Edge" not in regional  # the edgelambda trust is what makes it one
 
 
+def test_snap_start_adds_its_cache_all_month_and_a_restore_per_new_environment() -> None:
+    prices = load_prices()["prices"]
+    api = ("Api", "AWS::ApiGateway::RestApi", {})
+    snap = {"MemorySize": 1024, "Architectures": ["arm64"], "SnapStart": {"ApplyOn": "PublishedVersions"}}
+    load = Load(api_requests=2e6, api_new_environment_share=0.05)
+    items = stack_cost(_template(api, ("Fn", "AWS::Lambda::Function", snap)), "eu-west-1", load_prices(), load)
+    cache = 1.0 * 730 * 3600 * prices["lambda_snapstart_cache_gb_second"]["eu-west-1"]  # 1 GB all month
+    restores = 2e6 * 0.05 * 1.0 * prices["lambda_snapstart_restore_gb"]["eu-west-1"]  # 100,000 restores of 1 GB
+    assert items["Lambda SnapStart"] == {"idle": pytest.approx(cache), "load": pytest.approx(cache + restores)}
+    assert (round(cache, 2), round(restores, 2)) == (3.95, 13.98)
+    off = {**snap, "SnapStart": {"ApplyOn": "None"}}
+    plain = stack_cost(_template(api, ("Fn", "AWS::Lambda::Function", off)), "eu-west-1", load_prices(), load)
+    assert "Lambda SnapStart" not in plain
+    assert plain["Lambda"] == items["Lambda"]  # duration and requests are the same either way
+
+
 def test_fixed_monthly_items() -> None:
     template = _template(
         ("Key", "AWS::KMS::Key", {}),
@@ -133,3 +149,16 @@ def test_fixed_monthly_items() -> None:
     assert items["Secrets Manager"]["idle"] == pytest.approx(0.40)
     assert items["CloudWatch alarms"]["idle"] == pytest.approx(0.10)
     assert items["WAF"]["idle"] == pytest.approx(7.0)
+
+
+def test_an_internal_load_balancer_pays_no_public_addresses_and_a_vpc_origin_is_priced_at_zero() -> None:
+    """The seam of issue 20: the internal ALB behind a VPC origin drops the public IPv4 charge per zone."""
+    prices = load_prices()
+    subnets = ["a", "b", "c"]
+    public = ("Alb", "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Subnets": subnets})
+    internal = ("Alb", "AWS::ElasticLoadBalancingV2::LoadBalancer", {"Subnets": subnets, "Scheme": "internal"})
+    saved = stack_cost(_template(public), "eu-west-1", prices)["ALB"]["idle"]
+    saved -= stack_cost(_template(internal), "eu-west-1", prices)["ALB"]["idle"]
+    assert saved == pytest.approx(3 * 730 * prices["prices"]["public_ipv4_hour"]["eu-west-1"])
+    items = stack_cost(_template(("Origin", "AWS::CloudFront::VpcOrigin", {})), "eu-west-1", prices)
+    assert items == {"CloudFront VPC origin": {"idle": 0.0, "load": 0.0}}

@@ -4,6 +4,7 @@ live in `make tune` and `make bench`."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -52,7 +53,8 @@ def test_prices_come_from_the_table_by_architecture_and_edge() -> None:
 
     assert rates(tune.CHAT_API, "arm64", "eu-west-1") == pytest.approx((0.2e-6, 1.1e-5))
     assert rates(tune.CHAT_API, "x86_64", "eu-west-1") == pytest.approx((0.2e-6, 2.0e-5))
-    assert rates(tune.ORIGIN_REQUEST, "x86_64", "eu-central-1") == pytest.approx((0.6e-6, 5.0e-5))
+    edge_function = dataclasses.replace(tune.CHAT_API, key="an-edge-function", edge=True)  # none in the app today
+    assert rates(edge_function, "x86_64", "eu-central-1") == pytest.approx((0.6e-6, 5.0e-5))
 
 
 def _row(
@@ -105,7 +107,7 @@ def test_with_a_budget_the_cheapest_size_within_it_is_picked_however_fast_the_ot
     from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
 
     assert tune.CHAT_STREAM.budget_ms == STREAM_BATCHING_WINDOW_S * 1000  # the window a batch must keep up with
-    assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch", "origin-request"]
+    assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch"]
 
 
 def test_equal_cost_picks_the_smaller_size() -> None:
@@ -118,8 +120,9 @@ def test_the_plan_holds_the_mix_in_every_window_and_starts_cold_with_the_main_ki
     warm = kinds[1:]
     assert warm.count("write") == 40
     assert all(warm[i : i + 5].count("write") == 1 for i in range(0, 200, 5))
-    edge = tune.plan_kinds(tune.ORIGIN_REQUEST.invocations, warm=500)[1:]
-    assert (edge.count("page"), edge.count("query"), edge.count("failover")) == (450, 25, 25)
+    mix = (Invocation("page", 0.9, {}), Invocation("query", 0.05, {}), Invocation("failover", 0.05, {}))
+    rare = tune.plan_kinds(mix, warm=500)[1:]
+    assert (rare.count("page"), rare.count("query"), rare.count("failover")) == (450, 25, 25)
 
 
 def _environment(
@@ -221,8 +224,8 @@ def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_thos
     handlers = {f.handler for f in tune.FUNCTIONS}
     bundles = {path.name for path in (ROOT / "lambda").iterdir() if path.is_dir()}
     tuned_bundles = {h.split(".", 1)[0] for h in handlers}
-    assert tuned_bundles | {"origin_secret", "db_roles"} == bundles
-    assert len(tune.NOT_TUNED) == 2
+    assert tuned_bundles | {"db_roles"} == bundles
+    assert len(tune.NOT_TUNED) == 1
     assert tune.SIZES[0] == 128 and tune.SIZES[-1] >= 3008 and 1769 in tune.SIZES
 
 
@@ -234,7 +237,8 @@ def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> N
     reports = sorted((ROOT / "reports").glob("tune-*.json"))
     assert reports, "no committed make tune report"
     decided = json.loads(reports[-1].read_text())
-    assert set(decided["functions"]) == {f.key for f in tune.FUNCTIONS}
+    # The record may hold a function removed since (2026-12-06: the origin-request Lambda@Edge, issue 20).
+    assert {f.key for f in tune.FUNCTIONS} <= set(decided["functions"])
     for function in tune.FUNCTIONS:
         template = synth.templates[f"{tune.ASSEMBLY_STAGE}/{function.stack}"]
         _, props = tune.function_resource(template, function.handler)

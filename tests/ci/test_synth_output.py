@@ -72,5 +72,6 @@ def test_the_summary_lists_every_stack_of_every_stage_in_deploy_order_with_its_t
         assert row[2] == stack.region
         assert int(row[3]) == len(stack.template["Resources"])
         assert Path(row[4]).resolve() == stack.template_file.resolve()
-    assert [row[1] for row in rows if row[0] == "sandbox"] == ["Chat", "Web", "EdgeFunctions", "Edge"]
+    assert [row[1] for row in rows if row[0] == "sandbox"] == ["Chat", "Web", "Edge"]
+    assert [row[1] for row in rows if row[0] == "prod"] == ["Chat", "Web", "EdgeFunctions", "Edge"]
     assert printed[-1].startswith("Next: make test")

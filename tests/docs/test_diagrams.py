@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from stacks.app_builder import STACK_IDS
 from stacks.config import STAGES
-from tests.support.synth import ROOT, Synthesized
+from tests.support.synth import ROOT, Synthesized, stack_keys
 
 DIAGRAMS = ROOT / "docs" / "diagrams"
-NAMES = sorted([*STAGES, *(f"{stage}-{stack}" for stage in STAGES for stack in STACK_IDS)])
+NAMES = sorted([*STAGES, *(key.replace("/", "-") for key in stack_keys())])
 
 
 def _check(synth: Synthesized, folder: Path) -> subprocess.CompletedProcess[str]:

@@ -47,3 +47,15 @@ def test_rewriting_the_figures_touches_only_their_block(tmp_path: Path) -> None:
     text = page.read_text()
     assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
     assert readme.block_in(text) == readme.figures(_newest_report())
+
+
+def test_a_report_with_the_snapstart_emulation_gives_its_row() -> None:
+    from bench import readme
+
+    report = _newest_report()
+    snap = {"ratio_restored_request_to_floor": 1.4, "handler_first_request_median_ms": 15.0}
+    rows = readme.figures(
+        {**report, "handler_snapstart": {"cpu": snap, "wall": {**snap, "ratio_restored_request_to_floor": 2.0}}}
+    )
+    (row,) = [line for line in rows.splitlines() if "SnapStart" in line]
+    assert row.endswith("| <= 1.3x | not met: 1.40x in CPU time (15 ms), 2.00x wall |")

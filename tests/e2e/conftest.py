@@ -23,7 +23,8 @@ from typing import Any
 import boto3
 import pytest
 
-from stacks.app_builder import STACK_IDS
+from stacks.app_builder import stack_ids
+from stacks.config import load_stage
 from tools.cdk_stage.assembly import StackArtifact, read_assembly
 from tools.local_sandbox import environment, runtime
 
@@ -48,6 +49,7 @@ LEFT_OUT: dict[str, tuple[str, ...]] = {
         "depends on sandbox/Web, which is left out",
     ),
 }
+STACK_IDS = stack_ids(load_stage(STAGE))  # the stage's stacks, in dependency order
 DEPLOYED = tuple(stack_id for stack_id in STACK_IDS if stack_id not in LEFT_OUT)
 STACKS = " ".join(DEPLOYED)  # the STACKS= value every target of the session gets
 MAKE_TIMEOUT_S = 900

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import Api
+from stacks.chat.api import LIVE_ALIAS
+from tests.e2e.conftest import Api, Deployment, local_client
 
 USERS = ("alice", "bob", "carol")
 COUNT = 30  # more than the latest-25 page, so "latest" and "all" differ
@@ -160,3 +161,33 @@ def test_stats_of_an_empty_room(api: Api) -> None:
     reply = api.get(f"/rooms/empty-{uuid.uuid4().hex[:8]}/stats")
     assert reply.status == 200
     assert reply.body["comment_count"] == 0
+
+
+def test_the_deployed_api_invokes_the_live_alias_of_a_published_version(deployment: Deployment, api: Api) -> None:
+    """The wiring SnapStart needs in prod, deployed and served here (the sandbox has no SnapStart itself)."""
+    stack = deployment.stack("Chat")
+    resources = {
+        r["LogicalResourceId"]: r["PhysicalResourceId"]
+        for page in local_client("cloudformation", stack.region)
+        .get_paginator("list_stack_resources")
+        .paginate(StackName=stack.stack_name)
+        for r in page["StackResourceSummaries"]
+    }
+    (function_id,) = [
+        k
+        for k, r in stack.template["Resources"].items()
+        if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"] == "chat_api.handler.handler"
+    ]
+    alias = local_client("lambda", stack.region).get_alias(FunctionName=resources[function_id], Name=LIVE_ALIAS)
+    assert alias["FunctionVersion"].isdigit()  # a published version, not $LATEST
+    (api_id,) = [
+        resources[k] for k, r in stack.template["Resources"].items() if r["Type"] == "AWS::ApiGateway::RestApi"
+    ]
+    gateway = local_client("apigateway", stack.region)
+    uris = [
+        gateway.get_integration(restApiId=api_id, resourceId=resource["id"], httpMethod=method)["uri"]
+        for resource in gateway.get_resources(restApiId=api_id, limit=500)["items"]
+        for method in resource.get("resourceMethods", {})
+        if method != "OPTIONS"
+    ]
+    assert len(uris) == 4 and all(uri.endswith(f"/functions/{alias['AliasArn']}/invocations") for uri in uris)

@@ -1,9 +1,6 @@
 """Every stack of the stage that the emulator can run is deployed, whole, by `make deploy`; the ones left out
 (STACKS=) are exactly those it cannot run, for the reasons LEFT_OUT states: derived here from the templates,
 and each checked against the running emulator (a strict xfail that passes only on that very refusal).
-
-The Lambda@Edge function is invoked as an ordinary Lambda (us-east-1) with CloudFront events whose answer a
-function that returns its input cannot give.
 """
 
 from __future__ import annotations
@@ -18,11 +15,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from stacks.app_builder import STACK_IDS
-from tests.support.cloudfront_events import SECRET, SECRET_HEADER, WEB_DOMAIN, to_bucket
 from tools.cdk_stage.assembly import StackArtifact
 
-from .conftest import DEPLOYED, LEFT_OUT, NODE_FUNCTIONS, STACKS, STAGE, Deployment, local_client
+from .conftest import DEPLOYED, LEFT_OUT, NODE_FUNCTIONS, STACK_IDS, STACKS, STAGE, Deployment, local_client
 
 # Services of resource types (AWS::<Service>::...) that LocalStack's free edition does not offer, each with
 # a call that shows it: the API answers "not included in your current license plan".
@@ -41,7 +36,6 @@ PYTHON_ONLY = "The host executor runs Python functions only"
 EXERCISED = {
     "Chat/Comments/Handler/Function": "test_1 (every route over HTTP)",
     "Chat/RoomStats/Handler/Function": "test_1 (test_stream_consumer_counts_comments)",
-    "EdgeFunctions/OriginRequest": "test_2 (the origin-request tests below)",
 }
 
 
@@ -160,34 +154,3 @@ def test_every_deployed_function_is_exercised(deployment: Deployment) -> None:
         if resource["Type"] == "AWS::Lambda::Function"
     }
     assert functions == set(EXERCISED)
-
-
-def _invoke_edge(deployment: Deployment, event: dict[str, Any]) -> dict[str, Any]:
-    stack = deployment.stack("EdgeFunctions")
-    (logical_id,) = [k for k, r in stack.template["Resources"].items() if r["Type"] == "AWS::Lambda::Function"]
-    name = local_client("cloudformation", stack.region).describe_stack_resource(
-        StackName=stack.stack_name, LogicalResourceId=logical_id
-    )["StackResourceDetail"]["PhysicalResourceId"]
-    reply = local_client("lambda", stack.region).invoke(FunctionName=name, Payload=json.dumps(event).encode())
-    payload = reply["Payload"].read()
-    assert "FunctionError" not in reply, payload
-    result: dict[str, Any] = json.loads(payload)
-    return result
-
-
-def test_edge_function_sends_a_page_to_the_bucket_without_any_custom_header(deployment: Deployment) -> None:
-    event = to_bucket("/rooms/lobby")
-    sent = event["Records"][0]["cf"]["request"]
-    request = _invoke_edge(deployment, event)
-    assert request["origin"]["s3"]["customHeaders"] == {}  # the input carried the settings and the secret
-    assert request["origin"]["s3"]["path"] == sent["origin"]["s3"]["path"] == "/pages"
-    assert request["uri"] == "/rooms/lobby"
-
-
-def test_edge_function_sends_what_s3_cannot_serve_to_the_web_origin(deployment: Deployment) -> None:
-    request = _invoke_edge(deployment, to_bucket("/rooms/lobby", querystring="page=2"))
-    web = request["origin"]["custom"]
-    assert (web["domainName"], web["protocol"], web["port"]) == (WEB_DOMAIN, "http", 80)
-    assert web["customHeaders"] == {SECRET_HEADER: [{"key": "X-Origin-Verify", "value": SECRET}]}
-    assert request["headers"]["host"] == [{"key": "Host", "value": WEB_DOMAIN}]
-    assert (request["uri"], request["querystring"]) == ("/rooms/lobby", "page=2")

@@ -11,6 +11,7 @@ still passes: `make diff-deployed` compares templates, and the hotswap left the 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,9 @@ import pytest
 
 from .conftest import ROOT, STAGE, Api, Deployment, Run, local_client, make
 
-# What the app's synthesis and the stage targets read (tests/support/assemblies.py INPUT_DIRS and _FILES,
-# tools/ and the Makefile); .venv and node_modules are linked: what `make setup` installed.
-COPIED = ("Makefile", "app.py", "cdk.json", "cdk.context.json", "requirements.txt", "requirements-dev.txt",
-          "package.json", "package-lock.json", "stacks", "lambda", "containers", "tools")  # fmt: skip
-LINKED = (".venv", "node_modules")
+# The copy holds the working tree's files but what git ignores (so a new input of the build is never left
+# out); what `make setup` installed is linked.
+LINKED = (".venv", "node_modules", ".lambda")
 HANDLER = Path("lambda/chat_api/chat_api/handler.py")
 BUILD_HEADER = "X-Chat-Build"
 # Appended to the handler module in the copy: every reply names the build (the template still names the
@@ -87,12 +86,17 @@ def build() -> str:
 def project_copy(tmp_path_factory: pytest.TempPathFactory, build: str) -> Path:
     """The project copied, with the change made to the chat API's handler in the copy only."""
     copy = tmp_path_factory.mktemp("project")
-    for name in COPIED:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, copy / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        else:
-            shutil.copy2(source, copy / name)  # mtimes kept: `make setup` sees the linked installs up to date
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=True,
+    ).stdout
+    for name in filter(None, listed.decode().split("\0")):
+        if not (ROOT / name).is_file():  # deleted in the working tree
+            continue
+        (copy / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / name, copy / name)  # mtimes kept: `make setup` sees the linked installs up to date
     for name in LINKED:
         (copy / name).symlink_to(ROOT / name)
     handler = copy / HANDLER
@@ -128,8 +132,11 @@ def test_make_hotswap_pushed_the_chat_functions_code_only(
         "Chat/RoomStats/Handler/Function\n"
     ) in run.output, run
     swapped = [line for line in run.output.splitlines() if "hotswapped!" in line]
-    assert len(swapped) == 1, run  # the API function; the stream consumer's bundle did not change
-    assert _function(deployment, "Comments/Handler/Function") in swapped[0], run
+    # The API function, and, since the API invokes its live alias (stacks/chat/api.py), the version the hotswap
+    # publishes and the alias it moves there; the stream consumer's bundle did not change.
+    kinds = sorted(line.split("AWS::Lambda::", 1)[1].split(" ", 1)[0] for line in swapped)
+    assert kinds == ["Alias", "Function", "Version"], run
+    assert all(_function(deployment, "Comments/Handler/Function") in line for line in swapped), run
     assert "drifts from the CloudFormation templates of sandbox/Chat" in run.output, run
 
 

@@ -89,6 +89,16 @@ INVALID = [
         "web.image_build",
         "eu-west-3 does not offer",
     ),
+    (
+        {
+            "region": "ap-east-2",
+            "availability_zones": '["ap-east-2a", "ap-east-2b"]',
+            "web.image_build": "docker",
+            "chat.snap_start": True,
+        },
+        "chat.snap_start",
+        "not available in ap-east-2",
+    ),
 ]
 
 

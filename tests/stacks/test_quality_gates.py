@@ -37,7 +37,6 @@ PINNED_IDS: dict[str, dict[str, str]] = {
     "Web": {
         "DatabaseSecret3B817195": "AWS::SecretsManager::Secret",
         "DatabaseAppRoleSecret4972C4D8": "AWS::SecretsManager::Secret",
-        "OriginAccessSecretFB2E162C": "AWS::SecretsManager::Secret",
         "DatabaseCluster5B53A178": "AWS::RDS::DBCluster",
         "DatabaseClusterWriterD43085C6": "AWS::RDS::DBInstance",
         "LoadBalancerAccessLogsBucket38E275E7": "AWS::S3::Bucket",
@@ -45,9 +44,8 @@ PINNED_IDS: dict[str, dict[str, str]] = {
     "Edge": {
         "StorageCacheEC0123D0": "AWS::S3::Bucket",
         "StorageAccessLogs96FB524C": "AWS::S3::Bucket",
-        "PublishKeySecret0D9911D8": "AWS::SecretsManager::Secret",
     },
-    # The us-east-1 stack holds the edge function only: no data.
+    # The us-east-1 stack (prod) holds the web ACL only: no data.
     "EdgeFunctions": {},
 }
 # Stateful resources only some stages have ("stage/Stack"), on top of PINNED_IDS.

@@ -157,7 +157,7 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
 
 def stack_keys() -> list[str]:
     """'stage/Stack' of every stack the app builds, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import STACK_IDS
-    from stacks.config import STAGES
+    from stacks.app_builder import stack_ids
+    from stacks.config import STAGES, load_stage
 
-    return [f"{stage}/{stack}" for stage in STAGES for stack in STACK_IDS]
+    return [f"{stage}/{stack}" for stage in STAGES for stack in stack_ids(load_stage(stage))]

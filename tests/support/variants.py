@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 WEB_CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/12345678-1234-1234-1234-123456789012"
+WEB_ORIGIN_NAME = "origin.news.example.com"  # a name WEB_CERTIFICATE covers
 EDGE_WEB_ACL = "arn:aws:wafv2:us-east-1:123456789012:global/webacl/news/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 EDGE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa-bbbb-cccc-0123456789ab"
 
@@ -30,6 +31,7 @@ CHAT_TUNED: dict[str, Any] = {
 WEB_MIGRATE: dict[str, Any] = {
     "web.https": True,
     "web.certificate_arn": WEB_CERTIFICATE,
+    "web.origin_domain_name": WEB_ORIGIN_NAME,
     "web.protocol": "grpc",
     "web.legacy_target_ips": ["192.168.10.11", "192.168.10.12"],
     "web.legacy_port": 8443,
@@ -96,14 +98,14 @@ VARIANTS: dict[str, Variant] = {
 
 def variant_keys() -> list[str]:
     """'stage/Stack' of every stack of the variants app, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, STACK_IDS
+    from stacks.app_builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, stack_ids
 
     keys = []
     for name, variant in VARIANTS.items():
         if variant.stacks != "all":
             keys.append(f"{name}/{variant.stacks}")
             continue
-        keys += [f"{name}/{stack}" for stack in STACK_IDS]
+        keys += [f"{name}/{stack}" for stack in stack_ids(variant_config(name))]
         if variant_config(name).github:
             keys.append(f"{name}/{GITHUB_DEPLOY_ID}")
         if variant_config(name).power_tuning:

@@ -1,19 +1,17 @@
 """The README's AWS and diff targets, run as the user runs them (`make ...`), without AWS.
 
-AWS is moto's server in its own process (STS, CloudFormation, Lambda, EC2, Logs) or a closed port on
+AWS is moto's server in its own process (STS, CloudFormation, IAM) or a closed port on
 127.0.0.1; the CDK CLI is a recorder that writes down the arguments a target gives it. What the real CLI
 then does with those arguments is what `make test-e2e` shows on LocalStack.
 """
 
 from __future__ import annotations
 
-import io
 import itertools
 import json
 import os
 import shutil
 import sys
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -33,12 +31,7 @@ from tools.cdk_stage import assembly, aws, execution_policy, hotswap
 from tools.cdk_stage import diff as offline_diff
 
 MOTO_ACCOUNT = "123456789012"
-SANDBOX = ["sandbox/Chat", "sandbox/Web", "sandbox/EdgeFunctions", "sandbox/Edge"]  # dependency order
-# Lambda's answer while CloudFront still holds replicas (CloudFormation's DELETE_FAILED reason quotes it).
-REPLICATED = (
-    "Lambda was unable to delete arn:aws:lambda:us-east-1:123456789012:function:{name}:1 because it is a "
-    "replicated function. Please see our documentation for Deleting Lambda@Edge Functions and Replicas."
-)
+SANDBOX = ["sandbox/Chat", "sandbox/Web", "sandbox/Edge"]  # dependency order (no web ACL: no us-east-1 stack)
 RECORDER = """import json, os, sys
 with open(os.environ["CDK_RECORD"], "a") as record:
     record.write(json.dumps(sys.argv[1:]) + "\\n")
@@ -53,9 +46,6 @@ def moto() -> Iterator[str]:
         # moto loads a service's backend on its first request (seconds each): once, here, not in a test.
         _client(endpoint, "sts", "eu-west-1").get_caller_identity()
         _client(endpoint, "cloudformation", "eu-west-1").list_stacks()
-        _client(endpoint, "lambda", "us-east-1").list_functions()
-        _client(endpoint, "ec2", "us-east-1").describe_regions()
-        _client(endpoint, "logs", "us-east-1").describe_log_groups()
         _client(endpoint, "iam", "us-east-1").list_policies(Scope="Local")
         yield endpoint
 
@@ -95,8 +85,9 @@ def test_the_assembly_holds_every_stack_with_its_region_and_dependencies(synth: 
     stacks = {s.display_name: s for s in assembly.read_assembly(synth.outdir)}
     assert set(stacks) == set(synth.templates)
     assert stacks["sandbox/Chat"].stack_name == "sandbox-Chat"
-    assert stacks["sandbox/EdgeFunctions"].region == "us-east-1" == synth.regions["sandbox/EdgeFunctions"]
+    assert stacks["prod/EdgeFunctions"].region == "us-east-1" == synth.regions["prod/EdgeFunctions"]
     assert set(stacks["prod/Edge"].dependencies) == {"prod/Web", "prod/EdgeFunctions"}
+    assert set(stacks["sandbox/Edge"].dependencies) == {"sandbox/Web"}
     assert stacks["sandbox/Chat"].template == synth.templates["sandbox/Chat"]
 
 
@@ -106,7 +97,7 @@ def test_the_assembly_holds_every_stack_with_its_region_and_dependencies(synth: 
         ("", SANDBOX),
         ("Chat", ["sandbox/Chat"]),
         ("Edge Chat", ["sandbox/Chat", "sandbox/Edge"]),  # dependency order, whatever the order asked
-        ("Edge*", ["sandbox/EdgeFunctions", "sandbox/Edge"]),
+        ("Edge*", ["sandbox/Edge"]),
         ("sandbox/Web,Chat", ["sandbox/Chat", "sandbox/Web"]),
     ],
 )
@@ -140,8 +131,8 @@ def test_stacks_naming_no_stack_fails_with_the_stacks_there_are(synth: Synthesiz
 
 
 def test_a_selection_names_the_dependencies_it_leaves_out(synth: Synthesized) -> None:
-    selection = assembly.select(assembly.read_assembly(synth.outdir), "sandbox", "Web Edge")
-    assert selection.unselected_dependencies() == {"sandbox/Edge": ["sandbox/EdgeFunctions"]}
+    selection = assembly.select(assembly.read_assembly(synth.outdir), "prod", "Web Edge")
+    assert selection.unselected_dependencies() == {"prod/Edge": ["prod/EdgeFunctions"]}
     assert assembly.select(assembly.read_assembly(synth.outdir), "sandbox", "Web").unselected_dependents() == {
         "sandbox/Web": ["sandbox/Edge"]
     }
@@ -154,7 +145,7 @@ def _app(synth: Synthesized) -> str:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("bootstrap", ["bootstrap", f"aws://{MOTO_ACCOUNT}/eu-west-1", f"aws://{MOTO_ACCOUNT}/us-east-1"]),
+        ("bootstrap", ["bootstrap", f"aws://{MOTO_ACCOUNT}/eu-west-1"]),
         ("deploy", ["deploy", *SANDBOX, "--exclusively", "--outputs-file", "{app}/outputs.json"]),
         ("diff-deployed", ["diff", *SANDBOX, "--exclusively"]),
     ],
@@ -178,7 +169,7 @@ def test_stacks_and_cdk_args_reach_the_cli(synth: Synthesized, recorded: tuple[d
     run = make("deploy", "STAGE=sandbox", "STACKS=Edge* Chat", f"ASSEMBLY={_app(synth)}", env=env)
     assert run.returncode == 0, run.stdout + run.stderr
     (call,) = _calls(record)
-    chosen = ["sandbox/Chat", "sandbox/EdgeFunctions", "sandbox/Edge"]
+    chosen = ["sandbox/Chat", "sandbox/Edge"]
     outputs = f"{_app(synth)}/outputs.json"
     assert call == ["deploy", "--app", _app(synth), *chosen, "--exclusively", "--outputs-file", outputs,
                     "--require-approval", "never", "--parameters", "sandbox-Chat:P=/a b"]  # fmt: skip
@@ -190,8 +181,7 @@ def test_stacks_and_cdk_args_reach_the_cli(synth: Synthesized, recorded: tuple[d
 def deployed_sandbox(moto: str) -> Iterator[None]:
     """Stand-in stacks named like the sandbox's in moto's CloudFormation (one queue each)."""
     template = json.dumps({"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}})
-    stacks = [("sandbox-Chat", "eu-west-1"), ("sandbox-Web", "eu-west-1"), ("sandbox-Edge", "eu-west-1"),
-              ("sandbox-EdgeFunctions", "us-east-1")]  # fmt: skip
+    stacks = [("sandbox-Chat", "eu-west-1"), ("sandbox-Web", "eu-west-1"), ("sandbox-Edge", "eu-west-1")]
     for name, region in stacks:
         _client(moto, "cloudformation", region).create_stack(StackName=name, TemplateBody=template)
     yield
@@ -365,7 +355,7 @@ def test_make_hotswap_runs_cdk_deploy_hotswap_on_the_deployed_stacks_and_says_wh
     assert _calls(record) == [
         ["deploy", "--app", _app(synth), *SANDBOX, "--exclusively", "--hotswap", "--outputs-file", outputs]
     ]
-    assert f"hotswap in account {MOTO_ACCOUNT}, 4 stack(s) of sandbox, in this order:\n" in run.stdout
+    assert f"hotswap in account {MOTO_ACCOUNT}, 3 stack(s) of sandbox, in this order:\n" in run.stdout
     lines = run.stdout.splitlines()
     # Resources by logical id: the tests' assembly has no path metadata (the CLI's has, test_hotswap shows it)
     assert (
@@ -394,7 +384,7 @@ def test_hotswap_stacks_and_cdk_args_reach_the_cli(
         ["deploy", "--app", _app(synth), "sandbox/Chat", "--exclusively", "--hotswap", "--outputs-file", outputs,
          "--hotswap-ecs-minimum-healthy-percent", "100"]
     ]  # fmt: skip
-    assert "left out (STACKS='Chat'): sandbox/Web, sandbox/EdgeFunctions, sandbox/Edge" in out
+    assert "left out (STACKS='Chat'): sandbox/Web, sandbox/Edge" in out
 
 
 def test_make_hotswap_refuses_prod_in_one_line_before_anything_else(tmp_path: Path) -> None:
@@ -449,11 +439,7 @@ def _reach(synthesized: Synthesized, name: str) -> list[str]:
 
 
 def test_hotswap_says_what_it_can_push_of_each_stack(synth: Synthesized) -> None:
-    assert _reach(synth, "sandbox/EdgeFunctions") == [
-        "sandbox/EdgeFunctions: Lambda@Edge OriginRequest0052232D: its code, and a new version, but CloudFront "
-        "keeps running the version its distribution names (a change of the distribution is no hotswap): "
-        "`make deploy` to serve it"
-    ]
+    assert _reach(synth, "prod/EdgeFunctions") == ["prod/EdgeFunctions: nothing a hotswap can push"]  # the web ACL
     edge = _reach(synth, "sandbox/Edge")
     assert "sandbox/Edge: the definition of 1 state machine(s): PublisherStateMachine9EFBE98A" in edge
     assert any("PublisherFetchAndStoreFunctionFCE62AD7" in line for line in edge)
@@ -516,14 +502,14 @@ def reordered(synth: Synthesized, tmp_path: Path) -> tuple[Path, Path, dict[str,
     shutil.copytree(synth.outdir, copy)
     manifest = _stage_manifest(copy, "sandbox")
     needs = _needs(manifest)
-    assert needs["sandbox/Edge"] == {"sandbox/Web", "sandbox/EdgeFunctions"}  # something to order
+    assert needs["sandbox/Edge"] == {"sandbox/Web"}  # something to order
     return copy, manifest, needs
 
 
 def test_the_stacks_are_read_dependencies_first_in_every_manifest_order(
     reordered: tuple[Path, Path, dict[str, set[str]]],
 ) -> None:
-    """Every order the 4 sandbox stacks can be listed in: read and selected, each comes after what it needs."""
+    """Every order the 3 sandbox stacks can be listed in: read and selected, each comes after what it needs."""
     copy, manifest, needs = reordered
     orders = [list(order) for order in itertools.permutations(sorted(needs))]
     assert any(not _dependencies_first(order, needs) for order in orders)
@@ -614,7 +600,7 @@ def test_an_unknown_stage_fails_in_one_line(
 
 @pytest.fixture(scope="module")
 def baseline(synth: Synthesized, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The assembly as it was before the sandbox's Edge stack (which depends on two others) got its alarm."""
+    """The assembly as it was before the sandbox's Edge stack (which depends on another) got its alarm."""
     folder = tmp_path_factory.mktemp("baseline") / "cdk.out"
     shutil.copytree(synth.outdir, folder, ignore=shutil.ignore_patterns("asset.*"))
     (edge,) = [s for s in assembly.read_assembly(folder) if s.display_name == "sandbox/Edge"]
@@ -660,7 +646,7 @@ def test_make_diff_against_a_missing_folder_fails_in_one_line(
     assert capsys.readouterr().err == f"error: {tmp_path / 'nothing'} is not a cloud assembly (no manifest.json)\n"
 
 
-# --- what destroy keeps, and the Lambda@Edge functions it deletes when CloudFront lets go ---
+# --- what destroy keeps ---
 
 
 def test_prod_destroy_names_the_data_it_keeps_and_sandbox_keeps_no_data(synth: Synthesized) -> None:
@@ -678,7 +664,6 @@ def test_prod_destroy_names_the_data_it_keeps_and_sandbox_keeps_no_data(synth: S
         "prod/Web: kept: AWS::SecretsManager::Secret DatabaseSecret3B817195",
         "prod/Edge: kept: AWS::S3::Bucket StorageCacheEC0123D0",
     } <= prod
-    assert not [line for line in prod if "AWS::Lambda::" in line]  # the edge clean-up reports those
     sandbox = set().union(*(lines for name, lines in kept.items() if name.startswith("sandbox/")))
     assert sandbox == {
         # account-wide, shared by every REST API of the account and region
@@ -703,102 +688,6 @@ def test_a_snapshot_policy_is_reported_as_a_final_snapshot(tmp_path: Path) -> No
         "qa/Data: a final snapshot of AWS::RDS::DBCluster Db = qa-data-db"
     ]
     assert targets._kept(stack, {}) == []  # nothing of it was deployed
-
-
-def test_the_edge_function_carries_the_stage_tag_the_clean_up_looks_for(synth: Synthesized) -> None:
-    for stage in ("sandbox", "prod"):
-        resources = synth.templates[f"{stage}/EdgeFunctions"]["Resources"].values()
-        (function,) = [r for r in resources if r["Type"] == "AWS::Lambda::Function"]
-        assert {"Key": targets.STAGE_TAG, "Value": stage} in function["Properties"]["Tags"]
-
-
-def _function(moto: str, name: str, stage: str) -> None:
-    iam = _client(moto, "iam", "us-east-1")
-    try:
-        role = iam.get_role(RoleName="edge")["Role"]["Arn"]
-    except botocore.exceptions.ClientError:
-        trust = {
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
-            ]
-        }
-        role = iam.create_role(RoleName="edge", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
-    code = io.BytesIO()
-    with zipfile.ZipFile(code, "w") as archive:
-        archive.writestr("index.py", "def handler(event, context):\n    return event\n")
-    _client(moto, "lambda", "us-east-1").create_function(
-        FunctionName=name, Runtime="python3.13", Role=role, Handler="index.handler",
-        Code={"ZipFile": code.getvalue()}, Tags={"stage": stage},
-    )  # fmt: skip
-
-
-class _Replicated:
-    """moto's Lambda, except that deleting a function is refused as Lambda does while replicas exist."""
-
-    def __init__(self, real: Any) -> None:
-        self._real = real
-        self.exceptions = real.exceptions
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._real, name)
-
-    def delete_function(self, FunctionName: str) -> None:
-        message = REPLICATED.format(name=FunctionName)
-        raise botocore.exceptions.ClientError(
-            {"Error": {"Code": "InvalidParameterValueException", "Message": message}}, "DeleteFunction"
-        )
-
-
-def test_retained_edge_functions_wait_for_cloudfront_then_a_second_run_deletes_them(
-    synth: Synthesized, moto: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    ours, other_stage, live = (
-        "sandbox-EdgeFunctions-OriginRequest0052232D-AbC123",
-        "sandbox-EdgeFunctions-Unrelated-XyZ789",  # named alike, but tagged for another stage
-        "sandbox-Chat-CommentsHandlerFunction-Q1w2E3",
-    )
-    for name, stage in ((ours, "sandbox"), (other_stage, "prod"), (live, "sandbox")):
-        _function(moto, name, stage)
-    replica_logs = [("eu-west-1", f"/aws/lambda/us-east-1.{ours}"), ("ap-northeast-1", f"/aws/lambda/us-east-1.{ours}")]
-    for region, group in replica_logs:
-        _client(moto, "logs", region).create_log_group(logGroupName=group)
-    for key in [k for k in os.environ if k.startswith(("AWS_", "CDK"))]:
-        monkeypatch.delenv(key)
-    for key, value in {"AWS_ENDPOINT_URL": moto, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}.items():  # fmt: skip
-        monkeypatch.setenv(key, value)
-    real_client = aws.client
-
-    def replicated(service: str, region: str) -> Any:
-        found = real_client(service, region)
-        return _Replicated(found) if service == "lambda" else found
-
-    monkeypatch.setattr(aws, "client", replicated)
-    argv = ["destroy-edge-functions", "--stage", "sandbox", "--assembly", _app(synth)]
-    remains = f"sandbox/EdgeFunctions: the Lambda@Edge function {ours} remains: CloudFront still holds replicas"
-
-    # The stacks are gone (none in moto) and CloudFront still replicates: destroy says so and succeeds ...
-    assert targets.main(["destroy", "--stage", "sandbox", "--assembly", _app(synth), "--force"]) == 0
-    assert remains in capsys.readouterr().out
-    # ... while destroy-edge-functions, whose whole job that is, exits 1 until it can delete the function.
-    assert targets.main(argv) == 1
-    printed = capsys.readouterr().out
-    assert remains in printed
-    assert "`make destroy-edge-functions STAGE=sandbox` later" in printed
-
-    monkeypatch.setattr(aws, "client", real_client)  # hours later: the replicas are gone
-    assert targets.main(argv) == 0
-    printed = capsys.readouterr().out
-    assert f"sandbox/EdgeFunctions: deleted the Lambda@Edge function {ours} and its versions" in printed
-    left = {f["FunctionName"] for f in _client(moto, "lambda", "us-east-1").list_functions()["Functions"]}
-    assert ours not in left
-    assert {other_stage, live} <= left  # another stage's, and another stack's, are not touched
-    for region, group in replica_logs:
-        assert _client(moto, "logs", region).describe_log_groups(logGroupNamePrefix=group)["logGroups"] == []
-        assert f"{region}:{group}" in printed
-
-    assert targets.main(argv) == 0
-    assert "sandbox/EdgeFunctions: no retained Lambda@Edge function left" in capsys.readouterr().out
 
 
 # --- bootstrap with the stage's execution policy ---

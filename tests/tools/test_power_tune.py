@@ -231,4 +231,4 @@ def test_the_functions_it_offers_are_the_tuners_in_the_stacks_it_may_reach() -> 
     for key, tunable in power_tune.TUNABLE.items():
         assert (tuned[key].stack, tuned[key].handler) == (tunable.stack, tunable.handler)
         assert tunable.stack in TUNABLE_STACKS
-    assert set(tuned) - set(power_tune.TUNABLE) == {"origin-request"}  # Lambda@Edge: not offered (stacks/tuning)
+    assert set(tuned) == set(power_tune.TUNABLE)

@@ -1,5 +1,4 @@
-"""The README's AWS targets for one stage: bootstrap, deploy, hotswap, diff-deployed, destroy,
-destroy-edge-functions.
+"""The README's AWS targets for one stage: bootstrap, deploy, hotswap, diff-deployed, destroy.
 
     python -m tools.cdk_stage deploy --stage sandbox [--stacks 'Chat Edge*'] [--assembly DIR]
 
@@ -11,9 +10,7 @@ stacks it acts on, and runs the CDK CLI on exactly those (`--app DIR --exclusive
 selects only top-level stacks, and every stack here lives in a stage. CDK_ARGS passes extra CLI arguments
 (`-c key=value` goes to the synth, and overrides stage settings as in app.py); CDK picks the CLI. Stacks
 are read with the credentials given, never through another role (CDK's lookup role holds ReadOnlyAccess).
-Exit codes: 0 done (destroy: the stacks are gone, a Lambda@Edge function CloudFront still replicates
-is reported); 1 differences (diff-deployed --fail) or a function still replicated
-(destroy-edge-functions); 2 anything failed.
+Exit codes: 0 done; 1 differences (diff-deployed --fail); 2 anything failed.
 """
 
 from __future__ import annotations
@@ -31,10 +28,8 @@ from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_a
 from tools.cdk_stage import assembly, aws, cdk, execution_policy, hotswap
 from tools.cdk_stage.assembly import Selection, StackArtifact
 
-STAGE_TAG = "stage"  # stacks/app_builder.py tags every resource of a stage with its name
 POLICY_PREFIX = "cdk-reference-app"  # managed policies the bootstrap creates: <prefix>-<stage>-cfn-exec-<n>
 KEEPS = ("Retain", "RetainExceptOnCreate", "Snapshot")
-_FUNCTION_TYPES = ("AWS::Lambda::Function", "AWS::Lambda::Version")  # retained Lambda@Edge: handled apart
 
 
 class TargetError(RuntimeError):
@@ -272,53 +267,17 @@ def destroy(target: Target) -> int:
     if kept:
         print(f"\nKept by their DeletionPolicy ({len(kept)}; delete them yourself once no longer needed):")
         print("\n".join(f"  {line}" for line in kept))
-    _clean_edge_functions(target, stacks)  # a function CloudFront still replicates is reported, not an error
     return 0
 
 
 def _kept(stack: StackArtifact, physical: dict[str, str]) -> list[str]:
     lines = []
     for logical_id, resource in stack.resources_with_policy(*KEEPS).items():
-        if resource["Type"] in _FUNCTION_TYPES or logical_id not in physical:
+        if logical_id not in physical:
             continue
         what = "a final snapshot of" if resource["DeletionPolicy"] == "Snapshot" else "kept:"
         lines.append(f"{stack.display_name}: {what} {resource['Type']} {logical_id} = {physical[logical_id]}")
     return lines
-
-
-def _retains_functions(stack: StackArtifact) -> bool:
-    """Whether the template keeps Lambda functions on deletion (this app's Lambda@Edge function)."""
-    return any(r["Type"] == "AWS::Lambda::Function" for r in stack.resources_with_policy("Retain").values())
-
-
-def _clean_edge_functions(target: Target, stacks: list[StackArtifact]) -> int:
-    """Delete the Lambda functions the stacks' templates retain (Lambda@Edge) once their stack is gone."""
-    waiting = []
-    for stack in filter(_retains_functions, stacks):
-        live = set(target.physical_ids(stack).values()) if target.status(stack) else set()
-        names = aws.retained_functions(stack.stack_name, stack.region, stage_tag=(STAGE_TAG, target.stage), live=live)
-        if not names:
-            print(f"{stack.display_name}: no retained Lambda@Edge function left")
-            continue
-        done = aws.delete_edge_functions(names, stack.region)
-        for name in done.deleted:
-            print(f"{stack.display_name}: deleted the Lambda@Edge function {name} and its versions")
-        if done.log_groups:
-            print(f"{stack.display_name}: deleted its replicas' log groups: {', '.join(done.log_groups)}")
-        waiting += [(stack, name) for name in done.waiting]
-    for stack, name in waiting:
-        print(
-            f"{stack.display_name}: the Lambda@Edge function {name} remains: CloudFront still holds replicas of it "
-            "and deletes them within a few hours after its distribution is gone; run "
-            f"`make destroy-edge-functions STAGE={target.stage}` later"
-        )
-    return 1 if waiting else 0
-
-
-def destroy_edge_functions(target: Target) -> int:
-    stacks = [s for s in target.selection.chosen if _retains_functions(s)]
-    target.announce("delete the Lambda@Edge functions that deleted stacks retained", stacks)
-    return _clean_edge_functions(target, stacks)
 
 
 TARGETS: dict[str, Callable[[Target], int]] = {
@@ -327,7 +286,6 @@ TARGETS: dict[str, Callable[[Target], int]] = {
     "hotswap": hotswap_,
     "diff-deployed": diff_deployed,
     "destroy": destroy,
-    "destroy-edge-functions": destroy_edge_functions,
 }
 
 

@@ -1,5 +1,5 @@
-"""What the targets ask AWS themselves: whose credentials these are, what is deployed, and the Lambda@Edge
-functions that only become deletable hours after their stack is gone.
+"""What the targets ask AWS themselves: whose credentials these are, what is deployed, and the bootstrap's
+execution policies.
 
 Every client honours the standard AWS settings (profile, AWS_ENDPOINT_URL for an emulator) like the CDK CLI.
 """
@@ -7,7 +7,6 @@ Every client honours the standard AWS settings (profile, AWS_ENDPOINT_URL for an
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -16,9 +15,6 @@ from botocore.config import Config
 
 # Fail fast on an unreachable endpoint: two attempts, short timeouts (the CLI does the long work).
 _CONFIG = Config(connect_timeout=5, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
-# Lambda@Edge replicas log to this group in every region they ran in (CloudFront developer guide).
-EDGE_LOG_GROUP = "/aws/lambda/us-east-1.{name}"
-_REPLICATED = "replicated function"  # Lambda's refusal while CloudFront still holds replicas
 _POLICY_VERSIONS = 5  # IAM keeps at most five versions of a managed policy
 _POLICY_DESCRIPTION = "CloudFormation execution policy of the CDK bootstrap (tools/cdk_stage/execution_policy.py)"
 
@@ -143,58 +139,3 @@ def put_managed_policies(prefix: str, documents: list[dict[str, Any]], region: s
             iam.create_policy_version(PolicyArn=arn, PolicyDocument=body, SetAsDefault=True)
         arns.append(arn)
     return arns
-
-
-@dataclass
-class EdgeCleanup:
-    """What deleting a stack's retained Lambda@Edge functions did."""
-
-    deleted: list[str] = field(default_factory=list)
-    waiting: list[str] = field(default_factory=list)  # CloudFront still holds replicas
-    log_groups: list[str] = field(default_factory=list)  # replica log groups removed, "region:name"
-
-
-def retained_functions(stack_name: str, region: str, *, stage_tag: tuple[str, str], live: set[str]) -> list[str]:
-    """Functions a deleted `stack_name` left behind: named after the stack (CloudFormation's generated
-    names start with it), tagged with the stage, and not a resource of a live stack."""
-    lam = client("lambda", region)
-    found = []
-    for page in lam.get_paginator("list_functions").paginate():
-        for function in page["Functions"]:
-            name = function["FunctionName"]
-            if not name.startswith(f"{stack_name}-") or name in live:
-                continue
-            tags = lam.list_tags(Resource=function["FunctionArn"]).get("Tags", {})
-            if tags.get(stage_tag[0]) == stage_tag[1]:
-                found.append(name)
-    return sorted(found)
-
-
-def delete_edge_functions(names: list[str], region: str) -> EdgeCleanup:
-    """Delete each function with all its versions; one CloudFront still replicates waits for a later run.
-    Once a function is gone, its replicas' log groups go too, in every enabled region."""
-    lam = client("lambda", region)
-    done = EdgeCleanup()
-    for name in names:
-        try:
-            lam.delete_function(FunctionName=name)
-        except lam.exceptions.ResourceNotFoundException:
-            pass
-        except botocore.exceptions.ClientError as error:
-            if _REPLICATED not in str(error):
-                raise
-            done.waiting.append(name)
-            continue
-        done.deleted.append(name)
-    if done.deleted:
-        regions = [r["RegionName"] for r in client("ec2", region).describe_regions()["Regions"]]
-        for other in sorted(regions):
-            logs = client("logs", other)
-            for name in done.deleted:
-                group = EDGE_LOG_GROUP.format(name=name)
-                try:
-                    logs.delete_log_group(logGroupName=group)
-                except logs.exceptions.ResourceNotFoundException:
-                    continue
-                done.log_groups.append(f"{other}:{group}")
-    return done

@@ -24,7 +24,6 @@ from tools.cdk_stage.assembly import StackArtifact
 READY = frozenset(
     {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE", "IMPORT_ROLLBACK_COMPLETE"}
 )
-EDGE_PRINCIPAL = "edgelambda.amazonaws.com"  # a Lambda@Edge function's role trusts it
 IMAGE_BUILD = "Custom::CDKContainerImageBuild"  # cdklabs-deploy-time-build: CodeBuild builds the image
 IMAGE_ASSET_REPOSITORY = "container-assets"  # the bootstrap's repository for Docker image assets
 
@@ -53,16 +52,9 @@ def reach(stack: StackArtifact) -> list[str]:
     resources: dict[str, Any] = stack.template.get("Resources", {})
     lines = []
     functions = [k for k, r in resources.items() if r["Type"] == "AWS::Lambda::Function"]
-    edge = [k for k in functions if EDGE_PRINCIPAL in json.dumps(_role_of(resources, k))]
-    plain = [k for k in functions if k not in edge]
-    if plain:
-        names = ", ".join(_path(stack, resources, k) for k in plain)
-        lines.append(f"the code and environment of {len(plain)} Lambda function(s): {names}")
-    lines += [
-        f"Lambda@Edge {_path(stack, resources, k)}: its code, and a new version, but CloudFront keeps running the "
-        "version its distribution names (a change of the distribution is no hotswap): `make deploy` to serve it"
-        for k in edge
-    ]
+    if functions:
+        names = ", ".join(_path(stack, resources, k) for k in functions)
+        lines.append(f"the code and environment of {len(functions)} Lambda function(s): {names}")
     machines = [
         _path(stack, resources, k) for k, r in resources.items() if r["Type"] == "AWS::StepFunctions::StateMachine"
     ]
@@ -111,11 +103,6 @@ def _references(value: Any) -> Iterator[str]:
     elif isinstance(value, list):
         for inner in value:
             yield from _references(inner)
-
-
-def _role_of(resources: dict[str, Any], function: str) -> Any:
-    (role, *_) = [*_references(resources[function].get("Properties", {}).get("Role")), ""]
-    return resources.get(role, {}).get("Properties", {}).get("AssumeRolePolicyDocument", {})
 
 
 def _path(stack: StackArtifact, resources: dict[str, Any], logical_id: str) -> str:

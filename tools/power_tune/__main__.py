@@ -46,7 +46,7 @@ class Tunable:
     payload: Any  # the default payload, or None when the function needs one of the user's
 
 
-# The same keys as bench/tune.py's functions (a test keeps them equal), without the Lambda@Edge one.
+# The same keys as bench/tune.py's functions (a test keeps them equal).
 _ROOM = "power-tuning"
 TUNABLE = {
     "chat-api": Tunable(

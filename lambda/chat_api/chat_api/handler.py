@@ -3,35 +3,37 @@
 from __future__ import annotations
 
 import json
+import random
 import re
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import (
-    IdempotencyAlreadyInProgressError,
-    IdempotencyValidationError,
-)
-from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ValidationError
 
+# Part of Lambda's Python managed runtimes (beside awslambdaric), SnapStart or not; the runtime runs the
+# hooks only for a SnapStart version: https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html
+from snapshot_restore_py import register_after_restore, register_before_snapshot
+
+from chat_api import models
 from chat_api.cursor import CursorCodec, InvalidCursor
 from chat_api.domain import CommentService
 from chat_api.limits import MAX_BODY_BYTES
 from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
 from chat_api.repository import DynamoCommentRepository, InvalidStart
 from chat_api.settings import Settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 # Reads and rejected requests publish no business metric; that is expected, not worth a warning per call.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -54,18 +56,11 @@ app = APIGatewayRestResolver(
     if _origins
     else None
 )
-_idempotency = IdempotencyConfig(
-    event_key_jmespath="[room, key]",
-    payload_validation_jmespath="comment",
-    raise_on_no_idempotency_key=True,
-    expires_after_seconds=SETTINGS.idempotency_ttl_s,
-)
 # One session and one DynamoDB client per container for the idempotency records and the comments: a second
 # client costs another 100-150 ms of the first invocation, a second session parses botocore's endpoint data
 # again for the Secrets Manager client.
 _session = boto3.session.Session()
 _dynamodb = _session.client("dynamodb")
-_persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, boto3_client=_dynamodb)
 
 
 class BadRequest(ValueError):
@@ -76,11 +71,19 @@ class TooLarge(ValueError):
     """A body larger than any valid request (the gateway's model bounds each field, not whitespace around them)."""
 
 
+# What only some requests need is built (and imported) on the first request that needs it, not at import:
+# the Secrets Manager client for a paged listing, the idempotency layer for a POST with a key.
+@cache
+def secrets() -> SecretsProvider:
+    from aws_lambda_powertools.utilities.parameters import SecretsProvider
+
+    return SecretsProvider(boto3_client=_session.client("secretsmanager"))
+
+
 @cache
 def cursor_codec() -> CursorCodec:
     """Built on the first paged request of a container: the signing key is fetched once and reused."""
-    secrets = parameters.SecretsProvider(boto3_client=_session.client("secretsmanager"))
-    return CursorCodec(str(secrets.get(SETTINGS.cursor_secret_arn, max_age=3600)).encode())
+    return CursorCodec(str(secrets().get(SETTINGS.cursor_secret_arn, max_age=3600)).encode())
 
 
 @cache
@@ -95,6 +98,36 @@ def service() -> CommentService:
         view_max_lag_ms=SETTINGS.view_max_lag_ms,
     )
     return CommentService(repository, cursor_codec)
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    post_once: Callable[..., dict[str, Any]]  # the comment post that runs once per (room, key)
+    config: IdempotencyConfig  # where it reads the Lambda context from
+    persistence: DynamoDBPersistenceLayer
+
+
+@cache
+def idempotency() -> Idempotency:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(
+        event_key_jmespath="[room, key]",
+        payload_validation_jmespath="comment",
+        raise_on_no_idempotency_key=True,
+        expires_after_seconds=SETTINGS.idempotency_ttl_s,
+    )
+    persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, boto3_client=_dynamodb)
+
+    @idempotent_function(data_keyword_argument="request", config=config, persistence_store=persistence)
+    def post_once(request: dict[str, Any]) -> dict[str, Any]:
+        return service().post(request["room"], NewComment.model_validate(request["comment"])).to_json()
+
+    return Idempotency(post_once, config, persistence)
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
@@ -113,9 +146,21 @@ def _query[Q: BaseModel](model: type[Q]) -> Q:
     return model.model_validate(app.current_event.query_string_parameters)
 
 
-@idempotent_function(data_keyword_argument="request", config=_idempotency, persistence_store=_persistence)
-def _post_once(request: dict[str, Any]) -> dict[str, Any]:
-    return service().post(request["room"], NewComment.model_validate(request["comment"])).to_json()
+def _post_once(room: str, key: str, body: NewComment) -> Response[str] | dict[str, Any]:
+    """The stored comment, or the 409/422 answer when the key is in flight or was used for another comment."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import (
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
+
+    layer = idempotency()
+    layer.config.register_lambda_context(app.lambda_context)  # an in-progress record expires with the invocation
+    try:
+        return layer.post_once(request={"room": room, "key": key, "comment": body.model_dump()})
+    except IdempotencyValidationError:
+        return _json(422, {"message": f"{IDEMPOTENCY_HEADER} was already used with a different comment"})
+    except IdempotencyAlreadyInProgressError:
+        return _json(409, {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress; retry shortly"})
 
 
 @app.post("/rooms/<room>/comments")
@@ -129,10 +174,9 @@ def post_comment(room: str) -> Response[str]:
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise BadRequest(f"{IDEMPOTENCY_HEADER}: must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
     assert path.room is not None
-    if key is None:
-        stored = service().post(path.room, body).to_json()
-    else:
-        stored = _post_once(request={"room": path.room, "key": key, "comment": body.model_dump()})
+    stored = service().post(path.room, body).to_json() if key is None else _post_once(path.room, key, body)
+    if isinstance(stored, Response):
+        return stored
     metrics.add_metric(name="CommentPosted", unit=MetricUnit.Count, value=1)
     return _json(201, stored)
 
@@ -185,16 +229,6 @@ def _too_large(error: TooLarge) -> Response[str]:
     return _json(413, {"message": str(error)})
 
 
-@app.exception_handler(IdempotencyValidationError)
-def _key_reused(_: Exception) -> Response[str]:
-    return _json(422, {"message": f"{IDEMPOTENCY_HEADER} was already used with a different comment"})
-
-
-@app.exception_handler(IdempotencyAlreadyInProgressError)
-def _in_progress(_: Exception) -> Response[str]:
-    return _json(409, {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress; retry shortly"})
-
-
 @app.not_found
 def _not_found(_: Exception) -> Response[str]:
     return _json(404, {"message": "no such route"})
@@ -213,5 +247,43 @@ def _unexpected(_: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    _idempotency.register_lambda_context(context)
     return app.resolve(event, context)
+
+
+_ROUTES = (
+    ("POST", "/rooms/!/comments"),
+    ("GET", "/rooms/!/comments"),
+    ("GET", "/rooms/!/stats"),
+    ("GET", "/users/!/comments"),
+)
+
+
+def _priming_event(method: str, path: str) -> dict[str, Any]:
+    """A request each route refuses with a 400 before any AWS call: "!" is no room or user name."""
+    return {"httpMethod": method, "path": path, "headers": {}, "requestContext": {}, "body": None}
+
+
+# SnapStart (prod): Lambda runs the initialization above once, when a version is published, snapshots the
+# environment and restores every new environment from that snapshot.
+@register_before_snapshot
+def before_snapshot() -> None:
+    """Everything a first request of any kind builds goes into the snapshot; no key or connection does."""
+    idempotency()
+    secrets().clear_cache()  # type: ignore[no-untyped-call]
+    cursor_codec.cache_clear()  # the signing key is fetched again by each restored environment
+    for model in models.REQUEST_MODELS:
+        model.model_rebuild()  # the validators defer_build leaves to the first request
+    for method, path in _ROUTES:  # each route's first call inspects its handler: a 400 needs no AWS call
+        if app.resolve(_priming_event(method, path), cast("LambdaContext", None))["statusCode"] != 400:
+            raise RuntimeError(f"priming {method} {path} was not refused before any AWS call")
+    "".encode("idna")  # the codec a first connection's host name loads
+    # A pooled connection would be restored in every environment at once; each opens its own instead.
+    _dynamodb.close()
+    secrets().client.close()
+
+
+@register_after_restore
+def after_restore() -> None:
+    """Entropy that must differ per environment: the random module's state (botocore's retry jitter,
+    Logger's sampling) is part of the snapshot; uuid4 and secrets read os.urandom on every call."""
+    random.seed()

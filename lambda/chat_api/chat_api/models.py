@@ -109,3 +109,7 @@ class Page:
 
     comments: list[Comment]
     last_key: dict[str, Any] | None
+
+
+# Every request model: what a SnapStart snapshot builds ahead of the first request (handler.before_snapshot).
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (NewComment, PathParams, ListQuery, UserQuery)

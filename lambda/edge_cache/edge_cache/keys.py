@@ -9,17 +9,9 @@ characters, double encoding, overlong input) and invalidation wildcards (`*`) yi
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import re
-import secrets
 from urllib.parse import unquote
 
 PAGES_PREFIX = "pages/"
-# The one query parameter of the page cache key: the publisher adds a fresh value to each fetch, so the fetch
-# misses CloudFront's caches (publishing.py). The value is signed (publish_token): the origin-request function
-# sends a fetch with a valid signature straight to the web origin and answers any other value 403 itself.
-BYPASS_PARAM = "edge-cache-publish"
 # Longer paths go to the origin; S3 keys stop at 1024 bytes and real page paths are far shorter.
 MAX_PATH_LENGTH = 512
 _ENCODED_SEPARATORS = ("%2f", "%5c", "%00")
@@ -43,26 +35,3 @@ def cache_key(path: str) -> str | None:
         return None  # dot segments, and empty ones ("//") that would make a second key for one page
     key = PAGES_PREFIX.rstrip("/") + decoded
     return key if len(key.encode()) <= 1024 else None
-
-
-def publish_token(key: str, path: str, nonce: str | None = None) -> str:
-    """A BYPASS_PARAM value for `path`: a fresh nonce and its HMAC-SHA256 under the publish key, for this path
-    only (a token seen in a log opens no other page)."""
-    nonce = nonce or secrets.token_hex(12)
-    return f"{nonce}.{_signature(key, path, nonce)}"
-
-
-def valid_publish_token(key: str, path: str, token: str) -> bool:
-    """Whether `token` was made by publish_token with `key` for `path` (constant-time comparison). Only the
-    token's own shape gets that far: compare_digest raises on non-ASCII text, which a viewer chooses."""
-    if not key or not _TOKEN.fullmatch(token):
-        return False
-    nonce, _, signature = token.partition(".")
-    return hmac.compare_digest(signature.encode(), _signature(key, path, nonce).encode())
-
-
-_TOKEN = re.compile(r"[0-9A-Za-z]{1,64}\.[0-9a-f]{32}")
-
-
-def _signature(key: str, path: str, nonce: str) -> str:
-    return hmac.new(key.encode(), f"{path}\n{nonce}".encode(), hashlib.sha256).hexdigest()[:32]

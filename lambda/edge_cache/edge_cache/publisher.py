@@ -8,7 +8,6 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools import Logger, Tracer
-from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from edge_cache.publishing import BucketWriter, InvalidPath, fetch, invalid_paths, publish, within
@@ -24,13 +23,11 @@ def handler(event: dict[str, Any], _context: LambdaContext) -> dict[str, str]:
     if "validate" in event:
         return validate(event["validate"])
     timeout = float(os.environ.get("FETCH_TIMEOUT_S", "10"))
+    tls_name = os.environ.get("ORIGIN_TLS_NAME")  # with HTTPS: the name the load balancer's certificate covers
     result = publish(
         event["path"],
         origin_url=os.environ["ORIGIN_URL"],
-        # Cached for 5 minutes: the key is not rotated (a new one comes with a replaced secret, which
-        # rewrites the distribution's header in the same deploy).
-        publish_key=str(parameters.get_secret(os.environ["PUBLISH_KEY_SECRET_ARN"], max_age=300)),
-        fetcher=lambda url: within(timeout, lambda: fetch(url, timeout_s=timeout)),
+        fetcher=lambda url: within(timeout, lambda: fetch(url, timeout_s=timeout, tls_name=tls_name)),
         writer=_writer,
     )
     logger.info("published", extra=result)

@@ -1,12 +1,20 @@
 """Publish one page into the cache: fetch it from the web origin, store it under its cache key. The stored copy
 stays in place until the new one replaces it (S3 writes an object whole), so a failed publish changes nothing.
 
+The fetch goes to the web origin's internal load balancer inside its VPC, not through CloudFront: it needs no
+parameter to miss CloudFront's caches, no key to prove it is the publisher's, and never meets the web ACL. With
+HTTPS the load balancer's certificate is for a name of the user's (`tls_name`), not for the load balancer's own
+DNS name, so the fetch connects to the load balancer and checks the certificate against that name.
+
 Errors are named for the state machine: it retries RetryableOriginError (throttling, 5xx, network) with
 backoff and jitter and records every other failure as a failed path.
 """
 
 from __future__ import annotations
 
+import http.client
+import socket
+import ssl
 import threading
 import urllib.error
 import urllib.request
@@ -14,14 +22,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from edge_cache.keys import BYPASS_PARAM, cache_key, publish_token
+from edge_cache.keys import cache_key
 
 USER_AGENT = "edge-cache-publisher/1"
 _NOT_FOUND = (404, 410)
-# The web origin admits only CloudFront, so the publisher fetches through the distribution. A query parameter
-# unique to each fetch (BYPASS_PARAM) misses CloudFront's caches, and its value is signed with the publish key,
-# so the origin-request function sends the fetch straight to the web origin (which must ignore the parameter)
-# rather than to the copy in S3.
 
 
 class InvalidPath(Exception):
@@ -49,17 +53,48 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
         return None  # a redirect's target belongs under its own path, not this one
 
 
-_OPENER = urllib.request.build_opener(_NoRedirects)
+class _NamedTLSConnection(http.client.HTTPSConnection):
+    """Connects to `host` and checks its certificate against `tls_name` (SNI and host name check)."""
+
+    def __init__(self, host: str, *, tls_name: str, context: ssl.SSLContext, **kwargs: Any) -> None:
+        super().__init__(host, context=context, **kwargs)
+        self._tls_name = tls_name
+        self._tls_context = context
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._tls_context.wrap_socket(sock, server_hostname=self._tls_name)
 
 
-def fetch(url: str, *, timeout_s: float) -> Page:
-    """GET `url`; HTTP errors come back as a Page with their status, network failures raise."""
+class _NamedTLS(urllib.request.HTTPSHandler):
+    def __init__(self, tls_name: str, context: ssl.SSLContext) -> None:
+        super().__init__(context=context)
+        self._tls_name = tls_name
+        self._tls_context = context
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        def connection(host: str, **kwargs: Any) -> _NamedTLSConnection:
+            kwargs.pop("context", None)
+            return _NamedTLSConnection(host, tls_name=self._tls_name, context=self._tls_context, **kwargs)
+
+        return self.do_open(connection, req)
+
+
+def _opener(tls_name: str | None, context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    if tls_name is None:
+        return urllib.request.build_opener(_NoRedirects)
+    return urllib.request.build_opener(_NoRedirects, _NamedTLS(tls_name, context or ssl.create_default_context()))
+
+
+def fetch(url: str, *, timeout_s: float, tls_name: str | None = None, context: ssl.SSLContext | None = None) -> Page:
+    """GET `url`; HTTP errors come back as a Page with their status, network failures raise. With `tls_name`,
+    an https URL's certificate must be valid for that name (and the request's Host is that name)."""
     if not url.startswith(("https://", "http://")):
         raise ValueError(f"origin URLs are http(s) only, got {url[:50]!r}")
-    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity"}
+    headers = {"User-Agent": USER_AGENT, "Accept-Encoding": "identity", **({"Host": tls_name} if tls_name else {})}
     request = urllib.request.Request(url, headers=headers)  # noqa: S310 (scheme checked above)
     try:
-        with _OPENER.open(request, timeout=timeout_s) as response:
+        with _opener(tls_name, context).open(request, timeout=timeout_s) as response:
             return Page(
                 response.status,
                 response.read(),
@@ -68,7 +103,7 @@ def fetch(url: str, *, timeout_s: float) -> Page:
             )
     except urllib.error.HTTPError as error:
         return Page(error.code, b"", error.headers.get("Content-Type"), error.headers.get("Cache-Control"))
-    except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
+    except (urllib.error.URLError, TimeoutError, ConnectionError, ssl.SSLError) as error:
         raise RetryableOriginError(f"{url}: {error}") from error
 
 
@@ -90,10 +125,9 @@ class BucketWriter:
         )
 
 
-def page_url(origin_url: str, path: str, publish_key: str, nonce: str | None = None) -> str:
-    """The URL that reaches the web origin for `path`, past CloudFront's caches: a fresh value of the
-    publisher's parameter, signed for this path with the publish key (the edge function refuses any other)."""
-    return f"{origin_url.rstrip('/')}{path}?{BYPASS_PARAM}={publish_token(publish_key, path, nonce)}"
+def page_url(origin_url: str, path: str) -> str:
+    """The URL of `path` on the web origin (the load balancer inside the VPC)."""
+    return f"{origin_url.rstrip('/')}{path}"
 
 
 def invalid_paths(paths: Iterable[object]) -> list[str]:
@@ -123,14 +157,12 @@ def within(seconds: float, call: Callable[[], Page]) -> Page:
     return outcome[0]
 
 
-def publish(
-    path: str, *, origin_url: str, publish_key: str, fetcher: Callable[[str], Page], writer: BucketWriter
-) -> dict[str, str]:
+def publish(path: str, *, origin_url: str, fetcher: Callable[[str], Page], writer: BucketWriter) -> dict[str, str]:
     """Fetch `path` from the origin and store it; a 404/410 reports `not_found` so the caller deletes the copy."""
     key = cache_key(path) if isinstance(path, str) else None
     if key is None:
         raise InvalidPath(f"not a cacheable page path: {str(path)[:200]!r}")
-    page = fetcher(page_url(origin_url, path, publish_key))
+    page = fetcher(page_url(origin_url, path))
     if page.status in _NOT_FOUND:
         return {"path": path, "key": key, "result": "not_found"}
     if page.status == 429 or page.status >= 500:

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 
 from stacks.common.readiness.base import Check, Context, Finding
-from stacks.common.readiness.template import Network, Rule, StackTemplate, as_list, refs, render
+from stacks.common.readiness.template import Network, Rule, StackTemplate, as_list, refs, render, stack_outputs
 
 HTTPS = 443
 _ANYWHERE: Network = ipaddress.ip_network("0.0.0.0/0")
@@ -39,6 +39,8 @@ class Workload:
     public_ip: bool = False
     needs: dict[str, str] = field(default_factory=dict)  # service -> why
     endpoint_for: dict[str, str] = field(default_factory=dict)  # service -> endpoint it addresses by name
+    # Subnets and groups another stack owns, read through Fn::GetStackOutput: (stack name, output name) pairs.
+    imported: tuple[set[tuple[str, str]], set[tuple[str, str]]] = (set(), set())
 
 
 def _services_of_actions(actions: set[str], *, exclude: re.Pattern[str] | None = None) -> dict[str, str]:
@@ -109,6 +111,7 @@ def _vpc_workload(
     if not vpc or not vpc.get(subnets):
         return None
     workload = Workload(logical_id, kind, refs(vpc.get(subnets)), refs(vpc.get(groups)))
+    workload.imported = (stack_outputs(vpc.get(subnets)), stack_outputs(vpc.get(groups)))
     for role_id in _role_ids(stack, role):
         workload.needs.update(_services_of_actions(stack.allowed_actions(role_id), exclude=exclude))
     return workload
@@ -322,16 +325,41 @@ def _default_route_works(stack: StackTemplate, workload: Workload, table: str | 
     return False
 
 
+def _in_network_stack(context: Context, workload: Workload) -> tuple[StackTemplate, Workload] | None:
+    """The stack that owns the workload's subnets and groups, and the workload in its logical ids: its own stack,
+    or the one stack whose outputs it reads both from (its needs stay its own role's); None when they are split."""
+    subnets, groups = workload.imported
+    owners = {name for name, _ in subnets | groups}
+    if not owners:
+        return context.stack, workload
+    owner = next((s for s in context.stacks if s.stack_name in owners), None)
+    if owner is None or len(owners) > 1 or workload.subnets or workload.groups:
+        return None
+    mapped = Workload(
+        workload.logical_id,
+        workload.kind,
+        subnets={i for _, output in subnets for i in owner.output_refs(output)},
+        groups={i for _, output in groups for i in owner.output_refs(output)},
+        public_ip=workload.public_ip,
+        needs=workload.needs,
+    )
+    return owner, mapped
+
+
 def _reachability(context: Context, logical_id: str) -> list[Finding]:
-    workload = workloads(context.stack).get(logical_id)
-    if workload is None:
+    found = workloads(context.stack).get(logical_id)
+    if found is None:
         return []
-    unknown = [g for g in workload.groups if g not in context.stack.security_groups]
-    if unknown or not workload.groups:
-        return [Finding("groups", f"the {workload.kind}'s security groups are not in this stack; cannot verify")]
+    placed = _in_network_stack(context, found)
+    unverifiable = Finding("groups", f"the {found.kind}'s security groups are not in this stack; cannot verify")
+    if placed is None:
+        return [unverifiable]
+    stack, workload = placed
+    if not workload.groups or any(g not in stack.security_groups for g in workload.groups):
+        return [unverifiable]
     findings = []
     for service, why in sorted(workload.needs.items()):
-        reason = _unreachable_because(context.stack, workload, service)
+        reason = _unreachable_because(stack, workload, service)
         if reason:
             findings.append(Finding(service, f"the {workload.kind} needs {service} ({why}) but {reason}."))
     return findings

@@ -18,7 +18,17 @@ from aws_cdk import CfnResource, Stack, Stage
 from cdk_nag import IApplyRule, NagMessageLevel, NagPack, NagRuleCompliance
 from constructs import IConstruct
 
-from stacks.common.readiness import github_access, lifecycle, limits, network, policies, rendering, security
+from stacks.common.readiness import (
+    edge,
+    github_access,
+    lifecycle,
+    limits,
+    network,
+    policies,
+    rendering,
+    security,
+    snapstart,
+)
 from stacks.common.readiness.base import Check, Context, Finding
 from stacks.common.readiness.template import StackTemplate
 
@@ -136,7 +146,7 @@ class DeployReadinessChecks(NagPack):
 
 def all_checks() -> list[Check]:
     """Every rule of the pack, by class: reachability, replaced defaults, rendering, lifecycle, limits, security,
-    CI access."""
+    CI access, the CloudFront/origin seam, SnapStart."""
     return [
         *network.CHECKS,
         *policies.CHECKS,
@@ -145,4 +155,6 @@ def all_checks() -> list[Check]:
         *limits.CHECKS,
         *security.CHECKS,
         *github_access.CHECKS,
+        *edge.CHECKS,
+        *snapstart.CHECKS,
     ]

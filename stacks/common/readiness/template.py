@@ -129,6 +129,22 @@ _INGRESS_PEERS = ("CidrIp", "SourceSecurityGroupId", "SourcePrefixListId")
 _EGRESS_PEERS = ("CidrIp", "DestinationSecurityGroupId", "DestinationPrefixListId")
 
 
+def stack_outputs(value: Any) -> set[tuple[str, str]]:
+    """(stack name, output name) pairs that `value` reads through Fn::GetStackOutput (CDK's weak cross-stack
+    references)."""
+    found: set[tuple[str, str]] = set()
+    if isinstance(value, dict):
+        reference = value.get("Fn::GetStackOutput")
+        if isinstance(reference, dict) and isinstance(reference.get("StackName"), str):
+            found.add((reference["StackName"], str(reference.get("OutputName"))))
+        for item in value.values():
+            found |= stack_outputs(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= stack_outputs(item)
+    return found
+
+
 class StackTemplate:
     """One synthesized stack: its template, and where it goes."""
 
@@ -155,6 +171,10 @@ class StackTemplate:
             stage=stage,
             stack_name=stack_name,
         )
+
+    def output_refs(self, output_name: str) -> set[str]:
+        """Logical ids an output of this stack names (what another stack's Fn::GetStackOutput reads)."""
+        return refs(self.template.get("Outputs", {}).get(output_name, {}).get("Value"))
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:

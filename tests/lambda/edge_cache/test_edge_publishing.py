@@ -6,11 +6,9 @@ import time
 import urllib.request
 from typing import Any
 
-import boto3
 import pytest
 
-from edge_cache.keys import BYPASS_PARAM, cache_key
-from edge_cache.origin_request import handler as origin_request
+from edge_cache.keys import cache_key
 from edge_cache.publishing import (
     BucketWriter,
     InvalidPath,
@@ -23,17 +21,12 @@ from edge_cache.publishing import (
     publish,
     within,
 )
-from tests.support.cloudfront_events import PUBLISH_KEY, to_bucket
 from tests.support.servers import free_port
 
 
 def _publish(path: str, origin_url: str, s3: Any, bucket: str) -> dict[str, str]:
     return publish(
-        path,
-        origin_url=origin_url,
-        publish_key=PUBLISH_KEY,
-        fetcher=lambda url: fetch(url, timeout_s=2),
-        writer=BucketWriter(s3, bucket),
+        path, origin_url=origin_url, fetcher=lambda url: fetch(url, timeout_s=2), writer=BucketWriter(s3, bucket)
     )
 
 
@@ -82,12 +75,12 @@ def distribution_pages_prefix() -> str:
     return PAGES_PREFIX
 
 
-def test_each_fetch_goes_past_both_caches_to_the_web_origin(
+def test_each_fetch_asks_the_web_origin_for_the_plain_path_and_leaves_the_copy_in_place(
     origin_url: str, origin_requests: list[str], s3: Any, bucket: str
 ) -> None:
-    """The publisher fetches through CloudFront (the origin admits nothing else): a signed value of the
-    publisher's parameter, new for each fetch, misses CloudFront's caches, and the origin-request function sends
-    that request straight to the web origin, so the copy viewers are served stays in S3 meanwhile."""
+    """The publisher fetches from the load balancer inside the VPC, not through CloudFront: no query parameter to
+    miss CloudFront's caches, no token to prove it is the publisher, and the copy viewers are served stays in S3
+    until the new one replaces it."""
     _publish("/news/today", origin_url, s3, bucket)
     copies_during_fetch = []
 
@@ -95,16 +88,9 @@ def test_each_fetch_goes_past_both_caches_to_the_web_origin(
         copies_during_fetch.append(s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0))
         return fetch(url, timeout_s=2)
 
-    publish(
-        "/news/today", origin_url=origin_url, publish_key=PUBLISH_KEY, fetcher=fetcher, writer=BucketWriter(s3, bucket)
-    )
+    publish("/news/today", origin_url=origin_url, fetcher=fetcher, writer=BucketWriter(s3, bucket))
     assert copies_during_fetch == [1]
-    first, second = [p for p in origin_requests if p.startswith("/news/today?")][-2:]
-    assert first.startswith(f"/news/today?{BYPASS_PARAM}=") and first != second
-    for seen in (first, second):  # what the function decides for exactly those requests
-        uri, _, query = seen.partition("?")
-        routed = origin_request(to_bucket(uri, querystring=query), None)
-        assert set(routed["origin"]) == {"custom"}
+    assert origin_requests[-2:] == ["/news/today", "/news/today"]
 
 
 @pytest.mark.parametrize("answer", [Page(503, b"", None, None), Page(301, b"", None, None), TimeoutError("slow")])
@@ -119,11 +105,7 @@ def test_a_failed_publish_leaves_the_copy_viewers_have(s3: Any, bucket: str, ans
 
     with pytest.raises((RetryableOriginError, UnpublishableResponse, TimeoutError)):
         publish(
-            "/news/today",
-            origin_url="https://d111111abcdef8.cloudfront.net",
-            publish_key=PUBLISH_KEY,
-            fetcher=fetcher,
-            writer=writer,
+            "/news/today", origin_url="http://internal-web.eu-west-1.elb.amazonaws.com", fetcher=fetcher, writer=writer
         )
     stored = s3.get_object(Bucket=bucket, Key="pages/news/today")
     assert (stored["Body"].read(), stored["CacheControl"]) == (b"<h1>Yesterday</h1>", "max-age=60")
@@ -160,13 +142,7 @@ def test_hostile_paths_are_refused_before_any_request(s3: Any, bucket: str, path
         raise AssertionError(f"fetched {url}")
 
     with pytest.raises(InvalidPath):
-        publish(
-            path,
-            origin_url="http://127.0.0.1:1",
-            publish_key=PUBLISH_KEY,
-            fetcher=must_not_fetch,
-            writer=BucketWriter(s3, bucket),
-        )
+        publish(path, origin_url="http://127.0.0.1:1", fetcher=must_not_fetch, writer=BucketWriter(s3, bucket))
 
 
 def test_only_http_origins_are_fetched() -> None:
@@ -193,13 +169,9 @@ def test_the_task_handler_publishes_with_its_environment(
         invoked_function_arn: str = "arn:aws:lambda:eu-west-1:123456789012:function:publisher"
         aws_request_id: str = "req-1"
 
-    secrets = boto3.client("secretsmanager", region_name="eu-west-1", endpoint_url=s3_endpoint)
-    key_arn = secrets.create_secret(Name=f"publish-key-{bucket}", SecretString=PUBLISH_KEY)["ARN"]
     for key, value in {
         "ORIGIN_URL": origin_url,
         "CACHE_BUCKET": bucket,
-        "PUBLISH_KEY_SECRET_ARN": key_arn,
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER": s3_endpoint,
         "AWS_DEFAULT_REGION": "eu-west-1",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }.items():
@@ -212,9 +184,7 @@ def test_the_task_handler_publishes_with_its_environment(
         "key": "pages/news/today",
         "result": "stored",
     }
-    # The fetch it made carries a value the edge function accepts as the publisher's: signed with that key.
-    uri, _, query = [p for p in origin_requests if p.startswith("/news/today?")][-1].partition("?")
-    assert set(origin_request(to_bucket(uri, querystring=query), None)["origin"]) == {"custom"}
+    assert origin_requests[-1] == "/news/today"  # the plain path: nothing else to carry
     assert s3.head_object(Bucket=bucket, Key="pages/news/today")["ContentType"].startswith("text/html")
 
 
@@ -229,13 +199,7 @@ def test_a_fetch_cut_at_its_deadline_is_retryable_and_leaves_the_copy(s3: Any, b
 
     started = time.monotonic()
     with pytest.raises(RetryableOriginError, match=r"longer than 0\.2 s"):
-        publish(
-            "/news/today",
-            origin_url="https://d1.cloudfront.net",
-            publish_key=PUBLISH_KEY,
-            fetcher=lambda _: within(0.2, trickle),
-            writer=writer,
-        )
+        publish("/news/today", origin_url="http://10.0.8.10", fetcher=lambda _: within(0.2, trickle), writer=writer)
     assert time.monotonic() - started < 4
     assert s3.get_object(Bucket=bucket, Key="pages/news/today")["Body"].read() == b"<h1>Yesterday</h1>"
 
@@ -260,7 +224,125 @@ def test_a_request_with_one_wildcard_or_relative_path_is_refused_whole(monkeypat
             validate(empty)
 
 
-def test_the_fetch_url_carries_a_fresh_value_signed_for_its_path() -> None:
-    url = page_url("https://d1.cloudfront.net/", "/news/today", PUBLISH_KEY, nonce="n1")
-    assert url == f"https://d1.cloudfront.net/news/today?{BYPASS_PARAM}=n1." + url.rsplit(".", 1)[1]
-    assert page_url("https://x", "/news/today", PUBLISH_KEY) != page_url("https://x", "/news/today", PUBLISH_KEY)
+def test_the_fetch_url_is_the_origin_and_the_path() -> None:
+    assert page_url("https://internal-web.elb.amazonaws.com/", "/news/today") == (
+        "https://internal-web.elb.amazonaws.com/news/today"
+    )
+
+
+# --- HTTPS to the load balancer: its certificate is for the user's name, not for its own DNS name ----------
+
+TLS_NAME = "origin.example.test"
+
+
+def _usage(**granted: bool) -> Any:
+    from cryptography import x509
+
+    names = ("digital_signature", "content_commitment", "key_encipherment", "data_encipherment", "key_agreement")
+    names += ("key_cert_sign", "crl_sign", "encipher_only", "decipher_only")
+    return x509.KeyUsage(**{name: granted.get(name, False) for name in names})
+
+
+def _certificate_authority(tmp: Any) -> tuple[Any, Any]:
+    """A CA and a server certificate for TLS_NAME it signed, as files (PEM): the ALB's certificate stands in."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str) -> x509.Name:
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = (
+        x509.CertificateBuilder(name("test CA"), name("test CA"), ca_key.public_key(), x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_usage(key_cert_sign=True, crl_sign=True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    server = (
+        x509.CertificateBuilder(
+            issuer_name=ca.subject,
+            subject_name=name(TLS_NAME),
+            public_key=server_key.public_key(),
+            serial_number=x509.random_serial_number(),
+        )
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(TLS_NAME)]), critical=False)
+        .add_extension(_usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    ca_file, chain_file, key_file = tmp / "ca.pem", tmp / "server.pem", tmp / "server.key"
+    ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    chain_file.write_bytes(server.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        server_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return ca_file, (chain_file, key_file)
+
+
+@pytest.fixture(scope="module")
+def tls_origin(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """An HTTPS origin on 127.0.0.1 whose certificate covers TLS_NAME only; yields (url, CA file, Host headers)."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    ca_file, (chain_file, key_file) = _certificate_authority(tmp_path_factory.mktemp("tls"))
+    hosts: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hosts.append(self.headers.get("Host", ""))
+            body = b"<h1>Over TLS</h1>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(chain_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"https://127.0.0.1:{server.server_address[1]}", ca_file, hosts
+    server.shutdown()
+    server.server_close()
+
+
+def _trusting(ca_file: Any) -> Any:
+    import ssl
+
+    return ssl.create_default_context(cafile=str(ca_file))
+
+
+def test_https_fetches_check_the_certificate_against_the_origin_name(tls_origin: Any) -> None:
+    """The publisher connects to the load balancer's own DNS name (here 127.0.0.1), and the certificate must be
+    valid for the name the user gave (web.origin_domain_name), which is also the request's Host."""
+    url, ca_file, hosts = tls_origin
+    page = fetch(f"{url}/news/today", timeout_s=5, tls_name=TLS_NAME, context=_trusting(ca_file))
+    assert (page.status, page.body) == (200, b"<h1>Over TLS</h1>")
+    assert hosts[-1] == TLS_NAME
+
+
+def test_https_fetches_refuse_a_certificate_for_another_name(tls_origin: Any) -> None:
+    """The same load balancer, a name its certificate does not cover: refused, as a retryable error the state
+    machine records after its retries."""
+    url, ca_file, _ = tls_origin
+    with pytest.raises(RetryableOriginError, match=r"CERTIFICATE_VERIFY_FAILED"):
+        fetch(f"{url}/news/today", timeout_s=5, tls_name="other.example.test", context=_trusting(ca_file))

@@ -11,6 +11,7 @@ import pytest
 from aws_cdk.assertions import Capture, Match
 
 from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
+from stacks.chat.api import LIVE_ALIAS
 from stacks.chat.data import ROOM_POSITION_INDEX, ROOM_TIME_INDEX
 from stacks.common.python_function import POWERTOOLS_VERSION
 from stacks.common.readiness.rendering import SAMPLE_MESSAGES, substitute
@@ -394,10 +395,41 @@ def test_each_stage_names_its_api_so_alarms_do_not_mix_stages(synth: Synthesized
     assert names == {"sandbox": "sandbox-Chat-Comments", "prod": "prod-Chat-Comments"}
 
 
+def _live_alias(template: dict[str, Any]) -> tuple[str, str, str]:
+    """The API function, its one published version and the alias on that version, by logical id."""
+    function = _function_id(template, "chat_api.handler.handler")
+    versions = [
+        k
+        for k, v in resources_of_type(template, "AWS::Lambda::Version").items()
+        if v["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    aliases = [
+        k
+        for k, v in resources_of_type(template, "AWS::Lambda::Alias").items()
+        if v["Properties"]["FunctionName"] == {"Ref": function}
+    ]
+    assert len(versions) == 1 and len(aliases) == 1, (versions, aliases)
+    return function, versions[0], aliases[0]
+
+
 @pytest.mark.parametrize("stage", STAGES)
-def test_every_method_routes_to_the_api_function(synth: Synthesized, stage: str) -> None:
+def test_the_api_invokes_the_live_alias_of_the_version_the_deploy_published(synth: Synthesized, stage: str) -> None:
+    """Both stages: SnapStart applies to published versions and aliases of them, never to $LATEST
+    (https://docs.aws.amazon.com/lambda/latest/dg/snapstart.html), and the sandbox tests prod's wiring."""
     template = _template(synth, stage)
-    api_function = _function_id(template, "chat_api.handler.handler")
+    function, version, alias = _live_alias(template)
+    alias_props = template["Resources"][alias]["Properties"]
+    assert alias_props["Name"] == LIVE_ALIAS
+    assert alias_props["FunctionVersion"] == {"Fn::GetAtt": [version, "Version"]}
+    assert "ProvisionedConcurrencyConfig" not in alias_props  # SnapStart does not support it
+    # A version the alias has left goes with the deploy that replaces it (each would keep a cached snapshot).
+    assert (
+        template["Resources"][version]["DeletionPolicy"],
+        template["Resources"][version]["UpdateReplacePolicy"],
+    ) == (
+        "Delete",
+        "Delete",
+    )
     methods = [
         m["Properties"]
         for m in resources_of_type(template, "AWS::ApiGateway::Method").values()
@@ -406,7 +438,46 @@ def test_every_method_routes_to_the_api_function(synth: Synthesized, stage: str)
     assert len(methods) == 4
     for method in methods:
         assert method["Integration"]["Type"] == "AWS_PROXY"
-        assert api_function in str(method["Integration"]["Uri"])
+        uri = json.dumps(method["Integration"]["Uri"])
+        assert {"Ref": alias} in method["Integration"]["Uri"]["Fn::Join"][1] and function not in uri
+    permissions = resources_of_type(template, "AWS::Lambda::Permission").values()
+    invokers = [p["Properties"] for p in permissions if p["Properties"]["Principal"] == "apigateway.amazonaws.com"]
+    assert len(invokers) == 4 and all(p["FunctionName"] == {"Ref": alias} for p in invokers)
+
+
+@pytest.mark.parametrize(("stage", "snap_start"), [("sandbox", False), ("prod", True)])
+def test_snap_start_is_the_stage_setting_on_the_api_function_only(
+    synth: Synthesized, stage: str, snap_start: bool
+) -> None:
+    assert load_stage(stage).chat.snap_start is snap_start
+    template = _template(synth, stage)
+    function, _, _ = _live_alias(template)
+    settings = {
+        k: f["Properties"].get("SnapStart") for k, f in resources_of_type(template, "AWS::Lambda::Function").items()
+    }
+    assert settings.pop(function) == ({"ApplyOn": "PublishedVersions"} if snap_start else None)
+    assert set(settings.values()) == {None}  # the stream consumer runs on its event source mapping's $LATEST
+    props = template["Resources"][function]["Properties"]
+    assert (props["Runtime"], props["Architectures"]) == ("python3.13", ["arm64"])
+    assert "FileSystemConfigs" not in props and props.get("EphemeralStorage", {"Size": 512})["Size"] <= 512
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_the_api_function_alarms_count_every_version_and_alias(synth: Synthesized, stage: str) -> None:
+    """The FunctionName dimension alone aggregates all versions and aliases of a function
+    (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-metrics.html): the alarms see what the alias runs."""
+    template = _template(synth, stage)
+    function, _, _ = _live_alias(template)
+    watched = {
+        a["Properties"]["MetricName"]: a["Properties"]["Dimensions"]
+        for a in resources_of_type(template, "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("Namespace") == "AWS/Lambda"
+        and {"Name": "FunctionName", "Value": {"Ref": function}} in a["Properties"].get("Dimensions", [])
+    }
+    assert watched == {
+        "Errors": [{"Name": "FunctionName", "Value": {"Ref": function}}],
+        "Throttles": [{"Name": "FunctionName", "Value": {"Ref": function}}],
+    }
 
 
 @pytest.mark.parametrize(("stage", "waf"), [("sandbox", False), ("prod", True)])

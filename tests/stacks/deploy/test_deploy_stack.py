@@ -100,7 +100,7 @@ def test_deploy_role_may_only_assume_the_bootstrap_roles_of_the_stage(deploy_syn
     template = deploy_synth.templates["default"]
     role_id, role = _role(template, "AccessDeployRole")
     regions = deploy_synth.regions["default"]
-    assert regions == ["eu-west-1", "us-east-1"]  # the stage region and Lambda@Edge's
+    assert regions == ["eu-west-1"]  # the sandbox's stacks all live in its region (no Lambda@Edge, no web ACL)
     assert _assumable(template, role_id, SANDBOX_ACCOUNT) == sorted(
         f"{kind}@{region}" for kind in ("deploy", "file-publishing", "lookup") for region in regions
     )
@@ -123,8 +123,8 @@ def test_pull_requests_may_only_describe_and_get_the_templates_of_the_stage_stac
         for k in names
         if k.startswith("sandbox/")
     )
-    # Chat, Web, EdgeFunctions, Edge, PowerTuning (the variant builds it, -c power_tuning=true) and GitHubDeploy itself
-    assert stacks == expected and len(expected) == 6
+    # Chat, Web, Edge, PowerTuning (the variant builds it, -c power_tuning=true) and GitHubDeploy itself
+    assert stacks == expected and len(expected) == 5
     assert "ManagedPolicyArns" not in role["Properties"] and "Policies" not in role["Properties"]
 
 

@@ -65,7 +65,6 @@ INVALID = [
     ({"edge.waf_enabled": True, "edge.web_acl_arn": ACL}, "edge.waf_enabled", "cannot be combined with web_acl_arn"),
     ({"edge.waf_rate_limit_per_5min": 9}, "edge.waf_rate_limit_per_5min", "greater than or equal to 10"),
     ({"edge.minimum_tls_version": "TLSv1.1_2016"}, "edge.minimum_tls_version", "TLSv1.2_2021"),
-    ({"edge.origin_secret_rotation_days": 0}, "edge.origin_secret_rotation_days", "greater than or equal to 1"),
     ({"edge.aliases": ["news.example.com"]}, "edge.aliases", "aliases and certificate_arn go together"),
     ({"edge.certificate_arn": CERT}, "edge.aliases", "aliases and certificate_arn go together"),
     (
@@ -74,10 +73,10 @@ INVALID = [
         "'news..example.com' is not a DNS name",
     ),
     ({"edge.origin_shield_region": "europe"}, "edge.origin_shield_region", "should match pattern"),
-    ({"edge.edge_timeout_s": 31}, "edge.edge_timeout_s", "less than or equal to 30"),
-    ({"edge.edge_memory_mb": 64}, "edge.edge_memory_mb", "greater than or equal to 128"),
-    # The function reads nothing any more: an old override names the field it no longer knows.
+    # There is no edge function and no origin secret any more: an old override names the field it no longer knows.
     ({"edge.cache_lookup_timeout_ms": 1000}, "edge.cache_lookup_timeout_ms", "Extra inputs are not permitted"),
+    ({"edge.edge_memory_mb": 256}, "edge.edge_memory_mb", "Extra inputs are not permitted"),
+    ({"edge.origin_secret_rotation_days": 30}, "edge.origin_secret_rotation_days", "Extra inputs are not permitted"),
     ({"edge.publish_concurrency": 0}, "edge.publish_concurrency", "greater than or equal to 1"),
     ({"edge.publish_concurrency": 41}, "edge.publish_concurrency", "less than or equal to 40"),
     ({"edge.publish_max_paths": 3001}, "edge.publish_max_paths", "less than or equal to 3000"),
@@ -117,10 +116,10 @@ def test_optional_edge_features_validate_together() -> None:
     assert config.origin_shield_region is None
 
 
-def test_prod_creates_a_web_acl_and_rotates_the_origin_secret_and_sandbox_does_neither() -> None:
+def test_prod_creates_a_web_acl_and_sandbox_does_not() -> None:
     sandbox, prod = load_stage("sandbox").edge, load_stage("prod").edge
-    assert (prod.waf_enabled, prod.web_acl_arn, prod.origin_secret_rotation_days) == (True, None, 30)
-    assert (sandbox.waf_enabled, sandbox.origin_secret_rotation_days) == (False, None)
+    assert (prod.waf_enabled, prod.web_acl_arn) == (True, None)
+    assert (sandbox.waf_enabled, sandbox.web_acl_arn) == (False, None)
 
 
 def test_stage_defaults_keep_more_in_prod() -> None:

@@ -1,6 +1,6 @@
 """Fine-grained assertions on the edge cache stacks: how pages reach viewers (an origin group, S3 through OAC
-then the web origin, with the origin-request function on every page behaviour), where the function runs and
-what it may do, what protects the cache bucket, and how the publisher retries and records failures."""
+then the web service's VPC origin, no function on the way), that no secret and no Lambda@Edge function is left,
+what protects the cache bucket, and how the publisher fetches inside the VPC, retries and records failures."""
 
 from __future__ import annotations
 
@@ -9,28 +9,28 @@ from typing import Any
 
 import pytest
 
-from edge_cache import keys, origin_request
+from edge_cache import keys
+from stacks.app_builder import EDGE_US_EAST_1_ID, stack_ids
 from stacks.common.readiness.template import refs
 from stacks.config import load_stage
 from stacks.edge import buckets, distribution
-from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, BYPASS_PARAM, RETRYABLE_ERRORS
+from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, RETRYABLE_ERRORS
 from tests.support.iam import actions_on, role_of_function, statements_of_role, tls_only_policy
 from tests.support.synth import Synthesized, resources_of_type
-from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL
+from tests.support.variants import EDGE_CERTIFICATE, EDGE_WEB_ACL, WEB_ORIGIN_NAME
 
 STAGES = ("sandbox", "prod")
 CACHE, LOGS = "StorageCacheEC0123D0", "StorageAccessLogs96FB524C"
-ORIGIN_SECRET = "OriginAccessSecretFB2E162C"  # in the Web stack
-VERIFY_HEADER = "x-origin-verify"
-EDGE_HANDLER = "edge_cache.origin_request.handler"
+ALB = "LoadBalancerAlb240B1141"  # in the Web stack
+FETCHERS = "LoadBalancerFetchers8697F7C5"  # in the Web stack: the security group the load balancer admits
 
 
 def _edge(synth: Synthesized, stage: str) -> dict[str, Any]:
     return synth.templates[f"{stage}/Edge"]
 
 
-def _functions(synth: Synthesized, stage: str) -> dict[str, Any]:
-    return synth.templates[f"{stage}/EdgeFunctions"]
+def _us_east_1(synth: Synthesized, stage: str) -> dict[str, Any]:
+    return synth.templates[f"{stage}/{EDGE_US_EAST_1_ID}"]
 
 
 def _one(template: dict[str, Any], resource_type: str) -> tuple[str, dict[str, Any]]:
@@ -49,106 +49,68 @@ def _definition(synth: Synthesized, stage: str) -> dict[str, Any]:
     return json.loads("".join(p if isinstance(p, str) else "<token>" for p in parts))  # type: ignore[no-any-return]
 
 
-# The edge function: us-east-1, no environment, numbered version, edgelambda trust.
+def _web_output(synth: Synthesized, stage: str, logical_id: str, kind: str = "Ref", attribute: str = "") -> Any:
+    """The weak cross-stack reference (Fn::GetStackOutput) CDK writes for a Ref/GetAtt of a Web stack resource."""
+    outputs = synth.templates[f"{stage}/Web"]["Outputs"]
+    (name,) = [n for n in outputs if n.startswith(f"PublishOutput{kind}{logical_id}{attribute}")]
+    return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
+
+
+# No function and no secret: what the VPC origin design took out.
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_function_lives_in_us_east_1_and_nowhere_else(synth: Synthesized, stage: str) -> None:
-    assert synth.regions[f"{stage}/EdgeFunctions"] == "us-east-1"
-    assert synth.regions[f"{stage}/Edge"] == load_stage(stage).region
-    functions = resources_of_type(_edge(synth, stage), "AWS::Lambda::Function").values()
-    handlers = [f["Properties"].get("Handler") for f in functions]
-    assert EDGE_HANDLER not in handlers
-    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    assert function["Properties"]["Handler"] == EDGE_HANDLER
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_function_has_no_environment_layers_or_arm(synth: Synthesized, stage: str) -> None:
-    config = load_stage(stage).edge
-    _, function = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    props = function["Properties"]
-    assert "Environment" not in props and "Layers" not in props
-    assert props["Architectures"] == ["x86_64"]
-    assert props["Runtime"] == "python3.13"
-    assert (props["MemorySize"], props["Timeout"]) == (config.edge_memory_mb, config.edge_timeout_s)
-    assert props["MemorySize"] == 128  # make tune's pick (bench/tune.py); origin-facing, so up to 10,240 allowed
-    assert props["Timeout"] <= 30
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_numbered_version_is_associated_as_origin_request(synth: Synthesized, stage: str) -> None:
-    functions = _functions(synth, stage)
-    version_id, version = _one(functions, "AWS::Lambda::Version")
-    function_id, _ = _one(functions, "AWS::Lambda::Function")
-    assert version["Properties"]["FunctionName"] == {"Ref": function_id}
-    # The version's ARN is published in us-east-1 and read back by the edge stack at deploy time.
-    (parameter,) = [
-        p
-        for p in resources_of_type(functions, "AWS::SSM::Parameter").values()
-        if p["Properties"]["Value"] == {"Ref": version_id}
-    ]
-    assert parameter["Properties"]["Value"] == {"Ref": version_id}
-    reader_id, reader = _one(_edge(synth, stage), "Custom::CrossRegionStringParameterReader")
-    assert reader["Properties"]["Region"] == "us-east-1"
-    assert reader["Properties"]["ParameterName"] == parameter["Properties"]["Name"]
-    expected = [{"EventType": "origin-request", "LambdaFunctionARN": {"Fn::GetAtt": [reader_id, "FunctionArn"]}}]
+def test_no_page_is_handled_by_a_lambda_at_edge_function(synth: Synthesized, stage: str) -> None:
+    """VPC origins do not support origin-request or origin-response Lambda@Edge triggers (Restrict access with
+    VPC origins, CloudFront Developer Guide): no behaviour has one, and no stack of the stage holds a function
+    that edgelambda.amazonaws.com may run."""
     config = _distribution(synth, stage)
-    page_behaviors = [config["DefaultCacheBehavior"]] + [
-        b for b in config["CacheBehaviors"] if b["PathPattern"] != load_stage(stage).edge.assets_path_pattern
-    ]
-    assert len(page_behaviors) == 1 + len(load_stage(stage).edge.behaviors)
-    for behavior in page_behaviors:
-        assert behavior["LambdaFunctionAssociations"] == expected
+    for behavior in [config["DefaultCacheBehavior"], *config["CacheBehaviors"]]:
+        assert "LambdaFunctionAssociations" not in behavior and "FunctionAssociations" not in behavior
+    for stack in stack_ids(load_stage(stage)):
+        assert "edgelambda.amazonaws.com" not in json.dumps(synth.templates[f"{stage}/{stack}"]), stack
+
+
+def test_the_us_east_1_stack_exists_for_the_web_acl_only(synth: Synthesized) -> None:
+    """Prod's web ACL must be created in us-east-1; sandbox has none, so it has no us-east-1 stack at all."""
+    assert f"sandbox/{EDGE_US_EAST_1_ID}" not in synth.templates
+    assert EDGE_US_EAST_1_ID not in stack_ids(load_stage("sandbox"))
+    assert synth.regions[f"prod/{EDGE_US_EAST_1_ID}"] == "us-east-1"
+    kinds = {r["Type"] for r in _us_east_1(synth, "prod")["Resources"].values()} - {"AWS::CDK::Metadata"}
+    assert kinds == {"AWS::WAFv2::WebACL", "AWS::SSM::Parameter"}
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_function_and_versions_are_retained_for_make_destroy_to_delete(synth: Synthesized, stage: str) -> None:
-    # CloudFormation cannot delete them while CloudFront holds replicas; tools/cdk_stage deletes them later.
-    template = _functions(synth, stage)
-    replicated = {
-        **resources_of_type(template, "AWS::Lambda::Function"),
-        **resources_of_type(template, "AWS::Lambda::Version"),
-    }
-    assert len(replicated) == 2
-    for resource in replicated.values():
-        assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
-    others = {k: r for k, r in template["Resources"].items() if k not in replicated}
-    assert not [k for k, r in others.items() if r.get("DeletionPolicy") == "Retain"]
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_edge_role_is_trusted_by_edgelambda_and_may_only_write_its_logs(synth: Synthesized, stage: str) -> None:
-    """The function reads nothing (CloudFront reads S3): its role grants log writes and nothing else."""
-    functions = _functions(synth, stage)
-    (role_id,) = [
-        k
-        for k, r in resources_of_type(functions, "AWS::IAM::Role").items()
-        if "edgelambda.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
-    ]
-    role = functions["Resources"][role_id]
-    principals = role["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"]
-    assert set(principals) == {"edgelambda.amazonaws.com", "lambda.amazonaws.com"}
-    assert "ManagedPolicyArns" not in role["Properties"]
-    actions = {a for s in statements_of_role(functions, role_id) for a in _listed(s["Action"])}
-    assert actions == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"}
-
-
-def _listed(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
+def test_no_secret_is_left_to_hand_to_cloudfront(synth: Synthesized, stage: str) -> None:
+    """No origin secret, no publish key, no rotation: nothing a reader of the distribution's configuration
+    (cloudfront:GetDistributionConfig returns origin custom headers) or of the listener
+    (elasticloadbalancing:DescribeRules returns rule conditions) could learn."""
+    edge = _edge(synth, stage)
+    assert resources_of_type(edge, "AWS::SecretsManager::Secret") == {}
+    assert resources_of_type(edge, "AWS::SecretsManager::RotationSchedule") == {}
+    for origin in _distribution(synth, stage)["Origins"]:
+        assert "OriginCustomHeaders" not in origin, origin["Id"]
+    for rule in resources_of_type(
+        synth.templates[f"{stage}/Web"], "AWS::ElasticLoadBalancingV2::ListenerRule"
+    ).values():
+        assert "{{resolve:" not in json.dumps(rule["Properties"]["Conditions"])
 
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_replaced_origin_changes_the_edge_template(synth: Synthesized, stage: str) -> None:
     """Fn::GetStackOutput is resolved when the consuming stack is created or updated, and an unchanged template
-    does not update: the origin's revision (what would replace the load balancer or its rule) is in the template."""
+    does not update: the origin's revision (what would replace the load balancer) is in the template, in the
+    distribution's comment and in the VPC origin's logical id (a VPC origin in use cannot be updated, so a
+    replaced load balancer gets a new one)."""
     revision = synth.facts["origin_revisions"][f"{stage}/Web"]  # the Web stack's origin, as the builder made it
     template = _edge(synth, stage)
     assert '"Fn::GetStackOutput"' in json.dumps(template)  # the Web stack's values arrive this way
     assert _distribution(synth, stage)["Comment"].endswith(f"(origin {revision})")
+    (vpc_origin_id,) = resources_of_type(template, "AWS::CloudFront::VpcOrigin")
+    assert vpc_origin_id.startswith(f"CdnWeb{revision}")
 
 
-# Pages: the cache bucket first, the web origin behind it, the function on every page behaviour.
+# Pages: the cache bucket first, the web origin behind it.
 
 
 def _page_behaviors(synth: Synthesized, stage: str) -> list[dict[str, Any]]:
@@ -183,9 +145,9 @@ def test_pages_come_from_the_cache_bucket_then_the_web_origin(synth: Synthesized
         assert behavior["AllowedMethods"] == ["GET", "HEAD", "OPTIONS"]  # origin groups fail over for these only
     primary, fallback = _group_members(synth, stage)
     assert primary["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
-    assert "OriginAccessControlId" in primary and "CustomOriginConfig" in fallback
+    assert "OriginAccessControlId" in primary and "VpcOriginConfig" in fallback
     # A page missing from S3 (403: CloudFront may not list the bucket), S3 errors and its 503 Slow Down go to the
-    # web origin; a 404, which only the web origin answers, is not asked twice.
+    # web origin; a 404 from S3 cannot happen (no s3:ListBucket).
     codes = group["FailoverCriteria"]["StatusCodes"]
     assert codes["Items"] == list(distribution.FAILOVER_STATUS_CODES) == [403, 500, 502, 503, 504]
 
@@ -200,103 +162,47 @@ def test_cloudfront_reads_the_keys_the_publisher_writes(synth: Synthesized, stag
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_page_is_its_path_and_origins_get_nothing_else(synth: Synthesized, stage: str) -> None:
-    assert BYPASS_PARAM == keys.BYPASS_PARAM  # the parameter the function lets through to S3
     template = _edge(synth, stage)
     for behavior in _page_behaviors(synth, stage):
         assert "OriginRequestPolicyId" not in behavior  # S3 and the web origin see the cache key only
         policy = template["Resources"][behavior["CachePolicyId"]["Ref"]]["Properties"]["CachePolicyConfig"]
         key = policy["ParametersInCacheKeyAndForwardedToOrigin"]
-        # Only the publisher's own parameter, which makes its fetches miss every cache.
-        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "whitelist", "QueryStrings": [BYPASS_PARAM]}
+        # No query string at all: the publisher needs none (it fetches inside the VPC), and tracking parameters
+        # would multiply the copies.
+        assert key["QueryStringsConfig"] == {"QueryStringBehavior": "none"}
         assert key["HeadersConfig"] == {"HeaderBehavior": "none"}
         assert key["CookiesConfig"] == {"CookieBehavior": "none"}
 
 
-def _verify(synth: Synthesized, stage: str) -> dict[str, Any]:
-    """The secret the web origin's listener requires: a dynamic reference to the Web stack's secret, resolved by
-    CloudFormation at deploy time, so the value is in no template."""
-    return {
-        "Fn::Join": ["", ["{{resolve:secretsmanager:", _web_output(synth, stage, ORIGIN_SECRET), ":SecretString:::}}"]]
-    }
-
-
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_web_origin_is_this_apps_load_balancer_with_its_secret_only(synth: Synthesized, stage: str) -> None:
-    config = load_stage(stage)
+def test_the_web_origin_is_a_vpc_origin_on_this_apps_internal_load_balancer(synth: Synthesized, stage: str) -> None:
+    """No public listener and no header: CloudFront reaches the load balancer through a VPC origin (HTTP inside
+    AWS's network in both shipped stages, which set no certificate; the 'tuned' variant below: HTTPS)."""
+    template = _edge(synth, stage)
     _, web = _group_members(synth, stage)
-    reference = web["DomainName"]["Fn::GetStackOutput"]  # a weak cross-stack reference (see cdk.json)
-    assert reference["StackName"] == f"{stage}-Web" and "LoadBalancer" in reference["OutputName"]
-    protocol = "https-only" if config.web.https else "http-only"
-    assert web["CustomOriginConfig"] == {
-        "OriginProtocolPolicy": protocol,
-        "OriginSSLProtocols": list(origin_request.WEB_SSL_PROTOCOLS),
-        # The timeouts the function repeats when it sends a request there itself.
-        "OriginReadTimeout": origin_request.WEB_READ_TIMEOUT_S,
-        "OriginKeepaliveTimeout": origin_request.WEB_KEEPALIVE_TIMEOUT_S,
+    vpc_origin_id, vpc_origin = _one(template, "AWS::CloudFront::VpcOrigin")
+    assert web["VpcOriginConfig"] == {
+        "VpcOriginId": {"Fn::GetAtt": [vpc_origin_id, "Id"]},
+        "OriginReadTimeout": distribution.WEB_READ_TIMEOUT_S,
+        "OriginKeepaliveTimeout": distribution.WEB_KEEPALIVE_TIMEOUT_S,
     }
-    assert _headers(web) == {
-        VERIFY_HEADER: _verify(synth, stage),
-        distribution.PUBLISH_KEY_HEADER: _publish_key(synth, stage),
-    }
+    assert web["DomainName"] == _web_output(synth, stage, ALB, "FnGetAtt", "DNSName")
+    endpoint = vpc_origin["Properties"]["VpcOriginEndpointConfig"]
+    assert endpoint["Arn"] == _web_output(synth, stage, ALB)
+    assert (endpoint["OriginProtocolPolicy"], endpoint["OriginSSLProtocols"]) == ("http-only", ["TLSv1.2"])
+    assert "CustomOriginConfig" not in web and "OriginCustomHeaders" not in web
 
 
-def _publish_key(synth: Synthesized, stage: str) -> Any:
-    """The publish key as a dynamic reference to the Edge stack's own secret (resolved at deploy)."""
-    (secret_id,) = [
-        k
-        for k, r in resources_of_type(_edge(synth, stage), "AWS::SecretsManager::Secret").items()
-        if "signs its fetches" in r["Properties"]["Description"]
-    ]
-    return {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret_id}, ":SecretString:::}}"]]}
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_the_bucket_origin_carries_the_web_origin_for_the_function(synth: Synthesized, stage: str) -> None:
-    """Lambda@Edge has no environment: the function reads where the web origin is from these headers (and
-    removes them, tests/lambda/edge_cache/test_edge_origin_request.py)."""
-    primary, web = _group_members(synth, stage)
-    assert _headers(primary) == {
-        distribution.WEB_DOMAIN_HEADER: web["DomainName"],
-        distribution.WEB_PROTOCOL_HEADER: "https" if load_stage(stage).web.https else "http",
-        # The secret's rotation rewrites every origin that carries the header (lambda/origin_secret).
-        VERIFY_HEADER: _verify(synth, stage),
-        distribution.PUBLISH_KEY_HEADER: _publish_key(synth, stage),
-    }
-    assert set(origin_request.CONFIG_HEADERS) == {
-        distribution.WEB_DOMAIN_HEADER,
-        distribution.WEB_PROTOCOL_HEADER,
-        distribution.PUBLISH_KEY_HEADER,
-    }
-    assert all(name.startswith(origin_request.CONFIG_PREFIX) for name in origin_request.CONFIG_HEADERS)
-    assert not VERIFY_HEADER.startswith(origin_request.CONFIG_PREFIX)  # it travels on to the web origin
-
-
-@pytest.mark.parametrize("stage", STAGES)
-def test_no_origin_carries_a_header_cloudfront_refuses(synth: Synthesized, stage: str) -> None:
-    """CloudFront refuses custom origin headers named X-Amz-*, X-Edge-* and a fixed list (Developer Guide,
-    "Custom headers that CloudFront can't add to origin requests"): the distribution would not deploy."""
-    refused = {"cache-control", "connection", "content-length", "cookie", "host", "via", "x-real-ip", "range"}
-    for origin in _distribution(synth, stage)["Origins"]:
-        for name in _headers(origin):
-            assert not name.lower().startswith(("x-amz-", "x-edge-")) and name.lower() not in refused, name
-
-
-def _web_output(synth: Synthesized, stage: str, logical_id: str) -> dict[str, Any]:
-    """The weak cross-stack reference (Fn::GetStackOutput) CDK writes for a Ref to a Web stack resource."""
-    outputs = synth.templates[f"{stage}/Web"]["Outputs"]
-    (name,) = [n for n in outputs if n.startswith(f"PublishOutputRef{logical_id}")]
-    return {"Fn::GetStackOutput": {"StackName": f"{stage}-Web", "Region": "eu-west-1", "OutputName": name}}
-
-
-def test_origin_shield_covers_both_page_origins_in_prod_outside_the_stage_region(synth: Synthesized) -> None:
-    """The function runs in the shield's region, whose Lambda concurrency it shares with the account's functions
-    there: prod keeps it out of the stage region, where the chat API runs (bench/capacity.py)."""
+def test_origin_shield_covers_both_page_origins_in_prod_in_their_region(synth: Synthesized) -> None:
+    """One cache in front of both origins (bench/capacity.py: without it every regional cache fills on its own),
+    in the Region with the lowest latency to them, their own: no function runs on a fill, so no Lambda concurrency
+    pushes it elsewhere."""
 
     def shields(stage: str) -> list[Any]:
         return [origin.get("OriginShield") for origin in _group_members(synth, stage)]
 
     region = load_stage("prod").edge.origin_shield_region
-    assert region is not None and region != load_stage("prod").region
+    assert region == load_stage("prod").region
     assert shields("prod") == [{"Enabled": True, "OriginShieldRegion": region}] * 2
     assert all(shield in (None, {"Enabled": False}) for shield in shields("sandbox"))
 
@@ -362,7 +268,7 @@ def test_only_cloudfront_through_oac_reads_the_bucket_by_policy(synth: Synthesiz
     oac_id, oac = _one(template, "AWS::CloudFront::OriginAccessControl")
     assert oac["Properties"]["OriginAccessControlConfig"]["SigningBehavior"] == "always"
     assert oac["Properties"]["OriginAccessControlConfig"]["OriginAccessControlOriginType"] == "s3"
-    s3_origins = [o for o in _distribution(synth, stage)["Origins"] if "CustomOriginConfig" not in o]
+    s3_origins = [o for o in _distribution(synth, stage)["Origins"] if "S3OriginConfig" in o]
     assert len(s3_origins) == 2  # pages (under /pages) and assets, through the one OAC
     for s3_origin in s3_origins:
         assert s3_origin["DomainName"] == {"Fn::GetAtt": [CACHE, "RegionalDomainName"]}
@@ -432,10 +338,10 @@ def _checkov_skips(resource: dict[str, Any]) -> set[str]:
 
 
 def test_prod_creates_a_cloudfront_web_acl_in_us_east_1_with_managed_rules_and_a_rate_limit(synth: Synthesized) -> None:
-    functions, edge = _functions(synth, "prod"), _edge(synth, "prod")
+    functions, edge = _us_east_1(synth, "prod"), _edge(synth, "prod")
     acl_id, acl = _one(functions, "AWS::WAFv2::WebACL")
     props = acl["Properties"]
-    assert props["Scope"] == "CLOUDFRONT" and synth.regions["prod/EdgeFunctions"] == "us-east-1"
+    assert props["Scope"] == "CLOUDFRONT" and synth.regions[f"prod/{EDGE_US_EAST_1_ID}"] == "us-east-1"
     assert props["DefaultAction"] == {"Allow": {}}
     rules = {r["Name"]: r for r in props["Rules"]}
     for group in ("AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"):
@@ -460,7 +366,7 @@ def test_prod_creates_a_cloudfront_web_acl_in_us_east_1_with_managed_rules_and_a
 
 
 def test_sandbox_has_no_web_acl_and_says_why(synth: Synthesized) -> None:
-    assert resources_of_type(_functions(synth, "sandbox"), "AWS::WAFv2::WebACL") == {}
+    assert f"sandbox/{EDGE_US_EAST_1_ID}" not in synth.templates
     assert "WebACLId" not in _distribution(synth, "sandbox")
     _, distribution = _one(_edge(synth, "sandbox"), "AWS::CloudFront::Distribution")
     assert {"CKV_AWS_68", "CKV_AWS_174"} <= _checkov_skips(distribution)
@@ -468,44 +374,24 @@ def test_sandbox_has_no_web_acl_and_says_why(synth: Synthesized) -> None:
     assert "CKV_AWS_68" not in _checkov_skips(distribution)  # prod has its web ACL: nothing to skip
 
 
-def test_prod_rotates_the_origin_secret_without_rewriting_the_distribution_at_deploy(synth: Synthesized) -> None:
-    edge = _edge(synth, "prod")
-    _, schedule = _one(edge, "AWS::SecretsManager::RotationSchedule")
-    props = schedule["Properties"]
-    assert props["SecretId"] == _web_output(synth, "prod", ORIGIN_SECRET)
-    assert props["RotationRules"] == {"ScheduleExpression": "rate(30 days)"}
-    assert props["RotateImmediatelyOnUpdate"] is False
-    function_id = props["RotationLambdaARN"]["Fn::GetAtt"][0]
-    function = edge["Resources"][function_id]["Properties"]
-    assert function["Handler"] == "origin_secret.handler.handler"
-    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
-    env = function["Environment"]["Variables"]
-    assert env["HEADER_NAME"] == VERIFY_HEADER and env["DISTRIBUTION_ID"] == {"Ref": distribution_id}
-    assert env["LISTENER_RULE_ARN"] == _web_output(synth, "prod", "LoadBalancerFromCloudFront")
-    # It may change this distribution and this listener rule, nothing else.
-    statements = statements_of_role(edge, role_of_function(edge, function_id))
-    assert actions_on(statements, distribution_id) == {
-        "cloudfront:GetDistributionConfig",
-        "cloudfront:UpdateDistribution",
-    }
-    (modify,) = [s for s in statements if s["Action"] == "elasticloadbalancing:ModifyRule"]
-    assert modify["Resource"] == env["LISTENER_RULE_ARN"]
-    assert resources_of_type(_edge(synth, "sandbox"), "AWS::SecretsManager::RotationSchedule") == {}
-
-
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_publisher_fetches_through_the_distribution(synth: Synthesized, stage: str) -> None:
-    """The web origin admits only CloudFront, so the publisher goes through it (past both caches)."""
-    edge = _edge(synth, stage)
-    distribution_id, _ = _one(edge, "AWS::CloudFront::Distribution")
+def test_the_publisher_fetches_from_the_load_balancer_inside_the_vpc(synth: Synthesized, stage: str) -> None:
+    """Not through CloudFront: no parameter, no key, no web ACL. It runs in the web service's private subnets
+    with the security group the load balancer admits."""
+    edge, web = _edge(synth, stage), synth.templates[f"{stage}/Web"]
     (fetcher,) = [
         f["Properties"]
         for f in resources_of_type(edge, "AWS::Lambda::Function").values()
         if f["Properties"].get("Handler") == "edge_cache.publisher.handler"
     ]
-    assert fetcher["Environment"]["Variables"]["ORIGIN_URL"] == {
-        "Fn::Join": ["", ["https://", {"Fn::GetAtt": [distribution_id, "DomainName"]}]]
+    variables = fetcher["Environment"]["Variables"]
+    assert variables["ORIGIN_URL"] == {
+        "Fn::Join": ["", ["http://", _web_output(synth, stage, ALB, "FnGetAtt", "DNSName")]]
     }
+    assert "ORIGIN_TLS_NAME" not in variables  # no certificate in the shipped stages
+    assert fetcher["VpcConfig"]["SecurityGroupIds"] == [_web_output(synth, stage, FETCHERS, "FnGetAtt", "GroupId")]
+    app_subnets = {k for k, r in resources_of_type(web, "AWS::EC2::Subnet").items() if "AppSubnet" in k}
+    assert fetcher["VpcConfig"]["SubnetIds"] == [_web_output(synth, stage, s) for s in sorted(app_subnets)]
     assert (fetcher["MemorySize"], fetcher["Architectures"]) == (1024, ["arm64"])  # make tune's pick (bench/tune.py)
 
 
@@ -523,23 +409,12 @@ def test_security_headers_are_set_on_every_response(synth: Synthesized, stage: s
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_edge_log_groups_have_retention_in_the_regions_we_can_name(synth: Synthesized, stage: str) -> None:
-    days = load_stage(stage).edge.log_retention_days
-    function_id, _ = _one(_functions(synth, stage), "AWS::Lambda::Function")
-    names = {
-        json.dumps(g["Properties"]["LogGroupName"]): g["Properties"]["RetentionInDays"]
-        for g in resources_of_type(_functions(synth, stage), "AWS::Logs::LogGroup").values()
-    }
-    assert names == {
-        json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": function_id}]]}): days,
-        json.dumps({"Fn::Join": ["", ["/aws/lambda/us-east-1.", {"Ref": function_id}]]}): days,
-    }
-    regional = [
-        g
-        for g in resources_of_type(_edge(synth, stage), "AWS::Logs::LogGroup").values()
-        if "/aws/lambda/us-east-1." in json.dumps(g["Properties"].get("LogGroupName", ""))
-    ]
-    assert len(regional) == 1 and regional[0]["Properties"]["RetentionInDays"] == days
+def test_no_stack_keeps_a_log_group_for_lambda_at_edge_replicas(synth: Synthesized, stage: str) -> None:
+    """With no Lambda@Edge function there are no replicas, so no /aws/lambda/us-east-1.<name> group to keep in a
+    region they might run in (the EdgeLogsWhereFunctionRuns rule checks them where there are)."""
+    for stack in stack_ids(load_stage(stage)):
+        for group in resources_of_type(synth.templates[f"{stage}/{stack}"], "AWS::Logs::LogGroup").values():
+            assert "/aws/lambda/us-east-1." not in json.dumps(group["Properties"].get("LogGroupName", "")), stack
 
 
 # The publisher.
@@ -684,8 +559,8 @@ def test_publisher_writes_and_deletes_pages_only(synth: Synthesized, stage: str)
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_the_fetcher_writes_pages_and_reads_the_publish_key_only(synth: Synthesized, stage: str) -> None:
-    """It takes no copy out of the bucket any more (its signed fetch goes straight to the web origin)."""
+def test_the_fetcher_writes_pages_and_reads_nothing_secret(synth: Synthesized, stage: str) -> None:
+    """Pages under pages/ and the network interfaces Lambda attaches in the VPC: nothing else."""
     template = _edge(synth, stage)
     (function_id,) = [
         k
@@ -701,12 +576,13 @@ def test_the_fetcher_writes_pages_and_reads_the_publish_key_only(synth: Synthesi
         "s3:PutObjectVersionTagging",
         "s3:Abort*",
     }
-    env = resources_of_type(template, "AWS::Lambda::Function")[function_id]["Properties"]["Environment"]["Variables"]
-    secret = env["PUBLISH_KEY_SECRET_ARN"]["Ref"]
-    assert actions_on(statements, secret) == {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+    assert not [s for s in statements if "secretsmanager" in json.dumps(s["Action"])]
+    role = template["Resources"][role_of_function(template, function_id)]["Properties"]
+    assert json.dumps(role["ManagedPolicyArns"]).count("arn:") == 1
+    assert "service-role/AWSLambdaENIManagementAccess" in json.dumps(role["ManagedPolicyArns"])
 
 
-# Optional features (WAF, certificate and aliases, no origin shield): the 'tuned' variant stage.
+# Optional features (WAF, certificate and aliases, no origin shield, HTTPS to the load balancer): 'tuned'.
 
 
 def test_waf_certificate_and_aliases_come_from_config(variants: Synthesized) -> None:
@@ -720,7 +596,28 @@ def test_waf_certificate_and_aliases_come_from_config(variants: Synthesized) -> 
         "SslSupportMethod": "sni-only",
     }
     assert _checkov_skips(dist) & {"CKV_AWS_68", "CKV_AWS_174"} == set()
-    (web,) = [o for o in config["Origins"] if "CustomOriginConfig" in o]
+    (web,) = [o for o in config["Origins"] if "VpcOriginConfig" in o]
     assert "OriginShield" not in web or web["OriginShield"] == {"Enabled": False}
-    # The stage's web service serves HTTPS there, so CloudFront reaches it over HTTPS only.
-    assert web["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
+
+
+def test_with_a_certificate_cloudfront_and_the_publisher_speak_https_checked_against_its_name(
+    variants: Synthesized,
+) -> None:
+    """The stage's web service serves HTTPS (web.https, web.certificate_arn, web.origin_domain_name): the VPC
+    origin is HTTPS-only, CloudFront sends the name the certificate covers as the origin's domain (and checks the
+    certificate against it), and the publisher checks it against the same name."""
+    template = variants.templates["tuned/Edge"]
+    (vpc_origin,) = resources_of_type(template, "AWS::CloudFront::VpcOrigin").values()
+    endpoint = vpc_origin["Properties"]["VpcOriginEndpointConfig"]
+    assert (endpoint["OriginProtocolPolicy"], endpoint["OriginSSLProtocols"]) == ("https-only", ["TLSv1.2"])
+    (dist,) = resources_of_type(template, "AWS::CloudFront::Distribution").values()
+    (web,) = [o for o in dist["Properties"]["DistributionConfig"]["Origins"] if "VpcOriginConfig" in o]
+    assert web["DomainName"] == WEB_ORIGIN_NAME
+    (fetcher,) = [
+        f["Properties"]
+        for f in resources_of_type(template, "AWS::Lambda::Function").values()
+        if f["Properties"].get("Handler") == "edge_cache.publisher.handler"
+    ]
+    variables = fetcher["Environment"]["Variables"]
+    assert variables["ORIGIN_URL"]["Fn::Join"][1][0] == "https://"
+    assert variables["ORIGIN_TLS_NAME"] == WEB_ORIGIN_NAME

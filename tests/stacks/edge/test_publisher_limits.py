@@ -16,8 +16,8 @@ from annotated_types import Le
 from aws_cdk import App
 from aws_cdk import aws_cloudfront as cloudfront
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 
+from stacks.common.origin import WebOrigin
 from stacks.common.readiness.limits import declared_limits, definition
 from stacks.common.readiness.stepfunctions import HISTORY_LIMIT, Workflow, analyse
 from stacks.common.readiness.template import PAYLOAD_LIMIT, StackTemplate
@@ -44,12 +44,11 @@ def _build(app: object) -> None:
         stack,
         "Publisher",
         config=CONFIG,
-        origin_url="https://origin.example.com",
+        web_origin=WebOrigin.of_domain("origin.example.com"),
         bucket=s3.Bucket(stack, "Cache"),
         distribution=cloudfront.Distribution.from_distribution_attributes(
             stack, "Distribution", distribution_id="E1234567890ABC", domain_name="d1234.cloudfront.net"
         ),
-        publish_key=secretsmanager.Secret(stack, "PublishKey"),
         layers=[],
     )
 

@@ -42,7 +42,12 @@ def test_every_fargate_size_is_accepted() -> None:
 
 
 def test_health_path_follows_the_protocol() -> None:
-    grpc = {"web.protocol": "grpc", "web.https": True, "web.certificate_arn": CERTIFICATE}
+    grpc = {
+        "web.protocol": "grpc",
+        "web.https": True,
+        "web.certificate_arn": CERTIFICATE,
+        "web.origin_domain_name": "origin.example.com",
+    }
     assert load_stage("sandbox").web.health_path == "/health"
     assert load_stage("sandbox", grpc).web.health_path == "/grpc.health.v1.Health/Check"
     assert load_stage("sandbox", {**grpc, "web.health_check_path": "/ping"}).web.health_path == "/ping"
@@ -86,6 +91,11 @@ INVALID: list[tuple[dict[str, Any], str, str]] = [
     ({"web.bake_time_minutes": 1_441}, "web.bake_time_minutes", "less than or equal to 1440"),
     ({"web.protocol": "http2"}, "web.protocol", "'http1' or 'grpc'"),
     ({"web.https": True}, "web.https", "needs certificate_arn"),
+    # CloudFront checks the load balancer's certificate against the origin's name: one the certificate covers.
+    ({"web.https": True, "web.certificate_arn": CERTIFICATE}, "web.https", "needs origin_domain_name"),
+    ({"web.certificate_arn": CERTIFICATE}, "web.certificate_arn", "takes effect with https: true only"),
+    ({"web.origin_domain_name": "origin.example.com"}, "web.origin_domain_name", "takes effect with https: true"),
+    ({"web.origin_domain_name": "not a name"}, "web.origin_domain_name", "should match pattern"),
     ({"web.certificate_arn": "arn:aws:iam::123456789012:server-certificate/x"}, "web.certificate_arn", "pattern"),
     ({"web.protocol": "grpc"}, "web.protocol", "needs https: true"),
     ({"web.service_weight": 1_000}, "web.service_weight", "less than or equal to 999"),

@@ -12,7 +12,7 @@ import pytest
 from stacks.common.readiness.template import StackTemplate
 from stacks.config import load_stage
 from stacks.web.app_role import ROLES_MODULE
-from stacks.web.cloudfront_access import PREFIX_LIST_WEIGHT, SECURITY_GROUP_RULE_QUOTA, VERIFY_HEADER
+from stacks.web.cloudfront_access import PREFIX_LIST_WEIGHT, SECURITY_GROUP_RULE_QUOTA
 from stacks.web.image import CONTAINER_ROOT
 from stacks.web.service import SECRET_FIELDS
 from tests.stacks.web.web_template import egress_rules, ingress_rules, one, refs, subnets
@@ -26,7 +26,8 @@ ROTATION_SG, ENDPOINT_SG = "DatabaseRotationSecurityGroup8E1B7C66", "DatabaseEnd
 CLUSTER, SECRET, BUCKET = "DatabaseCluster5B53A178", "DatabaseSecret3B817195", "LoadBalancerAccessLogsBucket38E275E7"
 SERVICE_TG = "LoadBalancerServiceE653FB98"
 NAT_SG = "NetworkVpcNatSecurityGroup559BBD24"
-APP_SECRET, ORIGIN_SECRET = "DatabaseAppRoleSecret4972C4D8", "OriginAccessSecretFB2E162C"
+APP_SECRET = "DatabaseAppRoleSecret4972C4D8"
+FETCHERS_SG = "LoadBalancerFetchers8697F7C5"  # the page fetchers (the edge cache's publisher) the ALB admits
 PREFIX_LIST_LOOKUP = "OriginAccessPrefixListA3A46D5E"
 
 
@@ -199,22 +200,22 @@ def test_prod_keeps_the_database_and_sandbox_is_disposable(
 
 @pytest.mark.parametrize(("stage", "kept"), [("sandbox", False), ("prod", True)])
 def test_what_retained_resources_use_is_retained_too(synth: Synthesized, stage: str, kept: bool) -> None:
-    """The retained cluster and load balancer keep their interfaces in these subnets and groups (and public
-    addresses behind the gateway), so deleting them would fail: prod keeps its network shell."""
+    """The retained cluster and internal load balancer keep their interfaces in these subnets and groups, so
+    deleting them would fail: prod keeps its network shell (with the internet gateway VPC origins require)."""
     template = _template(synth, stage)
     shell = [
         *resources_of_type(template, "AWS::EC2::VPC"),
         *resources_of_type(template, "AWS::EC2::InternetGateway"),
         *resources_of_type(template, "AWS::EC2::VPCGatewayAttachment"),
-        *subnets(template, "Public"),
+        *subnets(template, "App"),
         *subnets(template, "Data"),
         ALB_SG,
         DB_SG,
     ]
     policies = {lid: template["Resources"][lid].get("DeletionPolicy", "Delete") for lid in shell}
     assert policies == dict.fromkeys(shell, "Retain" if kept else "Delete")
-    # What nothing retained uses still goes: the tasks' subnets and group, NAT, routes, endpoints.
-    for lid in [*subnets(template, "App"), APP_SG, *resources_of_type(template, "AWS::EC2::NatGateway")]:
+    # What nothing retained uses still goes: the public subnets, the tasks' group, NAT, routes, endpoints.
+    for lid in [*subnets(template, "Public"), APP_SG, *resources_of_type(template, "AWS::EC2::NatGateway")]:
         assert "DeletionPolicy" not in template["Resources"][lid], lid
 
 
@@ -298,7 +299,8 @@ def test_sandbox_has_no_rotation_and_no_interface_endpoint(synth: Synthesized) -
 
 # --- security groups -----------------------------------------------------------------------------
 
-FROM_CLOUDFRONT = (ALB_SG, "tcp", f"prefix-list:{PREFIX_LIST_LOOKUP}", 80, 80)
+FROM_CLOUDFRONT = (ALB_SG, "tcp", f"prefix-list:{PREFIX_LIST_LOOKUP}", 80, 80)  # the VPC origin's traffic
+FROM_FETCHERS = (ALB_SG, "tcp", FETCHERS_SG, 80, 80)
 ALB_TO_APP = (APP_SG, "tcp", ALB_SG, 8080, 8080)
 APP_TO_DB = (DB_SG, "tcp", APP_SG, 5432, 5432)
 VPC_TO_NAT = (NAT_SG, "tcp", "10.0.0.0/16", 443, 443)  # only what the app tier sends out
@@ -311,8 +313,19 @@ APP_TO_ENDPOINT = (ENDPOINT_SG, "tcp", APP_SG, 443, 443)
 @pytest.mark.parametrize(
     ("stage", "expected"),
     [
-        ("sandbox", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
-        ("prod", {FROM_CLOUDFRONT, ALB_TO_APP, APP_TO_DB, ROTATION_TO_DB, ROTATION_TO_ENDPOINT, APP_TO_ENDPOINT}),
+        ("sandbox", {FROM_CLOUDFRONT, FROM_FETCHERS, ALB_TO_APP, APP_TO_DB, VPC_TO_NAT}),
+        (
+            "prod",
+            {
+                FROM_CLOUDFRONT,
+                FROM_FETCHERS,
+                ALB_TO_APP,
+                APP_TO_DB,
+                ROTATION_TO_DB,
+                ROTATION_TO_ENDPOINT,
+                APP_TO_ENDPOINT,
+            },
+        ),
     ],
 )
 def test_ingress_is_the_chain_and_nothing_else(synth: Synthesized, stage: str, expected: set[Any]) -> None:
@@ -320,10 +333,13 @@ def test_ingress_is_the_chain_and_nothing_else(synth: Synthesized, stage: str, e
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_only_cloudfronts_origin_facing_servers_reach_the_load_balancer(synth: Synthesized, stage: str) -> None:
-    """The ALB's one ingress rule names the prefix list a deploy-time lookup resolves by its AWS-managed name."""
+def test_only_cloudfronts_vpc_origin_and_the_page_fetchers_reach_the_load_balancer(
+    synth: Synthesized, stage: str
+) -> None:
+    """The internal ALB admits CloudFront's origin-facing prefix list (what the VPC origin's traffic comes from;
+    a deploy-time lookup resolves it by its AWS-managed name) and the page fetchers' group, nothing else."""
     template = _template(synth, stage)
-    assert {r for r in ingress_rules(template) if r[0] == ALB_SG} == {FROM_CLOUDFRONT}
+    assert {r for r in ingress_rules(template) if r[0] == ALB_SG} == {FROM_CLOUDFRONT, FROM_FETCHERS}
     lookup = json.loads(template["Resources"][PREFIX_LIST_LOOKUP]["Properties"]["Create"])
     assert (lookup["service"], lookup["action"]) == ("EC2", "describeManagedPrefixLists")
     assert lookup["parameters"]["Filters"] == [
@@ -356,6 +372,8 @@ def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: 
     rules = egress_rules(_template(synth, stage))
     expected = {
         (ALB_SG, "tcp", APP_SG, 8080, 8080),
+        (FETCHERS_SG, "tcp", ALB_SG, 80, 80),  # the pages they fetch
+        (FETCHERS_SG, "tcp", "0.0.0.0/0", 443, 443),  # S3 (gateway endpoint) and the rest of AWS via NAT
         (APP_SG, "tcp", DB_SG, 5432, 5432),
         (APP_SG, "tcp", "0.0.0.0/0", 443, 443),  # ECR, Secrets Manager, CloudWatch Logs via NAT
         (DB_SG, *NO_EGRESS),
@@ -376,11 +394,12 @@ def test_egress_is_the_chain_plus_https_for_aws_apis(synth: Synthesized, stage: 
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_alb_is_public_logs_access_and_drops_invalid_headers(synth: Synthesized, stage: str) -> None:
+def test_alb_is_internal_logs_access_and_drops_invalid_headers(synth: Synthesized, stage: str) -> None:
+    """No public address: CloudFront reaches it through a VPC origin, in the private (App) subnets."""
     template = _template(synth, stage)
     _, alb = one(template, "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert alb["Scheme"] == "internet-facing"
-    assert refs(alb["Subnets"]) == subnets(template, "Public")
+    assert alb["Scheme"] == "internal"
+    assert refs(alb["Subnets"]) == subnets(template, "App")
     attributes = {a["Key"]: a["Value"] for a in alb["LoadBalancerAttributes"]}
     assert attributes["access_logs.s3.enabled"] == "true"
     assert attributes["access_logs.s3.bucket"] == {"Ref": BUCKET}
@@ -409,39 +428,21 @@ def test_access_log_bucket_is_encrypted_private_tls_only_and_expires(synth: Synt
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_listener_forwards_only_requests_carrying_the_origin_secret(synth: Synthesized, stage: str) -> None:
+def test_listener_serves_every_path_and_checks_no_secret(synth: Synthesized, stage: str) -> None:
+    """Reachability is the network's (internal ALB, two ingress rules), so the rule serving traffic carries no
+    header secret for elasticloadbalancing:DescribeRules to show (ECS blue/green rewrites this rule's weights)."""
     template = _template(synth, stage)
     listeners = [
         listener["Properties"]
         for listener in resources_of_type(template, "AWS::ElasticLoadBalancingV2::Listener").values()
     ]
     assert [(listener["Port"], listener["Protocol"]) for listener in listeners] == [(80, "HTTP")]
-    # Without the header: 403, whoever sends it (another distribution reaches the ALB through the same list).
-    assert listeners[0]["DefaultActions"] == [
-        {
-            "Type": "fixed-response",
-            "FixedResponseConfig": {"StatusCode": "403", "ContentType": "text/plain", "MessageBody": "Forbidden"},
-        }
-    ]
     (rule,) = [
         r["Properties"] for r in resources_of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
     ]
     assert rule["Actions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": SERVICE_TG}}]
-    # The value is a dynamic reference resolved by CloudFormation at deploy: never in the template.
-    assert rule["Conditions"] == [
-        {
-            "Field": "http-header",
-            "HttpHeaderConfig": {
-                "HttpHeaderName": VERIFY_HEADER,
-                "Values": [
-                    {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": ORIGIN_SECRET}, ":SecretString:::}}"]]}
-                ],
-            },
-        }
-    ]
-    secret = template["Resources"][ORIGIN_SECRET]["Properties"]
-    assert "SecretString" not in secret
-    assert secret["GenerateSecretString"] == {"PasswordLength": 48, "ExcludePunctuation": True}
+    assert rule["Conditions"] == [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}]
+    assert resources_of_type(template, "AWS::SecretsManager::Secret").keys() == {SECRET, APP_SECRET}
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -598,15 +599,15 @@ def test_service_scales_on_cpu_and_requests(synth: Synthesized, stage: str, mini
 
 @pytest.mark.parametrize("stage", STAGES)
 def test_stack_exposes_the_alb_as_the_edge_origin(synth: Synthesized, stage: str) -> None:
-    """What the edge stack's web origin resolves to at deploy time: the Web stack's output for the ALB's name,
-    over plain HTTP (no certificate on the ALB in either stage)."""
-    (distribution,) = resources_of_type(synth.templates[f"{stage}/Edge"], "AWS::CloudFront::Distribution").values()
-    (origin,) = [o for o in distribution["Properties"]["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
-    reference = origin["DomainName"]["Fn::GetStackOutput"]
+    """What the edge stack's VPC origin resolves to at deploy time: the Web stack's output for the ALB's ARN, over
+    plain HTTP inside AWS's network (no certificate on the ALB in either stage)."""
+    (vpc_origin,) = resources_of_type(synth.templates[f"{stage}/Edge"], "AWS::CloudFront::VpcOrigin").values()
+    endpoint = vpc_origin["Properties"]["VpcOriginEndpointConfig"]
+    reference = endpoint["Arn"]["Fn::GetStackOutput"]
     assert reference["StackName"] == synth.stack_names[f"{stage}/Web"]
     output = _template(synth, stage)["Outputs"][reference["OutputName"]]
-    assert output["Value"] == {"Fn::GetAtt": ["LoadBalancerAlb240B1141", "DNSName"]}
-    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "http-only"
+    assert output["Value"] == {"Ref": "LoadBalancerAlb240B1141"}
+    assert endpoint["OriginProtocolPolicy"] == "http-only"
 
 
 def test_task_command_runs_the_app_module_the_image_ships(synth: Synthesized) -> None:
@@ -663,7 +664,7 @@ def test_the_origin_revision_changes_exactly_with_what_replaces_the_load_balance
     assert re.fullmatch(r"[0-9a-f]{12}", first) and load_balancer.revision == first  # stable
     cfn.add_property_override("IpAddressType", "dualstack")  # updated in place: no new address
     assert load_balancer.revision == first
-    for name, value in (("scheme", "internal"), ("name", "renamed"), ("type", "network")):
+    for name, value in (("scheme", "internet-facing"), ("name", "renamed"), ("type", "network")):
         original = getattr(cfn, name)
         setattr(cfn, name, value)
         assert load_balancer.revision != first, name

@@ -13,6 +13,7 @@ from tests.support.synth import Synthesized, resources_of_type
 from tests.support.variants import VARIANTS, WEB_CERTIFICATE
 
 ALB_SG, APP_SG = "LoadBalancerSecurityGroupA28D6DD7", "AppSecurityGroupC292657D"
+FETCHERS_SG = "LoadBalancerFetchers8697F7C5"
 MIGRATE, BLUE_GREEN, DOCKER, ACCOUNT = "tuned/Web", "bluegreen/Web", "docker/Web", "account/Web"
 
 
@@ -44,7 +45,8 @@ def _rule(template: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_https_listener_with_certificate_and_no_plain_http(variants: Synthesized) -> None:
-    """CloudFront, the only client, speaks HTTPS to an HTTPS origin: no port-80 listener to redirect from."""
+    """CloudFront's VPC origin and the page fetchers, the only clients, speak HTTPS: no port-80 listener to
+    redirect from."""
     listeners = _listeners(variants.templates[MIGRATE])
     assert set(listeners) == {443}
     https = listeners[443]
@@ -52,9 +54,9 @@ def test_https_listener_with_certificate_and_no_plain_http(variants: Synthesized
     assert https["Certificates"] == [{"CertificateArn": WEB_CERTIFICATE}]
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     assert https["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
-    assert _rule(variants.templates[MIGRATE])["Conditions"][0]["HttpHeaderConfig"]["HttpHeaderName"] == (
-        "x-origin-verify"
-    )
+    assert _rule(variants.templates[MIGRATE])["Conditions"] == [
+        {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/*"]}}
+    ]
 
 
 def test_listener_weights_split_traffic_between_service_and_legacy_fleet(variants: Synthesized) -> None:
@@ -81,13 +83,16 @@ def test_grpc_target_groups_use_grpc_protocol_version_and_matcher(variants: Synt
     assert service["HealthCheckPath"] == GRPC_HEALTH_PATH
 
 
-def test_https_admits_cloudfront_on_443_only_and_the_alb_may_reach_only_service_and_legacy_fleet(
+def test_https_admits_cloudfront_and_fetchers_on_443_only_and_the_alb_may_reach_only_service_and_legacy_fleet(
     variants: Synthesized,
 ) -> None:
     template = variants.templates[MIGRATE]
     alb_ingress = {r for r in ingress_rules(template) if r[0] == ALB_SG}
     # One port: the prefix list weighs 55 of the group's 60 rules.
-    assert alb_ingress == {(ALB_SG, "tcp", "prefix-list:OriginAccessPrefixListA3A46D5E", 443, 443)}
+    assert alb_ingress == {
+        (ALB_SG, "tcp", "prefix-list:OriginAccessPrefixListA3A46D5E", 443, 443),
+        (ALB_SG, "tcp", FETCHERS_SG, 443, 443),
+    }
     alb_egress = {r for r in egress_rules(template) if r[0] == ALB_SG}
     assert alb_egress == {
         (ALB_SG, "tcp", APP_SG, 8080, 8080),
@@ -97,10 +102,10 @@ def test_https_admits_cloudfront_on_443_only_and_the_alb_may_reach_only_service_
 
 
 def test_https_origin_is_handed_to_the_edge(variants: Synthesized) -> None:
-    (distribution,) = resources_of_type(variants.templates["tuned/Edge"], "AWS::CloudFront::Distribution").values()
-    (origin,) = [o for o in distribution["Properties"]["DistributionConfig"]["Origins"] if "CustomOriginConfig" in o]
-    assert origin["CustomOriginConfig"]["OriginProtocolPolicy"] == "https-only"
-    assert origin["DomainName"]["Fn::GetStackOutput"]["StackName"] == variants.stack_names[MIGRATE]
+    (vpc_origin,) = resources_of_type(variants.templates["tuned/Edge"], "AWS::CloudFront::VpcOrigin").values()
+    endpoint = vpc_origin["Properties"]["VpcOriginEndpointConfig"]
+    assert endpoint["OriginProtocolPolicy"] == "https-only"
+    assert endpoint["Arn"]["Fn::GetStackOutput"]["StackName"] == variants.stack_names[MIGRATE]
 
 
 # --- native ECS blue/green ------------------------------------------------------------------------
@@ -124,10 +129,10 @@ def test_blue_green_service_shifts_between_two_target_groups_on_a_listener_rule(
         for g in rule["Properties"]["Actions"][0]["ForwardConfig"]["TargetGroups"]
     }
     assert weights == {blue: 1, green: 0}
-    # Only the rule serves traffic, and only to CloudFront's requests; the listener's default answers 403.
+    # Only the rule serves traffic (every path); the listener's default answers 403.
     (listener,) = _listeners(template).values()
     assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
-    assert [c["Field"] for c in rule["Properties"]["Conditions"]] == ["http-header"]
+    assert [c["Field"] for c in rule["Properties"]["Conditions"]] == ["path-pattern"]
 
 
 def test_blue_green_scales_on_cpu_only(variants: Synthesized) -> None:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aws_cdk import App, Stack
+from aws_cdk import App, Environment, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_secretsmanager as secretsmanager
 
-from tests.support.readiness import Findings, findings_fixture, stage_stack
+from tests.support.readiness import REGION, Findings, findings_fixture, stage_stack
 
 STACK = "prod/Net"
 ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
@@ -26,7 +26,9 @@ def _service(stack: Stack, name: str, cluster: ecs.Cluster, secret: secretsmanag
     return ecs.FargateService(stack, name, cluster=cluster, task_definition=task, vpc_subnets=PRIVATE)
 
 
-def _function(stack: Stack, name: str, vpc: ec2.Vpc, table: dynamodb.Table) -> lambda_.Function:
+def _function(
+    stack: Stack, name: str, vpc: ec2.Vpc, table: dynamodb.Table, group: ec2.ISecurityGroup | None = None
+) -> lambda_.Function:
     function = lambda_.Function(
         stack,
         name,
@@ -35,6 +37,7 @@ def _function(stack: Stack, name: str, vpc: ec2.Vpc, table: dynamodb.Table) -> l
         code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
         vpc=vpc,
         vpc_subnets=ISOLATED,
+        security_groups=[group] if group else None,
     )
     table.grant_read_data(function)
     return function
@@ -77,12 +80,23 @@ def _build(app: object) -> None:
         gateway_endpoints={"Dynamo": ec2.GatewayVpcEndpointOptions(service=ec2.GatewayVpcEndpointAwsService.DYNAMODB)},
     )
     _function(stack, "ThroughGateway", gateway_vpc, table)
+    _imported(stack, vpc, gateway_vpc, table)
 
     # Endpoints that admit more than their users.
     gateway_vpc.add_interface_endpoint("OpenToTheVpc", service=ec2.InterfaceVpcEndpointAwsService.SQS)  # open=True
     unrelated = ec2.SecurityGroup(stack, "Unrelated", vpc=vpc)
     ssm = vpc.add_interface_endpoint("Ssm", service=ec2.InterfaceVpcEndpointAwsService.SSM, open=False)
     ssm.connections.allow_default_port_from(unrelated)
+
+
+def _imported(stack: Stack, vpc: ec2.Vpc, gateway_vpc: ec2.Vpc, table: dynamodb.Table) -> None:
+    """Functions of another stack of the stage placed in this stack's subnets and groups (as the edge cache's
+    publisher uses the web service's): their network is judged in the stack that owns it."""
+    consumers = Stack(stack.node.scope, "Consumers", env=Environment(region=REGION))  # type: ignore[arg-type]
+    for name, network in (("ImportedNoRoute", vpc), ("ImportedThroughGateway", gateway_vpc)):
+        group = ec2.SecurityGroup(stack, f"{name}Group", vpc=network)
+        _function(consumers, name, network, table, group)
+    _function(consumers, "SplitAcrossStacks", gateway_vpc, table)  # imported subnets, a group of its own
 
 
 findings = findings_fixture(_build)
@@ -103,6 +117,12 @@ def test_a_function_without_route_or_endpoint_cannot_reach_its_table(findings: F
 
 def test_a_gateway_endpoint_on_the_subnets_routes_is_a_path(findings: Findings) -> None:
     assert findings.rule_of(f"{STACK}/ThroughGateway", "VpcApiReachable") == set()
+
+
+def test_a_function_in_another_stacks_network_is_judged_there(findings: Findings) -> None:
+    assert findings.rule_of("prod/Consumers/ImportedNoRoute", "VpcApiReachable") == {"dynamodb"}
+    assert findings.rule_of("prod/Consumers/ImportedThroughGateway", "VpcApiReachable") == set()
+    assert findings.rule_of("prod/Consumers/SplitAcrossStacks", "VpcApiReachable") == {"groups"}
 
 
 def test_endpoints_open_to_ranges_or_unrelated_groups_are_flagged(findings: Findings) -> None:

@@ -1,1 +1,0 @@
-"""Rotation of the origin secret: the header CloudFront adds and the load balancer's listener requires."""
