@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 
 from bench import tune
-from stacks.tuning.stack import POWER_VALUES, TUNABLE_STACKS
+from stacks.tuning import POWER_VALUES
+from stacks.tuning.stack import TUNABLE_STACKS
 from tests.support import make_targets
 from tests.support.synth import Synthesized
 from tools.cdk_stage import aws, cdk
