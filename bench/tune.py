@@ -3,47 +3,46 @@ on an account, but here, offline.
 
 Each function is taken by its template resource (the synthesized prod stage) and a representative invocation
 mix. For every memory size of SIZES, in rounds that interleave the sizes (so a change in the host's load hits
-them alike), a fresh interpreter stands for a new execution environment: it runs in a cgroup whose CPU quota
-is memory / 1,769 MB of one CPU and whose memory limit is the size (bench/cgroups.py), with only the function's
-bundle and the Lambda package set importable (`python -S`), and its template's environment with references
-resolved to local stand-ins (DynamoDB Local, moto, a local HTTPS origin) plus what the runtime sets. It imports
-the handler (cold: the interpreter's start and the import are Lambda's INIT), serves one invocation cold and
-then `warm` invocations warm (bench/tune_worker.py). Per size: warm p50/p99, cold start, and cost per million
-invocations at the list prices of bench/prices.json, with INIT billed and a stated share of cold starts. The
-rule (`choose`) picks the size; `python -m bench.tune` writes reports/tune-DATE.{json,md} and a plot.
+them alike), a fresh interpreter stands for a new execution environment: the handler tests' worker
+(tests/support/lambda_worker.py), so the function runs exactly as it does there (its staged code asset, the
+Lambda package set, its template's environment with references resolved to the same local stand-ins as the
+handler tests': DynamoDB Local, moto, a local origin for the web service's load balancer; Lambda's own
+variables; every AWS call checked against its role), with the size under test as its memory, started in a
+cgroup whose CPU quota is memory / 1,769 MB of one CPU and whose memory limit is the size (bench/cgroups.py).
+It imports the handler (cold: the interpreter's start and the import are Lambda's INIT), serves one invocation
+cold and then `warm` invocations warm. Per size: warm p50/p99, cold start, and cost per million invocations at
+the list prices of bench/prices.json, with INIT billed and a stated share of cold starts. The rule (`choose`)
+picks the size; `python -m bench.tune` writes reports/tune-DATE.{json,md} and a plot.
 
 What this machine cannot reproduce: more CPU than it has (2 cores; a size's quota is capped at them, and other
 work shares them), Graviton (arm64) CPUs, the network to DynamoDB, S3 and CloudFront (local stand-ins answer
 on loopback), and Lambda's own per-invocation overhead outside the handler. Durations are this host's.
 
 Each function imports only what it has on Lambda: its bundle, the layers its template attaches and the
-runtime's packages, from the folders `make setup` installs (tests/support/lambda_packages.py, shared with the
-handler tests' worker).
+runtime's packages, from the folders `make setup` installs (tests/support/lambda_packages.py).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import os
-import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from bench import cgroups
 from bench.cost import load_prices
-from tests.support import lambda_packages
-from tests.support.servers import LOCAL_CREDENTIALS
-from tests.support.synth import ROOT
+from tests.support.lambda_environment import DeployedFunction, deployed_function
+from tests.support.lambda_worker import FunctionFailed, LambdaWorker
+from tests.support.synth import ROOT, Synthesized, read_assembly
 
 # Lambda accepts 128 MB to 10,240 MB in 1-MB increments (Lambda quotas, "Function memory allocation",
 # https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). The grid: AWS Lambda Power
@@ -63,7 +62,6 @@ ABSOLUTE_TOLERANCE_MS = 1.0
 INIT_LIMIT_MS = 10_000.0
 # X-Ray's default sampling rule in Lambda: the first request each second and 5% of the others; here 1 in 20.
 TRACE_SAMPLED_EVERY = 20
-WORKER = Path(__file__).with_name("tune_worker.py")
 ASSEMBLY_STAGE = "prod"  # the stage whose functions carry the load the sizes are for
 
 
@@ -286,90 +284,6 @@ def summarize(environments: list[dict[str, Any]], memory_mb: int, rates: Rates, 
     }
 
 
-# --- the template: a function's resource and its environment ---------------------------------------------
-
-
-def stack_template(assembly: Path, stage: str, stack: str) -> dict[str, Any]:
-    """The template of `stage/stack` in a synthesized app (cdk.out)."""
-    folder = assembly / f"assembly-{stage}"
-    artifacts = json.loads((folder / "manifest.json").read_text())["artifacts"]
-    for artifact in artifacts.values():
-        if artifact.get("displayName") == f"{stage}/{stack}":
-            return json.loads((folder / artifact["properties"]["templateFile"]).read_text())  # type: ignore[no-any-return]
-    raise KeyError(f"no stack {stage}/{stack} in {folder}")
-
-
-def function_resource(template: dict[str, Any], handler: str) -> tuple[str, dict[str, Any]]:
-    found = [
-        (logical_id, resource["Properties"])
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == "AWS::Lambda::Function" and resource["Properties"].get("Handler") == handler
-    ]
-    if len(found) != 1:
-        raise KeyError(f"expected one function with handler {handler}, found {len(found)}")
-    return found[0]
-
-
-class Unresolved(KeyError):
-    """A template value refers to something no local stand-in provides."""
-
-
-def resolve(value: Any, refs: dict[str, str], where: str) -> str:
-    """A template value with Ref, Fn::GetAtt, Fn::GetStackOutput and Fn::Join resolved from `refs` ("Logical" for a
-    Ref, "Logical.Attribute" for a GetAtt, "Output.Name" for another stack's output)."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and len(value) == 1:
-        ((fn, arg),) = value.items()
-        if fn == "Ref":
-            key = arg
-        elif fn == "Fn::GetAtt":
-            key = ".".join(arg) if isinstance(arg, list) else arg
-        elif fn == "Fn::Join":
-            return str(arg[0]).join(resolve(part, refs, where) for part in arg[1])
-        elif fn == "Fn::GetStackOutput":
-            key = f"Output.{arg['OutputName']}"
-        else:
-            raise Unresolved(f"{where}: {fn} is not resolved here")
-        if key not in refs:
-            raise Unresolved(f"{where}: no local stand-in for {key}")
-        return refs[key]
-    raise Unresolved(f"{where}: cannot resolve {value!r}")
-
-
-def function_env(
-    function: TunedFunction, props: dict[str, Any], refs: dict[str, str], *, memory_mb: int, region: str
-) -> dict[str, str]:
-    """The function's template environment (references resolved) and what Lambda's runtime sets beside it."""
-    env = {
-        name: resolve(value, refs, f"{function.key} {name}")
-        for name, value in props.get("Environment", {}).get("Variables", {}).items()
-    }
-    logging = props.get("LoggingConfig", {})
-    if logging.get("LogFormat") == "JSON":
-        env["AWS_LAMBDA_LOG_FORMAT"] = "JSON"
-        if "ApplicationLogLevel" in logging:
-            env["AWS_LAMBDA_LOG_LEVEL"] = logging["ApplicationLogLevel"]
-    if props.get("TracingConfig", {}).get("Mode") == "Active":
-        env["AWS_XRAY_CONTEXT_MISSING"] = "LOG_ERROR"
-    name = f"us-east-1.{function.key}" if function.edge else function.key
-    return {
-        **env,
-        **{k: v for k, v in LOCAL_CREDENTIALS.items() if k != "AWS_DEFAULT_REGION"},
-        "AWS_REGION": region,
-        "AWS_DEFAULT_REGION": region,
-        "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb),
-        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
-        "_HANDLER": function.handler,
-        "LANG": "en_US.UTF-8",
-        "TZ": ":UTC",
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "PYTHONDONTWRITEBYTECODE": "1",  # the task root is read-only on Lambda: the bundle compiles at each start
-    }
-
-
 # --- running the environments --------------------------------------------------------------------------------
 
 
@@ -378,112 +292,96 @@ def trace_header(index: int) -> str:
     return f"Root=1-5759e988-bd862e3fe1be46a9{index:08x};Parent=53995c3f42cd8ad8;Sampled={sampled}"
 
 
-def error_lines(log: str) -> int:
-    """Log lines at ERROR or above, and tracebacks."""
-    count = 0
-    for line in log.splitlines():
-        try:
-            level = str(json.loads(line).get("level", "")).upper()
-        except (ValueError, AttributeError):
-            level = "ERROR" if "Traceback (most recent call last)" in line else ""
-        count += level in ("ERROR", "CRITICAL", "FATAL")
-    return count
+def matches(result: object, expect: object) -> bool:
+    """`expect` is a subset of `result`; the string "*" stands for any value that is present."""
+    if expect == "*":
+        return result is not None
+    if isinstance(expect, dict):
+        return isinstance(result, dict) and all(k in result and matches(result[k], v) for k, v in expect.items())
+    return result == expect
+
+
+def environment_worker(
+    deployed: DeployedFunction, backend: Any, *, memory_mb: int, group: dict[str, Path] | None
+) -> LambdaWorker:
+    """One execution environment of `deployed` at `memory_mb`, as the handler tests run it, in `group`'s cgroup."""
+    return LambdaWorker(
+        deployed,
+        backend.resolver,
+        backend.endpoints,
+        memory_mb=memory_mb,
+        launch=(lambda argv: cgroups.command_in(group, argv)) if group else None,
+    )
 
 
 def run_environment(
-    function: TunedFunction,
-    steps: list[dict[str, str]],
-    *,
-    memory_mb: int,
-    group: dict[str, Path],
-    env: dict[str, str],
-    task_root: Path,
+    function: TunedFunction, deployed: DeployedFunction, backend: Any, steps: list[dict[str, Any]], **where: Any
 ) -> dict[str, Any]:
-    """One execution environment: a fresh interpreter in the size's cgroup, cold start then warm invocations."""
+    """One execution environment: a fresh interpreter (in the size's cgroup), cold start then warm invocations.
+    A failed invocation, a call its role does not allow or an interpreter the cgroup stopped fail the environment."""
     expect = {i.kind: i.expect for i in function.invocations}
-    with tempfile.TemporaryDirectory(prefix="tune-env-") as tmp:
-        plan, results, log = Path(tmp) / "plan.json", Path(tmp) / "results.json", Path(tmp) / "log.txt"
-        plan.write_text(json.dumps({"steps": steps, "expect": expect}))
-        argv = [sys.executable, "-S", str(WORKER), function.handler, str(plan), str(results), str(memory_mb)]
-        spawned = time.time()
-        with log.open("w") as out:
-            done = subprocess.run(
-                cgroups.command_in(group, [*argv, env["AWS_LAMBDA_FUNCTION_NAME"]]),
-                env=env,
-                cwd=task_root,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                timeout=900,
-                check=False,
-            )
-        text = log.read_text(errors="replace")
-        if done.returncode:
-            killed = done.returncode == -9
-            return {"error": "killed: out of memory" if killed else f"exit {done.returncode}: {text[-600:]}"}
-        data = json.loads(results.read_text())
-    invocations = data["invocations"]
-    failures = [i for i in invocations if not i["ok"]]
-    if failures:
+    worker = environment_worker(deployed, backend, **where)
+    try:
+        with closing(worker):
+            worker.start()
+            invocations = [worker.invoke(s["event"], trace=s["trace"], allow_error_logs=True) for s in steps]
+            usage = worker.usage()
+    except FunctionFailed as error:
+        killed = worker.exit_code == -9
+        return {"error": "killed: out of memory" if killed else str(error)[:600]}
+    wrong = [
+        (s["type"], i.result)
+        for s, i in zip(steps, invocations, strict=True)
+        if not matches(i.result, expect[s["type"]])
+    ]
+    if wrong:
         return {
-            "error": f"{len(failures)} invocation(s) failed, first: {failures[0]['error'] or failures[0]['result']}"
+            "error": f"{len(wrong)} invocation(s) answered otherwise, first: {wrong[0][0]}: {repr(wrong[0][1])[:300]}"
         }
-    startup_ms = (data["started_wall"] - spawned) * 1000
+    init = worker.init
+    assert init is not None
     return {
-        "init_ms": startup_ms + data["import_ms"],
-        "startup_ms": startup_ms,
-        "import_ms": data["import_ms"],
-        "import_cpu_ms": data["import_cpu_ms"],
-        "cold_invoke_ms": invocations[0]["ms"],
-        "warm": [{k: i[k] for k in ("type", "ms", "cpu_ms")} for i in invocations[1:]],
-        "max_rss_mib": data["max_rss_mib"],
-        "error_lines": error_lines(text),
+        "init_ms": worker.init_wall_ms,
+        "import_ms": init.duration_ms,
+        "cold_invoke_ms": invocations[0].duration_ms,
+        "warm": [
+            {"type": s["type"], "ms": i.duration_ms, "cpu_ms": i.cpu_ms}
+            for s, i in zip(steps[1:], invocations[1:], strict=True)
+        ],
+        "max_rss_mib": usage["max_rss_mib"],
+        "error_lines": sum(len(i.error_lines()) for i in [init, *invocations]),
     }
-
-
-@contextmanager
-def bundle_copy(bundle: str) -> Iterator[Path]:
-    """lambda/<bundle> as the asset holds it: no compiled files (the function compiles its code at each start)."""
-    with tempfile.TemporaryDirectory(prefix=f"tune-{bundle}-") as tmp:
-        dest = Path(tmp) / bundle
-        shutil.copytree(ROOT / "lambda" / bundle, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        yield dest
 
 
 def tune_function(
     function: TunedFunction,
-    template: dict[str, Any],
+    synth: Synthesized,
     backend: Any,
     *,
     rounds: int,
     groups: dict[int, dict[str, Path]],
-    region: str,
     prices: dict[str, Any],
+    sizes: tuple[int, ...] = SIZES,
 ) -> dict[str, Any]:
     """Every size, `rounds` fresh environments each, sizes interleaved within a round."""
-    logical_id, props = function_resource(template, function.handler)
+    deployed = deployed_function(synth, f"{ASSEMBLY_STAGE}/{function.stack}", function.handler)
+    props = deployed.properties
     arch = (props.get("Architectures") or ["x86_64"])[0]
-    rates = rates_for(function, arch, region, prices)
-    bundle = function.handler.split(".", 1)[0]
+    rates = rates_for(function, arch, deployed.region, prices)
     kinds = plan_kinds(function.invocations, function.warm)
-    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in SIZES}
-    layers = lambda_packages.layer_folders(template, props.get("Layers", []))
-    with bundle_copy(bundle) as task_root:
-        path = os.pathsep.join(lambda_packages.import_path(task_root, layers))
-        base = {**backend.env, "LAMBDA_TASK_ROOT": str(task_root), "PYTHONPATH": path}
-        for _ in range(rounds):
-            for size in SIZES:
-                env = {**function_env(function, props, backend.refs, memory_mb=size, region=region), **base}
-                steps = [
-                    {"type": kind, "body": json.dumps(backend.event(kind)), "trace": trace_header(i)}
-                    for i, kind in enumerate(kinds)
-                ]
-                runs[size].append(
-                    run_environment(function, steps, memory_mb=size, group=groups[size], env=env, task_root=task_root)
-                )
-    rows = [summarize(runs[size], size, rates, float(props.get("Timeout", 3))) for size in SIZES]
+    runs: dict[int, list[dict[str, Any]]] = {size: [] for size in sizes}
+    for _ in range(rounds):
+        for size in sizes:
+            steps = [
+                {"type": kind, "event": backend.event(kind), "trace": trace_header(i)} for i, kind in enumerate(kinds)
+            ]
+            runs[size].append(
+                run_environment(function, deployed, backend, steps, memory_mb=size, group=groups.get(size))
+            )
+    rows = [summarize(runs[size], size, rates, float(props.get("Timeout", 3))) for size in sizes]
     return {
         "key": function.key,
-        "logical_id": logical_id,
+        "logical_id": deployed.logical_id,
         "handler": function.handler,
         "architecture": arch,
         "configured_mb": int(props.get("MemorySize", 128)),
@@ -497,7 +395,7 @@ def tune_function(
         "rows": rows,
         "choice": choose(rows, function.budget_ms),
         # Each environment's cold start, and its warm invocations in brief (the rows hold their percentiles).
-        "environments": {size: [_brief(e) for e in runs[size]] for size in SIZES},
+        "environments": {size: [_brief(e) for e in runs[size]] for size in sizes},
     }
 
 
@@ -519,36 +417,32 @@ def run(
     functions: tuple[TunedFunction, ...] = FUNCTIONS,
     outdir: Path | None = None,
     plot_name: str = "tune-{date}.png",
+    *,
+    sizes: tuple[int, ...] = SIZES,
 ) -> dict[str, Any]:
-    """Tune each function; the report's figures (and a plot in `outdir` when given)."""
+    """Tune each function at `sizes`; the report's figures (and a plot in `outdir` when given)."""
     from bench.tune_backends import backend_for
 
     started = time.perf_counter()
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's access log, a line per stand-in call
     prices = load_prices()
-    result = _header(rounds, prices)
+    result = _header(rounds, prices, sizes)
+    synth = read_assembly(assembly)
     try:
         with ExitStack() as stack:
             groups = {
                 size: stack.enter_context(
                     cgroups.cgroup(f"lambda-{size}", cpus=cgroups.lambda_cpus(size), memory_mib=size)
                 )
-                for size in SIZES
+                for size in sizes
             }
             backends_group = stack.enter_context(cgroups.cgroup("tune-backends"))
             stack.enter_context(_inside(backends_group))  # local stand-ins get the weight of a machine of their own
             for function in functions:
                 print(f"tune: {function.key} ...", file=sys.stderr, flush=True)
-                template = stack_template(assembly, ASSEMBLY_STAGE, function.stack)
-                with backend_for(function, template) as backend:
-                    region = backend.region
+                with backend_for(function, synth, f"{ASSEMBLY_STAGE}/{function.stack}") as backend:
                     result["functions"][function.key] = tune_function(
-                        function,
-                        template,
-                        backend,
-                        rounds=rounds,
-                        groups=groups,
-                        region=region,
-                        prices=prices,
+                        function, synth, backend, rounds=rounds, groups=groups, prices=prices, sizes=sizes
                     )
     except cgroups.CgroupsUnavailable as error:
         result["error"] = str(error)
@@ -564,10 +458,10 @@ def run(
     return result
 
 
-def _header(rounds: int, prices: dict[str, Any]) -> dict[str, Any]:
+def _header(rounds: int, prices: dict[str, Any], sizes: tuple[int, ...]) -> dict[str, Any]:
     return {
         "stage": ASSEMBLY_STAGE,
-        "sizes": list(SIZES),
+        "sizes": list(sizes),
         "rounds": rounds,
         "cold_share": COLD_SHARE,
         "latency_tolerance": LATENCY_TOLERANCE,
@@ -594,10 +488,11 @@ def _inside(groups: dict[str, Path]) -> Iterator[None]:
 def rechoose(result: dict[str, Any], assembly: Path) -> dict[str, Any]:
     """A report's measurements with today's rules and configured sizes (`--rechoose`): choices and `configured_mb`
     again, nothing measured again."""
+    synth = read_assembly(assembly)
     for function in FUNCTIONS:
         found = result["functions"].get(function.key)
         if found:
-            _, props = function_resource(stack_template(assembly, ASSEMBLY_STAGE, function.stack), function.handler)
+            props = deployed_function(synth, f"{ASSEMBLY_STAGE}/{function.stack}", function.handler).properties
             found.update(budget_ms=function.budget_ms, budget_why=function.budget_why)
             found["configured_mb"] = int(props.get("MemorySize", 128))
             found["configured_in"] = function.configured_in
@@ -614,6 +509,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="the synthesized app (make synth)")
     parser.add_argument("--rounds", type=int, default=int(os.environ.get("TUNE_ROUNDS", "3")))
     parser.add_argument("--only", nargs="*", default=None, help="function keys to tune (default: all)")
+    parser.add_argument(
+        "--sizes", nargs="*", type=int, help="a quick check at these sizes only: its report goes to --out, not reports/"
+    )
+    parser.add_argument(
+        "--out", type=Path, help="where the report goes (default: reports/, or .cache/tune with --sizes)"
+    )
     parser.add_argument("--rechoose", type=Path, help="a tune-*.json: apply today's rules and configuration to it")
     args = parser.parse_args(argv)
     if args.rechoose:
@@ -626,13 +527,18 @@ def main(argv: list[str] | None = None) -> None:
         args.rechoose.with_suffix(".md").write_text(render_tune(result))
         return
     chosen = tuple(f for f in FUNCTIONS if not args.only or f.key in args.only)
-    reports = ROOT / "reports"
-    result = run(args.cdk_out, args.rounds, chosen, reports)
+    unknown = sorted(set(args.sizes or ()) - set(SIZES))
+    if unknown:
+        parser.error(f"--sizes: {unknown} are not among SIZES {list(SIZES)}")
+    # A partial run is no decision record: the newest reports/tune-*.json is the one the stacks are held to.
+    reports = args.out or (ROOT / ".cache" / "tune" if args.sizes else ROOT / "reports")
+    reports.mkdir(parents=True, exist_ok=True)
+    result = run(args.cdk_out, args.rounds, chosen, reports, sizes=tuple(args.sizes or SIZES))
     stamp = dt.datetime.now(dt.UTC).date().isoformat()
     result["date"] = stamp
     (reports / f"tune-{stamp}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
     (reports / f"tune-{stamp}.md").write_text(render_tune(result))
-    print(f"wrote reports/tune-{stamp}.md and .json", file=sys.stderr)
+    print(f"wrote {reports}/tune-{stamp}.md and .json", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -30,11 +30,13 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         "interpreter is a new execution environment, in a cgroup whose CPU quota is memory / 1,769 MB of one CPU "
         '(Lambda Developer Guide, "Configure Lambda function memory": "At 1,769 MB, a function has the '
         'equivalent of one vCPU (one vCPU-second of credits per second)"; sizes from 128 MB to 10,240 MB in 1-MB '
-        "increments, Lambda quotas) and whose memory limit is the size, with only the function's bundle (no "
-        "compiled files, as the asset holds it) and the Lambda package set importable (the python3.13 runtime's "
-        "boto3, the Powertools layer for functions that have it; Lambda@Edge has no layers), and the template's "
-        "environment with references resolved to local stand-ins (DynamoDB Local, moto, a local HTTPS origin) and "
-        "what the runtime sets. It starts, imports the handler (INIT), serves one invocation cold and then warm "
+        "increments, Lambda quotas) and whose memory limit is the size, run as the handler tests run the function "
+        "(tests/support/lambda_worker.py): only its staged code asset (no compiled files, as the asset holds it) "
+        "and the Lambda package set importable (the python3.13 runtime's boto3, the Powertools layer for functions "
+        "that have it), the template's environment with references resolved to the handler tests' stand-ins "
+        "(DynamoDB Local, moto, a local HTTP origin for the internal load balancer) and what the runtime sets, the "
+        "size as its memory, every AWS call checked against its role. It starts, imports the handler (INIT), "
+        "serves one invocation cold and then warm "
         "ones; tracing sampled 1 in 20 where the template turns it on. Cold = INIT + the first invocation. Cost "
         "per million invocations: request price + GB-seconds of the billed duration (rounded up to 1 ms) at the "
         f"function's architecture's price (bench/prices.json, as of {t['prices_as_of']}; Lambda@Edge at its own "

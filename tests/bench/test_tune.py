@@ -1,16 +1,17 @@
 """The memory tuner's logic on synthetic inputs: the cost arithmetic, the rule that picks a size, the invocation
-mix, what makes a size fail, and the template environment a function runs with. No timing here: the figures
-live in `make tune` and `make bench`."""
+mix, what makes a size fail; and one execution environment run as the tuner runs it (the handler tests' worker,
+without a cgroup). No timing here: the figures live in `make tune` and `make bench`."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from bench import tune
+from bench import cgroups, tune
 from bench.tune import Invocation, Rates
 
 ARM = Rates(request=0.2e-6, gb_second=1.33334e-05, source="test")
@@ -161,60 +162,73 @@ def test_a_rows_percentiles_pool_the_rounds_and_keep_each_rounds_p99() -> None:
     assert row["cold_range_ms"] == [320.0, 520.0] and row["cold_ms"] == 420.0
 
 
-TEMPLATE_FUNCTION = {
-    "Handler": "chat_api.handler.handler",
-    "Environment": {
-        "Variables": {
-            "COMMENTS_TABLE": {"Ref": "DataComments"},
-            "CURSOR_SECRET_ARN": {"Ref": "CursorKey"},
-            "ORIGIN_URL": {"Fn::Join": ["", ["https://", {"Fn::GetAtt": ["Cdn", "DomainName"]}]]},
-            "ROOM_SHARDS": "16",
-        }
-    },
-    "LoggingConfig": {"LogFormat": "JSON", "ApplicationLogLevel": "INFO"},
-    "TracingConfig": {"Mode": "Active"},
-}
-REFS = {"DataComments": "t-comments", "CursorKey": "arn:local:secret", "Cdn.DomainName": "127.0.0.1:8443"}
+@pytest.fixture(scope="module")
+def publisher_backend(synth: Any) -> Any:
+    from bench.tune_backends import publisher_backend
+
+    with publisher_backend(synth, f"{tune.ASSEMBLY_STAGE}/{tune.PUBLISHER.stack}") as backend:
+        yield backend
 
 
-def test_the_environment_is_the_templates_with_references_resolved_and_the_runtimes_variables() -> None:
-    env = tune.function_env(tune.CHAT_API, TEMPLATE_FUNCTION, REFS, memory_mb=1024, region="eu-west-1")
-    assert {k: env[k] for k in ("COMMENTS_TABLE", "CURSOR_SECRET_ARN", "ORIGIN_URL", "ROOM_SHARDS")} == {
-        "COMMENTS_TABLE": "t-comments",
-        "CURSOR_SECRET_ARN": "arn:local:secret",
-        "ORIGIN_URL": "https://127.0.0.1:8443",
-        "ROOM_SHARDS": "16",
-    }
-    assert env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "1024" and env["AWS_REGION"] == "eu-west-1"
-    assert (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]) == ("JSON", "INFO")
-    assert env["_HANDLER"] == "chat_api.handler.handler"
-    assert "POWERTOOLS_METRICS_NAMESPACE" not in env  # nothing the template does not give
+def _deployed(synth: Any, function: tune.TunedFunction) -> Any:
+    from tests.support.lambda_environment import deployed_function
+
+    return deployed_function(synth, f"{tune.ASSEMBLY_STAGE}/{function.stack}", function.handler)
 
 
-def test_a_reference_without_a_local_stand_in_names_the_variable() -> None:
-    with pytest.raises(tune.Unresolved, match="chat-api COMMENTS_TABLE: no local stand-in for DataComments"):
-        tune.function_env(tune.CHAT_API, TEMPLATE_FUNCTION, {}, memory_mb=128, region="eu-west-1")
-    with pytest.raises(tune.Unresolved, match="Fn::Sub is not resolved"):
-        tune.resolve({"Fn::Sub": "${AWS::Region}"}, {}, "X")
+def test_a_size_runs_as_the_handler_tests_run_the_function_with_the_size_as_its_memory(
+    synth: Any, publisher_backend: Any
+) -> None:
+    """The tuner's execution environment is the handler tests' worker: the staged asset, the template's environment
+    (its references resolved to the same stand-ins), Lambda's variables with the size under test, nothing else."""
+    deployed = _deployed(synth, tune.PUBLISHER)
+    worker = tune.environment_worker(deployed, publisher_backend, memory_mb=256, group=None)
+    declared = deployed.properties["Environment"]["Variables"]
+    assert worker.environment.template == {k: publisher_backend.resolver.resolve(v) for k, v in declared.items()}
+    assert worker.environment.runtime["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"] == "256"
+    assert deployed.properties["MemorySize"] != 256
+    assert set(worker.environment.transport) == {"AWS_ENDPOINT_URL_S3"}
+    assert worker.function.task_root.name.startswith("asset.")
+    group = {"cpu": Path("/sys/fs/cgroup/cpu/bench-lambda-256")}
+    inside = tune.environment_worker(deployed, publisher_backend, memory_mb=256, group=group)
+    assert inside._launch(["python"]) == cgroups.command_in(group, ["python"])
 
 
-def test_the_function_is_found_by_its_handler_in_the_template() -> None:
-    template = {"Resources": {"Fn": {"Type": "AWS::Lambda::Function", "Properties": TEMPLATE_FUNCTION}}}
-    assert tune.function_resource(template, "chat_api.handler.handler") == ("Fn", TEMPLATE_FUNCTION)
-    with pytest.raises(KeyError, match=r"expected one function with handler other\.handler, found 0"):
-        tune.function_resource(template, "other.handler")
+def test_an_environment_reports_its_cold_start_warm_invocations_and_peak_memory(
+    synth: Any, publisher_backend: Any
+) -> None:
+    steps = [
+        {"type": "fetch", "event": publisher_backend.event("fetch"), "trace": tune.trace_header(i)} for i in range(4)
+    ]
+    found = tune.run_environment(
+        tune.PUBLISHER, _deployed(synth, tune.PUBLISHER), publisher_backend, steps, memory_mb=1024, group=None
+    )
+    assert found.get("error") is None, found
+    assert found["init_ms"] >= found["import_ms"] > 0 and found["cold_invoke_ms"] > 0
+    assert [w["type"] for w in found["warm"]] == ["fetch"] * 3
+    assert all(w["ms"] > 0 and w["cpu_ms"] >= 0 for w in found["warm"])
+    assert found["max_rss_mib"] > 10 and found["error_lines"] == 0
+
+
+def test_an_environment_whose_answer_is_not_the_expected_one_fails_the_size(synth: Any, publisher_backend: Any) -> None:
+    expecting_other = dataclasses.replace(tune.PUBLISHER, invocations=(Invocation("fetch", 1.0, {"result": "x"}),))
+    steps = [{"type": "fetch", "event": publisher_backend.event("fetch"), "trace": tune.trace_header(0)}]
+    found = tune.run_environment(
+        expecting_other, _deployed(synth, tune.PUBLISHER), publisher_backend, steps, memory_mb=1024, group=None
+    )
+    assert found["error"].startswith("1 invocation(s) answered otherwise, first: fetch: {'path': ")
 
 
 def test_error_lines_are_json_errors_and_tracebacks() -> None:
-    log = "\n".join(
-        [
-            json.dumps({"level": "INFO", "message": "ok"}),
-            json.dumps({"level": "ERROR", "message": "boom"}),
-            "Traceback (most recent call last):",
-            '{"_aws": {"CloudWatchMetrics": []}}',
-        ]
-    )
-    assert tune.error_lines(log) == 2
+    from tests.support.lambda_worker import Invocation as Invoked
+
+    logs = [
+        json.dumps({"level": "INFO", "message": "ok"}),
+        json.dumps({"level": "ERROR", "message": "boom"}),
+        "Traceback (most recent call last):",
+        '{"_aws": {"CloudWatchMetrics": []}}',
+    ]
+    assert len(Invoked(result=None, error=None, logs=logs, calls=[], duration_ms=1.0).error_lines()) == 2
 
 
 def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_those_said_not_to_be() -> None:
@@ -240,8 +254,7 @@ def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> N
     # The record may hold a function removed since (2026-12-06: the origin-request Lambda@Edge, issue 20).
     assert {f.key for f in tune.FUNCTIONS} <= set(decided["functions"])
     for function in tune.FUNCTIONS:
-        template = synth.templates[f"{tune.ASSEMBLY_STAGE}/{function.stack}"]
-        _, props = tune.function_resource(template, function.handler)
+        props = _deployed(synth, function).properties
         assert props["MemorySize"] == decided["functions"][function.key]["choice"]["memory_mb"], function.key
 
 

@@ -15,12 +15,12 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import psycopg
 
 from tests.support.postgres import Postgres
+from tests.support.servers import QuietHandler, http_server
 
 
 @contextmanager
@@ -65,7 +65,7 @@ def data_api(server: Postgres, secrets: Any) -> Iterator[str]:
                 return {"transactionStatus": "Rollback Complete"}
         raise LookupError(path)
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_POST(self) -> None:
             body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
             try:
@@ -74,24 +74,12 @@ def data_api(server: Postgres, secrets: Any) -> Iterator[str]:
                 status, answer, kind = 400, {"message": str(error).strip()}, "BadRequestException"
             except LookupError as error:
                 status, answer, kind = 404, {"message": f"not served here: {error}"}, "NotFoundException"
-            payload = json.dumps(answer).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            if kind:
-                self.send_header("x-amzn-ErrorType", kind)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            headers = {"Content-Type": "application/json", **({"x-amzn-ErrorType": kind} if kind else {})}
+            self.reply(status, headers, json.dumps(answer).encode())
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=http.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{http.server_address[1]}"
+        with http_server(Handler) as address:
+            yield f"http://{address}"
     finally:
-        http.shutdown()
-        http.server_close()
         for connection in transactions.values():
             connection.close()

@@ -8,7 +8,7 @@ The environment has exactly three parts, kept apart so a test can check each:
   AWS. botocore reads the service-specific endpoint variables ("Service-specific endpoints", AWS SDKs and
   Tools Reference Guide, https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html); the code
   under test neither reads nor sees the difference, so this is the one addition that is not Lambda's.
-Nothing else: tests/lambda/test_harness.py fails when a worker's process holds any other variable.
+Nothing else: tests/lambda/test_as_deployed.py fails when a worker's process holds any other variable.
 """
 
 from __future__ import annotations
@@ -128,7 +128,10 @@ class Resolver:
     """CloudFormation's intrinsic functions over a template, with local stand-ins for its resources.
 
     `resources` maps a logical id to its attributes: "Ref" (what Ref returns), "Arn", and any other
-    Fn::GetAtt attribute; `dynamic` answers a dynamic reference ('{{resolve:secretsmanager:...}}').
+    Fn::GetAtt attribute; `dynamic` answers a dynamic reference ('{{resolve:secretsmanager:...}}');
+    `stacks` are the resolvers of the other stacks whose outputs this one reads (Fn::GetStackOutput, CDK's weak
+    cross-stack reference), by stack name: an output resolves as its producing stack's template writes it,
+    through that stack's stand-ins.
     """
 
     template: dict[str, Any]
@@ -136,26 +139,39 @@ class Resolver:
     resources: dict[str, dict[str, str]] = field(default_factory=dict)
     dynamic: Callable[[str, str], str] | None = None
     account: str = ACCOUNT
+    stacks: dict[str, Resolver] = field(default_factory=dict)
 
     def resolve(self, value: Any) -> str:
         if isinstance(value, str):
             return _DYNAMIC.sub(lambda m: self._dynamic(m["service"], m["spec"]), value)
         if isinstance(value, dict) and len(value) == 1:
             ((function, argument),) = value.items()
-            if function == "Ref":
-                return self._ref(str(argument))
-            if function == "Fn::GetAtt":
-                logical_id, attribute = argument if isinstance(argument, list) else argument.split(".", 1)
-                return self._attribute(logical_id, attribute)
-            if function == "Fn::Join":
-                separator, parts = argument
-                return str(separator).join(self.resolve(part) for part in parts)
-            if function == "Fn::Select":
-                index, items = argument
-                return self.resolve(items[int(index)])
-            if function == "Fn::Sub" and isinstance(argument, str):
-                return re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m[1]), argument)
+            intrinsic = {
+                "Ref": lambda: self._ref(str(argument)),
+                "Fn::GetAtt": lambda: self._attribute(*_attribute_of(argument)),
+                "Fn::Join": lambda: str(argument[0]).join(self.resolve(part) for part in argument[1]),
+                "Fn::Select": lambda: self.resolve(argument[1][int(argument[0])]),
+                "Fn::Sub": lambda: re.sub(r"\$\{([^}]+)\}", lambda m: self._sub(m[1]), self._text(argument)),
+                "Fn::GetStackOutput": lambda: self._stack_output(argument),
+            }.get(function)
+            if intrinsic is not None:
+                return intrinsic()
         raise Unresolved(f"cannot resolve {json.dumps(value)}")
+
+    @staticmethod
+    def _text(argument: Any) -> str:
+        if not isinstance(argument, str):
+            raise Unresolved(f"cannot resolve Fn::Sub with variables: {json.dumps(argument)}")
+        return argument
+
+    def _stack_output(self, reference: dict[str, str]) -> str:
+        producer = self.stacks.get(reference["StackName"])
+        if producer is None or producer.region != reference.get("Region", self.region):
+            raise Unresolved(f"no local stand-in for the stack {reference['StackName']} in {reference.get('Region')}")
+        output = producer.template.get("Outputs", {}).get(reference["OutputName"])
+        if output is None:
+            raise Unresolved(f"{reference['StackName']} has no output {reference['OutputName']}")
+        return producer.resolve(output["Value"])
 
     def _sub(self, name: str) -> str:
         logical_id, _, attribute = name.partition(".")
@@ -183,6 +199,11 @@ class Resolver:
         if self.dynamic is None:
             raise Unresolved(f"no local source for the dynamic reference {{{{resolve:{service}:{spec}}}}}")
         return self.dynamic(service, spec)
+
+
+def _attribute_of(argument: Any) -> tuple[str, str]:
+    logical_id, attribute = argument if isinstance(argument, list) else str(argument).split(".", 1)
+    return str(logical_id), str(attribute)
 
 
 @dataclass(frozen=True)
@@ -215,8 +236,11 @@ def template_variables(function: DeployedFunction, resolver: Resolver) -> dict[s
     return {name: resolver.resolve(value) for name, value in variables.items()}
 
 
-def lambda_runtime_variables(function: DeployedFunction, *, xray_daemon: str | None) -> dict[str, str]:
-    """What the python3.13 runtime sets for `function` (values as Lambda's, paths the local ones)."""
+def lambda_runtime_variables(
+    function: DeployedFunction, *, xray_daemon: str | None, memory_mb: int | None = None
+) -> dict[str, str]:
+    """What the python3.13 runtime sets for `function` (values as Lambda's, paths the local ones); `memory_mb`
+    in place of the template's MemorySize (the tuner's size under test)."""
     logging_config = function.properties.get("LoggingConfig", {})
     log_format = str(logging_config.get("LogFormat", "Text"))
     name = function.name
@@ -226,7 +250,7 @@ def lambda_runtime_variables(function: DeployedFunction, *, xray_daemon: str | N
         "AWS_DEFAULT_REGION": function.region,
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "AWS_LAMBDA_FUNCTION_NAME": name,
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.properties.get("MemorySize", 128)),
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(memory_mb or function.properties.get("MemorySize", 128)),
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
         "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
@@ -256,10 +280,15 @@ def transport_variables(endpoints: Mapping[str, str]) -> dict[str, str]:
 
 
 def function_environment(
-    function: DeployedFunction, resolver: Resolver, endpoints: Mapping[str, str], *, xray_daemon: str | None
+    function: DeployedFunction,
+    resolver: Resolver,
+    endpoints: Mapping[str, str],
+    *,
+    xray_daemon: str | None,
+    memory_mb: int | None = None,
 ) -> FunctionEnvironment:
     return FunctionEnvironment(
         template=template_variables(function, resolver),
-        runtime=lambda_runtime_variables(function, xray_daemon=xray_daemon),
+        runtime=lambda_runtime_variables(function, xray_daemon=xray_daemon, memory_mb=memory_mb),
         transport=transport_variables(endpoints),
     )

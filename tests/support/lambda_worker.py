@@ -10,6 +10,11 @@ which one it expects.
 
 Tracing is on where the template turns it on: the worker's X-Ray daemon address is a UDP socket here, read
 after each invocation, as Lambda's daemon would receive the segments.
+
+The memory tuner (bench/tune.py) runs functions through the same worker: one worker per execution environment
+(a fresh interpreter), the memory size under test in place of the template's (`memory_mb`), started inside
+that size's cgroup (`launch` wraps the command), with each invocation's trace header as its plan samples it,
+its CPU time, and the interpreter's peak resident memory (`usage`).
 """
 
 from __future__ import annotations
@@ -20,7 +25,8 @@ import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +86,7 @@ class Invocation:
     logs: list[str]
     calls: list[dict[str, Any]]
     duration_ms: float
+    cpu_ms: float = 0.0  # the worker process's CPU time during the handler call
     segments: list[dict[str, Any]] = field(default_factory=list)
     denied: list[Denied] = field(default_factory=list)
 
@@ -100,7 +107,10 @@ class Invocation:
 
 
 class LambdaWorker:
-    """One execution environment of `function` with `environment`; start() once, invoke() many times."""
+    """One execution environment of `function` with `environment`; start() once, invoke() many times.
+
+    `memory_mb` stands for the function's MemorySize (the tuner's size under test); `launch` turns the worker's
+    command into the one that starts it (the tuner's: inside a cgroup)."""
 
     def __init__(
         self,
@@ -109,6 +119,8 @@ class LambdaWorker:
         endpoints: Mapping[str, str],
         *,
         mode: str = "serve",
+        memory_mb: int | None = None,
+        launch: Callable[[list[str]], list[str]] | None = None,
     ) -> None:
         self.function = function
         self.policy = RolePolicy.of(function, resolver)
@@ -118,11 +130,16 @@ class LambdaWorker:
             self._daemon.bind(("127.0.0.1", 0))
             self._daemon.setblocking(False)
         daemon = f"127.0.0.1:{self._daemon.getsockname()[1]}" if self._daemon else None
-        self.environment: FunctionEnvironment = function_environment(function, resolver, endpoints, xray_daemon=daemon)
+        self.environment: FunctionEnvironment = function_environment(
+            function, resolver, endpoints, xray_daemon=daemon, memory_mb=memory_mb
+        )
         layers = lambda_packages.layer_folders(function.template, function.properties.get("Layers", []))
         self.import_path = lambda_packages.import_path(function.task_root, layers)
         self.mode = mode
+        self._launch = launch or (lambda argv: argv)
         self.init: Invocation | None = None
+        self.init_wall_ms = 0.0  # from starting the interpreter to the handler imported: INIT as the host sees it
+        self.exit_code: int | None = None  # once closed (negative: the signal that ended it)
         self._process: subprocess.Popen[bytes] | None = None
         # What the interpreter itself writes outside the capture (closed in close()).
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
@@ -137,17 +154,20 @@ class LambdaWorker:
             "mode": self.mode,
             "preload": [m for m in PRELOAD if self.mode == "fan-out"],
         }
+        started = time.perf_counter()
         self._process = subprocess.Popen(
-            [
-                sys.executable,
-                "-I",
-                "-S",
-                "-B",
-                str(PROCESS),
-                str(requests_read),
-                str(replies_write),
-                json.dumps(settings),
-            ],
+            self._launch(
+                [
+                    sys.executable,
+                    "-I",
+                    "-S",
+                    "-B",
+                    str(PROCESS),
+                    str(requests_read),
+                    str(replies_write),
+                    json.dumps(settings),
+                ]
+            ),
             env=self.environment.variables(),
             cwd=self.function.task_root,
             pass_fds=(requests_read, replies_write),
@@ -160,15 +180,19 @@ class LambdaWorker:
         self._requests = os.fdopen(requests_write, "w", buffering=1)
         self._replies = os.fdopen(replies_read)
         self.init = self._invocation(self._read())
+        self.init_wall_ms = (time.perf_counter() - started) * 1000
         if self.init.error:
             raise FunctionFailed(f"{self.function.logical_id} failed to initialize: {self.init.error}")
         self._check(self.init, expect_error=False, allow_error_logs=False)
         return self
 
-    def invoke(self, event: Any, *, expect_error: bool = False, allow_error_logs: bool = False) -> Invocation:
+    def invoke(
+        self, event: Any, *, expect_error: bool = False, allow_error_logs: bool = False, trace: str | None = None
+    ) -> Invocation:
         """One invocation. Fails unless it ran clean: no error (or one, if `expect_error`), no ERROR log line
-        (unless `allow_error_logs`), and every AWS call allowed by the function's role."""
-        self._send({"op": "invoke", "event": event})
+        (unless `allow_error_logs`), and every AWS call allowed by the function's role. `trace` is its
+        _X_AMZN_TRACE_ID (default: a new, sampled one)."""
+        self._send({"op": "invoke", "event": event, "trace": trace})
         invocation = self._invocation(self._read())
         self._check(invocation, expect_error=expect_error, allow_error_logs=allow_error_logs)
         return invocation
@@ -192,6 +216,11 @@ class LambdaWorker:
         self._send({"op": "environ"})
         return self._read()
 
+    def usage(self) -> dict[str, float]:
+        """The process's peak resident memory so far (max_rss_mib)."""
+        self._send({"op": "usage"})
+        return self._read()
+
     def close(self) -> None:
         if self._process is None:
             return
@@ -201,6 +230,7 @@ class LambdaWorker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self.exit_code = self._process.returncode
         self._replies.close()
         self._log.close()
         if self._daemon:
@@ -228,6 +258,7 @@ class LambdaWorker:
             logs=reply.get("logs", []),
             calls=reply.get("calls", []),
             duration_ms=float(reply.get("duration_ms", reply.get("init_ms", 0.0))),
+            cpu_ms=float(reply.get("cpu_ms", 0.0)),
             segments=self._segments(),
         )
         invocation.denied = self.policy.denied(invocation.calls, ACCOUNT)

@@ -165,19 +165,20 @@ def _trace_header() -> str:
     return f"Root={root};Parent={uuid.uuid4().hex[:16]};Sampled=1"
 
 
-def _invoke(handler: Any, event: Any, timeout_s: float) -> dict[str, Any]:
+def _invoke(handler: Any, event: Any, timeout_s: float, trace: str | None = None) -> dict[str, Any]:
     request_id = str(uuid.uuid4())
-    os.environ["_X_AMZN_TRACE_ID"] = _trace_header()
+    os.environ["_X_AMZN_TRACE_ID"] = trace or _trace_header()
     _formatter.request_id = request_id
     context = LambdaContext(request_id, time.monotonic() + timeout_s)
     reply: dict[str, Any] = {"request_id": request_id}
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     try:
         reply["result"] = handler(event, context)
     except Exception as error:  # the runtime reports it as the invocation's error, and logs it
         reply["error"] = _error(error)
         print(json.dumps({"level": "ERROR", "requestId": request_id, **reply["error"]}), file=_out)
     reply["duration_ms"] = (time.perf_counter() - started) * 1000
+    reply["cpu_ms"] = (time.process_time() - cpu) * 1000
     reply["logs"] = _out.drain()
     reply["calls"] = _taken_calls()
     return reply
@@ -264,7 +265,7 @@ def main() -> int:
         for line in requests:
             request = json.loads(line)
             if request["op"] == "invoke" and handler is not None:
-                reply(_invoke(handler, request["event"], timeout_s))
+                reply(_invoke(handler, request["event"], timeout_s, request.get("trace")))
             elif request["op"] == "fan-out":
                 reply({"batches": _fan_out(settings["handler"], request["batches"], timeout_s)})
             elif request["op"] == "environ":
@@ -272,9 +273,21 @@ def main() -> int:
                     name: getattr(module, "__file__", None) for name, module in sys.modules.items() if "." not in name
                 }
                 reply({"environ": dict(os.environ), "path": sys.path, "modules": files})
+            elif request["op"] == "usage":
+                reply({"max_rss_mib": _peak_rss_mib()})
             else:
                 reply({"error": {"errorType": "HarnessError", "errorMessage": f"cannot {request['op']}"}})
     return 0
+
+
+def _peak_rss_mib() -> float:
+    """This interpreter's peak resident set (VmHWM: its own, unlike getrusage's maxrss, which a process keeps
+    across exec from whatever forked it)."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _undumpable(value: Any) -> Any:

@@ -43,6 +43,26 @@ _PREFIXES = {"monitoring": "cloudwatch"}
 # Secrets Manager, which allows (or denies) the user's request for the secret", "Authorizing access to the
 # Amazon RDS Data API", https://docs.aws.amazon.com/AmazonRDS/latest/AuroraUserGuide/data-api.access.html).
 _DATA_API_SECRET_OPERATIONS = {"BeginTransaction", "ExecuteStatement", "BatchExecuteStatement"}
+# The AWS managed policies the app attaches to a function's role, whose documents are not in the template: each
+# copied from its page in the AWS Managed Policy Reference. AWSLambdaENIManagementAccess (v2, the default
+# version; https://docs.aws.amazon.com/aws-managed-policy/latest/reference/AWSLambdaENIManagementAccess.html):
+# "Provides minimum permissions for a Lambda function to manage ENIs (create, describe, delete) used by a
+# VPC-enabled Lambda Function". Lambda uses it to attach the function to its VPC; the code calls none of it.
+AWS_MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
+    "arn:aws:iam::aws:policy/service-role/AWSLambdaENIManagementAccess": [
+        {
+            "Effect": "Allow",
+            "Action": [
+                "ec2:CreateNetworkInterface",
+                "ec2:DescribeNetworkInterfaces",
+                "ec2:DeleteNetworkInterface",
+                "ec2:AssignPrivateIpAddresses",
+                "ec2:UnassignPrivateIpAddresses",
+            ],
+            "Resource": "*",
+        }
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -129,8 +149,9 @@ def _matches(patterns: Iterable[str], value: str, *, case_sensitive: bool) -> bo
 
 
 class RolePolicy:
-    """Every statement the template attaches to a role: AWS::IAM::Policy resources naming it, and the
-    role's own inline policies. Managed policies are refused: their documents are not in the template."""
+    """Every statement the template attaches to a role: AWS::IAM::Policy resources naming it, the role's own
+    inline policies, and the AWS managed policies of AWS_MANAGED_POLICIES. Any other managed policy is refused:
+    its document is not in the template."""
 
     def __init__(self, role: str, statements: list[dict[str, Any]]) -> None:
         self.role = role
@@ -140,9 +161,8 @@ class RolePolicy:
     def of(cls, function: DeployedFunction, resolver: Resolver) -> RolePolicy:
         resources = function.template["Resources"]
         role = resources[function.role]["Properties"]
-        if role.get("ManagedPolicyArns"):
-            raise ValueError(f"{function.role} has managed policies, whose documents the template does not hold")
-        documents = [policy["PolicyDocument"] for policy in role.get("Policies", [])]
+        documents = [{"Statement": _managed(resolver, arn, function.role)} for arn in role.get("ManagedPolicyArns", [])]
+        documents += [policy["PolicyDocument"] for policy in role.get("Policies", [])]
         documents += [
             resource["Properties"]["PolicyDocument"]
             for resource in resources.values()
@@ -183,6 +203,16 @@ class RolePolicy:
                 if not self.allows(permission):
                     found.append(Denied(f"{call['signing_name']}:{call['operation']}", permission, self.role))
         return found
+
+
+def _managed(resolver: Resolver, arn: Any, role: str) -> list[dict[str, Any]]:
+    resolved = resolver.resolve(arn)
+    if resolved not in AWS_MANAGED_POLICIES:
+        raise ValueError(
+            f"{role} has the managed policy {resolved}, whose document neither the template nor "
+            "tests/support/role_policy.py AWS_MANAGED_POLICIES holds"
+        )
+    return AWS_MANAGED_POLICIES[resolved]
 
 
 def _resolved(resolver: Resolver, resource: Any) -> str:

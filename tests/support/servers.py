@@ -5,10 +5,13 @@ from __future__ import annotations
 import json
 import os
 import socket
+import ssl
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -194,31 +197,46 @@ def restore_env(previous: dict[str, str | None]) -> None:
             os.environ[key] = value
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that keeps its access log to itself."""
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+    def reply(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.send_response(status)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def http_server(handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLContext | None = None) -> Iterator[str]:
+    """`handler` served on 127.0.0.1 (a free port) from a thread, over TLS with `tls`; yields host:port, and
+    stops the server on exit."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @contextmanager
 def failing_endpoint(status: int, body: dict[str, Any]) -> Iterator[str]:
     """An HTTP endpoint on 127.0.0.1 that answers every request with `status` and the JSON `body` (a service
     failing as the SDK sees it, for the paths a real emulator cannot be made to take)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
     payload = json.dumps(body).encode()
 
-    class Failing(BaseHTTPRequestHandler):
+    class Failing(QuietHandler):
         def do_POST(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/x-amz-json-1.0")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            self.reply(status, {"Content-Type": "application/x-amz-json-1.0"}, payload)
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Failing)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with http_server(Failing) as address:
+        yield f"http://{address}"

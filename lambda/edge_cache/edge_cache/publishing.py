@@ -12,6 +12,7 @@ backoff and jitter and records every other failure as a failed path.
 
 from __future__ import annotations
 
+import functools
 import http.client
 import socket
 import ssl
@@ -80,7 +81,10 @@ class _NamedTLS(urllib.request.HTTPSHandler):
         return self.do_open(connection, req)
 
 
+@functools.lru_cache(maxsize=8)
 def _opener(tls_name: str | None, context: ssl.SSLContext | None) -> urllib.request.OpenerDirector:
+    """One opener per execution environment and name: building one builds an SSL context, which reads the whole CA
+    bundle (tens of milliseconds of CPU, billed with the fetch)."""
     if tls_name is None:
         return urllib.request.build_opener(_NoRedirects)
     return urllib.request.build_opener(_NoRedirects, _NamedTLS(tls_name, context or ssl.create_default_context()))

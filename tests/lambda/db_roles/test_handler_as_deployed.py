@@ -4,25 +4,10 @@ real PostgreSQL."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import psycopg
 import pytest
 
-from tests.support.db_roles_backend import DbRolesBackend, local_db_roles
-from tests.support.lambda_environment import LAMBDA_DEFINED
-from tests.support.lambda_packages import RUNTIME
-from tests.support.postgres import PostgresUnavailable, unavailable
-from tests.support.synth import Synthesized
-
-
-@pytest.fixture(scope="module")
-def db_roles(synth: Synthesized) -> Iterator[DbRolesBackend]:
-    try:
-        with local_db_roles(synth, "sandbox/Web") as backend:
-            yield backend
-    except PostgresUnavailable as error:
-        unavailable(str(error))
+from tests.support.db_roles_backend import DbRolesBackend
 
 
 def test_create_makes_the_app_role_that_signs_in_with_its_secret_and_reads_its_schema(db_roles: DbRolesBackend) -> None:
@@ -51,16 +36,3 @@ def test_update_applies_again_and_delete_leaves_the_role(db_roles: DbRolesBacken
     assert deleted.result == {"PhysicalResourceId": physical} and deleted.calls == []
     with db_roles.connect_as(db_roles.properties["AppSecretArn"]) as app:
         assert app.execute("SELECT 1").fetchone() == (1,)
-
-
-def test_the_function_runs_with_its_template_environment_and_the_runtime_s_packages_only(
-    db_roles: DbRolesBackend,
-) -> None:
-    """No layer in its template, so no Powertools: the asset and the runtime's boto3, nothing else."""
-    worker = db_roles.worker
-    seen = worker.environ()
-    declared = worker.function.properties["Environment"]["Variables"]
-    extra = set(seen["environ"]) - set(declared) - LAMBDA_DEFINED - set(worker.environment.transport) - {"LC_CTYPE"}
-    assert extra == set()
-    assert worker.import_path == [str(worker.function.task_root), str(RUNTIME)]
-    assert "aws_lambda_powertools" not in seen["modules"]

@@ -1,16 +1,16 @@
-"""Local AWS for the edge cache handlers: moto's S3 on 127.0.0.1 and a web origin played by http.server."""
+"""Local AWS for the edge cache's domain tests, in this process: moto's S3 on 127.0.0.1 and the web origin's
+stand-in (tests/support/web_origin.py). The function itself runs as deployed in test_publisher_as_deployed.py."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import boto3
 import pytest
 
 from tests.support.servers import moto_server, restore_env, set_env
+from tests.support.web_origin import LocalOrigin, web_origin
 
 REGION = "eu-west-1"
 
@@ -41,51 +41,12 @@ def bucket(s3: Any, request: pytest.FixtureRequest) -> str:
     return name
 
 
-class _Origin(BaseHTTPRequestHandler):
-    """A web origin with one route per behaviour the publisher must handle."""
-
-    routes: ClassVar[dict[str, tuple[int, dict[str, str], bytes]]] = {
-        "/news/today": (
-            200,
-            {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "max-age=60"},
-            b"<h1>Today</h1>",
-        ),
-        "/": (200, {"Content-Type": "text/html"}, b"<h1>Home</h1>"),
-        "/gone": (410, {}, b""),
-        "/busy": (503, {}, b"try later"),
-        "/slow-down": (429, {"Retry-After": "1"}, b""),
-        "/moved": (301, {"Location": "/news/today"}, b""),
-        "/private": (403, {}, b""),
-    }
-
-    requested: ClassVar[list[str]] = []  # every path with its query string, in order
-
-    def do_GET(self) -> None:
-        self.requested.append(self.path)
-        path = self.path.split("?", 1)[0]  # a web app ignores query parameters it does not know
-        status, headers, body = self.routes.get(path, (404, {"Content-Type": "text/plain"}, b"not found"))
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: Any) -> None:
-        pass
+@pytest.fixture(scope="session")
+def origin() -> Iterator[LocalOrigin]:
+    with web_origin() as served:
+        yield served
 
 
 @pytest.fixture(scope="session")
-def origin_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Origin)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.fixture
-def origin_requests(origin_url: str) -> list[str]:
-    """Paths (with query strings) the local origin has received, oldest first."""
-    return _Origin.requested
+def origin_url(origin: LocalOrigin) -> str:
+    return origin.url
