@@ -85,8 +85,10 @@ synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag err
 test: setup  ## run the whole test suite (template, quality-gate and handler tests)
 	pytest -n auto --dist loadgroup
 
-test-fast: setup  ## template and config tests only (the cached synth, no emulators)
-	pytest tests/stacks
+# The template, config and quality-gate tests (tests/stacks) on the cached synth and test apps: no emulator,
+# no command run in a subprocess (marked `command`: make test runs those); bench/timing.py runs the same.
+test-fast: setup  ## template, config and quality-gate tests only (the cached synth, no emulators, no commands)
+	pytest tests/stacks -m "not command"
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
 bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)

@@ -61,8 +61,14 @@ def _goals(r: dict[str, Any], w: Any) -> None:
     )
     if t and "ratio_warm_to_one_synth" in t:
         w(
-            f"| same, run again with the test cache of the first run | <= {g['test_ratio']}x | "
+            f"| same, run again with the test cache of the first run | "
+            f"<= {g.get('test_ratio_warm', g['test_ratio'])}x | "
             f"{t['ratio_warm_to_one_synth']:.2f}x | {_ok(met.get('test_ratio_warm'))} |"
+        )
+    if t and "ratio_fast_to_one_synth" in t:
+        w(
+            f"| `make test-fast` on that cache / one full synth | <= {g['test_fast_ratio']}x | "
+            f"{t['ratio_fast_to_one_synth']:.2f}x | {_ok(met.get('test_fast_ratio'))} |"
         )
     hw, hc = r["handler_warm"], r["handler_cold"]
     w(
@@ -162,7 +168,7 @@ def _synth(r: dict[str, Any], w: Any) -> None:
 def _tests(r: dict[str, Any], w: Any) -> None:
     t = r.get("tests")
     if t:
-        warm = t.get("warm", {})
+        warm, fast = t.get("warm", {}), t.get("fast")
         w("## 2. Test suite\n")
         w(
             "How measured: the whole suite as `make test` runs it (`pytest -n auto --dist loadgroup`), twice with one "
@@ -171,15 +177,28 @@ def _tests(r: dict[str, Any], w: Any) -> None:
             f"a change to tests only. Cold: {t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}"
             f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
             f"Warm: {warm.get('wall_s', 0):.0f} s, exit code {warm.get('exit_code')}, {warm.get('counts')}. "
-            f"One full `app` synth, measured right before ({t.get('synth_before_s', 0):.1f} s) and right after "
+            + (
+                f'Then `make test-fast` (`pytest tests/stacks -m "not command"`) on the same cache: '
+                f"{fast['wall_s']:.0f} s, exit code {fast['exit_code']}, {fast['counts']}. "
+                if fast
+                else ""
+            )
+            + f"One full `app` synth, measured right before ({t.get('synth_before_s', 0):.1f} s) and right after "
             f"({t.get('synth_after_s', 0):.1f} s) the suite runs, mean {t.get('one_synth_s', 0):.1f} s. "
             f"Ratio to one full `app` synth of this run: cold **{t['ratio_to_one_synth']:.2f}x**, warm "
-            f"**{t.get('ratio_warm_to_one_synth', 0):.2f}x**. Slowest steps of the cold run (pytest --durations; "
+            f"**{t.get('ratio_warm_to_one_synth', 0):.2f}x**"
+            + (f", test-fast **{t['ratio_fast_to_one_synth']:.2f}x**" if "ratio_fast_to_one_synth" in t else "")
+            + ". Slowest steps of the cold run (pytest --durations; "
             "steps of two workers overlap):\n"
         )
         w("| s | phase | test |\n|---|---|---|")
         for row in t["slowest"]:
             w(f"| {row['seconds']:.1f} | {row['phase']} | `{row['test']}` |")
+        if warm.get("slowest"):
+            w("\nSlowest steps of the warm run (what a run after a change to tests only still pays):\n")
+            w("| s | phase | test |\n|---|---|---|")
+            for row in warm["slowest"]:
+                w(f"| {row['seconds']:.1f} | {row['phase']} | `{row['test']}` |")
         w("")
 
 

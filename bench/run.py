@@ -36,6 +36,8 @@ TARGET_VIEWS = 30_000.0
 GOALS = {
     "synth_ratio": 1.5,
     "test_ratio": 2.5,
+    "test_ratio_warm": 4.0,  # make test, run again on the test cache the first run left (issue 21)
+    "test_fast_ratio": 1.5,  # make test-fast on that cache
     "handler_overhead": 1.3,
     "cold_import_ms": 300,
     "cold_import_ratio": 1.3,
@@ -394,6 +396,7 @@ def main() -> None:
             tests.update(synth_before_s=before, synth_after_s=after, one_synth_s=one_synth)
             tests["ratio_to_one_synth"] = tests["wall_s"] / one_synth
             tests["ratio_warm_to_one_synth"] = tests["warm"]["wall_s"] / one_synth
+            tests["ratio_fast_to_one_synth"] = tests["fast"]["wall_s"] / one_synth
         app_outdir = Path(report["synth"]["app_outdir"])
         synth = read_assembly(app_outdir)
         baseline = handler.baseline_bundle(BASELINE_REV, work / "baseline")
@@ -539,7 +542,8 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
         "synth_ratio": report["synth"]["ratio_app_to_trivial"] <= GOALS["synth_ratio"],
         "synth_ratio_no_validation": report["synth"]["ratio_app_to_trivial_no_validation"] <= GOALS["synth_ratio"],
         "test_ratio": tests["ratio_to_one_synth"] <= GOALS["test_ratio"] if tests else None,
-        "test_ratio_warm": tests["ratio_warm_to_one_synth"] <= GOALS["test_ratio"] if tests else None,
+        "test_ratio_warm": tests["ratio_warm_to_one_synth"] <= GOALS["test_ratio_warm"] if tests else None,
+        "test_fast_ratio": tests["ratio_fast_to_one_synth"] <= GOALS["test_fast_ratio"] if tests else None,
         "handler_overhead": report["handler_warm"]["ratio_p50"] <= GOALS["handler_overhead"],
         "cold_import": report["handler_cold"]["handler_median_ms"] < GOALS["cold_import_ms"],
         "cold_import_ratio": report["handler_cold"]["ratio_handler_to_boto3"] <= GOALS["cold_import_ratio"],

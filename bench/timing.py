@@ -88,8 +88,9 @@ _DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTIL
 _SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)")
 
 
-# The suite as `make test` runs it (a test keeps the two the same).
+# The suite as `make test` and `make test-fast` run it (a test keeps them the same as the Makefile's).
 SUITE_ARGS = ("-n", "auto", "--dist", "loadgroup")
+FAST_ARGS = ("tests/stacks", "-m", "not command")
 
 
 def _pytest(*args: str, timeout_s: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -107,18 +108,19 @@ def _pytest(*args: str, timeout_s: int, env: dict[str, str] | None = None) -> su
 def test_suite() -> dict[str, Any]:
     """Wall time of the whole suite as `make test` runs it, twice with one empty test cache: "cold" (nothing
     synthesized or linted yet, as after a change to the app) and "warm" (the cache that run left, as after
-    a change to the tests only). pytest's slowest steps of each."""
+    a change to the tests only); then `make test-fast` on that warm cache. pytest's slowest steps of each."""
     cache = tempfile.mkdtemp(prefix="bench-test-cache-")
     try:
-        cold, warm = (_suite_run(cache) for _ in range(2))
+        cold, warm = (_suite_run(cache, SUITE_ARGS) for _ in range(2))
+        fast = _suite_run(cache, FAST_ARGS)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
-    return {**cold, "warm": warm}
+    return {**cold, "warm": warm, "fast": fast}
 
 
-def _suite_run(cache: str) -> dict[str, Any]:
+def _suite_run(cache: str, args: tuple[str, ...]) -> dict[str, Any]:
     start = time.perf_counter()
-    done = _pytest(*SUITE_ARGS, "-rf", "--durations=12", timeout_s=900, env={"CDK_TEST_CACHE": cache})
+    done = _pytest(*args, "-rf", "--durations=12", timeout_s=900, env={"CDK_TEST_CACHE": cache})
     wall = time.perf_counter() - start
     counts = {kind: int(n) for n, kind in _SUMMARY.findall(done.stdout.strip().splitlines()[-1])}
     slowest = [{"seconds": float(s), "phase": phase, "test": test} for s, phase, test in _DURATION.findall(done.stdout)]

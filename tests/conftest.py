@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,15 +54,16 @@ def pytest_configure(config: pytest.Config) -> None:
     assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it
 
 
-# Servers a session fixture starts for its worker: every test that uses one runs on the same worker (an
-# xdist group), so each starts once a run.
-GROUPED_SERVERS = ("postgres",)
+# Servers a fixture starts for its worker (moto: test_cdk_stage's module): every test that uses one runs on
+# the same worker (an xdist group), so each starts once a run, and the chat functions' session workers too.
+GROUPED_SERVERS = ("postgres", "dynamodb_endpoint", "moto")
 _builders: list[subprocess.Popen[bytes]] = []
 _servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
 _dynamodb: list[str] = []
 _dynamodb_lock = threading.Lock()
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need no synthesized app first: they run while the background builds synthesize it; then the
     long ones (marked slow), so that they do not start last, with one worker left to run them."""
@@ -79,7 +81,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     fixtures = {name for item in session.items for name in item.fixturenames}
     _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
-    if "dynamodb_endpoint" in fixtures:  # the JVM starts while the first tests run
+    # The JVM starts while the first tests run; under xdist only the worker that runs the group starts it, when
+    # its first test needs it (every worker collects every test, and a JVM started for nothing costs seconds).
+    if "dynamodb_endpoint" in fixtures and not hasattr(session.config, "workerinput"):
         threading.Thread(target=_quietly, args=(_dynamodb_local,), daemon=True).start()
 
 
@@ -108,9 +112,10 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
-    """This worker's DynamoDB Local, in memory. One per worker, not one per run: DynamoDB Local's streams
-    refuse a read (TrimmedDataAccessException) when another table's stream was written to after the
-    reader's LATEST iterator was taken, so two workers' tables cannot share one."""
+    """This worker's DynamoDB Local, in memory: one a run, since every test that uses it runs on one worker (its
+    xdist group). Never one shared by two workers: DynamoDB Local's streams refuse a read
+    (TrimmedDataAccessException) when another table's stream was written to after the reader's LATEST iterator
+    was taken, so two workers' tables cannot share one."""
     return _dynamodb_local()
 
 
@@ -130,3 +135,10 @@ def variants() -> Synthesized:
 def canary() -> Synthesized:
     """A small app with constructs the quality gates must flag (tests/support/variants.py)."""
     return synthesized("canary")
+
+
+@pytest.fixture(scope="session")
+def test_apps() -> dict[str, Any]:
+    """The rule tests' test apps and their findings, by module (tests/support/readiness.py)."""
+    folder, facts = assemblies.assembly_folder("test_apps")
+    return {**facts, "outdir": str(folder)}

@@ -86,16 +86,28 @@ def test_installed_versions_interpreter_node_and_cdk_environment_are_inputs(
     assert assemblies.input_key(tree, environ=environ) != before
 
 
-def test_every_recipe_keys_on_its_own_builder(tree: Path) -> None:
+def test_every_recipe_keys_on_its_own_builder_and_the_files_it_reads(tree: Path) -> None:
     for recipe in assemblies.RECIPES.values():
-        (source,) = recipe.source_files()
-        assert source.is_file()
-        copied = tree / source.relative_to(assemblies.ROOT)
-        copied.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(source, copied)
-        before = assemblies.input_key(tree, [copied])
-        _edit(copied)
-        assert assemblies.input_key(tree, [copied]) != before, recipe.name
+        sources = recipe.source_files()
+        assert sources and sources[0].name == f"{recipe.builder.partition(':')[0].rsplit('.', 1)[1]}.py"
+        copies = [tree / source.relative_to(assemblies.ROOT) for source in sources]
+        for source, copied in zip(sources, copies, strict=True):
+            copied.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copied)
+        for copied in copies:
+            before = assemblies.input_key(tree, copies)
+            _edit(copied)
+            assert assemblies.input_key(tree, copies) != before, (recipe.name, copied)
+
+
+def test_the_test_apps_are_read_from_every_module_that_builds_one() -> None:
+    sources = {p.relative_to(assemblies.ROOT).as_posix() for p in assemblies.RECIPES["test_apps"].source_files()}
+    assert {
+        "tests/support/readiness.py",
+        "tests/stacks/common/readiness/test_readiness_github.py",
+        "tests/stacks/edge/test_publisher_limits.py",
+    } <= sources
+    assert "tests/stacks/chat/test_chat_stack.py" not in sources
 
 
 # --- the cache itself, with a recipe that writes a one-stack assembly in a few milliseconds ---------
@@ -183,8 +195,8 @@ def test_prefetch_starts_one_builder_for_the_app_and_one_for_the_rest_of_what_is
 ) -> None:
     started: list[list[str]] = []
     monkeypatch.setattr(assemblies.subprocess, "Popen", lambda command, **_: started.append(command))
-    needed = assemblies.recipes_for(["synth", "variants", "canary", "fake", "tmp_path"])
+    needed = assemblies.recipes_for(["synth", "variants", "canary", "test_apps", "fake", "tmp_path"])
     assert [r.name for r in needed] == [*assemblies.RECIPES]
     assemblies.assembly_folder("fake")  # fresh: nothing to build
     assemblies.prefetch(needed)
-    assert [command[3:] for command in started] == [["build", "app"], ["build", "variants", "canary"]]
+    assert [command[3:] for command in started] == [["build", "app"], ["build", "variants", "canary", "test_apps"]]

@@ -21,12 +21,11 @@ from aws_cdk import aws_sam as sam
 from constructs import Construct
 
 from stacks.config_base import StageFacts
+from stacks.tuning import POWER_VALUES
 
 APPLICATION_ID = "arn:aws:serverlessrepo:us-east-1:451282441545:applications/aws-lambda-power-tuning"
 # CHANGELOG.md (SAR versioning): "4.4.0 (2025-11-19): upgrade Lambda runtime to Nodejs22.x".
 SEMANTIC_VERSION = "4.4.0"
-# The grid of `make tune` (bench/tune.py SIZES; a test keeps them equal), so both runs answer the same question.
-POWER_VALUES = (128, 256, 512, 1024, 1536, 1769, 2048, 3008)
 TOTAL_EXECUTION_TIMEOUT_S = 900  # the application's maximum: num x the slowest size's duration must fit in it
 LOG_RETENTION_DAYS = 7
 # The stacks whose functions may be tuned: those in the stage region (the us-east-1 stack runs no function).

@@ -62,14 +62,20 @@ class Recipe:
     name: str
     builder: str
     fixtures: tuple[str, ...]
+    inputs: str = ""  # "module:function" listing more files the builder reads (the test apps' modules)
 
     def function(self) -> Callable[[Path], dict[str, Any]]:
-        module, _, attribute = self.builder.partition(":")
-        return getattr(importlib.import_module(module), attribute)  # type: ignore[no-any-return]
+        return _attribute(self.builder)  # type: ignore[no-any-return]
 
     def source_files(self) -> list[Path]:
         module = importlib.util.find_spec(self.builder.partition(":")[0])
-        return [Path(module.origin)] if module and module.origin else []
+        found = [Path(module.origin)] if module and module.origin else []
+        return found + (list(_attribute(self.inputs)()) if self.inputs else [])
+
+
+def _attribute(reference: str) -> Any:
+    module, _, attribute = reference.partition(":")
+    return getattr(importlib.import_module(module), attribute)
 
 
 RECIPES: dict[str, Recipe] = {
@@ -79,6 +85,10 @@ RECIPES: dict[str, Recipe] = {
     "variants": Recipe("variants", "tests.support.variants:build_variants", ("variants",)),
     # A small app with constructs the gates must flag (not the shipped app).
     "canary": Recipe("canary", "tests.support.variants:build_canary", ("canary",)),
+    # The rule tests' test apps, one per module that calls findings_fixture (tests/support/readiness.py).
+    "test_apps": Recipe(
+        "test_apps", "tests.support.readiness:build_test_apps", ("test_apps",), "tests.support.readiness:app_modules"
+    ),
 }
 
 

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import shutil
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,7 +26,7 @@ from tests.support.make_targets import aws_free_environment as _aws_free_environ
 from tests.support.make_targets import error_lines as _errors
 from tests.support.make_targets import make
 from tests.support.servers import free_port, moto_process
-from tests.support.synth import Synthesized
+from tests.support.synth import ROOT, Synthesized
 from tools.cdk_stage import __main__ as targets
 from tools.cdk_stage import assembly, aws, execution_policy, hotswap
 from tools.cdk_stage import diff as offline_diff
@@ -719,3 +720,19 @@ def test_bootstrap_with_the_execution_policy_creates_it_and_hands_it_to_the_cli(
     stacks = assembly.select(assembly.read_assembly(synth.outdir), "sandbox").chosen
     assert granted == set(execution_policy.actions(stacks))
     assert f"execution policy: {len(granted)} actions for" in run.stdout
+
+
+# --- what a target loads before it says anything ---
+
+
+def test_the_aws_targets_start_without_loading_the_cdk() -> None:
+    """The stage config and boto3 only: not the CDK (importing it starts jsii's Node runtime), cdk-nag or
+    cfn-lint's schemas, which cost a second of CPU before the first line, and on every test of a target."""
+    probe = (
+        "import sys, tools.cdk_stage.__main__, tools.power_tune.__main__; "
+        "print(sorted(m for m in ('aws_cdk', 'cdk_nag', 'cfnlint', 'jsii') if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr

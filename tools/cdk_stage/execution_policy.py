@@ -20,8 +20,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError
-
 from tools.cdk_stage import assembly, cdk
 from tools.cdk_stage.assembly import StackArtifact
 
@@ -57,6 +55,8 @@ class PolicyError(RuntimeError):
 
 
 def _handler_actions(resource_type: str, region: str) -> set[str] | None:
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, ResourceNotFoundError  # noqa: PLC0415 - only its users pay
+
     try:
         schema: dict[str, Any] = PROVIDER_SCHEMA_MANAGER.get_resource_schema(region, resource_type).schema
     except ResourceNotFoundError:

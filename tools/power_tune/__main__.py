@@ -30,7 +30,7 @@ from typing import Any
 import botocore.exceptions
 
 from stacks.config import ConfigError, load_stage
-from stacks.tuning.stack import POWER_VALUES
+from stacks.tuning import POWER_VALUES
 from tools.cdk_stage import assembly, aws, cdk
 
 POWER_TUNING_STACK = "PowerTuning"

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
-
-from aws_cdk import aws_stepfunctions as sfn
+from typing import TYPE_CHECKING, Any
 
 from stacks.common.readiness.base import Check, Context, Finding
 from stacks.common.readiness.stepfunctions import HISTORY_LIMIT, Limits, analyse
 from stacks.common.readiness.template import PAYLOAD_LIMIT, StackTemplate, refs, render
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_stepfunctions as sfn
 
 METADATA_KEY = "DeployReadiness"
 CACHE_POLICIES_PER_ACCOUNT = 20
@@ -28,6 +29,8 @@ _VENDED = "/aws/vendedlogs/"
 
 def declare_bounds(state_machine: sfn.StateMachine, *, max_items: int, max_input_bytes: int | None = None) -> None:
     """Tell the limits rule the most items a Map of this state machine gets per execution (its input's maximum)."""
+    from aws_cdk import aws_stepfunctions as sfn  # noqa: PLC0415 - stage config reads this module, CDK-free
+
     bounds: dict[str, int] = {"MaxItems": max_items}
     if max_input_bytes is not None:
         bounds["MaxInputBytes"] = max_input_bytes

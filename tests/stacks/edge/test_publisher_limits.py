@@ -9,7 +9,6 @@ definition and checked against the limits, and against the same numbers worked o
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,7 +24,7 @@ from stacks.common.readiness.template import PAYLOAD_LIMIT, StackTemplate
 from stacks.config import load_stage
 from stacks.edge.config import EdgeConfig
 from stacks.edge.publisher import BATCH_BYTES, BATCH_PATHS, CachePublisher
-from tests.support.readiness import REGION, Findings, stage_stack, synth_findings
+from tests.support.readiness import REGION, Findings, findings_fixture, stage_stack
 
 
 def _maximum(field: str) -> int:
@@ -54,11 +53,13 @@ def _build(app: object) -> None:
     )
 
 
+findings = findings_fixture(_build, aws_solutions=True)
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Findings, list[Workflow]]:
-    outdir = Path(tmp_path_factory.mktemp("publisher"))
-    findings = synth_findings(outdir, _build, aws_solutions=True)
-    (template_file,) = (outdir / "assembly-prod").glob("*.template.json")
+def built(findings: Findings) -> tuple[Findings, list[Workflow]]:
+    assert findings.outdir is not None
+    (template_file,) = (findings.outdir / "assembly-prod").glob("*.template.json")
     stack = StackTemplate.load(template_file, path="prod/Publisher", account="", region=REGION, stage="prod")
     (machine,) = [lid for lid, _ in stack.of_type("AWS::StepFunctions::StateMachine")]
     asl: dict[str, Any] = definition(stack, machine)  # type: ignore[assignment]

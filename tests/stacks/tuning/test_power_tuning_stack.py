@@ -11,7 +11,8 @@ import pytest
 
 from bench.tune import SIZES
 from stacks.app_builder import POWER_TUNING_ID
-from stacks.tuning.stack import APPLICATION_ID, POWER_VALUES, SEMANTIC_VERSION, TUNABLE_STACKS
+from stacks.tuning import POWER_VALUES
+from stacks.tuning.stack import APPLICATION_ID, SEMANTIC_VERSION, TUNABLE_STACKS
 from tests.support.synth import Synthesized, resources_of_type
 from tests.support.variants import variant_config
 

@@ -36,6 +36,7 @@ def _cdk_synth(outdir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.command
 @pytest.mark.skipif(
     not (ROOT / "node_modules" / ".bin" / "cdk").exists(), reason="the CDK CLI is installed by make setup"
 )

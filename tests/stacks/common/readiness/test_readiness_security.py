@@ -20,7 +20,6 @@ from stacks.common.grants import TableAccess, grant_table_access
 from tests.support.readiness import Findings, findings_fixture, stage_stack
 
 STACK = "prod/Security"
-IDS: dict[str, str] = {}  # logical ids the findings' tokens name, recorded while building
 EXACT = TableAccess(table=("dynamodb:PutItem", "dynamodb:Query"), indexes={"by-room": ("dynamodb:Query",)})
 
 
@@ -34,7 +33,7 @@ def _function(stack: Stack, name: str) -> lambda_.Function:
     )
 
 
-def _tables(stack: Stack) -> dynamodb.Table:
+def _table(stack: Stack) -> dynamodb.Table:
     table = dynamodb.Table(
         stack,
         "Comments",
@@ -45,7 +44,6 @@ def _tables(stack: Stack) -> dynamodb.Table:
         table.add_global_secondary_index(
             index_name=index, partition_key=dynamodb.Attribute(name=index, type=dynamodb.AttributeType.STRING)
         )
-    IDS["table"] = stack.get_logical_id(table.node.default_child)  # type: ignore[arg-type]
     return table
 
 
@@ -99,21 +97,24 @@ def _cluster(stack: Stack, name: str, parameters: dict[str, str] | None) -> None
     )
 
 
-def _build(app: object) -> None:
+def _build(app: object) -> dict[str, str]:
     assert isinstance(app, App)
     stack = stage_stack(app, "prod", "Security")
-    _grants(stack, _tables(stack))
+    table = _table(stack)
+    _grants(stack, table)
     _models(stack)
     _cluster(stack, "DefaultParameters", None)
     _cluster(stack, "TlsOptional", {"rds.force_ssl": "0"})
     _cluster(stack, "TlsRequired", {"rds.force_ssl": "1"})
+    # The logical id the findings' tokens name.
+    return {"table": stack.get_logical_id(table.node.default_child)}  # type: ignore[arg-type]
 
 
 findings = findings_fixture(_build)
 
 
 def test_a_role_granted_more_than_its_construct_declared_is_flagged(findings: Findings) -> None:
-    table = IDS["table"]
+    table = findings.facts["table"]
     assert findings.rule_of(f"{STACK}/Exact", "TableAccessDeclared") == set()
     # grant_read_write_data adds Scan, DeleteItem, BatchWriteItem... on the table and every index (/index/*).
     assert findings.rule_of(f"{STACK}/Over", "TableAccessDeclared") == {table, f"{table}/index/*"}
@@ -121,7 +122,7 @@ def test_a_role_granted_more_than_its_construct_declared_is_flagged(findings: Fi
 
 
 def test_stream_reads_are_admitted_only_with_the_functions_own_event_source_mapping(findings: Findings) -> None:
-    table = IDS["table"]
+    table = findings.facts["table"]
     assert findings.rule_of(f"{STACK}/StreamConsumer", "TableAccessDeclared") == set()
     assert findings.rule_of(f"{STACK}/StreamWithoutMapping", "TableAccessDeclared") == {f"{table}.stream", "*"}
 
