@@ -388,15 +388,7 @@ def main() -> None:
     try:
         _step("synth", lambda: timing.synth(work, _int_env("BENCH_REPEAT", 3)), report)
         if os.environ.get("BENCH_SKIP_TESTS") != "1":
-            _step("tests", timing.test_suite, report)
-            # The suite's denominator brackets it: the last full synth before it and one right after it.
-            before = report["synth"]["last_app_wall_s"]
-            after = timing.synth_once("app", work / "app-after-tests")["wall_s"]
-            tests, one_synth = report["tests"], (before + after) / 2
-            tests.update(synth_before_s=before, synth_after_s=after, one_synth_s=one_synth)
-            tests["ratio_to_one_synth"] = tests["wall_s"] / one_synth
-            tests["ratio_warm_to_one_synth"] = tests["warm"]["wall_s"] / one_synth
-            tests["ratio_fast_to_one_synth"] = tests["fast"]["wall_s"] / one_synth
+            _tests(report, work)
         app_outdir = Path(report["synth"]["app_outdir"])
         synth = read_assembly(app_outdir)
         baseline = handler.baseline_bundle(BASELINE_REV, work / "baseline")
@@ -431,6 +423,19 @@ def main() -> None:
     report["machine"]["load_average_end"] = os.getloadavg()
     report["total_s"] = time.perf_counter() - started
     _write(report, today)
+
+
+def _tests(report: dict[str, Any], work: Path) -> None:
+    """The suite as `make test` and `make test-fast` run it, each as a ratio to one full synth."""
+    _step("tests", timing.test_suite, report)
+    # The suite's denominator brackets it: the last full synth before it and one right after it.
+    before = report["synth"]["last_app_wall_s"]
+    after = timing.synth_once("app", work / "app-after-tests")["wall_s"]
+    tests, one_synth = report["tests"], (before + after) / 2
+    tests.update(synth_before_s=before, synth_after_s=after, one_synth_s=one_synth)
+    tests["ratio_to_one_synth"] = tests["wall_s"] / one_synth
+    tests["ratio_warm_to_one_synth"] = tests["warm"]["wall_s"] / one_synth
+    tests["ratio_fast_to_one_synth"] = tests["fast"]["wall_s"] / one_synth
 
 
 def _write(report: dict[str, Any], today: str) -> None:
