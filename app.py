@@ -15,7 +15,7 @@ import sys
 
 from aws_cdk import App
 
-from stacks.config import STAGES, ConfigError, load_stage, shared_account_warning, stage_overrides
+from stage.config import STAGES, ConfigError, load_stage, shared_account_warning, stage_overrides
 
 
 def main() -> None:
@@ -33,8 +33,8 @@ def main() -> None:
         if config.github is not None and config.github.shared_account:
             print(f"warning: {shared_account_warning(config.facts)}", file=sys.stderr)
     # The constructs load once the config is known to be valid: an invalid one fails in a second, not three.
-    from stacks.app_builder import build_app  # noqa: PLC0415
-    from stacks.common.nag import exit_on_findings  # noqa: PLC0415
+    from quality.gate import exit_on_findings  # noqa: PLC0415
+    from stage.builder import build_app  # noqa: PLC0415
 
     # A stage that names its account deploys there; the others go where the CLI's credentials are.
     build_app(app, configs, account=os.environ.get("CDK_DEFAULT_ACCOUNT"))

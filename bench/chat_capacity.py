@@ -78,7 +78,7 @@ def comment_item(name_chars: int, comment_chars: int, shards: int) -> dict[str, 
 
 
 def view_item(name_chars: int, comment_chars: int, seed: int = 7) -> dict[str, Any]:
-    """The view item as lambda/chat_stream writes it, for 25 comments of the given sizes (chat-like text)."""
+    """The view item as chat/runtime/chat_stream writes it, for 25 comments of the given sizes (chat-like text)."""
     rng = random.Random(seed)  # noqa: S311 - sample text, not security
     entries = [
         [

@@ -1,6 +1,6 @@
 """The chat handler's cold start before and after a change, in rounds that alternate the two, and with SnapStart.
 
-Each round runs `bench.handler.lambda_cold` on the baseline's lambda/chat_api, then on the working tree's, then
+Each round runs `bench.handler.lambda_cold` on the baseline's chat/runtime/chat_api, then on the working tree's, then
 `bench.handler.snapstart_emulated` on the working tree's, so a loaded machine's slow minutes hit both sides; the
 report gives each round's ratios and their medians (claims rest on the worst round).
 
@@ -49,7 +49,7 @@ def render(r: dict[str, Any], baseline_rev: str) -> str:
         f"# Chat handler cold start, {r['date']}\n",
         f"`python -m bench.coldstart --rounds {r['rounds']} --runs {r['runs']} --baseline {baseline_rev}` on "
         f"{r['machine']}. Each round: `lambda_cold` ({r['runs']} fresh interpreters of each kind, as Lambda runs the "
-        f"function: its packages only, tracing on) on lambda/chat_api at `{baseline_rev}` (before), then on this "
+        f"function: its packages only, tracing on) on chat/runtime/chat_api at `{baseline_rev}` (before), then on this "
         "tree (after), then the SnapStart emulation (two snapshots, five restores each, of the handler and of a "
         "bare boto3 client). Wall times move with the machine's load; CPU time (the interpreter's own) does much "
         "less. Methods and what the emulation cannot stand for: docs/benchmarks.md.\n",
@@ -88,13 +88,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--baseline", default="17fea12", help="git revision of the 'before' lambda/chat_api")
+    parser.add_argument("--baseline", default="17fea12", help="git revision of the 'before' chat/runtime/chat_api")
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (make synth)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="coldstart-") as work:
         baseline = handler.baseline_bundle(args.baseline, Path(work))
         if baseline is None:
-            raise SystemExit(f"error: no lambda/chat_api at {args.baseline}")
+            raise SystemExit(f"error: no chat/runtime/chat_api at {args.baseline}")
         result = measure(read_assembly(args.cdk_out), baseline, args.rounds, args.runs)
     today = dt.date.today().isoformat()
     result.update(

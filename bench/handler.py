@@ -33,7 +33,7 @@ from tests.support.events import ROUTES, rest_event
 from tests.support.servers import LOCAL_CREDENTIALS
 from tests.support.synth import ROOT, Synthesized, read_assembly
 
-BUNDLE = ROOT / "lambda" / "chat_api"
+BUNDLE = ROOT / "chat" / "runtime" / "chat_api"
 DUMMY_ENV = {
     "COMMENTS_TABLE": "t",
     "ROOM_TIME_INDEX": "by-room-time",
@@ -492,21 +492,22 @@ def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...
 
 
 def baseline_bundle(rev: str, dest: Path) -> Path | None:
-    """lambda/chat_api as of git revision `rev`, extracted into `dest`; None when the history lacks it."""
-    archive = subprocess.run(
-        ["git", "archive", rev, "lambda/chat_api"], cwd=ROOT, capture_output=True, check=False, timeout=60
-    )
-    if archive.returncode:
-        return None
-    dest.mkdir(parents=True, exist_ok=True)
-    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=60)
-    return dest / "lambda" / "chat_api"
+    """chat/runtime/chat_api as of git revision `rev`, extracted into `dest`; None when the history lacks it."""
+    for folder in ("chat/runtime/chat_api", "lambda/chat_api"):  # where it is; where it was before issue 22
+        archive = subprocess.run(
+            ["git", "archive", rev, folder], cwd=ROOT, capture_output=True, check=False, timeout=60
+        )
+        if archive.returncode == 0:
+            dest.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["tar", "-x", "-C", str(dest)], input=archive.stdout, check=True, timeout=60)
+            return dest / folder
+    return None
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("what", choices=["cold", "snapstart"])
-    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="a lambda/chat_api folder (e.g. of main)")
+    parser.add_argument("--bundle", type=Path, default=BUNDLE, help="a chat/runtime/chat_api folder (e.g. of main)")
     parser.add_argument("--runs", type=int, default=12)
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="synthesized app (make synth)")
     args = parser.parse_args()

@@ -137,7 +137,7 @@ def _handler_target(synth: Synthesized) -> Iterator[tuple[str, StreamPoller | No
         env = {
             **os.environ,
             **function_env,
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "lambda" / "chat_api"), str(ROOT)]),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "chat" / "runtime" / "chat_api"), str(ROOT)]),
         }
         gunicorn = Path(sys.executable).with_name("gunicorn")
         argv = [str(gunicorn), "-w", setting("LOAD_WORKERS"), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT)]

@@ -173,12 +173,12 @@ def _tests(r: dict[str, Any], w: Any) -> None:
         w(
             "How measured: the whole suite as `make test` runs it (`pytest -n auto --dist loadgroup`), twice with one "
             "empty test cache (`CDK_TEST_CACHE`): first cold, nothing synthesized or linted yet, as after a change to "
-            "`stacks/` or `lambda/`; then warm, with the assemblies and cfn-lint results the first run left, as after "
+            "an architecture's code; then warm, with the assemblies and cfn-lint results the first run left, as after "
             f"a change to tests only. Cold: {t['wall_s']:.0f} s, exit code {t['exit_code']}, {t['counts']}"
             f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
             f"Warm: {warm.get('wall_s', 0):.0f} s, exit code {warm.get('exit_code')}, {warm.get('counts')}. "
             + (
-                f'Then `make test-fast` (`pytest tests/stacks -m "not command"`) on the same cache: '
+                f'Then `make test-fast` (`pytest tests -m "not command"`) on the same cache: '
                 f"{fast['wall_s']:.0f} s, exit code {fast['exit_code']}, {fast['counts']}. "
                 if fast
                 else ""
@@ -220,7 +220,7 @@ def _handler(r: dict[str, Any], w: Any) -> None:
     base = r.get("handler_cold_baseline")
     if base:
         w(
-            f"- Before (lambda/chat_api at `{r['handler_cold_lambda']['baseline_rev']}`), measured the same way in "
+            f"- Before (the chat_api bundle at `{r['handler_cold_lambda']['baseline_rev']}`), measured the same way in "
             f"this run: median **{base['handler_median_ms']:.0f} ms**, boto3 alone {base['boto3_median_ms']:.0f} "
             f"ms (ratio {base['ratio_handler_to_boto3']:.2f}x).\n"
         )
@@ -369,7 +369,7 @@ def _hot_room(cc: dict[str, Any], w: Any) -> None:
         "How computed (not measured): `bench/chat_capacity.py` — each comment's write into both room "
         "indexes, spread over the room's shards; the stream consumer's transactions (up to 99 comments and "
         "one counter update each) and its one consistent read and one write of the room's view per batch; "
-        "item sizes by DynamoDB's rules, the view item compressed as lambda/chat_stream writes it, with "
+        "item sizes by DynamoDB's rules, the view item compressed as chat/runtime/chat_stream writes it, with "
         "chat-like text. Limits: 1,000 write units/s and 3,000 read units/s per partition (one item is "
         "in one partition). Parameters:\n"
     )

@@ -43,7 +43,7 @@ from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
 from tools import toolchain
 
-WEB_APP = ROOT / "containers" / "web"
+WEB_APP = ROOT / "web" / "container"
 LOCUSTFILE = Path(__file__).with_name("locustfile_web.py")
 LOCUST = ROOT / ".local" / "load" / "bin" / "locust"  # its own venv (requirements-load.txt), as make load's
 P99_TARGET_MS = 200.0  # a page render slower than this at p99 counts as past capacity
@@ -63,7 +63,7 @@ class OriginBenchUnavailable(RuntimeError):
 
 
 def task_size(stage: str = "prod") -> dict[str, int]:
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     web = load_stage(stage).web
     return {"cpu_units": web.cpu, "memory_mib": web.memory_mib, "max_tasks": web.max_tasks, "min_tasks": web.min_tasks}

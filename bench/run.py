@@ -3,7 +3,7 @@
 Environment: BENCH_REPEAT (synth rounds, default 3, fewer when a loaded machine would overrun the budget),
 BENCH_COLD_RUNS (fresh interpreters, default 12), BENCH_REQUESTS (warm requests, default 300),
 BENCH_LATEST_REQUESTS (requests per "latest" path, default 100), BENCH_BASELINE_REV (the revision whose
-lambda/chat_api is the cold-start "before", default the main of issue 13's start), BENCH_SKIP_TESTS=1
+chat/runtime/chat_api is the cold-start "before", default the main of issue 13's start), BENCH_SKIP_TESTS=1
 (skip the test-suite run), BENCH_ORIGIN_STEP_S (seconds per load step of the origin test, default 8),
 BENCH_SKIP_TUNE=1 (no memory tuning: the newest reports/tune-*.json of `make tune` is shown instead),
 TUNE_ROUNDS (rounds per size, default 3). The origin's figure of each run is kept in reports/origin-runs.json;
@@ -49,19 +49,19 @@ def _int_env(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
 
-# lambda/chat_api before issue 13 (latest view, hot rooms, cold start): the "before" of the cold start.
+# chat/runtime/chat_api before issue 13 (latest view, hot rooms, cold start): the "before" of the cold start.
 BASELINE_REV = os.environ.get("BENCH_BASELINE_REV", "ddd8406")
 
 
 def _prod_chat() -> Any:
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     return load_stage("prod").chat
 
 
 def room_params() -> tuple[chat_capacity.RoomParams, dict[str, str]]:
     """The hot-room model at prod's config; what the config does not hold is assumed, and said so."""
-    from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
+    from chat.stream import STREAM_BATCHING_WINDOW_S
 
     chat = _prod_chat()
     params = chat_capacity.RoomParams(
@@ -75,7 +75,7 @@ def room_params() -> tuple[chat_capacity.RoomParams, dict[str, str]]:
         comments_per_s='load_stage("prod").chat.hot_room_comments_per_s',
         room_shards='load_stage("prod").chat.room_shards',
         batch_size='load_stage("prod").chat.stream_batch_size',
-        batching_window_s="stacks/chat/stream.py STREAM_BATCHING_WINDOW_S",
+        batching_window_s="chat/stream.py STREAM_BATCHING_WINDOW_S",
         stream_shards="assumed: about one per table partition; 10,000 writes/s need at least 10",
     )
     return params, sources
@@ -139,7 +139,7 @@ def region_concurrency(stage: str, region: str | None) -> float:
     """Concurrent executions this app's own functions take in `region` at their peak: in the stage region the
     chat API at its throttle (x the cost model's per-request time) and the publisher's fetches; elsewhere none.
     Without Origin Shield (region None) the function runs at every regional cache, the stage region's among them."""
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     config = load_stage(stage)
     if region not in (None, config.region):
@@ -151,8 +151,8 @@ def capacity_params(
     origin: dict[str, Any] | None = None, stage: str = "prod"
 ) -> tuple[capacity.CapacityParams, dict[str, str]]:
     """Model parameters: the stage config, the measured origin, and the labelled assumptions."""
-    from stacks.config import load_stage
-    from stacks.edge.publisher import BATCH_PATHS
+    from edge.publisher import BATCH_PATHS
+    from stage.config import load_stage
 
     config = load_stage(stage)
     edge_cfg, web_cfg = config.edge, config.web
@@ -181,9 +181,9 @@ def capacity_params(
         page_views_per_s="the issue's target",
         ttl_s=f"{where}.edge.default_ttl_s (the default behaviour; shorter path TTLs only add S3 GETs)",
         origin_shield=f"{where}.edge.origin_shield_region = {shield}",
-        edge_path="stacks/edge/distribution.py: an origin group (S3 through OAC, then the web service's VPC "
+        edge_path="edge/distribution.py: an origin group (S3 through OAC, then the web service's VPC "
         "origin), no function on the page behaviours (VPC origins support no origin-facing Lambda@Edge)",
-        publish_via_cdn="stacks/edge/publisher.py: the publisher fetches from the load balancer inside the VPC",
+        publish_via_cdn="edge/publisher.py: the publisher fetches from the load balancer inside the VPC",
         waf_rate_limit_per_5min=f"{where}.edge.waf_rate_limit_per_5min (the web ACL's per-IP rate-based rule)",
         pages_in_s3=f"the publisher keeps every page it publishes ({where}.edge.cached_object_expiry_days = "
         f"{edge_cfg.cached_object_expiry_days}; 404/410 deletes a page)",
@@ -192,7 +192,7 @@ def capacity_params(
         web_scale_rps_per_task=f"{where}.web.requests_per_target / 60",
         web_scale_cpu_share=f"{where}.web.cpu_target_percent / 100",
         publish_concurrency=f"{where}.edge.publish_concurrency",
-        publish_batch_paths="stacks/edge/publisher.py BATCH_PATHS: each batch is invalidated on its own",
+        publish_batch_paths="edge/publisher.py BATCH_PATHS: each batch is invalidated on its own",
         function_ms=f"no function in the shipped design; the compared function designs: {ROUTING_DECISION_SOURCE}",
         other_concurrency=f"compared function designs only: the app's functions in {shield or 'the stage region'} "
         "at their peak (none outside the stage region; in it the chat API at its throttle x the cost model's "
@@ -263,7 +263,7 @@ FUNCTION_SHIELD_REGION = "eu-central-1"
 def design_variants(params: capacity.CapacityParams, stage: str = "prod") -> dict[str, capacity.CapacityParams]:
     """The shipped design and the ones it was weighed against: the function designs with their publisher fetching
     through the distribution (as theirs did), each with where its function runs and for how long."""
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     config = load_stage(stage)
     home, shipped = config.region, config.edge.origin_shield_region or config.region

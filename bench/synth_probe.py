@@ -30,8 +30,8 @@ def main() -> None:
         aws_sqs.CfnQueue(stack, "Queue")  # one resource, nothing else
         stacks = 1
     else:
-        from stacks.app_builder import build_app, build_stage
-        from stacks.config import STAGES, load_stage
+        from stage.builder import build_app, build_stage
+        from stage.config import STAGES, load_stage
 
         configs = [load_stage(name) for name in STAGES]
         # With cdk-nag: the very builder app.py and the tests call. Without: its stages, minus the plugin.

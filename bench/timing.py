@@ -88,9 +88,25 @@ _DURATION = re.compile(r"^\s*([\d.]+)s (setup|call|teardown)\s+(\S+)", re.MULTIL
 _SUMMARY = re.compile(r"(\d+) (passed|failed|skipped|error|errors)")
 
 
+# The template tests: every folder of a stage's infrastructure, not the handler tests under runtime/ and
+# container/.
+TEMPLATE_TESTS = tuple(
+    [
+        "tests/stage",
+        "tests/shared",
+        "tests/quality",
+        "tests/chat",
+        "tests/web",
+        "tests/edge",
+        "tests/deploy",
+        "tests/tools/power_tune",
+        "tests/test_security_properties.py",
+        "tests/test_architecture_imports.py",
+    ]
+)
 # The suite as `make test` and `make test-fast` run it (a test keeps them the same as the Makefile's).
 SUITE_ARGS = ("-n", "auto", "--dist", "loadgroup")
-FAST_ARGS = ("tests/stacks", "-m", "not command")
+FAST_ARGS = ("-m", "not command", "--ignore-glob=*/runtime/*", "--ignore-glob=*/container/*", *TEMPLATE_TESTS)
 
 
 def _pytest(*args: str, timeout_s: int, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -102,7 +102,7 @@ CHAT_API = TunedFunction(
         Invocation("write", 0.2, {"statusCode": 201}),
     ),
     warm=200,
-    configured_in="stacks/chat/config.py ChatConfig.lambda_memory_mb",
+    configured_in="chat/config.py ChatConfig.lambda_memory_mb",
 )
 CHAT_STREAM = TunedFunction(
     "chat-stream",
@@ -110,9 +110,9 @@ CHAT_STREAM = TunedFunction(
     "chat_stream.handler.handler",
     (Invocation("batch", 1.0, {"batchItemFailures": []}),),  # 100 new comments (ChatConfig's default batch)
     warm=30,
-    configured_in="stacks/chat/stream.py STREAM_MEMORY_MB",
+    configured_in="chat/stream.py STREAM_MEMORY_MB",
     budget_ms=1000.0,
-    budget_why="the stream's batching window (stacks/chat/stream.py STREAM_BATCHING_WINDOW_S, 1 s): a batch done "
+    budget_why="the stream's batching window (chat/stream.py STREAM_BATCHING_WINDOW_S, 1 s): a batch done "
     "within it keeps a shard's consumer at the stream's pace; no one waits on a batch",
 )
 PUBLISHER = TunedFunction(
@@ -121,7 +121,7 @@ PUBLISHER = TunedFunction(
     "edge_cache.publisher.handler",
     (Invocation("fetch", 1.0, {"result": "stored"}),),  # one 50 KB page over HTTP from the ALB, stored in S3
     warm=60,
-    configured_in="stacks/edge/publisher.py FETCH_MEMORY_MB",
+    configured_in="edge/publisher.py FETCH_MEMORY_MB",
 )
 # The origin-request Lambda@Edge function of the committed 2026-12-06 run is gone (issue 20: VPC origins take no
 # origin-facing Lambda@Edge); that run's record still lists it.

@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-# Every lambda/<bundle> folder is importable as its package, as it is inside Lambda.
-for bundle in sorted((ROOT / "lambda").iterdir()):
-    if bundle.is_dir() and str(bundle) not in sys.path:
+# Every <architecture>/runtime/<bundle> folder is importable as its package, as it is inside Lambda.
+sys.path.insert(0, str(ROOT))
+from shared.bundles import bundle_dirs  # noqa: E402 (stdlib only)
+
+for bundle in bundle_dirs().values():
+    if str(bundle) not in sys.path:
         sys.path.insert(0, str(bundle))
 # The project's Node 22 first, as in the Makefile, so running pytest directly shows no Node banner either.
 node_bin = ROOT / "node_modules" / ".bin"
@@ -29,6 +32,9 @@ from tests.support import assemblies  # noqa: E402
 from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
 from tests.support.servers import dynamodb_local  # noqa: E402
 from tests.support.synth import Synthesized, synthesized  # noqa: E402
+
+# Each function run as deployed, for the handler tests of every architecture (and the cross-function ones).
+pytest_plugins = ["tests.support.function_fixtures"]
 
 E2E = ROOT / "tests" / "e2e"
 

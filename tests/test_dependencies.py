@@ -51,7 +51,7 @@ def test_each_input_has_a_lock_with_hashes_for_every_package(source: str) -> Non
 def test_every_pip_install_uses_a_hash_checked_lock() -> None:
     commands = [
         line
-        for path in ("Makefile", "containers/web/Dockerfile")
+        for path in ("Makefile", "web/container/Dockerfile")
         for line in (ROOT / path).read_text().splitlines()
         if "pip install" in line and not line.lstrip().startswith("#")
     ]
@@ -62,7 +62,7 @@ def test_every_pip_install_uses_a_hash_checked_lock() -> None:
 
 
 def test_the_base_image_is_pinned_by_digest() -> None:
-    froms = re.findall(r"^FROM\s+(\S+)", (ROOT / "containers/web/Dockerfile").read_text(), re.MULTILINE)
+    froms = re.findall(r"^FROM\s+(\S+)", (ROOT / "web/container/Dockerfile").read_text(), re.MULTILINE)
     assert froms
     for image in froms:
         assert re.fullmatch(r"[^@\s]+:[^@\s]+@sha256:[0-9a-f]{64}", image), image

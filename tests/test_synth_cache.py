@@ -16,10 +16,10 @@ from tests.support.synth import read_assembly
 
 # One file of each input a synthesis reads, and an edit of it.
 INPUTS = [
-    "stacks/chat/api.py",  # the app's code
-    "stacks/new_module.py",  # a file added
-    "lambda/chat_api/chat_api/handler.py",  # an asset's content
-    "containers/web/Dockerfile",  # the web image's build context
+    "chat/api.py",  # the app's code
+    "chat/new_module.py",  # a file added
+    "chat/runtime/chat_api/chat_api/handler.py",  # an asset's content
+    "web/container/Dockerfile",  # the web image's build context
     "app.py",
     "cdk.json",  # feature flags and context
     "cdk.context.json",
@@ -30,7 +30,7 @@ INPUTS = [
     "tests/support/synth.py",  # the builder of the app recipe
     "tests/support/assemblies.py",
 ]
-NOT_INPUTS = ["README.md", "tests/stacks/chat/test_chat_stack.py", "stacks/__pycache__/config.cpython-313.pyc"]
+NOT_INPUTS = ["README.md", "tests/chat/test_chat_stack.py", "stage/__pycache__/config.cpython-313.pyc"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("app")
     for name in assemblies.INPUT_DIRS:
         shutil.copytree(assemblies.ROOT / name, root / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in [*assemblies.INPUT_FILES, "README.md", "tests/stacks/chat/test_chat_stack.py"]:
+    for name in [*assemblies.INPUT_FILES, "README.md", "tests/chat/test_chat_stack.py"]:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(assemblies.ROOT / name, root / name)
     return root
@@ -104,10 +104,10 @@ def test_the_test_apps_are_read_from_every_module_that_builds_one() -> None:
     sources = {p.relative_to(assemblies.ROOT).as_posix() for p in assemblies.RECIPES["test_apps"].source_files()}
     assert {
         "tests/support/readiness.py",
-        "tests/stacks/common/readiness/test_readiness_github.py",
-        "tests/stacks/edge/test_publisher_limits.py",
+        "tests/quality/readiness/test_readiness_github.py",
+        "tests/edge/test_publisher_limits.py",
     } <= sources
-    assert "tests/stacks/chat/test_chat_stack.py" not in sources
+    assert "tests/chat/test_chat_stack.py" not in sources
 
 
 # --- the cache itself, with a recipe that writes a one-stack assembly in a few milliseconds ---------
@@ -152,7 +152,7 @@ def test_an_unchanged_tree_reuses_the_assembly_and_a_change_builds_afresh(cache:
     assert facts == {"build": 1} and read_assembly(first).templates["Stack"]["Resources"]
     again, _ = assemblies.assembly_folder("fake")
     assert (again, _builds(cache)) == (first, 1)
-    _edit(tree / "stacks" / "chat" / "api.py")
+    _edit(tree / "chat" / "api.py")
     changed, facts = assemblies.assembly_folder("fake")
     assert changed != first and facts == {"build": 2}
     assert first.is_dir()  # the previous entry stays (a branch switch back reuses it)

@@ -15,8 +15,8 @@ from bench.chat_capacity import (
     max_comments_per_s,
     max_stream_shards,
 )
-from stacks.chat.config import ROOM_WRITES_PER_SHARD
-from stacks.config import load_stage
+from chat.config import ROOM_WRITES_PER_SHARD
+from stage.config import load_stage
 
 
 def test_item_size_follows_dynamodbs_rules() -> None:

@@ -70,7 +70,7 @@ def test_without_root_the_run_says_why_and_measures_nothing(monkeypatch: pytest.
 
 
 def test_the_task_size_is_the_prod_task_definitions() -> None:
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     web = load_stage("prod").web
     assert origin.task_size() == {

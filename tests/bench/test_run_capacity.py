@@ -25,7 +25,7 @@ from bench.run import (
     design_variants,
     region_concurrency,
 )
-from stacks.config import load_stage
+from stage.config import load_stage
 from tests.support.synth import ROOT
 
 

@@ -105,7 +105,7 @@ def test_with_a_budget_the_cheapest_size_within_it_is_picked_however_fast_the_ot
     choice = tune.choose(rows, budget_ms=1000)
     assert (choice["memory_mb"], choice["rule"], choice["eligible"]) == (512, "budget", [256, 512, 1769])
     assert tune.choose(rows, budget_ms=100)["memory_mb"] is None
-    from stacks.chat.stream import STREAM_BATCHING_WINDOW_S
+    from chat.stream import STREAM_BATCHING_WINDOW_S
 
     assert tune.CHAT_STREAM.budget_ms == STREAM_BATCHING_WINDOW_S * 1000  # the window a batch must keep up with
     assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch"]
@@ -233,10 +233,10 @@ def test_error_lines_are_json_errors_and_tracebacks() -> None:
 
 def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_those_said_not_to_be() -> None:
     """Every Python function of prod's templates is tuned or named in NOT_TUNED with its reason."""
-    from tests.support.synth import ROOT
+    from shared.bundles import bundle_dirs
 
     handlers = {f.handler for f in tune.FUNCTIONS}
-    bundles = {path.name for path in (ROOT / "lambda").iterdir() if path.is_dir()}
+    bundles = set(bundle_dirs())
     tuned_bundles = {h.split(".", 1)[0] for h in handlers}
     assert tuned_bundles | {"db_roles"} == bundles
     assert len(tune.NOT_TUNED) == 1

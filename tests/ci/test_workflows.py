@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.config import load_stage
+from stage.config import load_stage
 from tests.support.synth import ROOT
 
 WORKFLOWS = ROOT / ".github" / "workflows"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from stacks.config import load_stage
+from stage.config import load_stage
 from tests.support.synth import ROOT
 
 

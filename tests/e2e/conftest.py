@@ -23,8 +23,8 @@ from typing import Any
 import boto3
 import pytest
 
-from stacks.app_builder import stack_ids
-from stacks.config import load_stage
+from stage.builder import stack_ids
+from stage.config import load_stage
 from tools.cdk_stage.assembly import StackArtifact, read_assembly
 from tools.local_sandbox import environment, runtime
 

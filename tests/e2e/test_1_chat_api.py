@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from stacks.chat.api import LIVE_ALIAS
+from chat.api import LIVE_ALIAS
 from tests.e2e.conftest import Api, Deployment, local_client
 
 USERS = ("alice", "bob", "carol")

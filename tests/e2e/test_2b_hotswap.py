@@ -23,7 +23,7 @@ from .conftest import ROOT, STAGE, Api, Deployment, Run, local_client, make
 # The copy holds the working tree's files but what git ignores (so a new input of the build is never left
 # out); what `make setup` installed is linked.
 LINKED = (".venv", "node_modules", ".lambda")
-HANDLER = Path("lambda/chat_api/chat_api/handler.py")
+HANDLER = Path("chat/runtime/chat_api/chat_api/handler.py")
 BUILD_HEADER = "X-Chat-Build"
 # Appended to the handler module in the copy: every reply names the build (the template still names the
 # module's `handler`, which this rebinds).
@@ -132,7 +132,7 @@ def test_make_hotswap_pushed_the_chat_functions_code_only(
         "Chat/RoomStats/Handler/Function\n"
     ) in run.output, run
     swapped = [line for line in run.output.splitlines() if "hotswapped!" in line]
-    # The API function, and, since the API invokes its live alias (stacks/chat/api.py), the version the hotswap
+    # The API function, and, since the API invokes its live alias (chat/api.py), the version the hotswap
     # publishes and the alias it moves there; the stream consumer's bundle did not change.
     kinds = sorted(line.split("AWS::Lambda::", 1)[1].split(" ", 1)[0] for line in swapped)
     assert kinds == ["Alias", "Function", "Version"], run

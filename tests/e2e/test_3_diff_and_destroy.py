@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from stacks.config import load_stage
+from stage.config import load_stage
 from tools.local_sandbox import runtime
 
 from .conftest import DEPLOYED, STACKS, STAGE, Deployment, local_client, make

@@ -33,7 +33,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 # Read by every synthesis: the app's code and assets, its context, and the pins it is installed from.
-INPUT_DIRS = ("stacks", "lambda", "containers")
+INPUT_DIRS = ("stage", "shared", "quality", "chat", "web", "edge", "deploy", "tools/power_tune")
 INPUT_FILES = (
     "app.py",
     "cdk.json",

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from stacks.config import ConfigError, load_stage
+from stage.config import ConfigError, load_stage
 
 
 def assert_rejected(overrides: Mapping[str, object], field: str, rule: str, stage: str = "sandbox") -> None:

@@ -1,4 +1,4 @@
-"""The web stack's database-role function (lambda/db_roles) run as deployed, against the tests' PostgreSQL.
+"""The web stack's database-role function (web/runtime/db_roles) run as deployed, against the tests' PostgreSQL.
 
 Its stand-ins: the template's secrets in moto's Secrets Manager, built as CloudFormation builds them (the
 SecretStringTemplate with its references resolved, the generated password under GenerateStringKey), the

@@ -8,7 +8,7 @@ The environment has exactly three parts, kept apart so a test can check each:
   AWS. botocore reads the service-specific endpoint variables ("Service-specific endpoints", AWS SDKs and
   Tools Reference Guide, https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html); the code
   under test neither reads nor sees the difference, so this is the one addition that is not Lambda's.
-Nothing else: tests/lambda/test_as_deployed.py fails when a worker's process holds any other variable.
+Nothing else: tests/test_as_deployed.py fails when a worker's process holds any other variable.
 """
 
 from __future__ import annotations

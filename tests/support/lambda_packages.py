@@ -26,7 +26,7 @@ FOLDER = ROOT / ".lambda"
 RUNTIME = FOLDER / "runtime"  # what /var/lang/lib/python3.13/site-packages holds on Lambda
 POWERTOOLS_LAYER = FOLDER / "layer" / "python"  # what the Powertools layer puts at /opt/python
 REQUIREMENTS = (ROOT / "requirements-lambda-runtime.txt", ROOT / "requirements-lambda-layer.txt")
-# The public SSM parameters AWS publishes the Powertools layer ARNs under (stacks/common/python_function.py).
+# The public SSM parameters AWS publishes the Powertools layer ARNs under (shared/python_function.py).
 POWERTOOLS_PARAMETER_PREFIX = "/aws/service/powertools/python/"
 
 

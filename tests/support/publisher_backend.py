@@ -1,4 +1,4 @@
-"""The edge stack's cache publisher function (lambda/edge_cache, `edge_cache.publisher.handler`) run as deployed
+"""The edge stack's cache publisher function (edge/runtime/edge_cache, `edge_cache.publisher.handler`) run as deployed
 (tests/support/lambda_worker.py) against local stand-ins, sent the events its state machine sends it.
 
 How the template's references resolve here:
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stacks.common.readiness.template import stack_outputs
+from quality.readiness.template import stack_outputs
 from tests.support.lambda_environment import DeployedFunction, Resolver, deployed_function
 from tests.support.lambda_worker import Invocation, LambdaWorker
 from tests.support.servers import local_client, moto_server
@@ -35,7 +35,7 @@ from tests.support.synth import Synthesized, resources_of_type
 from tests.support.web_origin import LocalOrigin, web_origin
 
 HANDLER = "edge_cache.publisher.handler"
-CACHE_BUCKET = "StorageCacheEC0123D0"  # the cache bucket's logical id (pinned by tests/stacks/edge)
+CACHE_BUCKET = "StorageCacheEC0123D0"  # the cache bucket's logical id (pinned by tests/edge)
 
 
 @dataclass

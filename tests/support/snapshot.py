@@ -6,8 +6,8 @@ import copy
 import re
 from typing import Any
 
-# Where a synthesized template carries a hash of code or assets (each changes with any edit of lambda/ or
-# containers/), and nowhere else: a 64-hex string anywhere else is infrastructure and stays.
+# Where a synthesized template carries a hash of code or assets (each changes with any edit of a runtime/ or
+# container/ folder), and nowhere else: a 64-hex string anywhere else is infrastructure and stays.
 _ASSET_KEY = re.compile(r"^[0-9a-f]{64}(\.zip|\.json)$")  # Properties.Code.S3Key and the like
 _IMAGE_TAG = re.compile(r"^(.*/cdk-[a-z0-9]+-container-assets-.+:)[0-9a-f]{64}$")  # an ECS image's Fn::Sub
 _ASSET_URL = re.compile(

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from stacks.common.readiness.template import refs
+from quality.readiness.template import refs
 from tests.support.synth import resources_of_type
 
 _PLACEHOLDER = re.compile(r"\$\{Token\[(\d+)\]\}")

@@ -125,8 +125,8 @@ def build_app_assembly(outdir: Path) -> dict[str, Any]:
     """Recipe 'app': every stack of every stage through the one builder app.py calls."""
     from aws_cdk import App
 
-    from stacks.app_builder import build_app
-    from stacks.config import STAGES, load_stage
+    from stage.builder import build_app
+    from stage.config import STAGES, load_stage
 
     app = App(outdir=str(outdir), context=cdk_context())
     built = build_app(app, [load_stage(name) for name in STAGES])
@@ -138,7 +138,7 @@ def build_app_assembly(outdir: Path) -> dict[str, Any]:
 
 def readiness_facts(outdir: Path) -> dict[str, Any]:
     """What only the synthesizing process knows: how many resources the deploy-readiness pack judged."""
-    from stacks.common.readiness import DeployReadinessChecks
+    from quality.readiness import DeployReadinessChecks
 
     return {"readiness_resources_checked": DeployReadinessChecks.resources_checked(outdir)}
 
@@ -157,7 +157,7 @@ def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str,
 
 def stack_keys() -> list[str]:
     """'stage/Stack' of every stack the app builds, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import stack_ids
-    from stacks.config import STAGES, load_stage
+    from stage.builder import stack_ids
+    from stage.config import STAGES, load_stage
 
     return [f"{stage}/{stack}" for stage in STAGES for stack in stack_ids(load_stage(stage))]

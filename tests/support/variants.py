@@ -98,7 +98,7 @@ VARIANTS: dict[str, Variant] = {
 
 def variant_keys() -> list[str]:
     """'stage/Stack' of every stack of the variants app, known without synthesizing (for parametrize)."""
-    from stacks.app_builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, stack_ids
+    from stage.builder import GITHUB_DEPLOY_ID, POWER_TUNING_ID, stack_ids
 
     keys = []
     for name, variant in VARIANTS.items():
@@ -114,7 +114,7 @@ def variant_keys() -> list[str]:
 
 
 def variant_config(name: str) -> Any:
-    from stacks.config import load_stage
+    from stage.config import load_stage
 
     variant = VARIANTS[name]
     return load_stage(variant.base, {**variant.overrides, "name": name})
@@ -124,10 +124,10 @@ def build_variants(outdir: Path) -> dict[str, Any]:
     """Recipe 'variants': every variant stage in one app, cdk-nag attached to all of it."""
     from aws_cdk import App, Environment, Stage
 
-    from stacks.app_builder import add_checks, build_stage, github_deploy_stack
-    from stacks.common.policies import own_function_log_groups
-    from stacks.web.stack import WebStack
+    from shared.policies import own_function_log_groups
+    from stage.builder import add_checks, build_stage, github_deploy_stack
     from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
+    from web.stack import WebStack
 
     app = App(outdir=str(outdir), context=cdk_context())
     for name, variant in VARIANTS.items():
@@ -159,8 +159,8 @@ def build_canary(outdir: Path) -> dict[str, Any]:
     from aws_cdk import Annotations, App, Stack
     from aws_cdk import aws_sqs as sqs
 
-    from stacks.app_builder import build_app
-    from stacks.common.nag import acknowledge
+    from quality.declare import acknowledge
+    from stage.builder import build_app
     from tests.support.synth import cdk_context, readiness_facts, synth_reporting_nag
 
     app = App(outdir=str(outdir), context=cdk_context())

@@ -21,7 +21,7 @@ import boto3
 import botocore.exceptions
 import pytest
 
-from stacks.config import STAGES
+from stage.config import STAGES
 from tests.support.make_targets import aws_free_environment as _aws_free_environment
 from tests.support.make_targets import error_lines as _errors
 from tests.support.make_targets import make
@@ -301,7 +301,7 @@ def test_a_stage_deploys_only_to_the_account_it_names(
     code, out, err = run_recorded(["deploy", "--stage", "sandbox", "--assembly", _app(synth)])
     assert (code, out) == (2, "")
     assert err == (
-        "error: stage sandbox deploys to account 999999999999 (its `account` in stacks/config.py), but the current "
+        "error: stage sandbox deploys to account 999999999999 (its `account` in stage/config.py), but the current "
         f"credentials are for account {MOTO_ACCOUNT}\n"
     )
     assert _calls(recorded[1]) == []

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 
 from bench import tune
-from stacks.tuning import POWER_VALUES
-from stacks.tuning.stack import TUNABLE_STACKS
 from tests.support import make_targets
 from tests.support.synth import Synthesized
 from tools.cdk_stage import aws, cdk
+from tools.power_tune import POWER_VALUES
 from tools.power_tune import __main__ as power_tune
+from tools.power_tune.stack import TUNABLE_STACKS
 
 ACCOUNT = "123456789012"
 CHAT_FUNCTION = "sandbox-Chat-CommentsHandlerFunctionD9A5-AbC123xyz"

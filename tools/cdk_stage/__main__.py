@@ -24,7 +24,7 @@ from pathlib import Path
 
 import botocore.exceptions
 
-from stacks.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning, stage_overrides
+from stage.config import STAGES, ConfigError, StageConfig, load_stage, shared_account_warning, stage_overrides
 from tools.cdk_stage import assembly, aws, cdk, execution_policy, hotswap
 from tools.cdk_stage.assembly import Selection, StackArtifact
 
@@ -93,7 +93,7 @@ class Target:
         """A stage deploys to the account it names, and a stage that names none not to another stage's."""
         if config.account and config.account != self.account:
             raise TargetError(
-                f"stage {self.stage} deploys to account {config.account} (its `account` in stacks/config.py), "
+                f"stage {self.stage} deploys to account {config.account} (its `account` in stage/config.py), "
                 f"but the current credentials are for account {self.account}"
             )
         owners = [
@@ -102,7 +102,7 @@ class Target:
         if not config.account and owners:
             raise TargetError(
                 f"the current credentials are for account {self.account}, stage {owners[0]}'s own; stage "
-                f"{self.stage} names no account (set its `account` in stacks/config.py) and may not deploy there"
+                f"{self.stage} names no account (set its `account` in stage/config.py) and may not deploy there"
             )
 
     def status(self, stack: StackArtifact) -> str | None:

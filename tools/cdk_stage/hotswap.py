@@ -30,7 +30,7 @@ IMAGE_ASSET_REPOSITORY = "container-assets"  # the bootstrap's repository for Do
 
 def refusal(stage: str) -> str:
     return (
-        f"make hotswap STAGE={stage} refused: stage {stage} sets allow_hotswap=false (stacks/config.py). A hotswap "
+        f"make hotswap STAGE={stage} refused: stage {stage} sets allow_hotswap=false (stage/config.py). A hotswap "
         "updates resources outside CloudFormation, so the stacks drift from their templates, and ECS replaces the "
         "web tasks with a minimum healthy percent of 0, so the task count can drop to 0; use "
         f"`make deploy STAGE={stage}`"
@@ -71,7 +71,7 @@ def _image_line(stack: StackArtifact, resources: dict[str, Any], task: str, imag
         return (
             f"NOT the image of {task_path}: CodeBuild builds it while CloudFormation deploys the stack "
             f"({IMAGE_BUILD} {_path(stack, resources, builds[0])}, web.image_build='codebuild'), which a hotswap "
-            f"never does; a change under containers/ reaches the service with `make deploy STAGE={stack.stage} "
+            f"never does; a change under web/container/ reaches the service with `make deploy STAGE={stack.stage} "
             f"STACKS={stack.stack_id}`, or with web.image_build='docker' and a Docker engine here"
         )
     if IMAGE_ASSET_REPOSITORY in json.dumps(image):

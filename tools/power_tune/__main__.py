@@ -29,9 +29,9 @@ from typing import Any
 
 import botocore.exceptions
 
-from stacks.config import ConfigError, load_stage
-from stacks.tuning import POWER_VALUES
+from stage.config import ConfigError, load_stage
 from tools.cdk_stage import assembly, aws, cdk
+from tools.power_tune import POWER_VALUES
 
 POWER_TUNING_STACK = "PowerTuning"
 STRATEGIES = ("cost", "speed", "balanced")

@@ -1,1 +1,0 @@
-"""CDK constructs and stacks of the reference app, one package per architecture."""

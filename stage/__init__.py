@@ -1,0 +1,1 @@
+"""A stage of the app: its typed, validated config and the builder of its stacks."""
