@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 REQUIRED = ("DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD")
-# The Amazon RDS CA certificates (containers/web/certs, copied here by the Dockerfile): with verify-full the
+# The Amazon RDS CA certificates (web/container/certs, copied here by the Dockerfile): with verify-full the
 # server must present a certificate for DB_HOST that one of them signed (RDS User Guide, Using SSL/TLS to
 # encrypt a connection to a DB instance or cluster; PostgreSQL, libpq SSL support: "verify-full").
 RDS_CA_BUNDLE = "/app/certs/rds-ca-bundle.pem"

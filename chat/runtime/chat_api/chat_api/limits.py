@@ -1,6 +1,6 @@
 """The request limits of the chat API: the one source for the handler's models and the gateway's model.
 
-Standard library only: stacks/chat/api.py loads this file by path to write API Gateway's request model, so
+Standard library only: chat/api.py loads this file by path to write API Gateway's request model, so
 the gateway and the handler refuse by the same numbers. String lengths count characters (code points), as
 pydantic does and as JSON Schema defines maxLength.
 """

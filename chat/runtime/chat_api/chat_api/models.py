@@ -16,7 +16,7 @@ DEFAULT_LATEST = 25
 DEFAULT_PAGE = 100
 MAX_LIMIT = 100
 # A sharded position listing's cursor holds a key per shard that ends a page on a tied position:
-# 16 shards of 64-character names fit (stacks/chat/config.py caps room_shards at 16).
+# 16 shards of 64-character names fit (chat/config.py caps room_shards at 16).
 MAX_CURSOR = 8192
 
 # Models build their validators on first use (pydantic's defer_build): a cold start pays only for the

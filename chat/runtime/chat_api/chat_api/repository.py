@@ -5,7 +5,7 @@ Hot rooms: each room's index entries are spread over `shards` index partitions. 
 stores exactly the talk's model, and comments written before sharding are simply shard 0. Reads merge the
 shards in order. A room id never contains `#` (models.ROOM_PATTERN), so the room is the key up to `#`.
 
-The stream consumer (lambda/chat_stream) keeps two kinds of items in the stats table that this module
+The stream consumer (chat/runtime/chat_stream) keeps two kinds of items in the stats table that this module
 reads: per-room counters (`room#<room>` for counter shard 0, `room#<room>#<k>` for the others) and the
 room's latest-comments view (`latest#<room>`, see `decode_view`).
 """
@@ -97,7 +97,7 @@ def decode_view(room: str, blob: bytes) -> list[Comment]:
     """The view's comments, newest first: zlib-compressed JSON `[[time#id, name, comment, position], ...]`.
 
     Compact on purpose: the view item is rewritten on every stream batch of a busy room, so its size is
-    the write cost of the room's hottest key. lambda/chat_stream writes it (a test pins the round trip).
+    the write cost of the room's hottest key. chat_stream writes it (a test pins the round trip).
     """
     return [
         Comment(

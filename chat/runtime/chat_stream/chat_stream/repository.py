@@ -1,6 +1,6 @@
 """Room counters and each room's latest-comments view in DynamoDB, both kept from the comments stream.
 
-Layout (read by lambda/chat_api/chat_api/repository.py; a test pins the round trip):
+Layout (read by chat_api/repository.py of the chat_api bundle; a test pins the round trip):
 - `room#<room>` (counter shard 0) and `room#<room>#<k>`: `comment_count` of the room, summed by readers.
 - `event#<stream event id>`: a marker that the event was counted, expiring after it can be redelivered.
 - `latest#<room>`: `c` the newest VIEW_SIZE comments, zlib-compressed JSON
