@@ -21,12 +21,27 @@ def _tracked(*patterns: str) -> list[str]:
     return [name for name in listed.stdout.split() if not name.startswith("reports/") and (ROOT / name).is_file()]
 
 
+def anchors(markdown: str) -> set[str]:
+    """The anchors GitHub gives a Markdown file's headings: lower case, punctuation dropped, spaces as hyphens."""
+    found: set[str] = set()
+    for line in markdown.splitlines():
+        heading = re.match(r"#{1,6} (.+)", line)
+        if heading:
+            slug = re.sub(r"[^\w\- ]", "", heading[1].strip().lower()).replace(" ", "-")
+            found.add(
+                slug if slug not in found else next(f"{slug}-{n}" for n in range(1, 99) if f"{slug}-{n}" not in found)
+            )
+    return found
+
+
 def broken_links(name: str, text: str) -> list[str]:
     broken = []
     for match in _LINK.finditer(text):
-        target = match[1].split("#", 1)[0]
-        external = "://" in target or target.startswith("mailto:")
-        if target and not external and not (ROOT / name).parent.joinpath(target).exists():
+        target, _, anchor = match[1].partition("#")
+        if "://" in target or target.startswith("mailto:"):
+            continue
+        path = (ROOT / name).parent.joinpath(target) if target else ROOT / name
+        if not path.exists() or (anchor and path.suffix == ".md" and anchor not in anchors(path.read_text())):
             broken.append(f"{name}: {match[1]}")
     return broken
 
@@ -55,6 +70,8 @@ def test_the_checks_see_a_broken_link_and_an_old_folder() -> None:
         "chat/README.md: ../stacks/chat/stack.py"
     ]
     assert broken_links("chat/README.md", "[stack](stack.py), [AWS](https://aws.amazon.com/lambda/)") == []
+    assert broken_links("README.md", "[x](docs/ci.md#no-such-heading)") == ["README.md: docs/ci.md#no-such-heading"]
+    assert anchors("# A (`web/image.py`): b\n## A (`web/image.py`): b") == {"a-webimagepy-b", "a-webimagepy-b-1"}
     assert old_folders("x.md", "the code in `lambda/chat_api`\n/aws/lambda/fn and docs.aws.amazon.com/lambda/x") == [
         "x.md:1: the code in `lambda/chat_api`"
     ]
