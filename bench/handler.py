@@ -446,6 +446,8 @@ def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...
     count, interleaved request by request, for one room in three ways: "index" (the index query every
     request made before the view), "view" (the view the stream consumer keeps), "behind" (the view's
     GetItem, then the index: a view that is missing, incomplete or behind)."""
+    if str(BUNDLE) not in sys.path:  # the bundle's modules, imported into this process
+        sys.path.insert(0, str(BUNDLE))
     from chat_api.cursor import CursorCodec
     from chat_api.domain import CommentService
     from chat_api.models import Comment
