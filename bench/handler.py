@@ -319,6 +319,7 @@ def snapstart_emulated(synth: Synthesized, rounds: int, per_round: int = 5, bund
             "handler_first_request_median_ms": statistics.median(ours),
             "handler_first_request_p90_ms": percentile(ours, 0.9),
             "floor_first_request_median_ms": statistics.median(base),
+            "floor_first_request_p90_ms": percentile(base, 0.9),
             "ratio_restored_request_to_floor": statistics.median(ours) / statistics.median(base),
             "ratio_pairs_p10_p90": [percentile(pairs, 0.1), percentile(pairs, 0.9)],
         }
