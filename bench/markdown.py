@@ -178,7 +178,8 @@ def _tests(r: dict[str, Any], w: Any) -> None:
             f"{'; failed: ' + ', '.join(f'`{n}`' for n in t.get('failed', [])) if t.get('failed') else ''}. "
             f"Warm: {warm.get('wall_s', 0):.0f} s, exit code {warm.get('exit_code')}, {warm.get('counts')}. "
             + (
-                f'Then `make test-fast` (`pytest tests -m "not command"`) on the same cache: '
+                "Then `make test-fast` (the template tests without the commands: `pytest -m 'not command'`, "
+                "every infrastructure folder, not the handler tests under runtime/ and container/) on the same cache: "
                 f"{fast['wall_s']:.0f} s, exit code {fast['exit_code']}, {fast['counts']}. "
                 if fast
                 else ""
