@@ -27,13 +27,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from shared.bundles import bundle_dir
 from tests.support import lambda_packages
 from tests.support.chat_backend import COMMENTS, STATS, ChatBackend, local_chat
 from tests.support.events import ROUTES, rest_event
 from tests.support.servers import LOCAL_CREDENTIALS
 from tests.support.synth import ROOT, Synthesized, read_assembly
 
-BUNDLE = ROOT / "chat" / "runtime" / "chat_api"
+BUNDLE = bundle_dir("chat_api")
 DUMMY_ENV = {
     "COMMENTS_TABLE": "t",
     "ROOM_TIME_INDEX": "by-room-time",

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from bench import plots
+from shared.bundles import bundle_dir
 from tests.support.chat_backend import ChatBackend, local_chat
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT, Synthesized, read_assembly
@@ -137,7 +138,7 @@ def _handler_target(synth: Synthesized) -> Iterator[tuple[str, StreamPoller | No
         env = {
             **os.environ,
             **function_env,
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "chat" / "runtime" / "chat_api"), str(ROOT)]),
+            "PYTHONPATH": os.pathsep.join([str(bundle_dir("chat_api")), str(ROOT)]),
         }
         gunicorn = Path(sys.executable).with_name("gunicorn")
         argv = [str(gunicorn), "-w", setting("LOAD_WORKERS"), "-b", f"127.0.0.1:{port}", "--chdir", str(ROOT)]

@@ -20,11 +20,12 @@ from urllib.parse import urlparse
 
 import pytest
 
+from shared.bundles import bundle_dir
 from tests.support import lambda_packages
 from tests.support.chat_backend import ChatBackend
 from tests.support.synth import ROOT
 
-BUNDLE = ROOT / "chat" / "runtime" / "chat_api"
+BUNDLE = bundle_dir("chat_api")
 _EMULATION = r"""
 import json, os, random, sys
 import snapshot_restore_py
