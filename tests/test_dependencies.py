@@ -10,22 +10,16 @@
 from __future__ import annotations
 
 import re
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.support.locks import PIN, locked, normal
+from tests.support.repo import tracked_files
 from tests.support.synth import ROOT
 
-
-def _tracked() -> list[str]:
-    listed = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [path for path in listed.stdout.splitlines() if (ROOT / path).exists()]
-
-
-INPUTS = sorted(path for path in _tracked() if re.search(r"(^|/)requirements[^/]*\.in$", path))
+INPUTS = sorted(path for path in tracked_files() if re.search(r"(^|/)requirements[^/]*\.in$", path))
 
 
 def test_the_locks_are_found() -> None:
@@ -85,7 +79,7 @@ def test_dependabot_covers_every_manifest() -> None:
     config = yaml.safe_load((ROOT / ".github" / "dependabot.yml").read_text())
     assert config["version"] == 2
     covered = {(u["package-ecosystem"], u["directory"].rstrip("/") or "/") for u in config["updates"]}
-    manifests = {(e, p) for p in _tracked() if (e := _ecosystem(p))}
+    manifests = {(e, p) for p in tracked_files() if (e := _ecosystem(p))}
     assert {e for e, _ in manifests} == {"pip", "npm", "docker", "github-actions"}
     missing = []
     for ecosystem, path in sorted(manifests):

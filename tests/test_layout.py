@@ -8,18 +8,15 @@ excluded), so a nested function counts inside its parent and again on its own.
 from __future__ import annotations
 
 import ast
-import subprocess
 
+from tests.support.repo import tracked_files
 from tests.support.synth import ROOT
 
 MAX_FUNCTION_LINES = 60
 
 
 def _tracked_python_outside_tests() -> list[str]:
-    listed = subprocess.run(["git", "ls-files", "*.py"], cwd=ROOT, capture_output=True, text=True, check=True)
-    return sorted(
-        path for path in listed.stdout.splitlines() if not path.startswith("tests/") and (ROOT / path).exists()
-    )
+    return sorted(path for path in tracked_files("*.py") if not path.startswith("tests/"))
 
 
 def _function_lengths(source: str, path: str) -> list[tuple[str, int]]:

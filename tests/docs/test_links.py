@@ -4,8 +4,8 @@ move (issue 22) removed. Dated reports are records of their day and keep the pat
 from __future__ import annotations
 
 import re
-import subprocess
 
+from tests.support.repo import tracked_files
 from tests.support.synth import ROOT
 
 _LINK = re.compile(r"\]\(([^)\s]+)\)")
@@ -17,8 +17,7 @@ _KEEPS_OLD_PATH = {"bench/handler.py", "tests/docs/test_links.py"}
 
 
 def _tracked(*patterns: str) -> list[str]:
-    listed = subprocess.run(["git", "ls-files", *patterns], cwd=ROOT, capture_output=True, text=True, check=True)
-    return [name for name in listed.stdout.split() if not name.startswith("reports/") and (ROOT / name).is_file()]
+    return [name for name in tracked_files(*patterns) if not name.startswith("reports/")]
 
 
 def anchors(markdown: str) -> set[str]:
