@@ -40,6 +40,7 @@ from typing import Any
 
 from bench import cgroups
 from bench.cost import load_prices
+from bench.history import append as append_run
 from tests.support.lambda_environment import DeployedFunction, deployed_function
 from tests.support.lambda_worker import FunctionFailed, LambdaWorker
 from tests.support.synth import ROOT, Synthesized, read_assembly
@@ -502,10 +503,7 @@ def history_entry(result: dict[str, Any], source: str) -> dict[str, Any]:
 
 def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_KEEP) -> list[dict[str, Any]]:
     """Append one full run to the history file (the newest `keep` are kept); returns the history."""
-    history: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
-    history = [*history, entry][-keep:]
-    path.write_text(json.dumps(history, indent=2) + "\n")
-    return history
+    return append_run(path, entry, keep)
 
 
 def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:
