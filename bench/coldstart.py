@@ -61,6 +61,12 @@ def render(r: dict[str, Any], baseline_rev: str) -> str:
     for clock in ("wall", "cpu"):
         ratios = [row[clock]["ratio_restored_request_to_floor"] for row in r["snapstart"]]
         lines.append(_row(f"SnapStart (emulated): restored first request / restored GetItem, {clock}", ratios))
+    lines.append(
+        _row(
+            "SnapStart (emulated): pages the restored first request writes / the GetItem's",
+            [row["pages"]["ratio"] for row in r["snapstart"]],
+        )
+    )
     after, snap = r["after"], r["snapstart"]
     lines += [
         "",

@@ -211,8 +211,8 @@ class LambdaWorker:
         return results
 
     def environ(self) -> dict[str, Any]:
-        """What the function's process sees: its environment, sys.path, and the file of each top-level
-        module it has imported."""
+        """What the function's process sees: its environment, sys.path, the file of each top-level module it
+        has imported, and the name of every module loaded (`loaded`)."""
         self._send({"op": "environ"})
         return self._read()
 

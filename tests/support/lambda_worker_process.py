@@ -272,7 +272,7 @@ def main() -> int:
                 files = {
                     name: getattr(module, "__file__", None) for name, module in sys.modules.items() if "." not in name
                 }
-                reply({"environ": dict(os.environ), "path": sys.path, "modules": files})
+                reply({"environ": dict(os.environ), "path": sys.path, "modules": files, "loaded": sorted(sys.modules)})
             elif request["op"] == "usage":
                 reply({"max_rss_mib": _peak_rss_mib()})
             else:

@@ -277,9 +277,26 @@ def before_snapshot() -> None:
         if app.resolve(_priming_event(method, path), cast("LambdaContext", None))["statusCode"] != 400:
             raise RuntimeError(f"priming {method} {path} was not refused before any AWS call")
     "".encode("idna")  # the codec a first connection's host name loads
+    _prime_reads()
     # A pooled connection would be restored in every environment at once; each opens its own instead.
     _dynamodb.close()
     secrets().client.close()
+
+
+def _prime_reads() -> None:
+    """A "latest" read through the service as far as the wire: the client's per-operation work (parameter
+    validation and serialization, the endpoint ruleset's cached resolution, its event handlers, the output
+    shapes) is done once here, not in every restored environment's first request ("preload them with dummy
+    invocations", https://docs.aws.amazon.com/lambda/latest/dg/snapstart-best-practices.html). botocore's
+    Stubber answers each call in the process from its before-call event, so nothing is signed or sent."""
+    from botocore.stub import Stubber
+
+    with Stubber(_dynamodb) as stub:  # empty view, then the index: GetItem and a Query per shard
+        stub.add_response("get_item", {})
+        for _ in range(SETTINGS.room_shards):
+            stub.add_response("query", {"Items": []})
+        service().latest("priming", None)
+        stub.assert_no_pending_responses()  # the read made exactly these calls
 
 
 @register_after_restore

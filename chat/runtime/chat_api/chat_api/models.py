@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
 
 ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
-# Letters of any script, digits and a few separators; it is also a URL path segment.
-NAME_PATTERN = rf"^\w[\w .'@-]{{0,{NAME_MAX_LENGTH - 1}}}$"
+# Letters of any script, digits and a few separators; it is also a URL path segment. The length is
+# UserName's max_length, not a {0,63} bound here: pydantic-core compiles patterns with Rust's regex crate, where
+# a counted repetition of Unicode \w compiles to one copy of the class per count (about 20-30 ms on the first
+# request of every cold container here, vs 1 ms; "compilation of \w{256} is far too slow",
+# https://github.com/BurntSushi/rebar/blob/9bac8479a550b229e93ea2a7ce71cb6067e05cb2/benchmarks/definitions/reported/i1095-word-repetition.toml).
+NAME_PATTERN = r"^\w[\w .'@-]*$"
 DEFAULT_LATEST = 25
 DEFAULT_PAGE = 100
 MAX_LIMIT = 100
