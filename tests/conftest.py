@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# pytest keeps each test module's rewritten code in __pycache__ (ignored by git) and reads it back next run; with
+# PYTHONDONTWRITEBYTECODE set it never writes it, and every worker rewrites every module on every run (about
+# 1.7 s of CPU each). This process only: the commands and functions the tests start keep the environment given.
+sys.dont_write_bytecode = False
 # Every <architecture>/runtime/<bundle> folder is importable as its package, as it is inside Lambda.
 sys.path.insert(0, str(ROOT))
 from shared.bundles import bundle_dirs  # noqa: E402 (stdlib only)
