@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -114,6 +115,13 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         except subprocess.TimeoutExpired:
             builder.kill()
             builder.wait()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over; what is left is the interpreter's exit, whose collections walk every object the session
+    made (the templates, the CDK's proxies): over a second per xdist worker, which the run waits for. Frozen
+    objects are ignored "in all the future collections" (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")
