@@ -125,9 +125,11 @@ def _goals_edge_tuning_cost(r: dict[str, Any], w: Any) -> None:
             + ("" if f["choice"]["memory_mb"] == f["configured_mb"] else f" (configured {f['configured_mb']})")
             for k, f in t["functions"].items()
         )
+        runs = t.get("across_runs", {})
+        agree = f"; the last {len(runs['runs'])} runs {'agree' if runs['stable'] else 'do not agree'}" if runs else ""
         w(
-            f"| memory per function is the rule's pick (section 7) | configured = measured | {picks} | "
-            f"{_ok(met.get('memory_by_measurement'))} |"
+            f"| memory per function is the rule's pick, the same in the last 3 runs (section 7) | configured = "
+            f"measured | {picks}{agree} | {_ok(met.get('memory_by_measurement'))} |"
         )
     for stage, data in r["cost"]["stages"].items():
         w(f"| {stage} idle cost per month | stated | {_usd(data['idle'])} | stated |")

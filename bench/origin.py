@@ -38,6 +38,7 @@ from typing import Any
 
 from bench import cgroups
 from bench.cgroups import CgroupsUnavailable, cgroup, join
+from bench.history import append as append_run
 from tests.support.postgres import PostgresUnavailable, postgres_server
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
@@ -291,10 +292,7 @@ def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[st
 
 def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_KEEP) -> list[dict[str, Any]]:
     """Append one run to the history file (the newest `keep` are kept); returns the history."""
-    history: list[dict[str, Any]] = json.loads(path.read_text()) if path.exists() else []
-    history = [*history, entry][-keep:]
-    path.write_text(json.dumps(history, indent=2) + "\n")
-    return history
+    return append_run(path, entry, keep)
 
 
 def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:

@@ -467,6 +467,7 @@ def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
     decided = newest_tune()  # the committed make tune run whose picks the stacks are configured at
     _step("tune", lambda: tune.run(app_outdir, rounds, outdir=REPORTS, plot_name="memory-{date}.png"), report)
     report["tune"]["date"] = today
+    tune.record(report["tune"], "make bench")
     mark_decided(report["tune"], decided)
 
 
@@ -569,10 +570,14 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
 
 
 def memory_met(tuned: dict[str, Any] | None) -> bool | None:
-    """Every tuned function configured at the size the rule picks (None: not tuned)."""
+    """Every tuned function configured at the size the rule picks in this run and in each of the last runs (None:
+    not tuned)."""
     if not tuned or tuned.get("error"):
         return None
-    return all(f["choice"]["memory_mb"] == f["configured_mb"] for f in tuned["functions"].values())
+    agreed = tuned.get("across_runs", {}).get("agreed", {})
+    return bool(tuned.get("across_runs", {}).get("stable")) and all(
+        f["choice"]["memory_mb"] == f["configured_mb"] == agreed.get(key) for key, f in tuned["functions"].items()
+    )
 
 
 def capacity_met(report: dict[str, Any]) -> bool | None:

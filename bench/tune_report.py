@@ -45,13 +45,13 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         'starts) typically occur in under 1% of invocations", same post).\n'
     )
     w(
-        f"**The rule:** among the sizes that served every invocation (INIT under 10 s, every invocation within the "
-        "function's timeout, peak resident memory within the size), those whose warm p99 is within "
-        f"{t['latency_tolerance']:.0%} or {t['absolute_tolerance_ms']:g} ms of the fastest size's, or within the "
-        "fastest size's highest p99 of one round (a smaller difference is not one these rounds can measure); of "
-        "those, the cheapest per million invocations, cold starts weighted; the smaller on equal cost. For a "
-        "function no one waits on (it has a budget below), the cheapest size whose warm p99 is within its "
-        "budget instead.\n"
+        "**The rule:** each function has a budget, a warm p99 it must keep (given with the function below). Of the "
+        "sizes that served every invocation (INIT under 10 s, every invocation within the function's timeout, peak "
+        "resident memory within the size, no ERROR line in its log) and kept the budget in every round (the worst "
+        "round's p99, not the pooled one), the cheapest per million invocations, cold starts weighted; costs within "
+        f"{t.get('cost_tie', 0.03):.0%} of the cheapest count as equal (the same size's cost moves that much between "
+        "runs), and of equal ones the larger wins (as cheap, and faster). A pick is the measured choice when the "
+        "last three full runs agree on it (the table at the end).\n"
     )
     w(
         f"What this host cannot reproduce: more than its {t['host_cpus']} CPUs (a size's quota is capped at them, "
@@ -63,12 +63,38 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
     )
     for function in t["functions"].values():
         _function(function, w, heading, t.get("decided_in"))
+    _across_runs(t.get("across_runs"), w, heading)
     w(f"{heading}# Not tuned\n")
     for name, why in t["not_tuned"].items():
         w(f"- {name}: {why}.")
     w("")
     if t.get("plot"):
         w(f"![memory per function]({t['plot']})\n")
+
+
+def _across_runs(runs: dict[str, Any] | None, w: Any, heading: str) -> None:
+    """The rule's pick per function in each of the last full runs (reports/memory-runs.json)."""
+    if not runs:
+        return
+    keys = list(runs["picks"])
+    w(f"{heading}# The rule's picks in the last full runs ({len(runs['runs'])} of the 3 it takes)\n")
+    w(f"| run (UTC) | from | load average start-end | {' | '.join(keys)} |")
+    w("|---|---|---|" + "---|" * len(keys))
+    for i, run in enumerate(runs["runs"]):
+        sizes = " | ".join(f"{runs['picks'][key][i]} MB" for key in keys)
+        w(
+            f"| {run['at']} | {run['source']} | {run['load_average_start']:.1f}-{run['load_average_end']:.1f} | "
+            f"{sizes} |"
+        )
+    verdict = (
+        "they agree: " + ", ".join(f"{key} {size} MB" for key, size in runs["agreed"].items())
+        if runs["stable"]
+        else f"only {len(runs['runs'])} recorded, three are needed: "
+        if len(runs["runs"]) < 3
+        else "they do not agree on every function: "
+        + ", ".join(f"{key} {'moved' if size is None else f'{size} MB'}" for key, size in runs["agreed"].items())
+    )
+    w(f"\nToday's rule and budgets on each run's recorded figures; {verdict}.\n")
 
 
 def _differs(f: dict[str, Any], decided_in: str | None) -> str:

@@ -25,9 +25,10 @@ class ChatConfig(ConfigModel):
     post_rate_limit: int = Field(ge=1, le=10_000, description="steady POST requests/s (writes cost more)")
     post_burst_limit: int = Field(ge=1, le=MAX_BURST)
     cors_allow_origins: tuple[str, ...] = Field(default=(), max_length=20)
-    # Chosen by measurement (make tune, reports/tune-*.md): CPU grows with memory, one vCPU at 1,769 MB, and below
-    # that the quota throttles the handler's tail; a test keeps it at the committed run's pick.
-    lambda_memory_mb: int = Field(default=1769, ge=128, le=10_240)
+    # Chosen by measurement (make tune, reports/tune-*.md): the cheapest size whose warm p99 keeps the API's 50 ms
+    # budget in every round (below 1,024 MB the CPU quota throttles the tail past it), the pick of the last three
+    # runs (reports/memory-runs.json); a test keeps it there.
+    lambda_memory_mb: int = Field(default=1024, ge=128, le=10_240)
     lambda_timeout_s: int = Field(default=10, ge=1, le=29, description="below API Gateway's 29 s limit")
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1_000)
     snap_start: bool = Field(

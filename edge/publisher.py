@@ -34,9 +34,8 @@ _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "Cl
 # retries (a test computes both bounds for the config's maxima). Each batch is also one invalidation, whose
 # pages are filled again together (the capacity model counts them).
 BATCH_PATHS = 100
-# Chosen by measurement (make tune, reports/tune-2026-12-06.md), of the fetch as it was then: through CloudFront
-# over HTTPS after a key read, CPU-bound below about one vCPU. The fetch inside the VPC (HTTP in the shipped
-# stages, no key) does less: a new `make tune` may pick less. A test keeps it at the committed run's pick.
+# Chosen by measurement (make tune, reports/tune-*.md): the cheapest size whose warm p99 keeps the fetch's 50 ms
+# budget in every round, the pick of the last three runs (reports/memory-runs.json); a test keeps it there.
 FETCH_MEMORY_MB = 1024
 BATCH_BYTES = 64 * 1024
 

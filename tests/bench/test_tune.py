@@ -70,49 +70,86 @@ def _row(
     }
 
 
-def test_the_rule_picks_the_cheapest_size_within_ten_percent_of_the_fastest() -> None:
+def test_the_rule_picks_the_cheapest_size_whose_every_round_kept_the_budget() -> None:
     rows = [
         _row(128, 100, 0.30),
-        _row(512, 40, 0.33),
+        _row(512, 40, 0.33, rounds=(35, 52)),  # pooled within 50 ms, one round over it
         _row(1024, 21, 0.40),
         _row(1769, 20, 0.45),
         _row(3008, 20.5, 0.60),
     ]
-    choice = tune.choose(rows)
-    assert choice["memory_mb"] == 1024  # 21 ms is within 10% of 20 ms; 512 (40 ms) is not, however cheap
+    choice = tune.choose(rows, budget_ms=50)
+    assert choice["memory_mb"] == 1024  # 512 MB is cheaper, but missed the budget in a round
     assert choice["eligible"] == [1024, 1769, 3008]
-    assert choice["fastest_mb"] == 1769
+    assert choice["rule"] == "budget" and choice["limit_ms"] == 50
+    assert tune.choose(rows, budget_ms=60)["memory_mb"] == 512
 
 
-def test_within_one_millisecond_is_as_fast_for_sub_millisecond_functions() -> None:
-    rows = [_row(128, 0.09, 0.63), _row(256, 0.05, 0.64), _row(1024, 0.04, 0.68)]
-    assert tune.choose(rows)["memory_mb"] == 128  # 0.05 ms more is not worth memory billed by the millisecond
-
-
-def test_a_difference_within_the_fastest_sizes_own_spread_is_no_difference() -> None:
-    rows = [_row(512, 30, 0.33), _row(1769, 20, 0.45, rounds=(12, 31))]
-    assert tune.choose(rows)["memory_mb"] == 512  # one round of 1,769 MB was slower than 512 MB's pooled p99
-
-
-def test_a_size_that_failed_is_never_picked_and_nothing_working_picks_nothing() -> None:
-    rows = [_row(128, 5, 0.10, ok=False), _row(256, 6, 0.20)]
-    assert tune.choose(rows)["memory_mb"] == 256
-    assert tune.choose([_row(128, 5, 0.1, ok=False)])["memory_mb"] is None
-
-
-def test_with_a_budget_the_cheapest_size_within_it_is_picked_however_fast_the_others() -> None:
-    rows = [_row(128, 1013, 0.81), _row(256, 626, 0.82), _row(512, 300, 0.80), _row(1769, 127, 1.35)]
+def test_costs_within_the_tie_are_equal_and_the_larger_size_wins() -> None:
+    rows = [_row(256, 300, 0.818), _row(512, 110, 0.805), _row(1024, 100, 1.05)]
     choice = tune.choose(rows, budget_ms=1000)
-    assert (choice["memory_mb"], choice["rule"], choice["eligible"]) == (512, "budget", [256, 512, 1769])
-    assert tune.choose(rows, budget_ms=100)["memory_mb"] is None
+    assert (choice["memory_mb"], choice["tied"]) == (512, [256, 512])  # 1.6% apart: as cheap, 512 MB is faster
+    rows = [_row(256, 300, 0.70), _row(512, 110, 0.805)]
+    assert tune.choose(rows, budget_ms=1000)["memory_mb"] == 256  # 15% cheaper is no tie
+    assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)], budget_ms=50)["memory_mb"] == 2048
+
+
+def test_a_size_that_failed_is_never_picked_and_nothing_working_or_within_picks_nothing() -> None:
+    rows = [_row(128, 5, 0.10, ok=False), _row(256, 6, 0.20)]
+    assert tune.choose(rows, budget_ms=50)["memory_mb"] == 256
+    assert tune.choose([_row(128, 5, 0.1, ok=False)], budget_ms=50)["memory_mb"] is None
+    assert tune.choose(rows, budget_ms=5)["memory_mb"] is None
+
+
+def test_each_function_has_a_budget_tied_to_what_it_serves() -> None:
+    from bench.capacity import CapacityParams
     from chat.stream import STREAM_BATCHING_WINDOW_S
 
     assert tune.CHAT_STREAM.budget_ms == STREAM_BATCHING_WINDOW_S * 1000  # the window a batch must keep up with
-    assert [f.key for f in tune.FUNCTIONS if f.budget_ms is None] == ["chat-api", "publisher-fetch"]
+    assert tune.PUBLISHER.budget_ms == CapacityParams().publish_fetch_s * 1000 / 2  # half a page's fetch
+    assert tune.CHAT_API.budget_ms == 50
+    assert all(f.budget_ms > 0 and f.budget_why for f in tune.FUNCTIONS)
 
 
-def test_equal_cost_picks_the_smaller_size() -> None:
-    assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)])["memory_mb"] == 1024
+def _run_record(picks: dict[str, int], at: str = "2026-12-06T20:00:00Z") -> dict[str, Any]:
+    """A history entry in which `picks` are the only sizes within every budget."""
+    functions = {
+        key: {"rows": [_row(128, 10_000, 0.1), _row(size, 1, 0.5), _row(3008, 1, 0.9)]} for key, size in picks.items()
+    }
+    return {"at": at, "source": "test", "load_average_start": 0.5, "load_average_end": 0.7, "functions": functions}
+
+
+def test_the_last_three_runs_agree_or_the_pick_is_no_measured_choice() -> None:
+    keys = [f.key for f in tune.FUNCTIONS]
+    same = {key: 1024 for key in keys}
+    found = tune.across_runs([_run_record({**same, keys[0]: 512}), *[_run_record(same) for _ in range(3)]])
+    assert found["stable"] is True and found["agreed"] == same  # only the last three count
+    moved = tune.across_runs([_run_record(same), _run_record({**same, keys[0]: 512}), _run_record(same)])
+    assert moved["stable"] is False and moved["agreed"][keys[0]] is None and moved["picks"][keys[0]][1] == 512
+    assert tune.across_runs([_run_record(same), _run_record(same)])["stable"] is False  # two runs are not three
+
+
+def test_the_history_keeps_the_newest_runs(tmp_path: Path) -> None:
+    path = tmp_path / "memory-runs.json"
+    for i in range(5):
+        history = tune.record_run({"at": str(i)}, path, keep=3)
+    assert [run["at"] for run in history] == ["2", "3", "4"] == [r["at"] for r in json.loads(path.read_text())]
+
+
+def test_memory_is_met_only_when_configured_at_the_pick_the_last_runs_agree_on() -> None:
+    from bench.run import memory_met
+
+    keys = [f.key for f in tune.FUNCTIONS]
+    same = {key: 1024 for key in keys}
+
+    def tuned(configured: int, runs: list[dict[str, Any]]) -> dict[str, Any]:
+        functions = {k: {"configured_mb": configured, "choice": {"memory_mb": 1024}} for k in keys}
+        return {"functions": functions, "across_runs": tune.across_runs(runs)}
+
+    assert memory_met(tuned(1024, [_run_record(same)] * 3)) is True
+    assert memory_met(tuned(1536, [_run_record(same)] * 3)) is False
+    assert memory_met(tuned(1024, [_run_record(same), _run_record({**same, keys[0]: 512}), _run_record(same)])) is False
+    assert memory_met(tuned(1024, [_run_record(same)] * 2)) is False  # two runs are not three
 
 
 def test_the_plan_holds_the_mix_in_every_window_and_starts_cold_with_the_main_kind() -> None:
@@ -245,7 +282,7 @@ def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_thos
 
 def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> None:
     """The newest committed `make tune` report is the decision record: every tuned function of the shipped prod
-    template has the memory its rule picked there."""
+    template has the memory today's rule picks from its figures, and the last three recorded runs agree."""
     from tests.support.synth import ROOT
 
     reports = sorted((ROOT / "reports").glob("tune-*.json"))
@@ -253,9 +290,13 @@ def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> N
     decided = json.loads(reports[-1].read_text())
     # The record may hold a function removed since (2026-12-06: the origin-request Lambda@Edge, issue 20).
     assert {f.key for f in tune.FUNCTIONS} <= set(decided["functions"])
+    history = json.loads(tune.HISTORY.read_text())
+    agreed = tune.across_runs(history)
+    assert agreed["stable"], agreed["picks"]  # the last three full runs pick the same sizes under today's rule
     for function in tune.FUNCTIONS:
         props = _deployed(synth, function).properties
-        assert props["MemorySize"] == decided["functions"][function.key]["choice"]["memory_mb"], function.key
+        pick = tune.choose(decided["functions"][function.key]["rows"], function.budget_ms)["memory_mb"]
+        assert props["MemorySize"] == pick == agreed["agreed"][function.key], function.key
 
 
 def _tuned(configured: int, pick: int) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def test_the_variant_sets_every_setting_to_a_value_no_stage_uses() -> None:
 def test_api_function_memory_timeout_concurrency_and_idempotency_ttl(template: dict[str, Any]) -> None:
     config = variant_config("tuned").chat
     api = _function(template, "chat_api.handler.handler")
-    assert api["MemorySize"] == config.lambda_memory_mb == 1024
+    assert api["MemorySize"] == config.lambda_memory_mb == 1536
     assert api["Timeout"] == config.lambda_timeout_s == 20
     assert api["ReservedConcurrentExecutions"] == config.reserved_concurrency == 50
     assert api["Environment"]["Variables"]["IDEMPOTENCY_TTL_S"] == str(config.idempotency_ttl_s) == "7200"

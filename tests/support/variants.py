@@ -18,7 +18,7 @@ EDGE_CERTIFICATE = "arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-aaaa
 
 # Every chat setting set to a value no stage uses, so each one is seen to reach the template.
 CHAT_TUNED: dict[str, Any] = {
-    "chat.lambda_memory_mb": 1024,
+    "chat.lambda_memory_mb": 1536,
     "chat.lambda_timeout_s": 20,
     "chat.reserved_concurrency": 50,
     "chat.idempotency_ttl_s": 7200,
