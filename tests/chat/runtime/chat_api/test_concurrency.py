@@ -3,7 +3,8 @@
 Each writer is a container of its own (a process forked from one that has loaded the runtime's and the
 layer's packages, as a warm Lambda runtime has), which imports the deployed handler itself and so has its
 own module state, clients and connections. 8 containers on 2 cores interleave their writes; 200 comments
-span two pages of the read-back. (20 x 50 took about three times as long; ids that repeat across containers fail either.)
+span two pages of the read-back. (20 x 50 took about three times as long; ids that repeat across containers
+fail either.)
 """
 
 from __future__ import annotations
