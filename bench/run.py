@@ -28,7 +28,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, chat_capacity, cost, handler, origin, plots, readme, timing, tune
+from bench import capacity, chat_capacity, cost, handler, origin, readme, timing, tune
 from tests.support.synth import ROOT, read_assembly
 
 REPORTS = ROOT / "reports"
@@ -91,6 +91,8 @@ def run_chat_capacity(outdir: Path, stamp: str) -> dict[str, Any]:
         "longest_comments": replace(params, comment_chars=1_000, name_chars=64),
     }
     name = f"chat-room-utilization-{stamp}.png"
+    from bench import plots  # matplotlib: loaded by what draws, not by every import of this module
+
     plots.room_utilization(params, outdir / name, params.comments_per_s)
     return {
         "params": asdict(params),
@@ -318,6 +320,8 @@ def run_capacity(outdir: Path, stamp: str, origin: dict[str, Any] | None) -> dic
             "after_invalidation": result["scenarios"]["all_cold"]["detail"],
         }
     names = [f"capacity-utilization-{stamp}.png", f"capacity-cold-{stamp}.png"]
+    from bench import plots  # as above
+
     plots.utilization_vs_rate(params, outdir / names[0], TARGET_VIEWS, held, first)
     plots.cold_fills(params, outdir / names[1])
     return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import subprocess
 import sys
@@ -14,6 +15,10 @@ from typing import Any
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# pytest keeps each test module's rewritten code in __pycache__ (ignored by git) and reads it back next run; with
+# PYTHONDONTWRITEBYTECODE set it never writes it, and every worker rewrites every module on every run (about
+# 1.7 s of CPU each). This process only: the commands and functions the tests start keep the environment given.
+sys.dont_write_bytecode = False
 # Every <architecture>/runtime/<bundle> folder is importable as its package, as it is inside Lambda.
 sys.path.insert(0, str(ROOT))
 from shared.bundles import bundle_dirs  # noqa: E402 (stdlib only)
@@ -60,25 +65,21 @@ def pytest_configure(config: pytest.Config) -> None:
     assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it
 
 
-# Servers a fixture starts for its worker (moto: test_cdk_stage's module): every test that uses one runs on
-# the same worker (an xdist group), so each starts once a run, and the chat functions' session workers too.
-GROUPED_SERVERS = ("postgres", "dynamodb_endpoint", "moto")
+# Each xdist worker starts the servers its tests need (session fixtures, one of each a worker). No xdist groups:
+# with pytest 9.2, pytest-xdist 3.8's loadgroup no longer tags the test ids with a group, so tests are spread as
+# if unmarked (https://github.com/pytest-dev/pytest-xdist/issues/1386: "`--dist=loadgroup` no longer groups
+# tests by `xdist_group`. Nothing fails"); a group would also put all the DynamoDB tests on one worker.
 _builders: list[subprocess.Popen[bytes]] = []
 _servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
 _dynamodb: list[str] = []
 _dynamodb_lock = threading.Lock()
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own, which reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Tests that need no synthesized app first: they run while the background builds synthesize it; then the
     long ones (marked slow), so that they do not start last, with one worker left to run them."""
     needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
     items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
-    for item in items:
-        for server in GROUPED_SERVERS:
-            if server in item.fixturenames:
-                item.add_marker(pytest.mark.xdist_group(server))
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -87,8 +88,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     fixtures = {name for item in session.items for name in item.fixturenames}
     _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
-    # The JVM starts while the first tests run; under xdist only the worker that runs the group starts it, when
-    # its first test needs it (every worker collects every test, and a JVM started for nothing costs seconds).
+    # The JVM starts while the first tests run; under xdist each worker starts its own when its first test needs
+    # it (every worker collects every test, and a JVM started for nothing costs seconds).
     if "dynamodb_endpoint" in fixtures and not hasattr(session.config, "workerinput"):
         threading.Thread(target=_quietly, args=(_dynamodb_local,), daemon=True).start()
 
@@ -116,12 +117,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             builder.wait()
 
 
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The run is over; what is left is the interpreter's exit, whose collections walk every object the session
+    made (the templates, the CDK's proxies): over a second per xdist worker, which the run waits for. Frozen
+    objects are ignored "in all the future collections" (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    gc.freeze()
+
+
 @pytest.fixture(scope="session")
 def dynamodb_endpoint() -> str:
-    """This worker's DynamoDB Local, in memory: one a run, since every test that uses it runs on one worker (its
-    xdist group). Never one shared by two workers: DynamoDB Local's streams refuse a read
-    (TrimmedDataAccessException) when another table's stream was written to after the reader's LATEST iterator
-    was taken, so two workers' tables cannot share one."""
+    """This worker's DynamoDB Local, in memory, for the session. Never one shared by two workers: DynamoDB Local's
+    streams refuse a read (TrimmedDataAccessException) when another table's stream was written to after the
+    reader's LATEST iterator was taken, so two workers' tables cannot share one."""
     return _dynamodb_local()
 
 

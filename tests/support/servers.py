@@ -114,18 +114,26 @@ def stop_process(process: subprocess.Popen[Any], timeout_s: float = 10) -> None:
             stream.close()
 
 
+_moto: list[str] = []
+_moto_lock = threading.Lock()
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's HTTP server (S3, Secrets Manager, ...) on 127.0.0.1; yields its endpoint."""
+    """This process's moto HTTP server (S3, Secrets Manager, ...) on 127.0.0.1; yields its endpoint.
+
+    One a process, started on first use and left running until the process ends: moto keeps one set of
+    backends per process, which every server a process starts serves alike (a bucket made through one is
+    listed by another), so a second server would add nothing but its start and its stop (werkzeug's
+    shutdown waits out a half-second poll)."""
     from moto.server import ThreadedMotoServer
 
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with _moto_lock:
+        if not _moto:
+            port = free_port()
+            ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False).start()  # a daemon thread
+            _moto.append(f"http://127.0.0.1:{port}")
+    yield _moto[0]
 
 
 @contextmanager
@@ -219,7 +227,8 @@ def http_server(handler: type[BaseHTTPRequestHandler], *, tls: ssl.SSLContext | 
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     if tls is not None:
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() returns at serve_forever's next poll: 50 ms, not the default half second, at every stop.
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     try:
         yield f"127.0.0.1:{server.server_address[1]}"
     finally:
