@@ -517,8 +517,8 @@ def _average_hit_ratio(origin_run: dict[str, Any] | None) -> float:
 
 def remodel(path: Path, app_outdir: Path | None = None) -> None:
     """`python -m bench.run --model reports/bench-DATE.json [cdk.out]`: the capacity model and goals again (and the
-    cost, given a synthesized app), from that run's measurements and today's config (seconds instead of a full
-    run; the measured sections stay as they were)."""
+    cost and the memory rule's picks, given a synthesized app), from that run's measurements and today's config
+    and rules (seconds instead of a full run; the measurements stay as they were)."""
     from bench.markdown import render
 
     report = json.loads(path.read_text())
@@ -528,6 +528,8 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
     report["capacity"] = run_capacity(REPORTS, stamp, report["origin"])
     if app_outdir is not None:
         report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))
+        if report.get("tune") and not report["tune"].get("error"):
+            report["tune"] = _rechoose(report["tune"], app_outdir)
     report["goals"] = GOALS
     report["goals_met"] = goals_met(report)
     report["remodelled"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -537,6 +539,16 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
     (REPORTS / "latest.md").write_text(text)
     readme.update(report)
     print(f"remodelled {path}; README figures", file=sys.stderr)
+
+
+def _rechoose(tuned: dict[str, Any], app_outdir: Path) -> dict[str, Any]:
+    """A run's memory figures under today's rule and configuration, and the last runs up to its own."""
+    tuned = tune.rechoose(tuned, app_outdir)
+    own = tuned.get("across_runs", {}).get("runs", [])
+    if own and tune.HISTORY.exists():
+        history = [run for run in json.loads(tune.HISTORY.read_text()) if run["at"] <= own[-1]["at"]]
+        tuned["across_runs"] = tune.across_runs(history)
+    return tuned
 
 
 def _step(name: str, fn: Any, report: dict[str, Any]) -> None:

@@ -56,10 +56,9 @@ SIZES = (128, 256, 512, 1024, 1536, 1769, 2048, 3008)
 COLD_SHARE = 0.01
 # The rule: each function has a latency budget, a warm p99 it must keep (TunedFunction.budget_ms). Of the sizes
 # whose every round kept it (the worst round, not the pooled p99: a size that missed it once may miss it on AWS),
-# the cheapest per million invocations, cold starts weighted by COLD_SHARE. Costs within COST_TIE of the cheapest
-# count as equal, and of equal ones the larger size wins (as cheap, and faster): the same size's weighted cost
-# moved by up to 3% between recorded runs (chat-api at 1,024 MB: 0.337, 0.341, 0.348 USD per million).
-COST_TIE = 0.03
+# the cheapest per million invocations, cold starts weighted by COLD_SHARE; the smaller on equal cost. (A band
+# that counted costs within 3% as equal and took the larger moved chat-api to 1,536 MB in a run on a slower host,
+# where the two were 2.2% apart: the band, not the measurement, made the pick move.)
 # The INIT phase may take at most 10 s (same blog post); a size whose cold start takes longer fails.
 INIT_LIMIT_MS = 10_000.0
 # X-Ray's default sampling rule in Lambda: the first request each second and 5% of the others; here 1 in 20.
@@ -193,27 +192,22 @@ def percentile(samples: list[float], q: float) -> float:
 
 def choose(rows: list[dict[str, Any]], budget_ms: float) -> dict[str, Any]:
     """Of the sizes that worked and kept the budget in every round (worst round's warm p99), the cheapest
-    (weighted cost per million); sizes within COST_TIE of it are a tie, won by the larger."""
+    (weighted cost per million); the smaller on equal cost."""
     working = [row for row in rows if row["ok"]]
     if not working:
         return {"memory_mb": None, "reason": "no size served every invocation"}
     within = [row for row in working if row["warm_p99_range_ms"][1] <= budget_ms]
     if not within:
         return {"memory_mb": None, "reason": f"no size kept its warm p99 within {budget_ms:g} ms in every round"}
-    cheapest = min(row["cost_per_million"]["weighted"] for row in within)
-    tied = [row for row in within if row["cost_per_million"]["weighted"] <= cheapest * (1 + COST_TIE)]
-    best = max(tied, key=lambda row: row["memory_mb"])
-    also = [row["memory_mb"] for row in tied if row is not best]
+    best = min(within, key=lambda row: (row["cost_per_million"]["weighted"], row["memory_mb"]))
     sizes = ", ".join(str(row["memory_mb"]) for row in within)
     return {
         "memory_mb": best["memory_mb"],
         "rule": "budget",
         "limit_ms": budget_ms,
         "eligible": [row["memory_mb"] for row in within],
-        "tied": [row["memory_mb"] for row in tied],
         "reason": f"the cheapest ({best['cost_per_million']['weighted']:.3f} USD per million) of the sizes whose "
-        f"warm p99 kept the budget of {budget_ms:g} ms in every round ({sizes} MB)"
-        + (f"; as cheap within {COST_TIE:.0%}: {', '.join(map(str, also))} MB, the larger taken" if also else ""),
+        f"warm p99 kept the budget of {budget_ms:g} ms in every round ({sizes} MB)",
     }
 
 
@@ -459,7 +453,6 @@ def _header(rounds: int, prices: dict[str, Any], sizes: tuple[int, ...]) -> dict
         "sizes": list(sizes),
         "rounds": rounds,
         "cold_share": COLD_SHARE,
-        "cost_tie": COST_TIE,
         "host_cpus": os.cpu_count(),
         "load_average_start": os.getloadavg(),
         "not_tuned": NOT_TUNED,

@@ -48,10 +48,9 @@ def tune_section(t: dict[str, Any], w: Any, heading: str = "##", title: str = "M
         "**The rule:** each function has a budget, a warm p99 it must keep (given with the function below). Of the "
         "sizes that served every invocation (INIT under 10 s, every invocation within the function's timeout, peak "
         "resident memory within the size, no ERROR line in its log) and kept the budget in every round (the worst "
-        "round's p99, not the pooled one), the cheapest per million invocations, cold starts weighted; costs within "
-        f"{t.get('cost_tie', 0.03):.0%} of the cheapest count as equal (the same size's cost moves that much between "
-        "runs), and of equal ones the larger wins (as cheap, and faster). A pick is the measured choice when the "
-        "last three full runs agree on it (the table at the end).\n"
+        "round's p99, not the pooled one), the cheapest per million invocations, cold starts weighted; the smaller "
+        "on equal cost. A pick is the measured choice when the last three full runs agree on it (the table at the "
+        "end).\n"
     )
     w(
         f"What this host cannot reproduce: more than its {t['host_cpus']} CPUs (a size's quota is capped at them, "

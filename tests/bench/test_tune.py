@@ -85,13 +85,12 @@ def test_the_rule_picks_the_cheapest_size_whose_every_round_kept_the_budget() ->
     assert tune.choose(rows, budget_ms=60)["memory_mb"] == 512
 
 
-def test_costs_within_the_tie_are_equal_and_the_larger_size_wins() -> None:
-    rows = [_row(256, 300, 0.818), _row(512, 110, 0.805), _row(1024, 100, 1.05)]
-    choice = tune.choose(rows, budget_ms=1000)
-    assert (choice["memory_mb"], choice["tied"]) == (512, [256, 512])  # 1.6% apart: as cheap, 512 MB is faster
-    rows = [_row(256, 300, 0.70), _row(512, 110, 0.805)]
-    assert tune.choose(rows, budget_ms=1000)["memory_mb"] == 256  # 15% cheaper is no tie
-    assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)], budget_ms=50)["memory_mb"] == 2048
+def test_the_cheapest_wins_however_close_and_the_smaller_on_equal_cost() -> None:
+    rows = [_row(1024, 17.5, 0.417), _row(1536, 17.0, 0.426), _row(1769, 17.7, 0.447)]
+    assert tune.choose(rows, budget_ms=50)["memory_mb"] == 1024  # 2.2% cheaper, no band that calls it a tie
+    rows = [_row(256, 300, 0.818), _row(512, 110, 0.805)]
+    assert tune.choose(rows, budget_ms=1000)["memory_mb"] == 512
+    assert tune.choose([_row(2048, 10, 0.5), _row(1024, 10, 0.5)], budget_ms=50)["memory_mb"] == 1024
 
 
 def test_a_size_that_failed_is_never_picked_and_nothing_working_or_within_picks_nothing() -> None:
@@ -320,3 +319,26 @@ def test_a_configured_size_that_is_not_this_runs_pick_says_whose_pick_it_is_and_
     assert "the configured size's warm p99 was 0.10 ms at 0.634 USD per million, the pick's 0.12 ms at 0.633" in text
     undecided = _differs(_tuned(512, 256), None)
     assert "not yet changed to a measured pick" in undecided
+
+
+def test_a_remodelled_report_takes_today_s_rule_and_the_runs_up_to_its_own(
+    synth: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import run
+
+    keys = [f.key for f in tune.FUNCTIONS]
+    same = {key: 1024 for key in keys}
+    history = [_run_record(same, at=f"2026-12-06T2{i}:00:00Z") for i in range(4)]
+    history.append(_run_record({**same, keys[0]: 512}, at="2026-12-06T23:30:00Z"))  # a run after the report's
+    path = tmp_path / "memory-runs.json"
+    path.write_text(json.dumps(history))
+    monkeypatch.setattr(tune, "HISTORY", path)
+    own = _run_record(same)["functions"]
+    tuned = {
+        "functions": {key: {"rows": own[key]["rows"], "choice": {"memory_mb": 3008}} for key in keys},
+        "across_runs": {"runs": [{"at": "2026-12-06T23:00:00Z"}]},
+    }
+    found = run._rechoose(tuned, synth.outdir)
+    assert {key: f["choice"]["memory_mb"] for key, f in found["functions"].items()} == same
+    assert [r["at"][11:13] for r in found["across_runs"]["runs"]] == ["21", "22", "23"]
+    assert found["across_runs"]["stable"] is True
