@@ -33,7 +33,11 @@ def render(r: dict[str, Any]) -> str:
         f"{m['load_average_start'][0]:.1f}, at end {m['load_average_end'][0]:.1f} (other jobs ran too; "
         f"absolute times are noisy, ratios are measured side by side in this run). "
         f"`make bench` took {r['total_s']:.0f} s."
-        + (f" Capacity model re-run on these measurements at {r['remodelled']}." if r.get("remodelled") else "")
+        + (
+            f" Capacity model, cost and the memory rule's picks re-run on these measurements at {r['remodelled']}."
+            if r.get("remodelled")
+            else ""
+        )
         + "\n"
     )
     _goals(r, w)

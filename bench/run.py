@@ -128,11 +128,11 @@ RTT_SOURCE = (
     "https://acomputerscientistlearnsaws.blogspot.com/2017/04/aws-regions.html"
 )
 CUTOVER_RAMP_S = 600.0  # docs/edge-cache.md: move traffic to a new distribution over at least 10 minutes
-# The routing function's decision p99 as bench/edge.py last measured it (reports/bench-2026-12-06.json, key
-# "edge"), before issue 20 removed the function: the compared function designs' duration.
+# The routing function's decision p99 as bench/edge.py last measured it (kept in reports/edge-routing-2026-12-06.json,
+# which no later bench run rewrites), before issue 20 removed the function: the compared function designs' duration.
 ROUTING_DECISION_MS = 0.0358
 ROUTING_DECISION_SOURCE = (
-    "measured by bench/edge.py on 2026-12-06 (reports/bench-2026-12-06.json, key edge): the routing function's "
+    "measured by bench/edge.py on 2026-12-06 (reports/edge-routing-2026-12-06.json): the routing function's "
     "decision p99, before issue 20 removed the function (VPC origins support no origin-facing Lambda@Edge)"
 )
 
@@ -523,8 +523,6 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
 
     report = json.loads(path.read_text())
     stamp = report["date"]
-    # A report's "edge" (the routing function's measurement) stays in its JSON as the record the compared function
-    # designs cite (ROUTING_DECISION_SOURCE); the report no longer renders it (issue 20 removed the function).
     report["capacity"] = run_capacity(REPORTS, stamp, report["origin"])
     if app_outdir is not None:
         report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))

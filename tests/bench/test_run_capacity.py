@@ -45,8 +45,8 @@ def test_the_shipped_design_has_no_function_and_its_publisher_stays_inside_the_v
     # The compared function designs: the routing function's last measured decision (a committed report holds it),
     # and the region it would share.
     assert ROUTING_DECISION_SOURCE in sources["function_ms"]
-    measured = json.loads((REPORTS / "bench-2026-12-06.json").read_text())["edge"]["decision_p99_ms"]
-    assert "reports/bench-2026-12-06.json" in ROUTING_DECISION_SOURCE
+    measured = json.loads((REPORTS / "edge-routing-2026-12-06.json").read_text())["measured"]["decision_p99_ms"]
+    assert "reports/edge-routing-2026-12-06.json" in ROUTING_DECISION_SOURCE
     assert params.function_ms == ROUTING_DECISION_MS == pytest.approx(measured, abs=5e-5)
     home = region_concurrency("prod", prod.region)
     assert home == pytest.approx(prod.chat.throttle_rate_limit * 0.06 + prod.edge.publish_concurrency)
