@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -13,3 +14,8 @@ def append(path: Path, entry: dict[str, Any], keep: int) -> list[dict[str, Any]]
     history = [*history, entry][-keep:]
     path.write_text(json.dumps(history, indent=2) + "\n")
     return history
+
+
+def stamp() -> str:
+    """When a run ended, as the histories record it (UTC)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())

@@ -39,6 +39,7 @@ from typing import Any
 from bench import cgroups
 from bench.cgroups import CgroupsUnavailable, cgroup, join
 from bench.history import append as append_run
+from bench.history import stamp
 from tests.support.postgres import PostgresUnavailable, postgres_server
 from tests.support.servers import free_port, stop_process
 from tests.support.synth import ROOT
@@ -270,11 +271,6 @@ def summarize(probe: dict[str, Any], windows: list[dict[str, Any]], quota: float
 
 def _within(step: dict[str, Any]) -> bool:
     return bool(step["p99_ms"] <= P99_TARGET_MS and step["failure_ratio"] <= MAX_FAILURE_RATIO)
-
-
-def stamp() -> str:
-    """When a run ended, as the history records it (UTC)."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[str, Any]:

@@ -28,7 +28,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, chat_capacity, cost, handler, origin, readme, timing, tune
+from bench import capacity, chat_capacity, cost, handler, history, origin, readme, timing, tune
 from tests.support.synth import ROOT, read_assembly
 
 REPORTS = ROOT / "reports"
@@ -485,7 +485,7 @@ def run_origin(step_s: float) -> dict[str, Any]:
     """The origin measurement of this run, recorded in the history with the last runs beside it."""
     result = origin.run(step_s)
     if result.get("rps_per_task"):
-        result["at"] = origin.stamp()
+        result["at"] = history.stamp()
         result["across_runs"] = origin.across_runs(origin.record_run(origin.history_entry(result)))
     return result
 
@@ -544,8 +544,8 @@ def _rechoose(tuned: dict[str, Any], app_outdir: Path) -> dict[str, Any]:
     tuned = tune.rechoose(tuned, app_outdir)
     own = tuned.get("across_runs", {}).get("runs", [])
     if own and tune.HISTORY.exists():
-        history = [run for run in json.loads(tune.HISTORY.read_text()) if run["at"] <= own[-1]["at"]]
-        tuned["across_runs"] = tune.across_runs(history)
+        recorded = [run for run in json.loads(tune.HISTORY.read_text()) if run["at"] <= own[-1]["at"]]
+        tuned["across_runs"] = tune.across_runs(recorded)
     return tuned
 
 

@@ -41,6 +41,7 @@ from typing import Any
 from bench import cgroups
 from bench.cost import load_prices
 from bench.history import append as append_run
+from bench.history import stamp
 from tests.support.lambda_environment import DeployedFunction, deployed_function
 from tests.support.lambda_worker import FunctionFailed, LambdaWorker
 from tests.support.synth import ROOT, Synthesized, read_assembly
@@ -483,7 +484,7 @@ def history_entry(result: dict[str, Any], source: str) -> dict[str, Any]:
     """One full run as the history keeps it: what the rule reads of each size (no samples)."""
     keys = ("memory_mb", "ok", "warm_p99_ms", "warm_p99_range_ms", "cost_per_million")
     return {
-        "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "at": stamp(),
         "source": source,
         "load_average_start": result["load_average_start"][0],
         "load_average_end": result.get("load_average_end", [math.nan])[0],
@@ -492,11 +493,6 @@ def history_entry(result: dict[str, Any], source: str) -> dict[str, Any]:
             for key, function in result["functions"].items()
         },
     }
-
-
-def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_KEEP) -> list[dict[str, Any]]:
-    """Append one full run to the history file (the newest `keep` are kept); returns the history."""
-    return append_run(path, entry, keep)
 
 
 def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:
@@ -522,7 +518,7 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
 def record(result: dict[str, Any], source: str, path: Path = HISTORY) -> None:
     """A full run into the history; the picks of the last runs beside its own figures."""
     if not result.get("error"):
-        result["across_runs"] = across_runs(record_run(history_entry(result, source), path))
+        result["across_runs"] = across_runs(append_run(path, history_entry(result, source), HISTORY_KEEP))
 
 
 def rechoose(result: dict[str, Any], assembly: Path) -> dict[str, Any]:
@@ -576,11 +572,11 @@ def main(argv: list[str] | None = None) -> None:
     result = run(args.cdk_out, args.rounds, chosen, reports, sizes=tuple(args.sizes or SIZES))
     if not args.sizes and not args.only and not args.out:
         record(result, "make tune")
-    stamp = dt.datetime.now(dt.UTC).date().isoformat()
-    result["date"] = stamp
-    (reports / f"tune-{stamp}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
-    (reports / f"tune-{stamp}.md").write_text(render_tune(result))
-    print(f"wrote {reports}/tune-{stamp}.md and .json", file=sys.stderr)
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    result["date"] = today
+    (reports / f"tune-{today}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")
+    (reports / f"tune-{today}.md").write_text(render_tune(result))
+    print(f"wrote {reports}/tune-{today}.md and .json", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -80,19 +80,18 @@ def _across_runs(runs: dict[str, Any] | None, w: Any, heading: str) -> None:
     w(f"| run (UTC) | from | load average start-end | {' | '.join(keys)} |")
     w("|---|---|---|" + "---|" * len(keys))
     for i, run in enumerate(runs["runs"]):
-        sizes = " | ".join(f"{runs['picks'][key][i]} MB" for key in keys)
+        picked = " | ".join(f"{runs['picks'][key][i]} MB" for key in keys)
         w(
             f"| {run['at']} | {run['source']} | {run['load_average_start']:.1f}-{run['load_average_end']:.1f} | "
-            f"{sizes} |"
+            f"{picked} |"
         )
-    verdict = (
-        "they agree: " + ", ".join(f"{key} {size} MB" for key, size in runs["agreed"].items())
-        if runs["stable"]
-        else f"only {len(runs['runs'])} recorded, three are needed: "
-        if len(runs["runs"]) < 3
-        else "they do not agree on every function: "
-        + ", ".join(f"{key} {'moved' if size is None else f'{size} MB'}" for key, size in runs["agreed"].items())
-    )
+    sizes = ", ".join(f"{key} {'moved' if size is None else f'{size} MB'}" for key, size in runs["agreed"].items())
+    if runs["stable"]:
+        verdict = f"they agree: {sizes}"
+    elif len(runs["runs"]) < 3:
+        verdict = f"only {len(runs['runs'])} recorded, three are needed: {sizes}"
+    else:
+        verdict = f"they do not agree on every function: {sizes}"
     w(f"\nToday's rule and budgets on each run's recorded figures; {verdict}.\n")
 
 

@@ -128,13 +128,6 @@ def test_the_last_three_runs_agree_or_the_pick_is_no_measured_choice() -> None:
     assert tune.across_runs([_run_record(same), _run_record(same)])["stable"] is False  # two runs are not three
 
 
-def test_the_history_keeps_the_newest_runs(tmp_path: Path) -> None:
-    path = tmp_path / "memory-runs.json"
-    for i in range(5):
-        history = tune.record_run({"at": str(i)}, path, keep=3)
-    assert [run["at"] for run in history] == ["2", "3", "4"] == [r["at"] for r in json.loads(path.read_text())]
-
-
 def test_memory_is_met_only_when_configured_at_the_pick_the_last_runs_agree_on() -> None:
     from bench.run import memory_met
 
