@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,12 +81,23 @@ def test_leftovers_are_the_processes_with_a_path_under_local_and_only_those(tmp_
     # A process that merely mentions the folder in its command text (like make's shell) is not ours.
     other = subprocess.Popen([sys.executable, "-c", f"import time; time.sleep(60)  # {paths.local}"])
     try:
+        for process in (ours, other):
+            _wait_for_arguments(process.pid, str(paths.local))
         assert runtime.leftover_pids(paths) == [ours.pid]
     finally:
         for process in (ours, other):
             process.kill()
             process.wait()
     assert runtime.leftover_pids(paths) == []
+
+
+def _wait_for_arguments(pid: int, text: str) -> None:
+    """Popen returns once the child has exec'd, but its arguments show in /proc a moment later: the kernel lets
+    a vfork parent go on when the new program's memory is in place, before it sets up the argument area."""
+    deadline = time.monotonic() + 10
+    while text not in Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace"):
+        assert time.monotonic() < deadline, f"process {pid} never showed {text} in its arguments"
+        time.sleep(0.01)
 
 
 def _java_with_agent(jar: Path, java: Path | None = None) -> subprocess.CompletedProcess[str]:
