@@ -16,17 +16,15 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
-from pydantic import BaseModel, ValidationError
 
 # Part of Lambda's Python managed runtimes (beside awslambdaric), SnapStart or not; the runtime runs the
 # hooks only for a SnapStart version: https://docs.aws.amazon.com/lambda/latest/dg/snapstart-runtime-hooks-python.html
 from snapshot_restore_py import register_after_restore, register_before_snapshot
 
-from chat_api import models
 from chat_api.cursor import CursorCodec, InvalidCursor
 from chat_api.domain import CommentService
+from chat_api.entities import ROOM_PATTERN
 from chat_api.limits import MAX_BODY_BYTES
-from chat_api.models import ListQuery, NewComment, PathParams, UserQuery
 from chat_api.repository import DynamoCommentRepository, InvalidStart
 from chat_api.settings import Settings
 
@@ -34,6 +32,9 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from aws_lambda_powertools.utilities.typing import LambdaContext
+    from pydantic import BaseModel, ValidationError
+
+    from chat_api.models import NewComment, PathParams
 
 # Reads and rejected requests publish no business metric; that is expected, not worth a warning per call.
 warnings.filterwarnings("ignore", message="No application metrics to publish")
@@ -41,6 +42,7 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 SETTINGS = Settings.from_env()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _NAMES_ITS_FIELD = re.compile(r"^[a-z_]+: ")
+_ROOM = re.compile(ROOM_PATTERN)
 MAX_IDEMPOTENCY_KEY = 128
 
 logger = Logger()
@@ -123,6 +125,8 @@ def idempotency() -> Idempotency:
     )
     persistence = DynamoDBPersistenceLayer(table_name=SETTINGS.idempotency_table, boto3_client=_dynamodb)
 
+    from chat_api.models import NewComment
+
     @idempotent_function(data_keyword_argument="request", config=config, persistence_store=persistence)
     def post_once(request: dict[str, Any]) -> dict[str, Any]:
         return service().post(request["room"], NewComment.model_validate(request["comment"])).to_json()
@@ -134,8 +138,22 @@ def _json(status: int, body: dict[str, Any]) -> Response[str]:
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
+# pydantic and the request models are imported by the first request that validates a body, a query or a path
+# other than the default listing's (a cold "latest" read, most requests, needs neither: about 70 ms of import).
+def _validated[M: BaseModel](model: type[M], data: Any, *, json_text: bool = False) -> M:
+    """`data` validated by `model`; a BadRequest (400) naming the first wrong field if not."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate_json(data) if json_text else model.model_validate(data)
+    except ValidationError as error:
+        raise BadRequest(_invalid(error)) from None
+
+
 def _path(**params: str) -> PathParams:
-    return PathParams.model_validate(params)
+    from chat_api.models import PathParams
+
+    return _validated(PathParams, params)
 
 
 def _query[Q: BaseModel](model: type[Q]) -> Q:
@@ -143,7 +161,19 @@ def _query[Q: BaseModel](model: type[Q]) -> Q:
     repeated = sorted(k for k, values in multi.items() if len(values) > 1)
     if repeated:
         raise BadRequest(f"{repeated[0]}: given more than once")
-    return model.model_validate(app.current_event.query_string_parameters)
+    return _validated(model, app.current_event.query_string_parameters)
+
+
+def _default_listing(room: str) -> bool:
+    """A GET with no query string of a well-formed room: what PathParams and ListQuery accept unchanged (the
+    room as given, every parameter at its default), checked without them. Anything else goes through them, so
+    every refusal is still theirs, with their messages."""
+    event = app.current_event
+    return (
+        not event.query_string_parameters
+        and not event.multi_value_query_string_parameters
+        and bool(_ROOM.fullmatch(room))
+    )
 
 
 def _post_once(room: str, key: str, body: NewComment) -> Response[str] | dict[str, Any]:
@@ -169,7 +199,9 @@ def post_comment(room: str) -> Response[str]:
     raw = app.current_event.decoded_body or ""
     if len(raw.encode()) > MAX_BODY_BYTES:
         raise TooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
-    body = NewComment.model_validate_json(raw)
+    from chat_api.models import NewComment
+
+    body = _validated(NewComment, raw, json_text=True)
     key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise BadRequest(f"{IDEMPOTENCY_HEADER}: must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
@@ -183,12 +215,17 @@ def post_comment(room: str) -> Response[str]:
 
 @app.get("/rooms/<room>/comments")
 def list_room(room: str) -> Response[str]:
-    path = _path(room=room)
-    assert path.room is not None
-    query = _query(ListQuery)
-    if query.all or query.is_range:
-        return _json(200, service().list_room(path.room, query))
-    body, source = service().latest(path.room, query.limit)
+    limit = None
+    if not _default_listing(room):
+        path = _path(room=room)
+        assert path.room is not None
+        from chat_api.models import ListQuery
+
+        query = _query(ListQuery)
+        if query.all or query.is_range:
+            return _json(200, service().list_room(path.room, query))
+        limit = query.limit
+    body, source = service().latest(room, limit)
     if source == "index":  # the room's view was missing, incomplete or behind
         metrics.add_metric(name="LatestFromIndex", unit=MetricUnit.Count, value=1)
     return _json(200, body)
@@ -205,18 +242,20 @@ def room_stats(room: str) -> Response[str]:
 def list_user(name: str) -> Response[str]:
     path = _path(name=name)
     assert path.name is not None
+    from chat_api.models import UserQuery
+
     return _json(200, service().list_user(path.name, _query(UserQuery)))
 
 
-@app.exception_handler(ValidationError)
-def _invalid(error: ValidationError) -> Response[str]:
+def _invalid(error: ValidationError) -> str:
+    """The 400's message: the first error's field and pydantic's message, and how many more there were."""
     first = error.errors(include_url=False, include_input=False)[0]
     message = first["msg"].removeprefix("Value error, ")
     where = ".".join(str(p) for p in first["loc"])
     if where or not _NAMES_ITS_FIELD.match(message):  # a rule across fields names its own ("to: ...")
         message = f"{where or 'body'}: {message}"
     more = f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else ""
-    return _json(400, {"message": f"{message}{more}"})
+    return f"{message}{more}"
 
 
 @app.exception_handler([BadRequest, InvalidCursor, InvalidStart])
@@ -271,6 +310,8 @@ def before_snapshot() -> None:
     idempotency()
     secrets().clear_cache()  # type: ignore[no-untyped-call]
     cursor_codec.cache_clear()  # the signing key is fetched again by each restored environment
+    from chat_api import models
+
     for model in models.REQUEST_MODELS:
         model.model_rebuild()  # the validators defer_build leaves to the first request
     for method, path in _ROUTES:  # each route's first call inspects its handler: a 400 needs no AWS call
