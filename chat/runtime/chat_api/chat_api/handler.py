@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response, content_types
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -29,6 +28,7 @@ from chat_api.repository import DynamoCommentRepository, InvalidStart
 from chat_api.settings import Settings
 
 if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
     from aws_lambda_powertools.utilities.idempotency import DynamoDBPersistenceLayer, IdempotencyConfig
     from aws_lambda_powertools.utilities.parameters import SecretsProvider
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -43,6 +43,7 @@ SETTINGS = Settings.from_env()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _NAMES_ITS_FIELD = re.compile(r"^[a-z_]+: ")
 _ROOM = re.compile(ROOM_PATTERN)
+_DEFAULT_LISTING_PATH = re.compile(f"/rooms/({ROOM_PATTERN.removeprefix('^').removesuffix('$')})/comments")
 MAX_IDEMPOTENCY_KEY = 128
 
 logger = Logger()
@@ -50,14 +51,6 @@ logger = Logger()
 # libraries the function never uses (Powertools' documented `patch_modules`).
 tracer = Tracer(patch_modules=("botocore",))
 metrics = Metrics()
-_origins = SETTINGS.cors_allow_origins
-app = APIGatewayRestResolver(
-    cors=CORSConfig(
-        allow_origin=_origins[0], extra_origins=list(_origins[1:]), allow_headers=[IDEMPOTENCY_HEADER], max_age=3600
-    )
-    if _origins
-    else None
-)
 # One session and one DynamoDB client per container for the idempotency records and the comments: a second
 # client costs another 100-150 ms of the first invocation, a second session parses botocore's endpoint data
 # again for the Secrets Manager client.
@@ -135,6 +128,8 @@ def idempotency() -> Idempotency:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[str]:
+    from aws_lambda_powertools.event_handler import Response, content_types
+
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
 
 
@@ -157,18 +152,18 @@ def _path(**params: str) -> PathParams:
 
 
 def _query[Q: BaseModel](model: type[Q]) -> Q:
-    multi = app.current_event.multi_value_query_string_parameters
+    multi = app().current_event.multi_value_query_string_parameters
     repeated = sorted(k for k, values in multi.items() if len(values) > 1)
     if repeated:
         raise BadRequest(f"{repeated[0]}: given more than once")
-    return _validated(model, app.current_event.query_string_parameters)
+    return _validated(model, app().current_event.query_string_parameters)
 
 
 def _default_listing(room: str) -> bool:
     """A GET with no query string of a well-formed room: what PathParams and ListQuery accept unchanged (the
     room as given, every parameter at its default), checked without them. Anything else goes through them, so
     every refusal is still theirs, with their messages."""
-    event = app.current_event
+    event = app().current_event
     return (
         not event.query_string_parameters
         and not event.multi_value_query_string_parameters
@@ -184,7 +179,7 @@ def _post_once(room: str, key: str, body: NewComment) -> Response[str] | dict[st
     )
 
     layer = idempotency()
-    layer.config.register_lambda_context(app.lambda_context)  # an in-progress record expires with the invocation
+    layer.config.register_lambda_context(app().lambda_context)  # an in-progress record expires with the invocation
     try:
         return layer.post_once(request={"room": room, "key": key, "comment": body.model_dump()})
     except IdempotencyValidationError:
@@ -193,16 +188,17 @@ def _post_once(room: str, key: str, body: NewComment) -> Response[str] | dict[st
         return _json(409, {"message": f"a request with this {IDEMPOTENCY_HEADER} is still in progress; retry shortly"})
 
 
-@app.post("/rooms/<room>/comments")
 def post_comment(room: str) -> Response[str]:
+    from aws_lambda_powertools.event_handler import Response
+
     path = _path(room=room)
-    raw = app.current_event.decoded_body or ""
+    raw = app().current_event.decoded_body or ""
     if len(raw.encode()) > MAX_BODY_BYTES:
         raise TooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
     from chat_api.models import NewComment
 
     body = _validated(NewComment, raw, json_text=True)
-    key = app.current_event.headers.get(IDEMPOTENCY_HEADER)
+    key = app().current_event.headers.get(IDEMPOTENCY_HEADER)
     if key is not None and not (0 < len(key) <= MAX_IDEMPOTENCY_KEY and key.isprintable()):
         raise BadRequest(f"{IDEMPOTENCY_HEADER}: must be 1-{MAX_IDEMPOTENCY_KEY} printable characters")
     assert path.room is not None
@@ -213,7 +209,6 @@ def post_comment(room: str) -> Response[str]:
     return _json(201, stored)
 
 
-@app.get("/rooms/<room>/comments")
 def list_room(room: str) -> Response[str]:
     limit = None
     if not _default_listing(room):
@@ -225,20 +220,22 @@ def list_room(room: str) -> Response[str]:
         if query.all or query.is_range:
             return _json(200, service().list_room(path.room, query))
         limit = query.limit
+    return _json(200, _latest(room, limit))
+
+
+def _latest(room: str, limit: int | None) -> dict[str, Any]:
     body, source = service().latest(room, limit)
     if source == "index":  # the room's view was missing, incomplete or behind
         metrics.add_metric(name="LatestFromIndex", unit=MetricUnit.Count, value=1)
-    return _json(200, body)
+    return body
 
 
-@app.get("/rooms/<room>/stats")
 def room_stats(room: str) -> Response[str]:
     path = _path(room=room)
     assert path.room is not None
     return _json(200, service().room_stats(path.room))
 
 
-@app.get("/users/<name>/comments")
 def list_user(name: str) -> Response[str]:
     path = _path(name=name)
     assert path.name is not None
@@ -258,26 +255,93 @@ def _invalid(error: ValidationError) -> str:
     return f"{message}{more}"
 
 
-@app.exception_handler([BadRequest, InvalidCursor, InvalidStart])
 def _bad_request(error: ValueError) -> Response[str]:
     return _json(400, {"message": str(error)})
 
 
-@app.exception_handler(TooLarge)
 def _too_large(error: TooLarge) -> Response[str]:
     return _json(413, {"message": str(error)})
 
 
-@app.not_found
 def _not_found(_: Exception) -> Response[str]:
     return _json(404, {"message": "no such route"})
 
 
-@app.exception_handler(Exception)
 def _unexpected(_: Exception) -> Response[str]:
+    return _json(500, _internal_error())
+
+
+def _internal_error() -> dict[str, Any]:
+    """The 500's body, after the log line and the metric (called in an `except` block: the cause is logged)."""
     logger.exception("unhandled error")
     metrics.add_metric(name="UnhandledError", unit=MetricUnit.Count, value=1)
-    return _json(500, {"message": "internal error"})
+    return {"message": "internal error"}
+
+
+def _has_origin(event: dict[str, Any]) -> bool:
+    """An Origin header in either of the event's header maps, in any case (the resolver's lookup ignores case)."""
+    names = [*(event.get("headers") or {}), *(event.get("multiValueHeaders") or {})]
+    return any(name.lower() == "origin" for name in names)
+
+
+@cache
+def app() -> APIGatewayRestResolver:
+    """Powertools' resolver and the routes: imported and built by the first request the default listing's
+    shortcut (`_default_listing_response`) does not serve, or by the SnapStart priming."""
+    from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig
+
+    origins = SETTINGS.cors_allow_origins
+    cors = (
+        CORSConfig(
+            allow_origin=origins[0], extra_origins=list(origins[1:]), allow_headers=[IDEMPOTENCY_HEADER], max_age=3600
+        )
+        if origins
+        else None
+    )
+    resolver = APIGatewayRestResolver(cors=cors)
+    resolver.post("/rooms/<room>/comments")(post_comment)
+    resolver.get("/rooms/<room>/comments")(list_room)
+    resolver.get("/rooms/<room>/stats")(room_stats)
+    resolver.get("/users/<name>/comments")(list_user)
+    resolver.exception_handler([BadRequest, InvalidCursor, InvalidStart])(_bad_request)
+    resolver.exception_handler(TooLarge)(_too_large)
+    resolver.not_found(_not_found)
+    resolver.exception_handler(Exception)(_unexpected)
+    return resolver
+
+
+def _default_listing_response(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The response to `GET /rooms/{room}/comments` with no query string of a well-formed room, and with no
+    Origin header when CORS is configured; None for any other request, which the resolver serves.
+
+    Written by hand, for this one request only, instead of going through Powertools' APIGatewayRestResolver:
+    importing it (aws_lambda_powertools.event_handler, which also imports its AppSync, Bedrock and other
+    resolvers and every event class) costs about 40 ms of every cold start, and most cold starts serve this
+    read. What the resolver does for it, done here: match the method and the path (its pattern for <room>
+    admits every room this one does), run what list_room runs for it (`_latest`), map an exception to
+    `_unexpected`'s 500, answer in the REST proxy format (multiValueHeaders, the body as is, isBase64Encoded
+    false; no CORS headers: it adds them only for an Origin; no compression: the route does not enable it).
+    tests/chat/runtime/chat_api/test_cold_read_path.py pins that this and the resolver answer alike."""
+    if (
+        event.get("httpMethod") != "GET"
+        or event.get("queryStringParameters")
+        or event.get("multiValueQueryStringParameters")
+        or (SETTINGS.cors_allow_origins and _has_origin(event))
+    ):
+        return None
+    match = _DEFAULT_LISTING_PATH.fullmatch(event.get("path") or "")
+    if match is None:
+        return None
+    try:
+        status, body = 200, _latest(match[1], None)
+    except Exception:
+        status, body = 500, _internal_error()
+    return {
+        "statusCode": status,
+        "body": json.dumps(body),
+        "isBase64Encoded": False,
+        "multiValueHeaders": {"Content-Type": ["application/json"]},
+    }
 
 
 # Routes are not wrapped in tracer.capture_method: it logs every exception with a traceback at ERROR,
@@ -286,7 +350,7 @@ def _unexpected(_: Exception) -> Response[str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    return _default_listing_response(event) or app().resolve(event, context)
 
 
 _ROUTES = (
@@ -315,7 +379,7 @@ def before_snapshot() -> None:
     for model in models.REQUEST_MODELS:
         model.model_rebuild()  # the validators defer_build leaves to the first request
     for method, path in _ROUTES:  # each route's first call inspects its handler: a 400 needs no AWS call
-        if app.resolve(_priming_event(method, path), cast("LambdaContext", None))["statusCode"] != 400:
+        if app().resolve(_priming_event(method, path), cast("LambdaContext", None))["statusCode"] != 400:
             raise RuntimeError(f"priming {method} {path} was not refused before any AWS call")
     "".encode("idna")  # the codec a first connection's host name loads
     _prime_reads()
