@@ -465,7 +465,7 @@ def latest_reads(synth: Synthesized, requests: int, shard_counts: tuple[int, ...
         sys.path.insert(0, str(BUNDLE))
     from chat_api.cursor import CursorCodec
     from chat_api.domain import CommentService
-    from chat_api.models import Comment
+    from chat_api.entities import Comment
     from chat_api.repository import DynamoCommentRepository
 
     class IndexOnly(DynamoCommentRepository):

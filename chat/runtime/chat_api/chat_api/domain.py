@@ -5,11 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chat_api.cursor import CursorCodec
-from chat_api.models import DEFAULT_LATEST, DEFAULT_PAGE, Comment, ListQuery, NewComment, Page, UserQuery
+from chat_api.entities import DEFAULT_LATEST, DEFAULT_PAGE, Comment, Page
 from chat_api.repository import CommentRepository
+
+if TYPE_CHECKING:  # the request models (pydantic): imported by the handler, and only for requests that need them
+    from chat_api.models import ListQuery, NewComment, UserQuery
 
 
 def utc_now_ms() -> str:

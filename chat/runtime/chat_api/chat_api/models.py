@@ -1,23 +1,21 @@
-"""Request and entity models. Limits live here and nowhere else."""
+"""Request models (pydantic): imported by the requests that validate a body or a query, not by a cold default
+"latest" read. Limits live here and in chat_api.limits; stored entities in chat_api.entities."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from chat_api.entities import ROOM_PATTERN
 from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
 
-ROOM_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 # Letters of any script, digits and a few separators; it is also a URL path segment. The length is
 # UserName's max_length, not a {0,63} bound here: pydantic-core compiles patterns with Rust's regex crate, where
 # a counted repetition of Unicode \w compiles to one copy of the class per count (about 20-30 ms on the first
 # request of every cold container here, vs 1 ms; "compilation of \w{256} is far too slow",
 # https://github.com/BurntSushi/rebar/blob/9bac8479a550b229e93ea2a7ce71cb6067e05cb2/benchmarks/definitions/reported/i1095-word-repetition.toml).
 NAME_PATTERN = r"^\w[\w .'@-]*$"
-DEFAULT_LATEST = 25
-DEFAULT_PAGE = 100
 MAX_LIMIT = 100
 # A sharded position listing's cursor holds a key per shard that ends a page on a tied position:
 # 16 shards of 64-character names fit (chat/config.py caps room_shards at 16).
@@ -83,36 +81,6 @@ class UserQuery(BaseModel):
 
     limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
     cursor: str | None = Field(default=None, min_length=1, max_length=2048)
-
-
-@dataclass(frozen=True)
-class Comment:
-    """A stored comment."""
-
-    id: str
-    room: str
-    name: str
-    comment: str
-    position: float
-    time: str  # ISO-8601, UTC, millisecond precision
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "room": self.room,
-            "name": self.name,
-            "comment": self.comment,
-            "position": self.position,
-            "time": self.time,
-        }
-
-
-@dataclass(frozen=True)
-class Page:
-    """One page of comments and, when more follow, the repository key to continue from."""
-
-    comments: list[Comment]
-    last_key: dict[str, Any] | None
 
 
 # Every request model: what a SnapStart snapshot builds ahead of the first request (handler.before_snapshot).

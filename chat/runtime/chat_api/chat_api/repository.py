@@ -3,7 +3,7 @@
 Hot rooms: each room's index entries are spread over `shards` index partitions. The index partition key
 `chat_room` holds the room for shard 0 and `<room>#<shard>` for the others, so a stage with one shard
 stores exactly the talk's model, and comments written before sharding are simply shard 0. Reads merge the
-shards in order. A room id never contains `#` (models.ROOM_PATTERN), so the room is the key up to `#`.
+shards in order. A room id never contains `#` (entities.ROOM_PATTERN), so the room is the key up to `#`.
 
 The stream consumer (chat/runtime/chat_stream) keeps two kinds of items in the stats table that this module
 reads: per-room counters (`room#<room>` for counter shard 0, `room#<room>#<k>` for the others) and the
@@ -20,7 +20,7 @@ from decimal import Decimal
 from itertools import islice
 from typing import TYPE_CHECKING, Any, Protocol
 
-from chat_api.models import DEFAULT_LATEST, Comment, Page
+from chat_api.entities import DEFAULT_LATEST, Comment, Page
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chat_api.entities import ROOM_PATTERN
 from tests.support.chat_backend import ChatBackend
 
 pytestmark = pytest.mark.slow
@@ -126,3 +127,11 @@ def test_malformed_room_ids_are_rejected(chat: ChatBackend, stored: int, room: s
 def test_malformed_query_strings_are_rejected(chat: ChatBackend, stored: int, query: dict[str, str]) -> None:
     status, body = chat.call("GET", "rooms", room="prop-room", query=query)
     _assert_rejected(chat, stored, status, body)
+
+
+# The default listing's shortcut (handler._default_listing) lets through only what the models accept unchanged:
+# a room just past the pattern's edge still gets the models' own 400.
+@pytest.mark.parametrize("room", ["a" * 65, "r\u00e4um", "room.1"])
+def test_a_default_listing_of_a_malformed_room_gets_the_models_message(chat: ChatBackend, room: str) -> None:
+    status, body = chat.call("GET", "rooms", room=room)
+    assert (status, body) == (400, {"message": f"room: String should match pattern '{ROOM_PATTERN}'"})

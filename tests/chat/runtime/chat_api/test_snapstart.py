@@ -60,7 +60,7 @@ def call(method, query=None, body=None, headers=None):
 # Initialization that used the network: a listing and a paged listing (the cursor key is fetched).
 assert call("GET")["statusCode"] == 200
 assert call("GET", {"all": "true", "limit": "1"})["statusCode"] == 200
-called = sorted(r.func.__name__ for r in handler.app._dynamic_routes if r.request_param_name_checked)
+called = sorted(r.func.__name__ for r in handler.app()._dynamic_routes if r.request_param_name_checked)
 before = {"connections": connections(), "keys_cached": handler.cursor_codec.cache_info().currsize}
 before["routes_called"] = called
 calls, made, sent = [], [], []
@@ -77,7 +77,7 @@ snapshot = {
     "secrets_cached": len(handler.secrets().store),
     "idempotency_built": handler.idempotency.cache_info().currsize,
     "models_built": all(m.__pydantic_complete__ for m in models.REQUEST_MODELS),
-    "routes_called": sorted(r.func.__name__ for r in handler.app._dynamic_routes if r.request_param_name_checked),
+    "routes_called": sorted(r.func.__name__ for r in handler.app()._dynamic_routes if r.request_param_name_checked),
     "aws_calls": calls,
     "calls_made": made,
     "requests_sent": sent,
