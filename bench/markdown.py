@@ -93,6 +93,13 @@ def _goals(r: dict[str, Any], w: Any) -> None:
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
         )
+        low, high = lam["ratio_cold_request_to_floor_runs_p10_p90"]
+        w(
+            "| cold request as Lambda runs it (import, client, first `GET` of a room) / floor (boto3 import, "
+            f"client, one GetItem), the worse of wall and CPU | <= {g['cold_import_ratio']}x | "
+            f"{lam['ratio_cold_request_to_floor']:.2f}x wall (runs p10-p90 {low:.2f}-{high:.2f}x), "
+            f"{lam['ratio_cold_request_to_floor_cpu']:.2f}x CPU | {_ok(met.get('cold_request_lambda'))} |"
+        )
     _goals_edge_tuning_cost(r, w)
 
 
