@@ -96,14 +96,15 @@ def new_comment_record(sample: dict[str, Any], region: str, room: str, index: in
     now = dt.datetime.now(dt.UTC)
     time_key = f"{now.isoformat(timespec='milliseconds').replace('+00:00', 'Z')}#{comment_id}"
     name = f"user{index % 7}"
-    shard = record["dynamodb"]["NewImage"]["chat_room"]["S"].split("#", 1)[1]
+    # The sample's index shard, as the repository writes it: the room alone for shard 0, `<room>#<k>` for others.
+    _, sep, shard = record["dynamodb"]["NewImage"]["chat_room"]["S"].partition("#")
     image = {
         "name": {"S": name},
         "comment": {"S": f"comment {index}: so good, what a play that was"},
         "time": {"S": time_key},
         "id": {"S": comment_id},
         "position": {"N": str(index)},
-        "chat_room": {"S": f"{room}-{index % BATCH_ROOMS}#{shard}"},
+        "chat_room": {"S": f"{room}-{index % BATCH_ROOMS}{sep}{shard}"},
     }
     record.update(eventID=uuid.uuid4().hex, awsRegion=region)
     record["dynamodb"].update(
