@@ -234,8 +234,15 @@ def _tune_rows(r: dict[str, Any]) -> list[str]:
         same = "" if chosen == f["configured_mb"] else f" (configured {f['configured_mb']} MB)"
         parts.append(f"{key} {chosen} MB{same}{detail}")
     removed = f"; {', '.join(gone)}: removed since ({t.get('date', 'that run')} run)" if gone else ""
+    across = t.get("across_runs") or {}
+    moving = {k: sizes for k, sizes in across.get("picks", {}).items() if len(set(sizes)) > 1}
+    verdict = "met: " if across.get("stable") and not any("configured" in p for p in parts) else "not met: "
+    if moving:  # the configuration keeps the newest agreed pick until three runs in a row move it
+        picks = ", ".join(f"{k} {'/'.join(str(s) for s in sizes)} MB" for k, sizes in moving.items())
+        removed += f"; the last 3 runs do not agree ({picks}), the configuration keeps the last agreed pick"
     return [
-        f"| memory per function, the rule's pick (`make tune`) | configured = measured | {'; '.join(parts)}{removed} |"
+        f"| memory per function, the rule's pick (`make tune`) | configured = measured, the same in the last 3 runs "
+        f"| {verdict}{'; '.join(parts)}{removed} |"
     ]
 
 

@@ -515,6 +515,16 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
     }
 
 
+def last_agreed(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, int] | None:
+    """The picks of the newest `count` consecutive runs that agree (None: no such runs). What the configuration
+    keeps while newer runs disagree: a pick moves only when `count` runs in a row move it."""
+    for end in range(len(history), count - 1, -1):
+        window = across_runs(history[:end], count)
+        if window["stable"]:
+            return {key: int(size) for key, size in window["agreed"].items()}
+    return None
+
+
 def record(result: dict[str, Any], source: str, path: Path = HISTORY) -> None:
     """A full run into the history; the picks of the last runs beside its own figures."""
     if not result.get("error"):
