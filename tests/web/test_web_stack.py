@@ -580,7 +580,7 @@ def test_task_size_and_log_retention_per_stage(
     assert template["Resources"][log_group]["Properties"]["RetentionInDays"] == days
 
 
-@pytest.mark.parametrize(("stage", "minimum", "maximum"), [("sandbox", 1, 2), ("prod", 2, 10)])
+@pytest.mark.parametrize(("stage", "minimum", "maximum"), [("sandbox", 1, 2), ("prod", 2, 20)])
 def test_service_scales_on_cpu_and_requests(synth: Synthesized, stage: str, minimum: int, maximum: int) -> None:
     template = _template(synth, stage)
     _, target = one(template, "AWS::ApplicationAutoScaling::ScalableTarget")
