@@ -505,7 +505,7 @@ def _origin(r: dict[str, Any], w: Any) -> None:
         f"{o['utilization']:.0%}. At {o['checked_rps']:.0f} req/s the windows' wall-clock p99 were "
         f"{', '.join(f'{x["p99_ms"]:.0f}' for x in o['windows'])} ms (median {o['checked_p99_ms']:.0f} ms; "
         f"{'every window' if o['checked_within_target'] else '**not** every window'} within the target and the "
-        "failure bound on this host). CFS periods throttled: {o['throttled_periods']['throttled']} of "
+        f"failure bound on this host). CFS periods throttled: {o['throttled_periods']['throttled']} of "
         f"{o['throttled_periods']['periods']}; peak memory {o['memory_max_mib']:.0f} MiB.\n"
         "- Not the same hardware: Fargate runs the task on ARM64 (Graviton); this machine's CPU is what was "
         "measured, and one vCPU here is assumed to do what one there does.\n"
