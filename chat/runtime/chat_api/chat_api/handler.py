@@ -42,7 +42,6 @@ warnings.filterwarnings("ignore", message="No application metrics to publish")
 SETTINGS = Settings.from_env()
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _NAMES_ITS_FIELD = re.compile(r"^[a-z_]+: ")
-_ROOM = re.compile(ROOM_PATTERN)
 _DEFAULT_LISTING_PATH = re.compile(f"/rooms/({ROOM_PATTERN.removeprefix('^').removesuffix('$')})/comments")
 MAX_IDEMPOTENCY_KEY = 128
 
@@ -159,16 +158,18 @@ def _query[Q: BaseModel](model: type[Q]) -> Q:
     return _validated(model, app().current_event.query_string_parameters)
 
 
-def _default_listing(room: str) -> bool:
-    """A GET with no query string of a well-formed room: what PathParams and ListQuery accept unchanged (the
-    room as given, every parameter at its default), checked without them. Anything else goes through them, so
-    every refusal is still theirs, with their messages."""
-    event = app().current_event
-    return (
-        not event.query_string_parameters
-        and not event.multi_value_query_string_parameters
-        and bool(_ROOM.fullmatch(room))
-    )
+def _default_listing_room(event: dict[str, Any]) -> str | None:
+    """The room of a `GET /rooms/{room}/comments` with no query string of a well-formed room (None: any other
+    request): what PathParams and ListQuery accept unchanged (the room as given, every parameter at its default),
+    checked without them. Anything else goes through them, so every refusal is still theirs, with their messages."""
+    if (
+        event.get("httpMethod") != "GET"
+        or event.get("queryStringParameters")
+        or event.get("multiValueQueryStringParameters")
+    ):
+        return None
+    match = _DEFAULT_LISTING_PATH.fullmatch(event.get("path") or "")
+    return match[1] if match else None
 
 
 def _post_once(room: str, key: str, body: NewComment) -> Response[str] | dict[str, Any]:
@@ -211,7 +212,7 @@ def post_comment(room: str) -> Response[str]:
 
 def list_room(room: str) -> Response[str]:
     limit = None
-    if not _default_listing(room):
+    if _default_listing_room(app().current_event.raw_event) is None:
         path = _path(room=room)
         assert path.room is not None
         from chat_api.models import ListQuery
@@ -322,18 +323,11 @@ def _default_listing_response(event: dict[str, Any]) -> dict[str, Any] | None:
     `_unexpected`'s 500, answer in the REST proxy format (multiValueHeaders, the body as is, isBase64Encoded
     false; no CORS headers: it adds them only for an Origin; no compression: the route does not enable it).
     tests/chat/runtime/chat_api/test_cold_read_path.py pins that this and the resolver answer alike."""
-    if (
-        event.get("httpMethod") != "GET"
-        or event.get("queryStringParameters")
-        or event.get("multiValueQueryStringParameters")
-        or (SETTINGS.cors_allow_origins and _has_origin(event))
-    ):
-        return None
-    match = _DEFAULT_LISTING_PATH.fullmatch(event.get("path") or "")
-    if match is None:
+    room = _default_listing_room(event)
+    if room is None or (SETTINGS.cors_allow_origins and _has_origin(event)):
         return None
     try:
-        status, body = 200, _latest(match[1], None)
+        status, body = 200, _latest(room, None)
     except Exception:
         status, body = 500, _internal_error()
     return {
