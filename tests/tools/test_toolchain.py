@@ -8,12 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
-import boto3
 import psycopg
 import pytest
 
 from tests.support import decoys
 from tests.support.postgres import Postgres
+from tests.support.servers import local_client
 from tests.support.synth import ROOT, Synthesized, resources_of_type
 from tools import toolchain
 
@@ -40,13 +40,7 @@ def test_the_harness_runs_neither_a_java_nor_a_postgresql_found_on_path(
     folder = Path(os.environ[decoys.ENV])
     for name in decoys.NAMES:
         assert shutil.which(name) == str(folder / name)
-    client = boto3.client(
-        "dynamodb",
-        endpoint_url=dynamodb_endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
+    client = local_client("dynamodb", dynamodb_endpoint, "eu-west-1")
     assert isinstance(client.list_tables()["TableNames"], list)
     with psycopg.connect(**postgres.params()) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
