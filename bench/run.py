@@ -464,21 +464,10 @@ def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
         report["tune"] = newest_tune()
         return
     rounds = _int_env("TUNE_ROUNDS", 3)
-    decided = newest_tune()  # the committed make tune run whose picks the stacks are configured at
     _step("tune", lambda: tune.run(app_outdir, rounds, outdir=REPORTS, plot_name="memory-{date}.png"), report)
     report["tune"]["date"] = today
     tune.record(report["tune"], "make bench")
-    mark_decided(report["tune"], decided)
-
-
-def mark_decided(tuned: dict[str, Any], decided: dict[str, Any] | None) -> None:
-    """Beside each function, the size the committed `make tune` run picked (what its stack is configured at)."""
-    if not decided or tuned.get("error"):
-        return
-    tuned["decided_in"] = decided["from_file"]
-    for key, function in tuned["functions"].items():
-        if key in decided["functions"]:
-            function["decided_mb"] = decided["functions"][key]["choice"]["memory_mb"]
+    tune.mark_decided(report["tune"], tune.last_agreed(json.loads(tune.HISTORY.read_text())))
 
 
 def run_origin(step_s: float) -> dict[str, Any]:

@@ -499,13 +499,7 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
     """Today's rule (and budgets) on each of the last `count` runs: each function's pick per run, and whether the
     runs agree (a pick that moves between runs is noise, not a measured choice)."""
     runs = history[-count:]
-    picks = {
-        f.key: [
-            choose(run["functions"][f.key]["rows"], f.budget_ms)["memory_mb"] if f.key in run["functions"] else None
-            for run in runs
-        ]
-        for f in FUNCTIONS
-    }
+    picks = {f.key: [_pick(run, f) for run in runs] for f in FUNCTIONS}
     agreed = {key: sizes[0] if len(set(sizes)) == 1 else None for key, sizes in picks.items()}
     return {
         "runs": [{k: run[k] for k in ("at", "source", "load_average_start", "load_average_end")} for run in runs],
@@ -515,20 +509,41 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
     }
 
 
-def last_agreed(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, int] | None:
-    """The picks of the newest `count` consecutive runs that agree (None: no such runs). What the configuration
-    keeps while newer runs disagree: a pick moves only when `count` runs in a row move it."""
-    for end in range(len(history), count - 1, -1):
-        window = across_runs(history[:end], count)
-        if window["stable"]:
-            return {key: int(size) for key, size in window["agreed"].items()}
-    return None
+def _pick(run: dict[str, Any], function: TunedFunction) -> int | None:
+    """Today's rule on one recorded run's figures of `function` (None: the run did not tune it)."""
+    found = run["functions"].get(function.key)
+    return int(choose(found["rows"], function.budget_ms)["memory_mb"]) if found else None
+
+
+def last_agreed(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, int]:
+    """Each function's pick in the newest `count` consecutive runs that agree on it: what its configuration keeps
+    while newer runs disagree. A pick moves only when `count` runs in a row move it, and one function's noise holds
+    no other function's move. A function no `count` runs in a row agree on is left out."""
+    agreed: dict[str, int] = {}
+    for function in FUNCTIONS:
+        picks = [_pick(run, function) for run in history]
+        for end in range(len(picks), count - 1, -1):
+            window = set(picks[end - count : end])
+            if len(window) == 1 and None not in window:
+                agreed[function.key] = int(window.pop())  # type: ignore[arg-type]
+                break
+    return agreed
 
 
 def record(result: dict[str, Any], source: str, path: Path = HISTORY) -> None:
     """A full run into the history; the picks of the last runs beside its own figures."""
     if not result.get("error"):
         result["across_runs"] = across_runs(append_run(path, history_entry(result, source), HISTORY_KEEP))
+
+
+def mark_decided(tuned: dict[str, Any], agreed: dict[str, int]) -> None:
+    """Beside each function, the pick the newest three runs in a row agree on (what its stack is configured at)."""
+    if tuned.get("error"):
+        return
+    tuned["decided_in"] = HISTORY.name
+    for key, function in tuned["functions"].items():
+        if key in agreed:
+            function["decided_mb"] = agreed[key]
 
 
 def rechoose(result: dict[str, Any], assembly: Path) -> dict[str, Any]:
@@ -576,12 +591,13 @@ def main(argv: list[str] | None = None) -> None:
     unknown = sorted(set(args.sizes or ()) - set(SIZES))
     if unknown:
         parser.error(f"--sizes: {unknown} are not among SIZES {list(SIZES)}")
-    # A partial run is no decision record: the newest reports/tune-*.json is the one the stacks are held to.
+    # A partial run goes to .cache/tune and not into the decision record (reports/memory-runs.json).
     reports = args.out or (ROOT / ".cache" / "tune" if args.sizes else ROOT / "reports")
     reports.mkdir(parents=True, exist_ok=True)
     result = run(args.cdk_out, args.rounds, chosen, reports, sizes=tuple(args.sizes or SIZES))
     if not args.sizes and not args.only and not args.out:
         record(result, "make tune")
+        mark_decided(result, last_agreed(json.loads(HISTORY.read_text())))
     today = dt.datetime.now(dt.UTC).date().isoformat()
     result["date"] = today
     (reports / f"tune-{today}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")

@@ -102,7 +102,10 @@ def _differs(f: dict[str, Any], decided_in: str | None) -> str:
     if f["key"] in DEVIATIONS:
         why = DEVIATIONS[f["key"]]
     elif f.get("decided_mb") == f["configured_mb"] and decided_in:
-        why = f"it is the pick of the committed `make tune` run ({decided_in.removesuffix('.json')}.md)"
+        why = (
+            f"it is the pick the newest three runs in a row agree on (reports/{decided_in}); "
+            f"newer runs move it only three in a row"
+        )
     else:
         why = "not yet changed to a measured pick"
     figures = ""

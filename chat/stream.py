@@ -17,7 +17,7 @@ from shared.python_function import PythonFunction
 STREAM_BATCHING_WINDOW_S = 1  # how long Lambda gathers records: the view lags by about this much
 # Chosen by measurement (make tune, reports/tune-*.md): the cheapest size that handles a batch within the batching
 # window at p99 in every round, the pick of the last three runs (reports/memory-runs.json); a test keeps it there.
-STREAM_MEMORY_MB = 512
+STREAM_MEMORY_MB = 256
 
 
 class ChatStream(Construct):

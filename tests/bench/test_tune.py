@@ -272,24 +272,16 @@ def test_the_tuned_functions_are_the_python_functions_of_the_template_minus_thos
     assert tune.SIZES[0] == 128 and tune.SIZES[-1] >= 3008 and 1769 in tune.SIZES
 
 
-def test_each_function_is_configured_at_the_committed_runs_pick(synth: Any) -> None:
-    """The newest committed `make tune` report is the decision record: every tuned function of the shipped prod
-    template has the memory today's rule picks from its figures, which the newest three consecutive recorded runs
-    that agree also pick (newer runs that disagree move nothing; make bench reports them as the goal missed)."""
-    from tests.support.synth import ROOT
-
-    reports = sorted((ROOT / "reports").glob("tune-*.json"))
-    assert reports, "no committed make tune report"
-    decided = json.loads(reports[-1].read_text())
-    # The record may hold a function removed since (2026-12-06: the origin-request Lambda@Edge, issue 20).
-    assert {f.key for f in tune.FUNCTIONS} <= set(decided["functions"])
+def test_each_function_is_configured_at_the_pick_its_newest_agreeing_runs_share(synth: Any) -> None:
+    """reports/memory-runs.json (every full run's figures, from make tune and make bench; the reports of those dates
+    hold the tables) is the decision record: every tuned function of the shipped prod template has the memory
+    today's rule picks from the figures of the newest three consecutive runs that agree on that function (newer
+    runs that disagree move nothing; make bench reports them as the goal missed)."""
     history = json.loads(tune.HISTORY.read_text())
     agreed = tune.last_agreed(history)
-    assert agreed is not None, tune.across_runs(history)["picks"]  # three full runs in a row pick the same sizes
     for function in tune.FUNCTIONS:
         props = _deployed(synth, function).properties
-        pick = tune.choose(decided["functions"][function.key]["rows"], function.budget_ms)["memory_mb"]
-        assert props["MemorySize"] == pick == agreed[function.key], function.key
+        assert props["MemorySize"] == agreed.get(function.key), (function.key, tune.across_runs(history)["picks"])
 
 
 def _tuned(configured: int, pick: int) -> dict[str, Any]:
@@ -301,15 +293,12 @@ def _tuned(configured: int, pick: int) -> dict[str, Any]:
 
 
 def test_a_configured_size_that_is_not_this_runs_pick_says_whose_pick_it_is_and_both_figures() -> None:
-    from bench.run import mark_decided
     from bench.tune_report import _differs
 
     tuned = {"functions": {"origin-request": _tuned(128, 256)}}
-    mark_decided(
-        tuned, {"from_file": "tune-2026-12-06.json", "functions": {"origin-request": {"choice": {"memory_mb": 128}}}}
-    )
+    tune.mark_decided(tuned, {"origin-request": 128})
     text = _differs(tuned["functions"]["origin-request"], tuned["decided_in"])
-    assert "it is the pick of the committed `make tune` run (tune-2026-12-06.md)" in text
+    assert "it is the pick the newest three runs in a row agree on (reports/memory-runs.json)" in text
     assert "the configured size's warm p99 was 0.10 ms at 0.634 USD per million, the pick's 0.12 ms at 0.633" in text
     undecided = _differs(_tuned(512, 256), None)
     assert "not yet changed to a measured pick" in undecided
@@ -344,6 +333,10 @@ def test_the_configuration_follows_the_newest_three_runs_in_a_row_that_agree() -
         return {"at": "t", "source": "s", "load_average_start": 0, "load_average_end": 0, "functions": functions}
 
     steady, moved = run(), run(**{"chat-stream": 256})
-    assert tune.last_agreed([steady, steady, steady, moved])["chat-stream"] == 1024  # type: ignore[index]
-    assert tune.last_agreed([steady, moved, moved, moved])["chat-stream"] == 256  # type: ignore[index]
-    assert tune.last_agreed([steady, moved, steady, moved]) is None
+    assert tune.last_agreed([steady, steady, steady, moved])["chat-stream"] == 1024
+    assert tune.last_agreed([steady, moved, moved, moved])["chat-stream"] == 256
+    assert "chat-stream" not in tune.last_agreed([steady, moved, steady, moved])
+    # Per function: the stream's three runs in a row move it while the publisher's newest run disagrees.
+    flipped = run(**{"chat-stream": 256, "publisher-fetch": 1536})
+    agreed = tune.last_agreed([steady, steady, moved, moved, flipped])
+    assert agreed == {"chat-api": 1024, "chat-stream": 256, "publisher-fetch": 1024}

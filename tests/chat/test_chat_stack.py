@@ -128,7 +128,7 @@ def test_functions_are_traced_json_logged_and_use_the_pinned_powertools_layer(sy
     )
     # make tune's picks (bench/tune.py, reports/tune-*.md): each the cheapest size within its budget.
     memory = {f["Properties"]["Handler"]: f["Properties"]["MemorySize"] for f in functions.values()}
-    assert memory == {"chat_api.handler.handler": 1024, "chat_stream.handler.handler": 512}
+    assert memory == {"chat_api.handler.handler": 1024, "chat_stream.handler.handler": 256}
     assert memory["chat_api.handler.handler"] == load_stage(stage).chat.lambda_memory_mb
     for function in functions.values():
         props = function["Properties"]
