@@ -187,9 +187,13 @@ def cold_fill_profile(
     end = horizon_s if horizon_s is not None else ramp_s + 5 * window
     starts = np.linspace(0, end, 241)
 
+    total = counts.sum()
+
     def seen(t: np.ndarray) -> np.ndarray:  # distinct pages by each t, traffic ramped linearly to full at ramp_s
         exposure = t if ramp_s <= 0 else np.where(t <= ramp_s, t * t / (2 * ramp_s), t - ramp_s / 2)
-        return np.asarray(((1.0 - np.exp(-np.outer(exposure, rates))) * counts).sum(axis=1))
+        unseen = np.multiply.outer(exposure, -rates)
+        np.exp(unseen, out=unseen)  # in place: the grid is times x rate classes, the model's largest array
+        return np.asarray(total - unseen @ counts)
 
     return starts, nodes * (seen(starts + window) - seen(starts)) / window
 

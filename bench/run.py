@@ -535,6 +535,7 @@ def _rechoose(tuned: dict[str, Any], app_outdir: Path) -> dict[str, Any]:
     if own and tune.HISTORY.exists():
         recorded = [run for run in json.loads(tune.HISTORY.read_text()) if run["at"] <= own[-1]["at"]]
         tuned["across_runs"] = tune.across_runs(recorded)
+        tune.mark_decided(tuned, tune.last_agreed(recorded))
     return tuned
 
 

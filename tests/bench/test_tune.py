@@ -325,6 +325,9 @@ def test_a_remodelled_report_takes_today_s_rule_and_the_runs_up_to_its_own(
     assert {key: f["choice"]["memory_mb"] for key, f in found["functions"].items()} == same
     assert [r["at"][11:13] for r in found["across_runs"]["runs"]] == ["21", "22", "23"]
     assert found["across_runs"]["stable"] is True
+    # Where each configured size comes from: the runs up to the report's own, not the later one that moved.
+    assert found["decided_in"] == "memory-runs.json"
+    assert {key: f["decided_mb"] for key, f in found["functions"].items()} == same
 
 
 def test_the_configuration_follows_the_newest_three_runs_in_a_row_that_agree() -> None:
