@@ -467,7 +467,6 @@ def _tune(report: dict[str, Any], app_outdir: Path, today: str) -> None:
     _step("tune", lambda: tune.run(app_outdir, rounds, outdir=REPORTS, plot_name="memory-{date}.png"), report)
     report["tune"]["date"] = today
     tune.record(report["tune"], "make bench")
-    tune.mark_decided(report["tune"], tune.last_agreed(json.loads(tune.HISTORY.read_text())))
 
 
 def run_origin(step_s: float) -> dict[str, Any]:

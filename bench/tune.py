@@ -531,9 +531,12 @@ def last_agreed(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
 
 
 def record(result: dict[str, Any], source: str, path: Path = HISTORY) -> None:
-    """A full run into the history; the picks of the last runs beside its own figures."""
+    """A full run into the history; the picks of the last runs beside its own figures, and beside each function
+    the pick its configuration keeps (`mark_decided`)."""
     if not result.get("error"):
-        result["across_runs"] = across_runs(append_run(path, history_entry(result, source), HISTORY_KEEP))
+        history = append_run(path, history_entry(result, source), HISTORY_KEEP)
+        result["across_runs"] = across_runs(history)
+        mark_decided(result, last_agreed(history))
 
 
 def mark_decided(tuned: dict[str, Any], agreed: dict[str, int]) -> None:
@@ -597,7 +600,6 @@ def main(argv: list[str] | None = None) -> None:
     result = run(args.cdk_out, args.rounds, chosen, reports, sizes=tuple(args.sizes or SIZES))
     if not args.sizes and not args.only and not args.out:
         record(result, "make tune")
-        mark_decided(result, last_agreed(json.loads(HISTORY.read_text())))
     today = dt.datetime.now(dt.UTC).date().isoformat()
     result["date"] = today
     (reports / f"tune-{today}.json").write_text(json.dumps(result, indent=2, default=str) + "\n")

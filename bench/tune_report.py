@@ -104,7 +104,7 @@ def _differs(f: dict[str, Any], decided_in: str | None) -> str:
     elif f.get("decided_mb") == f["configured_mb"] and decided_in:
         why = (
             f"it is the pick the newest three runs in a row agree on (reports/{decided_in}); "
-            f"newer runs move it only three in a row"
+            "newer runs move it only three in a row"
         )
     else:
         why = "not yet changed to a measured pick"

@@ -343,3 +343,17 @@ def test_the_configuration_follows_the_newest_three_runs_in_a_row_that_agree() -
     flipped = run(**{"chat-stream": 256, "publisher-fetch": 1536})
     agreed = tune.last_agreed([steady, steady, moved, moved, flipped])
     assert agreed == {"chat-api": 1024, "chat-stream": 256, "publisher-fetch": 1024}
+
+
+def test_a_recorded_run_carries_the_last_runs_and_the_pick_each_configuration_keeps(tmp_path: Path) -> None:
+    keys = [f.key for f in tune.FUNCTIONS]
+    same = {key: 1024 for key in keys}
+    path = tmp_path / "memory-runs.json"
+    path.write_text(json.dumps([_run_record(same), _run_record(same), _run_record(same)]))
+    moved = _run_record({**same, keys[0]: 512})
+    result = {"load_average_start": [0.5], "functions": {k: {"rows": f["rows"]} for k, f in moved["functions"].items()}}
+    tune.record(result, "test", path)
+    assert len(json.loads(path.read_text())) == 4
+    assert result["across_runs"]["picks"][keys[0]] == [1024, 1024, 512]
+    # The newest run moved one function: its configuration keeps the pick three runs in a row agreed on.
+    assert {key: f["decided_mb"] for key, f in result["functions"].items()} == same
