@@ -18,8 +18,9 @@ from aws_cdk import App
 from stage.config import STAGES, ConfigError, load_stage, shared_account_warning, stage_overrides
 
 
-def main() -> None:
-    app = App()
+def main(app: App | None = None) -> None:
+    """Synthesize `app` (by default the App the CDK CLI's context and environment describe)."""
+    app = app or App()
     context = app.node.get_all_context()
     requested = context.get("stage")
     names = [requested] if requested else list(STAGES)

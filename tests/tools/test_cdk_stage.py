@@ -57,22 +57,25 @@ def _client(moto: str, service: str, region: str) -> Any:
     )
 
 
+def _recording_cli(folder: Path) -> dict[str, str]:
+    """The settings that make the targets run a CDK CLI recording its arguments in folder/calls.jsonl."""
+    recorder = folder / "cdk"
+    recorder.write_text(f"#!{sys.executable}\n{RECORDER}")
+    recorder.chmod(0o755)
+    return {"CDK": str(recorder), "CDK_RECORD": str(folder / "calls.jsonl")}
+
+
 @pytest.fixture
 def recorded(moto: str, tmp_path: Path) -> tuple[dict[str, str], Path]:
     """An environment whose AWS is moto and whose CDK CLI records its arguments; and the record file."""
-    recorder = tmp_path / "cdk"
-    recorder.write_text(f"#!{sys.executable}\n{RECORDER}")
-    recorder.chmod(0o755)
-    record = tmp_path / "calls.jsonl"
     env = {
         **_aws_free_environment(),
         "AWS_ENDPOINT_URL": moto,
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
-        "CDK": str(recorder),
-        "CDK_RECORD": str(record),
+        **_recording_cli(tmp_path),
     }
-    return env, record
+    return env, Path(env["CDK_RECORD"])
 
 
 def _calls(record: Path) -> list[list[str]]:
@@ -629,9 +632,13 @@ def test_make_diff_compares_a_stack_with_dependencies_and_succeeds(
 
 
 def test_make_diff_fail_mode_fails_on_differences(synth: Synthesized, baseline: Path, tmp_path: Path) -> None:
-    run = make("diff", f"ASSEMBLY={_app(synth)}", f"BASE_DIR={baseline}", "FAIL=1", env=_offline_env())
+    """What the CLI's diff reports is the test above's; here the recorder reports it (one difference)."""
+    env = {**_offline_env(), **_recording_cli(tmp_path)}
+    run = make("diff", f"ASSEMBLY={_app(synth)}", f"BASE_DIR={baseline}", "FAIL=1", env=env)
     assert run.returncode != 0
     assert "1 of" in run.stdout and "Traceback" not in run.stderr
+    ((command, *_),) = _calls(Path(env["CDK_RECORD"]))
+    assert command == "diff"
 
 
 def test_make_diff_without_differences_exits_0_in_fail_mode_too(synth: Synthesized, tmp_path: Path) -> None:
@@ -695,14 +702,20 @@ def test_a_snapshot_policy_is_reported_as_a_final_snapshot(tmp_path: Path) -> No
 
 
 def test_bootstrap_with_the_execution_policy_creates_it_and_hands_it_to_the_cli(
-    synth: Synthesized, recorded: tuple[dict[str, str], Path], moto: str
+    synth: Synthesized,
+    recorded: tuple[dict[str, str], Path],
+    moto: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     """`make bootstrap EXECUTION_POLICY=1`: managed policies with the stage's actions, then `cdk bootstrap
-    --cloudformation-execution-policies` with their ARNs; run again, each gets a new default version."""
+    --cloudformation-execution-policies` with their ARNs; run again (here in this process), each gets a new
+    default version."""
     env, record = recorded
-    for _ in (1, 2):
-        run = make("bootstrap", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "EXECUTION_POLICY=1", env=env)
-        assert run.returncode == 0, run.stdout + run.stderr
+    run = make("bootstrap", "STAGE=sandbox", f"ASSEMBLY={_app(synth)}", "EXECUTION_POLICY=1", env=env)
+    assert run.returncode == 0, run.stdout + run.stderr
+    argv = ["bootstrap", "--stage", "sandbox", "--assembly", _app(synth), "--execution-policy"]
+    assert in_process(argv, env, monkeypatch, capsys)[0] == 0
     first, second = _calls(record)
     assert first == second
     flag = first.index("--cloudformation-execution-policies")
