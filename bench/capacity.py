@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Any, Literal
 
 import numpy as np
@@ -128,11 +129,15 @@ class CapacityParams:
     ramp_s: float = 600  # new distribution: seconds over which traffic moves to it
 
 
+@lru_cache(maxsize=8)
 def zipf_weights(pages: int, s: float) -> np.ndarray:
-    """Request probability of page rank 1..pages."""
+    """Request probability of page rank 1..pages (read-only: one array per catalogue, shared by every call; a
+    breaking point's bisection evaluates the same catalogue dozens of times)."""
     ranks = np.arange(1, pages + 1, dtype=float)
     weights = ranks**-s
-    return np.asarray(weights / weights.sum())
+    weights /= weights.sum()
+    weights.flags.writeable = False
+    return weights
 
 
 def ttl_miss_rate(rate: np.ndarray, ttl_s: float, nodes: int) -> np.ndarray:
@@ -172,6 +177,15 @@ def rate_classes(rates: np.ndarray, exact: int = 2_000, ratio: float = 1.002) ->
     return np.concatenate((head, sums / counts)), np.concatenate((np.ones_like(head), counts))
 
 
+@lru_cache(maxsize=8)
+def _share_classes(pages: int, s: float) -> tuple[np.ndarray, np.ndarray]:
+    """rate_classes of the catalogue's page shares: the classes of its page views at any rate (the rate scales
+    every class alike)."""
+    shares, counts = rate_classes(zipf_weights(pages, s))
+    shares.flags.writeable = counts.flags.writeable = False
+    return shares, counts
+
+
 def cold_fill_profile(
     p: CapacityParams, ramp_s: float, horizon_s: float | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -180,7 +194,8 @@ def cold_fill_profile(
     The first request of a page at the filling tier makes the one fill; with Origin Shield that tier is
     the shield, without it each regional cache fills on its own (the same share of traffic each).
     """
-    rates, counts = rate_classes(tier_rates(p)["views"])
+    shares, counts = _share_classes(p.pages, p.zipf_s)
+    rates = p.page_views_per_s * shares
     nodes = 1 if p.origin_shield else p.recs
     rates = rates / nodes
     window = p.burst_window_s
