@@ -68,7 +68,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 # Each xdist worker starts the servers its tests need (session fixtures, one of each a worker); `make test`'s
-# schedule (tests/support/scheduling.py) puts every test that needs DynamoDB Local on one worker.
+# schedule (tests/support/scheduling.py) puts the tests of each costly server (DynamoDB Local among them) on one
+# worker.
 _builders: list[subprocess.Popen[bytes]] = []
 _servers = contextlib.ExitStack()  # this process's DynamoDB Local, stopped at the end of its session
 _dynamodb: list[str] = []
@@ -85,7 +86,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.OneServerScheduling | None:
-    """`--dist loadgroup` (make test): the group of tests on one DynamoDB Local; other modes as xdist has them."""
+    """`--dist loadgroup` (make test): each server's group of tests on one worker; other modes as xdist has them."""
     if config.getvalue("dist") != "loadgroup":
         return None
     return scheduling.OneServerScheduling(config, log, assemblies.run_id())

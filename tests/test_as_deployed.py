@@ -59,11 +59,8 @@ RUNS = (
     Run("app", "sandbox/Web", DB_ROLES, "db_roles", lambda backend: backend.worker),
 )
 
-# The chat backends start DynamoDB Local: these runs go with the other tests that need it.
-ON_DYNAMODB_LOCAL = {"chat", "prod_chat"}
-PARAMS = [
-    pytest.param(run, marks=[pytest.mark.dynamodb_local] if run.fixture in ON_DYNAMODB_LOCAL else []) for run in RUNS
-]
+# Each run goes with the other tests of its backend's server (tests/support/scheduling.py).
+PARAMS = [pytest.param(run, marks=[pytest.mark.requests(run.fixture)]) for run in RUNS]
 
 
 def _worker(request: pytest.FixtureRequest, run: Run) -> LambdaWorker:
