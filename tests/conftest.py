@@ -96,6 +96,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     """Start the syntheses and servers the collected tests need, in the background, while the others run."""
     if session.config.option.collectonly:
         return
+    gc.freeze()  # the modules and the collected tests stay to the end: no collection need walk them again
     fixtures = {name for item in session.items for name in item.fixturenames}
     _builders.extend(assemblies.prefetch(assemblies.recipes_for(fixtures)))
     # The JVM starts while the first tests run; under xdist each worker starts its own when its first test needs
