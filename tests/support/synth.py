@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
