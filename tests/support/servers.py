@@ -136,34 +136,6 @@ def moto_server() -> Iterator[str]:
     yield _moto[0]
 
 
-@contextmanager
-def moto_process(timeout_s: float = 30.0) -> Iterator[str]:
-    """moto's server in its own process (its state apart from the in-process servers); yields its endpoint."""
-    import sys
-    import urllib.request
-
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            try:
-                with urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=2):  # noqa: S310 - loopback
-                    break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto's server did not start on {endpoint}") from None
-                time.sleep(0.1)
-        yield endpoint
-    finally:
-        stop_process(process)
-
-
 def create_tables_from_template(client: object, template: dict[str, object], prefix: str) -> dict[str, str]:
     """Create every AWS::DynamoDB::Table of a synthesized template, with its keys, indexes and stream.
 

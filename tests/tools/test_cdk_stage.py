@@ -1,6 +1,6 @@
 """The README's AWS and diff targets, run as the user runs them (`make ...`), without AWS.
 
-AWS is moto's server in its own process (STS, CloudFormation, IAM) or a closed port on
+AWS is this process's moto server (STS, CloudFormation, IAM; tests/support/servers.py) or a closed port on
 127.0.0.1; the CDK CLI is a recorder that writes down the arguments a target gives it. What the real CLI
 then does with those arguments is what `make test-e2e` shows on LocalStack.
 """
@@ -25,7 +25,7 @@ from stage.config import STAGES
 from tests.support.make_targets import aws_free_environment as _aws_free_environment
 from tests.support.make_targets import error_lines as _errors
 from tests.support.make_targets import make
-from tests.support.servers import free_port, moto_process
+from tests.support.servers import free_port, moto_server
 from tests.support.synth import ROOT, Synthesized
 from tools.cdk_stage import __main__ as targets
 from tools.cdk_stage import assembly, aws, execution_policy, hotswap
@@ -43,7 +43,7 @@ if sys.argv[1] == "diff":  # as the CLI counts: a stack not deployed differs
 
 @pytest.fixture(scope="module")
 def moto() -> Iterator[str]:
-    with moto_process() as endpoint:
+    with moto_server() as endpoint:
         # moto loads a service's backend on its first request (seconds each): once, here, not in a test.
         _client(endpoint, "sts", "eu-west-1").get_caller_identity()
         _client(endpoint, "cloudformation", "eu-west-1").list_stacks()
