@@ -195,9 +195,8 @@ def cold_fill_profile(
     the shield, without it each regional cache fills on its own (the same share of traffic each).
     """
     shares, counts = _share_classes(p.pages, p.zipf_s)
-    rates = p.page_views_per_s * shares
     nodes = 1 if p.origin_shield else p.recs
-    rates = rates / nodes
+    rates = p.page_views_per_s * shares / nodes
     window = p.burst_window_s
     end = horizon_s if horizon_s is not None else ramp_s + 5 * window
     starts = np.linspace(0, end, 241)

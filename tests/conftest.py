@@ -147,22 +147,30 @@ def dynamodb_endpoint(request: pytest.FixtureRequest) -> str:
     return _dynamodb_local()
 
 
+def _for_the_session(recipe: str) -> Synthesized:
+    """A recipe's assembly, whose templates live for the session and are only read: out of the collector's way
+    (gc.freeze: "ignored in all the future collections"), which otherwise walks them on every full collection."""
+    found = synthesized(recipe)
+    gc.freeze()
+    return found
+
+
 @pytest.fixture(scope="session")
 def synth() -> Synthesized:
     """The app as `cdk synth` builds it: every stack of every stage."""
-    return synthesized("app")
+    return _for_the_session("app")
 
 
 @pytest.fixture(scope="session")
 def variants() -> Synthesized:
     """Stages with settings no shipped stage uses (tests/support/variants.py)."""
-    return synthesized("variants")
+    return _for_the_session("variants")
 
 
 @pytest.fixture(scope="session")
 def canary() -> Synthesized:
     """A small app with constructs the quality gates must flag (tests/support/variants.py)."""
-    return synthesized("canary")
+    return _for_the_session("canary")
 
 
 @pytest.fixture(scope="session")

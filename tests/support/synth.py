@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -149,11 +148,7 @@ def synthesized(recipe: str = "app") -> Synthesized:
     from tests.support.assemblies import assembly_folder
 
     folder, facts = assembly_folder(recipe)
-    synthesized = read_assembly(folder, facts)
-    # The templates live for the session and are only read: out of the collector's way (gc.freeze: "ignored
-    # in all the future collections"), which otherwise walks them on every full collection.
-    gc.freeze()
-    return synthesized
+    return read_assembly(folder, facts)
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:
