@@ -36,7 +36,7 @@ _INVALIDATION_RETRY = ["CloudFront.TooManyInvalidationsInProgressException", "Cl
 BATCH_PATHS = 100
 # Chosen by measurement (make tune, reports/tune-*.md): the cheapest size whose warm p99 keeps the fetch's 50 ms
 # budget in every round, the pick of the last three runs (reports/memory-runs.json); a test keeps it there.
-FETCH_MEMORY_MB = 1536
+FETCH_MEMORY_MB = 1024
 BATCH_BYTES = 64 * 1024
 
 

@@ -392,7 +392,7 @@ def test_the_publisher_fetches_from_the_load_balancer_inside_the_vpc(synth: Synt
     assert fetcher["VpcConfig"]["SecurityGroupIds"] == [_web_output(synth, stage, FETCHERS, "FnGetAtt", "GroupId")]
     app_subnets = {k for k, r in resources_of_type(web, "AWS::EC2::Subnet").items() if "AppSubnet" in k}
     assert fetcher["VpcConfig"]["SubnetIds"] == [_web_output(synth, stage, s) for s in sorted(app_subnets)]
-    assert (fetcher["MemorySize"], fetcher["Architectures"]) == (1536, ["arm64"])  # make tune's pick (bench/tune.py)
+    assert (fetcher["MemorySize"], fetcher["Architectures"]) == (1024, ["arm64"])  # make tune's pick (bench/tune.py)
 
 
 @pytest.mark.parametrize("stage", STAGES)
