@@ -115,8 +115,9 @@ def _goals_edge_tuning_cost(r: dict[str, Any], w: Any) -> None:
     if runs:
         w(
             f"| same, last {len(runs['runs'])} runs within {runs['spread_goal']:.0%} (highest / lowest - 1) | "
-            f"<= {runs['spread_goal']:.0%} | {runs['spread']:.0%} ({runs['min_rps']:.0f}-{runs['max_rps']:.0f} "
-            f"req/s; the model takes {runs['min_rps']:.0f}) | {_ok(met.get('origin_spread'))} |"
+            f"<= {runs['spread_goal']:.0%} | {runs['spread']:.0%}{_host_note(runs)}; measured "
+            f"{runs['min_rps']:.0f}-{runs['max_rps']:.0f} req/s, the model takes {runs['min_rps']:.0f} | "
+            f"{_ok(met.get('origin_spread'))} |"
         )
     target = c["params"]["page_views_per_s"]
     exceeded = c["at_target"]["limits_exceeded"]
@@ -513,22 +514,46 @@ def _origin(r: dict[str, Any], w: Any) -> None:
     _origin_runs(o, w)
 
 
+def _host_note(runs: dict[str, Any]) -> str:
+    """How the spread compares the runs: on one host's speed, or as measured on whatever hosts they ran."""
+    if runs.get("on_newest_host_rps"):
+        scaled = runs["on_newest_host_rps"]
+        return (
+            f" on this run's host ({min(scaled):.0f}-{max(scaled):.0f} req/s; as measured "
+            f"{runs['absolute_spread']:.0%})"
+        )
+    return " as measured (not every run records its host's speed)"
+
+
 def _origin_runs(o: dict[str, Any], w: Any) -> None:
     runs = o.get("across_runs")
     if runs:
         w(
             f"Across runs (`reports/origin-runs.json` keeps every run; `python -m bench.origin` records one too), the "
             f"last {len(runs['runs'])}: min **{runs['min_rps']:.0f}**, median {runs['median_rps']:.0f}, max "
-            f"{runs['max_rps']:.0f} req/s per task, spread {runs['spread']:.0%} (goal: within "
-            f"{runs['spread_goal']:.0%}, highest / lowest - 1: {_ok(runs['within_goal'])}). The capacity model "
-            "below takes the lowest, and the shortest fetch time of those runs for the publisher.\n"
+            f"{runs['max_rps']:.0f} req/s per task as measured; spread {runs['spread']:.0%}{_host_note(runs)} "
+            f"(goal: within {runs['spread_goal']:.0%}, highest / lowest - 1: "
+            f"{_ok(runs['within_goal'])}). The capacity model below takes the lowest measured figure, and the "
+            "shortest fetch time of those runs for the publisher.\n\n"
+            "Runs of different sessions may land on different hosts, and the task's CPU time per request moves with "
+            "the host's speed (docs/benchmarks.md). Each run therefore also times a fixed workload on the host (the "
+            f"fastest of {o.get('host_reference_repeats', 'several')} runs before and after the windows: a "
+            "SCRAM-sized PBKDF2, JSON, a regular expression and a sort, `bench/origin.py`); the spread compares "
+            "each run's CPU per request scaled to the newest run's host by the two reference times.\n"
         )
-        w("| run | source | req/s per task | CPU ms / request | p50 / p99 ms at capacity | load at start |")
-        w("|---|---|---|---|---|---|")
-        for run in runs["runs"]:
+        w(
+            "| run | source | req/s per task | CPU ms / request | host reference ms | req/s on this run's host "
+            "| p50 / p99 ms at capacity | load at start |"
+        )
+        w("|---|---|---|---|---|---|---|---|")
+        scaled = runs.get("on_newest_host_rps") or [None] * len(runs["runs"])
+        for run, on_host in zip(runs["runs"], scaled, strict=True):
+            reference = run.get("host_reference_cpu_s")
             w(
                 f"| {run['at']} | {run['source']} | {run['rps_per_task']:.1f} | "
-                f"{run['cpu_seconds_per_request'] * 1000:.2f} | {run['checked_p50_ms']:.0f} / "
+                f"{run['cpu_seconds_per_request'] * 1000:.2f} | "
+                f"{f'{reference * 1000:.1f}' if reference else 'not recorded'} | "
+                f"{f'{on_host:.1f}' if on_host else '-'} | {run['checked_p50_ms']:.0f} / "
                 f"{run['checked_p99_ms']:.0f} | {run['load_average_start']:.1f} |"
             )
         w("")

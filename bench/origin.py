@@ -22,9 +22,11 @@ at that rate report their measured p50/p99 beside it, as a check. Part of `make 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -58,6 +60,9 @@ HISTORY = ROOT / "reports" / "origin-runs.json"  # every run's figure, newest la
 HISTORY_KEEP = 20
 RUNS_SHOWN = 3
 SPREAD_GOAL = 0.25  # the last three runs' capacities within 25% of each other: max / min - 1
+REFERENCE_REPEATS = 9  # the host's speed: the fastest of this many runs of a fixed workload, before and after
+_REFERENCE_TEXT = " ".join(f"key{i}=value{i * 7}" for i in range(200))
+_REFERENCE_PAIR = re.compile(r"(\w+)=(\w+)")
 
 
 class OriginBenchUnavailable(RuntimeError):
@@ -193,6 +198,28 @@ def _window(
     }
 
 
+def reference_workload(rounds: int = 40) -> None:
+    """A fixed piece of what a request of the app costs: a SCRAM-sized PBKDF2 (4,096 rounds of HMAC-SHA256, in
+    OpenSSL), JSON, a regular expression and a sort in the interpreter."""
+    for i in range(rounds):
+        hashlib.pbkdf2_hmac("sha256", b"password", b"salt%d" % i, 4096)
+        doc = {f"k{j}": [j, str(j), j * 0.5, {"n": j}] for j in range(60)}
+        json.loads(json.dumps(doc))
+        dict(_REFERENCE_PAIR.findall(_REFERENCE_TEXT))
+        sorted((j * 7919) % 1009 for j in range(3000))
+
+
+def host_reference_cpu_s(repeats: int = REFERENCE_REPEATS) -> float:
+    """This host's speed as the CPU seconds of the reference workload: the fastest of `repeats` runs (a VM's CPU
+    time also counts the moments its host slows it down; the fastest run is the host's own speed)."""
+    times = []
+    for _ in range(repeats):
+        started = time.process_time()
+        reference_workload()
+        times.append(time.process_time() - started)
+    return min(times)
+
+
 def run(step_s: float = 10.0, windows: int = WINDOWS) -> dict[str, Any]:
     size = task_size()
     quota = cgroups.fargate_cpus(size["cpu_units"])
@@ -215,7 +242,10 @@ def run(step_s: float = 10.0, windows: int = WINDOWS) -> dict[str, Any]:
         cgroups.require_root()
         if not LOCUST.exists():
             raise OriginBenchUnavailable("locust is not installed: run `make bench` (it installs .local/load)")
+        before = host_reference_cpu_s()
         measured = _measure(step_s, windows, size, quota)
+        measured["host_reference_cpu_s"] = min(before, host_reference_cpu_s())
+        measured["host_reference_repeats"] = 2 * REFERENCE_REPEATS
     except (CgroupsUnavailable, OriginBenchUnavailable, PostgresUnavailable) as error:
         result["error"] = str(error)
         return result
@@ -283,6 +313,7 @@ def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[st
         "checked_p99_ms": result["checked_p99_ms"],
         "checked_within_target": result["checked_within_target"],
         "load_average_start": result["load_average_start"][0],
+        **({"host_reference_cpu_s": result["host_reference_cpu_s"]} if "host_reference_cpu_s" in result else {}),
     }
 
 
@@ -292,20 +323,42 @@ def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_
 
 
 def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:
-    """The last `count` runs, their lowest, median and highest capacity, and their spread (highest / lowest - 1)."""
+    """The last `count` runs, their lowest, median and highest capacity, and their spread (highest / lowest - 1).
+
+    The runs need not share a host (each session may get another machine): when every one of them records its
+    host's speed, the spread is of their capacities on the newest run's host (each run's CPU per request scaled by
+    the two hosts' reference times, then the same capacity formula); a run without it leaves the spread absolute.
+    The capacity model takes the lowest absolute figure all the same."""
     runs = history[-count:]
     capacities = [run["rps_per_task"] for run in runs]
     low, high = min(capacities), max(capacities)
-    spread = high / low - 1 if low else math.inf
+    on_newest_host = _on_newest_host(runs)
+    compared = on_newest_host or capacities
+    spread = max(compared) / min(compared) - 1 if min(compared) else math.inf
     return {
         "runs": runs,
         "min_rps": low,
         "median_rps": statistics.median(capacities),
         "max_rps": high,
+        "absolute_spread": high / low - 1 if low else math.inf,
+        "on_newest_host_rps": on_newest_host,
         "spread": spread,
         "spread_goal": SPREAD_GOAL,
         "within_goal": len(runs) >= count and spread <= SPREAD_GOAL,
     }
+
+
+def _on_newest_host(runs: list[dict[str, Any]]) -> list[float] | None:
+    """Each run's capacity had it run on the newest run's host; None unless every run records its host's speed."""
+    if not runs or not all(run.get("host_reference_cpu_s") for run in runs):
+        return None
+    newest = runs[-1]["host_reference_cpu_s"]
+    scaled = []
+    for run in runs:
+        cpu = run["cpu_seconds_per_request"]
+        quota = run["cpu_bound_rps_per_task"] * cpu
+        scaled.append(capacity_from_cpu(cpu * newest / run["host_reference_cpu_s"], quota)["rps_per_task"])
+    return scaled
 
 
 def main(argv: list[str]) -> None:

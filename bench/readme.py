@@ -173,7 +173,8 @@ def _origin_rows(r: dict[str, Any]) -> list[str]:
         f"| web origin per task (prod size: {o['quota_cpus']:g} vCPU, {o['task']['memory_mib'] / 1024:g} GiB), "
         f"p99 <= {o['p99_target_ms']:g} ms | last three runs within {runs['spread_goal']:.0%} | "
         f"{'met' if runs['within_goal'] else 'not met'}: {runs['min_rps']:.0f} / {runs['median_rps']:.0f} / "
-        f"{runs['max_rps']:.0f} req/s (min / median / max of {each}; spread {runs['spread']:.0%}), from "
+        f"{runs['max_rps']:.0f} req/s (min / median / max of {each}; spread {runs['spread']:.0%}"
+        f"{' on one host' if runs.get('on_newest_host_rps') else ' as measured'}), from "
         f"{o['cpu_seconds_per_request'] * 1000:.1f} ms of the task's CPU per request in this run; at that rate the "
         f"wall-clock p99 was {o['checked_p99_ms']:.0f} ms on this shared host |"
     ]

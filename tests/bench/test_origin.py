@@ -103,6 +103,41 @@ def test_the_spread_of_the_last_three_runs_is_highest_over_lowest() -> None:
     assert origin.across_runs([_run(80), _run(90)])["within_goal"] is False  # two runs are not three
 
 
+def _on_host(cpu_ms: float, reference_ms: float | None, quota: float = 0.5) -> dict[str, float | str]:
+    """A run that measured `cpu_ms` per request on a host whose reference workload took `reference_ms`."""
+    run = {"at": "t", "cpu_seconds_per_request": cpu_ms / 1000, "checked_p50_ms": 60.0}
+    run |= {key: value for key, value in origin.capacity_from_cpu(cpu_ms / 1000, quota).items() if "rps" in key}
+    return run | ({"host_reference_cpu_s": reference_ms / 1000} if reference_ms else {})
+
+
+def test_runs_on_hosts_of_different_speeds_are_compared_on_the_newest_runs_host() -> None:
+    """The same request on a host 30% slower costs 30% more CPU: as measured the capacities differ by far more
+    than the goal, scaled to one host by the reference workload's times they agree."""
+    slow, fast = _on_host(9.3, 83.0), _on_host(6.45, 57.6)
+    found = origin.across_runs([slow, slow, fast])
+    assert found["absolute_spread"] > 0.5
+    assert found["on_newest_host_rps"] == pytest.approx([fast["rps_per_task"]] * 3, rel=0.01)
+    assert found["spread"] == pytest.approx(0, abs=0.01) and found["within_goal"] is True
+    # The model still takes the lowest figure as measured.
+    assert found["min_rps"] == slow["rps_per_task"]
+    # A request that really got costlier on the same host is not scaled away.
+    costlier = origin.across_runs([fast, fast, _on_host(9.3, 57.6)])
+    assert costlier["spread"] > 0.5 and costlier["within_goal"] is False
+
+
+def test_without_every_runs_host_speed_the_spread_is_as_measured() -> None:
+    found = origin.across_runs([_on_host(9.3, None), _on_host(6.45, 83.0), _on_host(6.45, 57.6)])
+    assert found["on_newest_host_rps"] is None
+    assert found["spread"] == found["absolute_spread"] > 0.5 and found["within_goal"] is False
+
+
+def test_the_host_reference_is_the_fastest_of_its_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = iter([0.0, 0.09, 1.0, 1.06, 2.0, 2.2])  # three runs of 90, 60 and 200 ms of CPU
+    monkeypatch.setattr(origin.time, "process_time", lambda: next(clock))
+    monkeypatch.setattr(origin, "reference_workload", lambda: None)
+    assert origin.host_reference_cpu_s(3) == pytest.approx(0.06)
+
+
 def test_the_capacity_model_takes_the_worst_of_the_runs_shown() -> None:
     """The lowest capacity, and the shortest fetch of those runs: the publisher then loads the origin most."""
     from bench.run import origin_for_model
