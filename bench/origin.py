@@ -333,19 +333,24 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
     capacities = [run["rps_per_task"] for run in runs]
     low, high = min(capacities), max(capacities)
     on_newest_host = _on_newest_host(runs)
-    compared = on_newest_host or capacities
-    spread = max(compared) / min(compared) - 1 if min(compared) else math.inf
+    spread = _spread(on_newest_host or capacities)
     return {
         "runs": runs,
         "min_rps": low,
         "median_rps": statistics.median(capacities),
         "max_rps": high,
-        "absolute_spread": high / low - 1 if low else math.inf,
+        "absolute_spread": _spread(capacities),
         "on_newest_host_rps": on_newest_host,
         "spread": spread,
         "spread_goal": SPREAD_GOAL,
         "within_goal": len(runs) >= count and spread <= SPREAD_GOAL,
     }
+
+
+def _spread(capacities: list[float]) -> float:
+    """Highest / lowest - 1."""
+    low = min(capacities)
+    return max(capacities) / low - 1 if low else math.inf
 
 
 def _on_newest_host(runs: list[dict[str, Any]]) -> list[float] | None:
