@@ -55,7 +55,7 @@ P99_QUANTILE = 0.99
 MAX_FAILURE_RATIO = 0.001
 USER_RPS = 5.0  # per simulated user; users = rate / USER_RPS
 PROBE_RPS = 20.0  # the first window's rate: well inside any task size we ship
-WINDOWS = 3  # windows at the capacity rate; their median CPU per request counts
+WINDOWS = 9  # windows at the capacity rate; their median CPU per request counts (three moved 21% between runs)
 HISTORY = ROOT / "reports" / "origin-runs.json"  # every run's figure, newest last (the report shows the last three)
 HISTORY_KEEP = 20
 RUNS_SHOWN = 3
