@@ -163,6 +163,13 @@ def _chat_cold_and_load_rows(r: dict[str, Any]) -> list[str]:
     return rows
 
 
+def _spread_basis(runs: dict[str, Any]) -> str:
+    """What the spread compares: the runs scaled to one host's speed (then the raw spread beside it), or as measured."""
+    if runs.get("on_newest_host_rps"):
+        return f" with each run scaled to the newest run's host speed; {runs['absolute_spread']:.0%} as measured"
+    return " as measured"
+
+
 def _origin_rows(r: dict[str, Any]) -> list[str]:
     o, c, g = r["origin"], r["capacity"], r["goals"]
     if not o.get("rps_per_task"):
@@ -174,7 +181,7 @@ def _origin_rows(r: dict[str, Any]) -> list[str]:
         f"p99 <= {o['p99_target_ms']:g} ms | last three runs within {runs['spread_goal']:.0%} | "
         f"{'met' if runs['within_goal'] else 'not met'}: {runs['min_rps']:.0f} / {runs['median_rps']:.0f} / "
         f"{runs['max_rps']:.0f} req/s (min / median / max of {each}; spread {runs['spread']:.0%}"
-        f"{' on one host' if runs.get('on_newest_host_rps') else ' as measured'}), from "
+        f"{_spread_basis(runs)}), from "
         f"{o['cpu_seconds_per_request'] * 1000:.1f} ms of the task's CPU per request in this run; at that rate the "
         f"wall-clock p99 was {o['checked_p99_ms']:.0f} ms on this shared host |"
     ]

@@ -87,3 +87,19 @@ def test_the_readme_leads_with_the_three_architectures() -> None:
         assert paragraphs[0].startswith("# "), page
         assert re.fullmatch(r"`[^`\n]+ -> [^`\n]+`", paragraphs[2]), page
         assert paragraphs[3].startswith("<!-- request-path:start"), page
+
+
+def test_the_origin_row_gives_the_spread_as_measured_beside_the_host_scaled_one() -> None:
+    """A spread of runs scaled to one host's speed is not the spread of the figures the row lists: both are given."""
+    from bench import readme
+
+    report = _newest_report()
+    runs = report["origin"]["across_runs"]
+    scaled = {**runs, "on_newest_host_rps": [45.0, 48.0, 55.0], "spread": 0.21, "absolute_spread": 0.30}
+    unscaled = {**runs, "on_newest_host_rps": None, "spread": 0.30, "absolute_spread": 0.30}
+    rows = {}
+    for name, across in (("scaled", scaled), ("unscaled", unscaled)):
+        text = readme.figures({**report, "origin": {**report["origin"], "across_runs": across}})
+        (rows[name],) = [line for line in text.splitlines() if line.startswith("| web origin per task")]
+    assert "spread 21% with each run scaled to the newest run's host speed; 30% as measured)" in rows["scaled"]
+    assert "spread 30% as measured)" in rows["unscaled"]
