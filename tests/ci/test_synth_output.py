@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -28,10 +27,17 @@ app.synth()
 """
 
 
+def _makefile_variable(name: str) -> str:
+    found = re.search(rf"^{name} := (?P<value>.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    assert found is not None, name
+    return found["value"]
+
+
 def _makefile_synth_command() -> list[str]:
-    found = re.search(r"^CDK_SYNTH := (?P<command>.+)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
-    assert found is not None
-    return shlex.split(found["command"])
+    """`make synth`'s recipe line as its shell runs it (the Makefile's SHELL and flags: bash, pipefail)."""
+    line = _makefile_variable("CDK_SYNTH_SHOWN").replace("$(CDK_SYNTH)", _makefile_variable("CDK_SYNTH"))
+    assert "$(" not in line
+    return ["bash", "-eu", "-o", "pipefail", "-c", line.replace("$$", "$")]
 
 
 def _ci_warning_pattern() -> re.Pattern[str]:
@@ -56,7 +62,9 @@ def test_the_synth_command_names_the_stacks_in_stages_and_ci_sees_their_warnings
     )
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
-    assert "Supply a stack id (one/Chat, two/Chat) to display its template." in output
+    assert "Supply a stack id" not in output  # the CLI's hint: the summary lists the stacks and templates instead
+    manifest = json.loads((tmp_path / "cdk.out" / "manifest.json").read_text())
+    assert {"one", "two"} <= {name.removeprefix("assembly-") for name in manifest["artifacts"]}
     flagged = [match.group(0) for match in _ci_warning_pattern().finditer(output)]
     assert flagged, output
     warning_lines = [line for line in output.splitlines() if "a warning on a stack inside a stage" in line]
@@ -76,3 +84,17 @@ def test_the_summary_lists_every_stack_of_every_stage_in_deploy_order_with_its_t
     assert [row[1] for row in rows if row[0] == "sandbox"] == ["Chat", "Web", "Edge"]
     assert [row[1] for row in rows if row[0] == "prod"] == ["Chat", "Web", "EdgeFunctions", "Edge"]
     assert printed[-1].startswith("Next: make test")
+
+
+def test_the_synth_recipe_keeps_the_cli_s_status_and_every_other_line(tmp_path: Path) -> None:
+    """A failing CLI fails `make synth` with its own status; only the hint line is dropped from what it printed."""
+    cli = tmp_path / "cdk"
+    cli.write_text(
+        "#!/bin/sh\necho 'Error: a finding' >&2\necho 'Supply a stack id (one/Chat) to display its template.' >&2\n"
+        "echo 'on stdout'\nexit 3\n"
+    )
+    cli.chmod(0o755)
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    done = subprocess.run(_makefile_synth_command(), env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 3
+    assert done.stderr == "Error: a finding\n" and done.stdout == "on stdout\n"
