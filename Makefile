@@ -71,8 +71,10 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 # prints their warnings, which .ci/run fails on.
 CDK_SYNTH := cdk synth --quiet '**'
 # `make synth` as users see it: the CLI ends with "Supply a stack id (...) to display its template.", which the
-# summary after it does instead; only that line of its stderr is dropped (sed), and pipefail keeps its status.
-CDK_SYNTH_SHOWN := { $(CDK_SYNTH) 2>&1 1>&3 3>&- | sed -e '/^Supply a stack id .* to display its template\.$$/d' >&2; } 3>&1
+# summary after it does instead. Only that line is dropped, from stderr and from stdout (where the CLI logs when
+# CI is set); each stream stays itself, and pipefail keeps the CLI's status.
+CDK_SYNTH_HINT := /^Supply a stack id .* to display its template\.$$/d
+CDK_SYNTH_SHOWN := { $(CDK_SYNTH) 2>&1 1>&3 3>&- | sed -e '$(CDK_SYNTH_HINT)' >&2; } 3>&1 | sed -e '$(CDK_SYNTH_HINT)'
 
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stage shared quality chat web edge deploy tools/power_tune -type f -not -path '*/__pycache__/*' 2>/dev/null)

@@ -35,7 +35,9 @@ def _makefile_variable(name: str) -> str:
 
 def _makefile_synth_command() -> list[str]:
     """`make synth`'s recipe line as its shell runs it (the Makefile's SHELL and flags: bash, pipefail)."""
-    line = _makefile_variable("CDK_SYNTH_SHOWN").replace("$(CDK_SYNTH)", _makefile_variable("CDK_SYNTH"))
+    line = _makefile_variable("CDK_SYNTH_SHOWN")
+    for name in ("CDK_SYNTH_HINT", "CDK_SYNTH"):
+        line = line.replace(f"$({name})", _makefile_variable(name))
     assert "$(" not in line
     return ["bash", "-eu", "-o", "pipefail", "-c", line.replace("$$", "$")]
 
@@ -56,6 +58,7 @@ def test_the_synth_command_names_the_stacks_in_stages_and_ci_sees_their_warnings
         "PATH": f"{ROOT / 'node_modules' / '.bin'}{os.pathsep}{os.environ['PATH']}",
         "CDK_DISABLE_CLI_TELEMETRY": "true",
         "CDK_VALIDATION": "false",  # the library's own CloudFormation validation: 2-3 s of CPU, nothing to find here
+        "CI": "true",  # as .ci/run and GitHub Actions run it: the CLI then logs to stdout, not stderr
     }
     done = subprocess.run(
         _makefile_synth_command(), cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False
@@ -86,15 +89,20 @@ def test_the_summary_lists_every_stack_of_every_stage_in_deploy_order_with_its_t
     assert printed[-1].startswith("Next: make test")
 
 
-def test_the_synth_recipe_keeps_the_cli_s_status_and_every_other_line(tmp_path: Path) -> None:
-    """A failing CLI fails `make synth` with its own status; only the hint line is dropped from what it printed."""
+@pytest.mark.parametrize("stream", ["stderr", "stdout"])
+def test_the_synth_recipe_keeps_the_cli_s_status_and_every_other_line(tmp_path: Path, stream: str) -> None:
+    """A failing CLI fails `make synth` with its own status; only the hint line is dropped from what it printed,
+    on the stream the CLI logs to (stderr, or stdout when CI is set)."""
+    log = ">&2" if stream == "stderr" else ""
     cli = tmp_path / "cdk"
     cli.write_text(
-        "#!/bin/sh\necho 'Error: a finding' >&2\necho 'Supply a stack id (one/Chat) to display its template.' >&2\n"
-        "echo 'on stdout'\nexit 3\n"
+        f"#!/bin/sh\necho 'Error: a finding' {log}\necho 'Supply a stack id (one/Chat) to display its template.' "
+        f"{log}\necho 'on stdout'\nexit 3\n"
     )
     cli.chmod(0o755)
     env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(_makefile_synth_command(), env=env, capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 3
-    assert done.stderr == "Error: a finding\n" and done.stdout == "on stdout\n"
+    printed = {"stderr": done.stderr, "stdout": done.stdout}
+    assert printed[stream].startswith("Error: a finding\n") and "Supply a stack id" not in done.stdout + done.stderr
+    assert done.stdout.endswith("on stdout\n")
