@@ -70,20 +70,23 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 # stack id () ..." and shows no stack's warnings). '**' selects every stack of every stage: the CLI names them and
 # prints their warnings, which .ci/run fails on.
 CDK_SYNTH := cdk synth --quiet '**'
-# `make synth` as users see it: the CLI ends with "Supply a stack id (...) to display its template.", which the
-# summary after it does instead. Only that line is dropped, from stderr and from stdout (where the CLI logs when
-# CI is set); each stream stays itself, and pipefail keeps the CLI's status.
+# The synth as every target runs it: the CLI ends with "Supply a stack id (...) to display its template.", which
+# make synth's summary does instead. Only that line is dropped, from stderr and from stdout (where the CLI logs
+# when CI is set); each stream stays itself, and pipefail keeps the CLI's status.
 CDK_SYNTH_HINT := /^Supply a stack id .* to display its template\.$$/d
 CDK_SYNTH_SHOWN := { $(CDK_SYNTH) 2>&1 1>&3 3>&- | sed -e '$(CDK_SYNTH_HINT)' >&2; } 3>&1 | sed -e '$(CDK_SYNTH_HINT)'
+define cdk_synth
+@echo "$(CDK_SYNTH)"
+@$(CDK_SYNTH_SHOWN)
+endef
 
 # The templates lint reads, synthesized again whenever the app's code is newer than them.
 APP_SOURCES := app.py cdk.json $(shell find stage shared quality chat web edge deploy tools/power_tune -type f -not -path '*/__pycache__/*' 2>/dev/null)
 cdk.out/manifest.json: $(APP_SOURCES) | setup
-	$(CDK_SYNTH)
+	$(cdk_synth)
 
 synth: setup  ## synthesize every stack of every stage into cdk.out (cdk-nag errors fail it); lists them and their templates
-	@echo "$(CDK_SYNTH)"
-	@$(CDK_SYNTH_SHOWN)
+	$(cdk_synth)
 	@python -m tools.cdk_stage.summary cdk.out
 
 # Two workers (one per core here) share one synthesis per set of inputs (.cache/, reused by later runs while
