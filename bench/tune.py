@@ -301,6 +301,7 @@ def environment_worker(
         backend.endpoints,
         memory_mb=memory_mb,
         launch=(lambda argv: cgroups.command_in(group, argv)) if group else None,
+        fresh=True,  # its INIT, import included, is what the size is measured on
     )
 
 

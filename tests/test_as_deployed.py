@@ -5,7 +5,10 @@ or leaves out what deploys."""
 from __future__ import annotations
 
 import copy
+import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ from tests.support import db_roles_backend, lambda_packages, publisher_backend
 from tests.support.chat_backend import API_HANDLER, STATS, STREAM_HANDLER, ChatBackend
 from tests.support.lambda_environment import LAMBDA_DEFINED, TRANSPORT_PREFIX, DeployedFunction, Resolver
 from tests.support.lambda_environment import deployed_function as deployed
-from tests.support.lambda_worker import FunctionFailed, LambdaWorker
+from tests.support.lambda_worker import FunctionFailed, LambdaWorker, Zygote
 from tests.support.publisher_backend import PublisherBackend
 from tests.support.role_policy import Permission, RolePolicy
 from tests.support.synth import Synthesized, resources_of_type
@@ -116,6 +119,31 @@ def test_a_function_imports_its_asset_the_runtime_s_and_its_layers_packages_only
         assert "aws_lambda_powertools" not in modules
     assert Path(modules[run.handler.split(".", maxsplit=1)[0]]).is_relative_to(function.task_root)
     assert not [name for name, file in modules.items() if file and ".venv" in file]
+
+
+def test_an_environment_whose_path_has_its_own_copy_of_a_preloaded_package_is_not_forked(tmp_path: Path) -> None:
+    """Environments are forked from a zygote that has imported boto3 from the runtime's packages; one whose
+    asset (or layer) brings another boto3 would import that one on Lambda, so it fails to start, naming it."""
+    (tmp_path / "boto3").mkdir()
+    (tmp_path / "boto3" / "__init__.py").write_text("")
+    settings = {"path": [str(tmp_path), str(lambda_packages.RUNTIME)], "handler": "h.handler", "timeout_s": 3}
+    requests_read, requests_write = os.pipe()
+    replies_read, replies_write = os.pipe()
+    with tempfile.TemporaryFile() as log:
+        forked = Zygote.shared().spawn(
+            {**settings, "mode": "serve"}, {}, tmp_path, (requests_read, replies_write, log.fileno())
+        )
+        os.close(requests_read)
+        os.close(replies_write)
+        with os.fdopen(replies_read) as replies:
+            init = json.loads(replies.readline())
+        os.close(requests_write)
+        forked.wait(10)
+    assert init["error"]["errorType"] == "HarnessError"
+    assert (
+        f"boto3 ({lambda_packages.RUNTIME}/boto3/__init__.py, the path has {tmp_path}/boto3/__init__.py)"
+        in (init["error"]["errorMessage"])
+    )
 
 
 def test_the_runtime_s_sdk_is_the_documented_release() -> None:

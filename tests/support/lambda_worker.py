@@ -1,30 +1,39 @@
 """A deployed function run as Lambda runs it, for the handler tests: its code asset, the packages Lambda gives
 it, its template's environment, a Lambda context per invocation, and its calls checked against its role.
 
-`LambdaWorker` starts tests/support/lambda_worker_process.py in an interpreter of its own (`-I -S`: nothing
-of the development venv), which imports the handler once and serves invocations over a pipe. An invocation
-comes back as an `Invocation`: the handler's result or error, the log lines it wrote, the AWS calls it made
-and the X-Ray documents it sent. By default an invocation fails the test that made it when the function
-raised, wrote an ERROR log line, or made a call its role does not allow; a test about such a failure says
-which one it expects.
+`LambdaWorker` runs tests/support/lambda_worker_process.py in an interpreter of its own (`-I -S`: nothing
+of the development venv), which imports the handler once and serves invocations over a pipe. The
+interpreter is forked from this process's zygote, which has imported boto3 from the Lambda runtime's
+packages and nothing else (every function imports it; test_as_deployed checks where it comes from): a
+test's cold environment pays its handler's own imports, not the SDK's again (about 0.2 s of CPU each).
+
+An invocation comes back as an `Invocation`: the handler's result or error, the log lines it wrote, the AWS
+calls it made and the X-Ray documents it sent. By default an invocation fails the test that made it when the
+function raised, wrote an ERROR log line, or made a call its role does not allow; a test about such a failure
+says which one it expects.
 
 Tracing is on where the template turns it on: the worker's X-Ray daemon address is a UDP socket here, read
 after each invocation, as Lambda's daemon would receive the segments.
 
 The memory tuner (bench/tune.py) runs functions through the same worker: one worker per execution environment
-(a fresh interpreter), the memory size under test in place of the template's (`memory_mb`), started inside
-that size's cgroup (`launch` wraps the command), with each invocation's trace header as its plan samples it,
-its CPU time, and the interpreter's peak resident memory (`usage`).
+(a fresh interpreter, `fresh=True`: INIT is what it measures), the memory size under test in place of the
+template's (`memory_mb`), started inside that size's cgroup (`launch` wraps the command), with each
+invocation's trace header as its plan samples it, its CPU time, and the interpreter's peak resident memory
+(`usage`).
 """
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import closing, contextmanager
@@ -45,6 +54,8 @@ from tests.support.role_policy import Denied, RolePolicy
 from tests.support.synth import Synthesized
 
 PROCESS = Path(__file__).with_name("lambda_worker_process.py")
+# What the zygote imports from the runtime's packages before it forks environments of any function.
+ZYGOTE_PRELOAD = ("boto3", "botocore.client")
 # What a fan-out's zygote imports before it forks the containers (each still imports the handler itself).
 PRELOAD = (
     "boto3",
@@ -121,6 +132,7 @@ class LambdaWorker:
         mode: str = "serve",
         memory_mb: int | None = None,
         launch: Callable[[list[str]], list[str]] | None = None,
+        fresh: bool = False,
     ) -> None:
         self.function = function
         self.policy = RolePolicy.of(function, resolver)
@@ -137,10 +149,12 @@ class LambdaWorker:
         self.import_path = lambda_packages.import_path(function.task_root, layers)
         self.mode = mode
         self._launch = launch or (lambda argv: argv)
+        # A fan-out forks its own containers; a launched command (a cgroup) is a fresh interpreter.
+        self._forked = not fresh and launch is None and mode == "serve"
         self.init: Invocation | None = None
         self.init_wall_ms = 0.0  # from starting the interpreter to the handler imported: INIT as the host sees it
         self.exit_code: int | None = None  # once closed (negative: the signal that ended it)
-        self._process: subprocess.Popen[bytes] | None = None
+        self._process: subprocess.Popen[bytes] | Forked | None = None
         # What the interpreter itself writes outside the capture (closed in close()).
         self._log = tempfile.TemporaryFile()  # noqa: SIM115
 
@@ -155,7 +169,29 @@ class LambdaWorker:
             "preload": [m for m in PRELOAD if self.mode == "fan-out"],
         }
         started = time.perf_counter()
-        self._process = subprocess.Popen(
+        self._process = self._spawn(settings, requests_read, replies_write)
+        os.close(requests_read)
+        os.close(replies_write)
+        self._requests = os.fdopen(requests_write, "w", buffering=1)
+        self._replies = os.fdopen(replies_read)
+        self.init = self._invocation(self._read())
+        self.init_wall_ms = (time.perf_counter() - started) * 1000
+        if self.init.error:
+            raise FunctionFailed(f"{self.function.logical_id} failed to initialize: {self.init.error}")
+        self._check(self.init, expect_error=False, allow_error_logs=False)
+        return self
+
+    def _spawn(
+        self, settings: dict[str, Any], requests_read: int, replies_write: int
+    ) -> subprocess.Popen[bytes] | Forked:
+        if self._forked:
+            return Zygote.shared().spawn(
+                settings,
+                self.environment.variables(),
+                self.function.task_root,
+                (requests_read, replies_write, self._log.fileno()),
+            )
+        return subprocess.Popen(
             self._launch(
                 [
                     sys.executable,
@@ -175,16 +211,6 @@ class LambdaWorker:
             stdout=self._log,
             stderr=self._log,
         )
-        os.close(requests_read)
-        os.close(replies_write)
-        self._requests = os.fdopen(requests_write, "w", buffering=1)
-        self._replies = os.fdopen(replies_read)
-        self.init = self._invocation(self._read())
-        self.init_wall_ms = (time.perf_counter() - started) * 1000
-        if self.init.error:
-            raise FunctionFailed(f"{self.function.logical_id} failed to initialize: {self.init.error}")
-        self._check(self.init, expect_error=False, allow_error_logs=False)
-        return self
 
     def invoke(
         self, event: Any, *, expect_error: bool = False, allow_error_logs: bool = False, trace: str | None = None
@@ -286,3 +312,80 @@ class LambdaWorker:
         errors = invocation.error_lines()
         if errors and not (allow_error_logs or expect_error):
             raise FunctionFailed(f"{name} logged at ERROR:\n" + "\n".join(errors))
+
+
+class Forked:
+    """An environment the zygote forked: not a child of this process, so it is waited for through a pidfd
+    (readable once it has ended); its exit status goes to the zygote, so `returncode` stays None."""
+
+    returncode: int | None = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        try:
+            self._pidfd: int | None = os.pidfd_open(pid)
+        except ProcessLookupError:  # already ended
+            self._pidfd = None
+
+    def wait(self, timeout: float | None = None) -> None:
+        if self._pidfd is None:
+            return
+        ready, _, _ = select.select([self._pidfd], [], [], timeout)
+        if not ready:
+            raise subprocess.TimeoutExpired(f"environment {self.pid}", timeout or 0)
+        os.close(self._pidfd)
+        self._pidfd = None
+
+    def kill(self) -> None:
+        if self._pidfd is not None:
+            signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+
+
+class Zygote:
+    """This process's fork server of Lambda environments (tests/support/lambda_worker_process.py --zygote),
+    started on first use and ended with the process."""
+
+    _lock = threading.Lock()
+    _instance: Zygote | None = None
+
+    def __init__(self) -> None:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        settings = {"path": [str(lambda_packages.RUNTIME)], "preload": list(ZYGOTE_PRELOAD)}
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed with the zygote)
+        self._process = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-B", str(PROCESS), "--zygote", str(theirs.fileno()), json.dumps(settings)],
+            env={},
+            pass_fds=(theirs.fileno(),),
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=self._log,
+        )
+        theirs.close()
+        self._control = ours
+        atexit.register(self.close)
+
+    @classmethod
+    def shared(cls) -> Zygote:
+        with cls._lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def spawn(self, settings: dict[str, Any], env: dict[str, str], cwd: Path, fds: tuple[int, int, int]) -> Forked:
+        request = json.dumps({"settings": settings, "env": env, "cwd": str(cwd)}).encode()
+        with self._lock:
+            socket.send_fds(self._control, [request], list(fds))
+            reply = self._control.recv(4096)
+        if not reply:
+            self._log.seek(0)
+            raise RuntimeError(f"the Lambda zygote exited:\n{self._log.read().decode(errors='replace')[-4000:]}")
+        return Forked(json.loads(reply)["pid"])
+
+    def close(self) -> None:
+        self._control.close()  # the zygote ends at the end of its control socket
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        self._log.close()

@@ -2,10 +2,14 @@
 
 Run as `python -I -S -B lambda_worker_process.py <requests fd> <replies fd> <json settings>`: no site
 packages, no PYTHON* variables, nothing on sys.path but the standard library until it adds the function's
-import path (tests/support/lambda_packages.py). Standard library only until then. Like Lambda's runtime it
-imports the handler once (the init phase), then runs invocations one at a time with a Lambda context and a
-trace header of their own, and the root logger set up as the function's LoggingConfig says. Requests and
-replies are JSON lines on their own pipes, so whatever the function prints stays its log.
+import path (tests/support/lambda_packages.py). Standard library only until then. Or as a fork server
+(`--zygote <control fd> <json settings>`): an interpreter started the same way that imports what every
+function imports from the Lambda runtime's packages (boto3), then forks one environment per request, which
+takes its pipes, log, working folder and environment from the request and goes on as the first form does.
+
+Like Lambda's runtime it imports the handler once (the init phase), then runs invocations one at a time with
+a Lambda context and a trace header of their own, and the root logger set up as the function's LoggingConfig
+says. Requests and replies are JSON lines on their own pipes, so whatever the function prints stays its log.
 
 Every AWS API call any botocore client makes (any session, the handler's or a library's) is recorded below
 the client (`BaseClient._make_api_call`) with the identifiers of what it names, and returned with the
@@ -241,7 +245,65 @@ def _fan_out(handler_spec: str, batches: list[list[Any]], timeout_s: float) -> l
 
 
 def main() -> int:
-    requests_fd, replies_fd, settings = int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3])
+    if sys.argv[1] == "--zygote":
+        return _zygote(int(sys.argv[2]), json.loads(sys.argv[3]))
+    return _serve(int(sys.argv[1]), int(sys.argv[2]), json.loads(sys.argv[3]))
+
+
+def _zygote(control_fd: int, settings: dict[str, Any]) -> int:
+    """Import `preload` from `path`, then fork an environment for each request on the control socket (a JSON
+    message with the requests, replies and log descriptors); reply with its pid. The parent waits for a
+    forked environment through a pidfd: the kernel reaps them (SIGCHLD ignored here)."""
+    import signal
+    import socket
+
+    sys.path[:0] = settings["path"]
+    for module in settings["preload"]:
+        __import__(module)
+    del sys.path[: len(settings["path"])]  # an environment's path is its own, as in a fresh interpreter
+    preloaded = {
+        name: str(module.__file__)
+        for name, module in sys.modules.items()
+        if "." not in name and any(str(getattr(module, "__file__", "")).startswith(p) for p in settings["path"])
+    }
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    control = socket.socket(fileno=control_fd)
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 20, 3)
+        if not message:
+            return 0
+        request = json.loads(message)
+        pid = os.fork()
+        if pid == 0:  # the environment
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            requests_fd, replies_fd, log_fd = fds
+            os.dup2(log_fd, 1)
+            os.dup2(log_fd, 2)
+            os.close(log_fd)
+            os.chdir(request["cwd"])
+            os.environ.clear()
+            os.environ.update(request["env"])
+            return _serve(requests_fd, replies_fd, request["settings"], preloaded)
+        for fd in fds:
+            os.close(fd)
+        control.send(json.dumps({"pid": pid}).encode())
+
+
+def _shadowed(preloaded: dict[str, str]) -> list[str]:
+    """Modules the zygote loaded that this environment's path would load from another file (its asset or a
+    layer bringing its own copy): such an environment cannot be forked from the zygote."""
+    from importlib.machinery import PathFinder
+
+    found = []
+    for name, file in preloaded.items():
+        spec = PathFinder.find_spec(name, sys.path)
+        if spec is None or spec.origin != file:
+            found.append(f"{name} ({file}, the path has {spec.origin if spec else None})")
+    return found
+
+
+def _serve(requests_fd: int, replies_fd: int, settings: dict[str, Any], preloaded: dict[str, str] | None = None) -> int:
     sys.path[:0] = settings["path"]
     sys.stdout = sys.stderr = _out  # what the function prints is its log, per invocation
     _record_calls()
@@ -253,6 +315,11 @@ def main() -> int:
         replies.write(json.dumps(document, default=_undumpable) + "\n")
 
     handler = None
+    shadowed = _shadowed(preloaded or {})
+    if shadowed:
+        error = {"errorType": "HarnessError", "errorMessage": "forked with other copies of: " + ", ".join(shadowed)}
+        reply({"init_ms": 0, "error": error, "logs": [], "calls": []})
+        return 1
     if settings["mode"] == "serve":
         handler, init = _init(settings["handler"])
         reply(init)
