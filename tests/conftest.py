@@ -82,14 +82,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
     items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
     if hasattr(config, "workerinput"):
-        scheduling.record_group(items, assemblies.run_id())
+        scheduling.record_group(items, assemblies.run_id(), lambda item: needs[id(item)])
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.OneServerScheduling | None:
     """`--dist loadgroup` (make test): each server's group of tests on one worker; other modes as xdist has them."""
     if config.getvalue("dist") != "loadgroup":
         return None
-    return scheduling.OneServerScheduling(config, log, assemblies.run_id())
+    return scheduling.OneServerScheduling(config, log, assemblies.run_id(), assemblies.cache_root())
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
@@ -117,7 +117,17 @@ def _dynamodb_local() -> str:
         return _dynamodb[0]
 
 
+_durations: dict[str, float] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    _durations[report.nodeid] = _durations.get(report.nodeid, 0.0) + report.duration
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
+    worker = getattr(session.config, "workerinput", {}).get("workerid")
+    if worker and session.config.getoption("loadgroup", False):  # for the next run's order (scheduling.ordered)
+        scheduling.record_durations(assemblies.cache_root(), worker, _durations)
     with _dynamodb_lock:  # a start under way finishes first, so its server is stopped too
         _servers.close()
     for builder in _builders:  # usually long done: a test waited for its result

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -20,6 +22,11 @@ def _item(nodeid: str, fixtures: list[str], requests: tuple[str, ...] = ()) -> A
     )
 
 
+def _scheduler(run_id: str, cache: Path = Path("unused")) -> scheduling.OneServerScheduling:
+    config = SimpleNamespace(getvalue=lambda name: {"tx": ["2*popen"]}[name])  # the controller's, of -n 2
+    return scheduling.OneServerScheduling(cast(pytest.Config, config), None, run_id, cache)
+
+
 def test_the_tests_that_need_a_server_are_one_scope_per_server_and_every_other_test_its_own() -> None:
     run_id = uuid.uuid4().hex
     items = [
@@ -33,9 +40,8 @@ def test_the_tests_that_need_a_server_are_one_scope_per_server_and_every_other_t
         _item("c.py::roles", ["db_roles"]),
     ]
     try:
-        scheduling.record_group(items, run_id)
-        config = SimpleNamespace(getvalue=lambda name: {"tx": ["2*popen"]}[name])  # the controller's, of -n 2
-        scheduler = scheduling.OneServerScheduling(cast(pytest.Config, config), None, run_id)
+        scheduling.record_group(items, run_id, lambda item: False)
+        scheduler = _scheduler(run_id)
         scopes = {item.nodeid: scheduler._split_scope(item.nodeid) for item in items}
     finally:
         scheduling.remove(run_id)
@@ -49,3 +55,42 @@ def test_the_tests_that_need_a_server_are_one_scope_per_server_and_every_other_t
         "c.py::database": "postgresql",
         "c.py::roles": "postgresql",
     }
+
+
+def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_longest_first(tmp_path: Path) -> None:
+    """So a cold run's builds synthesize while tests run, and a run ends on its quickest tests, both workers
+    finishing together. A test the last run did not time goes first of its part."""
+    run_id = uuid.uuid4().hex
+    items = [
+        _item("a.py::quick", ["synth"]),
+        _item("a.py::make_diff", ["synth", "tmp_path"]),
+        _item("b.py::chat", ["chat"]),
+        _item("b.py::chat_again", ["chat"]),
+        _item("b.py::config", []),
+        _item("c.py::cli", []),
+        _item("c.py::new", ["synth"]),
+    ]
+    needing = {"a.py::quick", "a.py::make_diff", "b.py::chat", "b.py::chat_again", "c.py::new"}
+    scheduling.record_durations(tmp_path, "gw0", {"a.py::quick": 0.01, "b.py::config": 0.02, "c.py::cli": 0.1})
+    scheduling.record_durations(tmp_path, "gw1", {"a.py::make_diff": 2.1, "a.py::quick": 0.02})
+    os.utime(tmp_path / "test-durations" / "gw0.json", (0, 0))  # gw0's is the older run's
+    try:
+        scheduling.record_group(items, run_id, lambda item: item.nodeid in needing)
+        scheduler = _scheduler(run_id, tmp_path)
+        units: dict[str, dict[str, bool]] = {}
+        for item in items:  # the controller's work queue: a scope's tests, in collection order
+            units.setdefault(scheduler._split_scope(item.nodeid), {})[item.nodeid] = False
+        recorded = scheduler._recorded()
+    finally:
+        scheduling.remove(run_id)
+    assert set(recorded["needs_synth"]) == needing
+    seconds = scheduling.last_durations(tmp_path)
+    assert seconds["a.py::quick"] == 0.02  # the newer file's
+    assert [scope for scope, _ in scheduling.ordered(units, set(recorded["needs_synth"]), seconds)] == [
+        scheduling.GROUP,
+        "c.py::cli",
+        "b.py::config",
+        "c.py::new",
+        "a.py::make_diff",
+        "a.py::quick",
+    ]

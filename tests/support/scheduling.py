@@ -14,10 +14,12 @@ the run, which the scheduler reads once every worker has collected.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,13 +47,52 @@ def group_of(item: pytest.Item) -> str | None:
     return next((group for group, fixtures in GROUPS.items() if names.intersection(fixtures)), None)
 
 
-def record_group(items: Sequence[pytest.Item], run_id: str) -> None:
-    """A worker's collection: each grouped test's group, for the controller's scheduler."""
-    groups = {item.nodeid: group for item in items if (group := group_of(item))}
+def record_group(items: Sequence[pytest.Item], run_id: str, needs_synth: Callable[[pytest.Item], bool]) -> None:
+    """A worker's collection: each grouped test's group, and the tests that need a synthesized app, for the
+    controller's scheduler."""
+    record = {
+        "groups": {item.nodeid: group for item in items if (group := group_of(item))},
+        "needs_synth": [item.nodeid for item in items if needs_synth(item)],
+    }
     path = _record(run_id)
     partial = path.with_name(f"{path.name}.{os.getpid()}")
-    partial.write_text(json.dumps(groups, sort_keys=True))
+    partial.write_text(json.dumps(record, sort_keys=True))
     partial.replace(path)  # atomic: two workers write the same list
+
+
+def _durations_folder(cache: Path) -> Path:
+    return cache / "test-durations"
+
+
+def record_durations(cache: Path, worker: str, seconds: dict[str, float]) -> None:
+    """A worker's tests and how long each took (setup, call and teardown), for the next run's order."""
+    folder = _durations_folder(cache)
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / f".{worker}.{os.getpid()}"
+    partial.write_text(json.dumps(seconds, sort_keys=True))
+    partial.replace(folder / f"{worker}.json")
+
+
+def last_durations(cache: Path) -> dict[str, float]:
+    """Each test's duration in the last run that ran it (none before a first run in this cache)."""
+    found: dict[str, float] = {}
+    for path in sorted(_durations_folder(cache).glob("*.json"), key=lambda p: p.stat().st_mtime):
+        with contextlib.suppress(ValueError, OSError):  # a file being replaced: that worker's tests wait a run
+            found.update(json.loads(path.read_text()))
+    return found
+
+
+def ordered(
+    units: dict[str, dict[str, bool]], needs_synth: set[str], seconds: dict[str, float]
+) -> list[tuple[str, dict[str, bool]]]:
+    """The order scopes go out in: the groups (largest first, as xdist sorts them); then the other tests, those
+    that need no synthesized app first (they run while a cold run's builds synthesize it), each part longest
+    first by the last run (a test not timed yet first), so a run ends on tests of milliseconds and both
+    workers finish together (a 2-second command test sent last kept one worker busy while the other waited)."""
+    return sorted(
+        units.items(),
+        key=lambda unit: (unit[0] not in GROUPS, unit[0] in needs_synth, -seconds.get(unit[0], math.inf)),
+    )
 
 
 def check_grouped(request: pytest.FixtureRequest, run_id: str) -> None:
@@ -61,7 +102,7 @@ def check_grouped(request: pytest.FixtureRequest, run_id: str) -> None:
         return
     # A session fixture's request names the session; pytest names the test it runs for in the environment.
     test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" ", 1)[0]
-    if json.loads(_record(run_id).read_text()).get(test) != GROUP:
+    if json.loads(_record(run_id).read_text())["groups"].get(test) != GROUP:
         pytest.fail(
             f"{test} starts DynamoDB Local but is not in its group: request `{FIXTURE}` "
             f"or mark it `{MARK}('{FIXTURE}')` (tests/support/scheduling.py)"
@@ -76,18 +117,27 @@ class OneServerScheduling(LoadScopeScheduling):
     """xdist's load-scope schedule with one scope per group and one per test for the others; scopes go out
     largest first (`--loadscope-reorder`, xdist's default), so the groups start with the run."""
 
-    def __init__(self, config: pytest.Config, log: Any, run_id: str) -> None:
+    def __init__(self, config: pytest.Config, log: Any, run_id: str, cache: Path) -> None:
         super().__init__(config, log)
         self._run_id = run_id
-        self._groups: dict[str, str] | None = None
+        self._cache = cache
+        self._collected: dict[str, Any] | None = None
 
-    def groups(self) -> dict[str, str]:
-        if self._groups is None:
+    def _recorded(self) -> dict[str, Any]:
+        if self._collected is None:
             try:
-                self._groups = json.loads(_record(self._run_id).read_text())
+                self._collected = json.loads(_record(self._run_id).read_text())
             except FileNotFoundError:  # no worker recorded one (a collection error): plain per-test scopes
-                self._groups = {}
-        return self._groups
+                self._collected = {"groups": {}, "needs_synth": []}
+        return self._collected
 
     def _split_scope(self, nodeid: str) -> str:
-        return self.groups().get(nodeid, nodeid)
+        return str(self._recorded()["groups"].get(nodeid, nodeid))
+
+    def schedule(self) -> None:
+        initial = self.collection is None
+        super().schedule()  # the first units went out: each worker's largest group
+        if initial and self.workqueue:
+            units = ordered(dict(self.workqueue), set(self._recorded()["needs_synth"]), last_durations(self._cache))
+            self.workqueue.clear()
+            self.workqueue.update(units)
