@@ -314,6 +314,7 @@ def history_entry(result: dict[str, Any], source: str = "make bench") -> dict[st
         "checked_within_target": result["checked_within_target"],
         "load_average_start": result["load_average_start"][0],
         **({"host_reference_cpu_s": result["host_reference_cpu_s"]} if "host_reference_cpu_s" in result else {}),
+        "database_cpu_seconds_per_request": result["database_cpu_seconds_per_request"],
     }
 
 
@@ -325,14 +326,17 @@ def record_run(entry: dict[str, Any], path: Path = HISTORY, keep: int = HISTORY_
 def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[str, Any]:
     """The last `count` runs, their lowest, median and highest capacity, and their spread (highest / lowest - 1).
 
-    The runs need not share a host (each session may get another machine): when every one of them records its
-    host's speed, the spread is of their capacities on the newest run's host (each run's CPU per request scaled by
-    the two hosts' reference times, then the same capacity formula); a run without it leaves the spread absolute.
-    The capacity model takes the lowest absolute figure all the same."""
+    The runs need not share a host's speed (each session may get another machine, and one VM's speed moves with
+    its neighbours): the spread is of their capacities at the newest run's speed, each run's CPU per request
+    scaled by a reference measured on its host (`basis`), then the same capacity formula. The reference is the
+    database's CPU per request in the same windows when every run records it: the same work per request (a TLS
+    handshake, a SCRAM login, one query) under the same conditions as the task's (docs/benchmarks.md); else the
+    reference workload's time before and after the windows; else none, and the spread is as measured. The
+    capacity model takes the lowest figure as measured all the same."""
     runs = history[-count:]
     capacities = [run["rps_per_task"] for run in runs]
     low, high = min(capacities), max(capacities)
-    on_newest_host = _on_newest_host(runs)
+    basis, on_newest_host = _on_newest_host(runs)
     spread = _spread(on_newest_host or capacities)
     return {
         "runs": runs,
@@ -340,6 +344,7 @@ def across_runs(history: list[dict[str, Any]], count: int = RUNS_SHOWN) -> dict[
         "median_rps": statistics.median(capacities),
         "max_rps": high,
         "absolute_spread": _spread(capacities),
+        "basis": basis,
         "on_newest_host_rps": on_newest_host,
         "spread": spread,
         "spread_goal": SPREAD_GOAL,
@@ -353,17 +358,24 @@ def _spread(capacities: list[float]) -> float:
     return max(capacities) / low - 1 if low else math.inf
 
 
-def _on_newest_host(runs: list[dict[str, Any]]) -> list[float] | None:
-    """Each run's capacity had it run on the newest run's host; None unless every run records its host's speed."""
-    if not runs or not all(run.get("host_reference_cpu_s") for run in runs):
-        return None
-    newest = runs[-1]["host_reference_cpu_s"]
-    scaled = []
-    for run in runs:
-        cpu = run["cpu_seconds_per_request"]
-        quota = run["cpu_bound_rps_per_task"] * cpu
-        scaled.append(capacity_from_cpu(cpu * newest / run["host_reference_cpu_s"], quota)["rps_per_task"])
-    return scaled
+REFERENCES = (  # (basis, the key each run records it under), the first every run records is used
+    ("database", "database_cpu_seconds_per_request"),
+    ("host reference", "host_reference_cpu_s"),
+)
+
+
+def _on_newest_host(runs: list[dict[str, Any]]) -> tuple[str | None, list[float] | None]:
+    """Each run's capacity at the newest run's speed, by the first reference every run records (else None)."""
+    for basis, key in REFERENCES:
+        if runs and all(run.get(key) for run in runs):
+            newest = runs[-1][key]
+            scaled = []
+            for run in runs:
+                cpu = run["cpu_seconds_per_request"]
+                quota = run["cpu_bound_rps_per_task"] * cpu
+                scaled.append(capacity_from_cpu(cpu * newest / run[key], quota)["rps_per_task"])
+            return basis, scaled
+    return None, None
 
 
 def main(argv: list[str]) -> None:

@@ -166,7 +166,8 @@ def _chat_cold_and_load_rows(r: dict[str, Any]) -> list[str]:
 def _spread_basis(runs: dict[str, Any]) -> str:
     """What the spread compares: the runs scaled to one host's speed (then the raw spread beside it), or as measured."""
     if runs.get("on_newest_host_rps"):
-        return f" with each run scaled to the newest run's host speed; {runs['absolute_spread']:.0%} as measured"
+        by = " (by the database's CPU per request)" if runs.get("basis") == "database" else ""
+        return f" with each run scaled to the newest run's host speed{by}; {runs['absolute_spread']:.0%} as measured"
     return " as measured"
 
 

@@ -125,9 +125,49 @@ def test_runs_on_hosts_of_different_speeds_are_compared_on_the_newest_runs_host(
     assert costlier["spread"] > 0.5 and costlier["within_goal"] is False
 
 
+def _with_database(
+    cpu_ms: float, database_ms: float | None, reference_ms: float | None = 57.0
+) -> dict[str, float | str]:
+    run = _on_host(cpu_ms, reference_ms)
+    return run | ({"database_cpu_seconds_per_request": database_ms / 1000} if database_ms else {})
+
+
+def test_the_database_s_cpu_per_request_in_the_same_windows_is_the_reference_when_every_run_has_it() -> None:
+    """Runs of 2026-12-07 on one host: the reference workload's fastest run stayed at 56.8-57.2 ms while the
+    task's CPU per request went 6.92, 6.41, 5.38 ms, and the database's (the same work per request, in the same
+    windows) 5.53, 5.10, 4.24 ms: by the database they agree, by the reference workload they do not."""
+    runs = [_with_database(6.92, 5.53, 57.2), _with_database(6.41, 5.10, 57.2), _with_database(5.38, 4.24, 56.8)]
+    found = origin.across_runs(runs)
+    assert found["basis"] == "database"
+    assert found["absolute_spread"] > 0.25
+    assert found["spread"] < 0.02 and found["within_goal"] is True
+    assert found["min_rps"] == runs[0]["rps_per_task"]  # the model still takes the lowest as measured
+    # A task that got costlier while the database did not is not scaled away.
+    costlier = origin.across_runs([runs[2], runs[2], _with_database(6.92, 4.24, 56.8)])
+    assert costlier["spread"] > 0.25 and costlier["within_goal"] is False
+    # A run without the database's figure: the reference workload's times compare them.
+    mixed = origin.across_runs([_with_database(6.92, None, 57.2), *runs[1:]])
+    assert mixed["basis"] == "host reference" and mixed["within_goal"] is False
+
+
+def test_a_run_records_the_database_s_cpu_per_request() -> None:
+    result = {
+        "rps_per_task": 70.0,
+        "cpu_bound_rps_per_task": 93.0,
+        "cpu_seconds_per_request": 0.0054,
+        "database_cpu_seconds_per_request": 0.0042,
+        "checked_rps": 52.0,
+        "checked_p50_ms": 47.0,
+        "checked_p99_ms": 120.0,
+        "checked_within_target": True,
+        "load_average_start": [1.3, 1.0, 1.0],
+    }
+    assert origin.history_entry(result)["database_cpu_seconds_per_request"] == 0.0042
+
+
 def test_without_every_runs_host_speed_the_spread_is_as_measured() -> None:
     found = origin.across_runs([_on_host(9.3, None), _on_host(6.45, 83.0), _on_host(6.45, 57.6)])
-    assert found["on_newest_host_rps"] is None
+    assert found["on_newest_host_rps"] is None and found["basis"] is None
     assert found["spread"] == found["absolute_spread"] > 0.5 and found["within_goal"] is False
 
 

@@ -96,10 +96,16 @@ def test_the_origin_row_gives_the_spread_as_measured_beside_the_host_scaled_one(
     report = _newest_report()
     runs = report["origin"]["across_runs"]
     scaled = {**runs, "on_newest_host_rps": [45.0, 48.0, 55.0], "spread": 0.21, "absolute_spread": 0.30}
-    unscaled = {**runs, "on_newest_host_rps": None, "spread": 0.30, "absolute_spread": 0.30}
+    scaled["basis"] = "host reference"
+    by_database = {**scaled, "basis": "database"}
+    unscaled = {**runs, "on_newest_host_rps": None, "spread": 0.30, "absolute_spread": 0.30, "basis": None}
     rows = {}
-    for name, across in (("scaled", scaled), ("unscaled", unscaled)):
+    for name, across in (("scaled", scaled), ("by_database", by_database), ("unscaled", unscaled)):
         text = readme.figures({**report, "origin": {**report["origin"], "across_runs": across}})
         (rows[name],) = [line for line in text.splitlines() if line.startswith("| web origin per task")]
     assert "spread 21% with each run scaled to the newest run's host speed; 30% as measured)" in rows["scaled"]
+    assert (
+        "spread 21% with each run scaled to the newest run's host speed (by the database's CPU per request); "
+        "30% as measured)"
+    ) in rows["by_database"]
     assert "spread 30% as measured)" in rows["unscaled"]
