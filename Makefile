@@ -100,7 +100,7 @@ test-fast: setup  ## template, config and quality-gate tests only (the cached sy
 	pytest -m 'not command' --ignore-glob='*/runtime/*' --ignore-glob='*/container/*' tests/stage tests/shared tests/quality tests/chat tests/web tests/edge tests/deploy tests/tools/power_tune tests/test_security_properties.py tests/test_architecture_imports.py
 
 # Figures, not pass/fail: synth and test-suite ratios, handler latency, edge timing, capacity and cost model.
-bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (17-22 min here, memory tuning included)
+bench: setup .local/load/.installed  ## measure and model (locust from .local/load for the web origin); writes reports/bench-YYYY-MM-DD.{md,json}, PNGs and reports/latest.md (12-15 min here in the runs of 2026-12-07, memory tuning included)
 	python -m bench.run
 
 # Each Python function at Lambda's memory sizes, CPU in proportion (cgroups: needs root), cold and warm; the size
