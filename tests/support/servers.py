@@ -87,13 +87,7 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
     )
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        client = boto3.session.Session().client(  # a session of its own: it may start in a background thread
-            "dynamodb",
-            endpoint_url=endpoint,
-            region_name="eu-west-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        client = local_client("dynamodb", endpoint, "eu-west-1")  # made under its lock: it may start in a thread
         deadline = time.monotonic() + timeout_s
         while True:
             if process.poll() is not None:
