@@ -12,7 +12,7 @@ from chat.stack import ChatStack
 from deploy.stack import GitHubDeployStack
 from edge.config import EDGE_REGION
 from edge.stack import EdgeStack, EdgeUsEast1Stack
-from quality.readiness import DeployReadinessChecks
+from quality.readiness.pack import DeployReadinessChecks
 from shared.policies import own_function_log_groups
 from stage.config import StageConfig, stages_sharing_account
 from tools.power_tune.stack import PowerTuningStack

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from types import SimpleNamespace
@@ -11,6 +13,7 @@ from typing import Any, cast
 import pytest
 
 from tests.support import scheduling
+from tests.support.synth import ROOT
 
 
 def _item(nodeid: str, fixtures: list[str], requests: tuple[str, ...] = ()) -> Any:
@@ -94,3 +97,13 @@ def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_long
         "a.py::make_diff",
         "a.py::quick",
     ]
+
+
+def test_the_controller_starts_its_workers_without_loading_the_cdk_boto3_or_psycopg() -> None:
+    """Under xdist the controller imports the conftest and its plugins, then starts the workers: what it imports
+    first delays every test (the CDK alone starts a Node process and costs it about half a second)."""
+    probe = "import sys, tests.conftest, tests.support.function_fixtures; print(*sorted(sys.modules), sep=chr(10))"
+    run = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(run.stdout.split())
+    assert "tests.support.function_fixtures" in loaded
+    assert not {"aws_cdk", "jsii", "cdk_nag", "boto3", "botocore", "psycopg"} & loaded

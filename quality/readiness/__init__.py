@@ -1,5 +1,3 @@
-"""The deploy-readiness rule pack: a cdk-nag NagPack of our own (what constructs declare to it: quality.declare)."""
-
-from quality.readiness.pack import PACK_NAME, DeployReadinessChecks
-
-__all__ = ["PACK_NAME", "DeployReadinessChecks"]
+"""The deploy-readiness rule pack: a cdk-nag NagPack of our own (quality.readiness.pack; what constructs declare
+to it: quality.declare). This package imports nothing itself, so the template readers (quality.readiness.template)
+load without aws-cdk-lib and its node process."""

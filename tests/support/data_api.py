@@ -15,17 +15,20 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from tests.support.postgres import Postgres
 from tests.support.servers import QuietHandler, http_server
+
+if TYPE_CHECKING:  # imported when a stand-in starts (pytest's controller process loads this module too)
+    import psycopg
 
 
 @contextmanager
 def data_api(server: Postgres, secrets: Any) -> Iterator[str]:
     """The stand-in's endpoint (for AWS_ENDPOINT_URL_RDS_DATA); `secrets` is a Secrets Manager client."""
+    import psycopg
+
     transactions: dict[str, psycopg.Connection[Any]] = {}
     lock = threading.Lock()
 

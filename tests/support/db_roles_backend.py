@@ -14,9 +14,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from tests.support.data_api import data_api
 from tests.support.lambda_environment import ACCOUNT, Resolver, Unresolved, deployed_function
@@ -24,6 +22,9 @@ from tests.support.lambda_worker import LambdaWorker
 from tests.support.postgres import Postgres, postgres_server
 from tests.support.servers import local_client, moto_server
 from tests.support.synth import Synthesized
+
+if TYPE_CHECKING:  # imported where a connection is made (pytest's controller process loads this module too)
+    import psycopg
 
 HANDLER = "db_roles.handler.handler"
 _PASSWORD_FIELDS = ("PasswordLength", "ExcludeCharacters", "ExcludePunctuation", "ExcludeNumbers")
@@ -51,6 +52,8 @@ class DbRolesBackend:
         return json.loads(self.secrets.get_secret_value(SecretId=secret_arn)["SecretString"])  # type: ignore[no-any-return]
 
     def connect_as(self, secret_arn: str) -> psycopg.Connection[Any]:
+        import psycopg
+
         login = self.login(secret_arn)
         return psycopg.connect(
             host=self.server.host,
@@ -118,6 +121,8 @@ def local_db_roles(synth: Synthesized, stack: str) -> Iterator[DbRolesBackend]:
 def _cluster_database(server: Postgres, admin: str, password: str, properties: dict[str, str]) -> None:
     """What the cluster starts with: its admin (CREATEROLE, no superuser, as Aurora's) owning its database. The
     server is the backend's own: the template's names (database `app`) are the SQL's, not to be shared."""
+    import psycopg
+
     with psycopg.connect(
         host=server.host,
         port=server.port,

@@ -79,7 +79,7 @@ def synth_findings(
     from aws_cdk import App, Validations
     from cdk_nag import AwsSolutionsChecks
 
-    from quality.readiness import DeployReadinessChecks
+    from quality.readiness.pack import DeployReadinessChecks
 
     app = App(outdir=str(outdir), context=cdk_context())
     facts = build(app) or {}

@@ -13,12 +13,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-
-import boto3
+from typing import TYPE_CHECKING, Any
 
 from tests.support.synth import ROOT
 from tools import toolchain
+
+if TYPE_CHECKING:  # imported where a client is made: pytest's controller process loads this module and makes none
+    import boto3
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -36,6 +37,8 @@ def local_client(service: str, endpoint: str, region: str) -> Any:
     """A new boto3 client of a local emulator, with the local credentials. The harness's clients come from one
     session, which loads each service's model once (a session of each costs about 60 ms more); a session is
     not safe to share between threads, so they are made one at a time."""
+    import boto3
+
     with _local_session_lock:
         if not _local_session:
             _local_session.append(boto3.session.Session())

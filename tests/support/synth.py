@@ -138,7 +138,7 @@ def build_app_assembly(outdir: Path) -> dict[str, Any]:
 
 def readiness_facts(outdir: Path) -> dict[str, Any]:
     """What only the synthesizing process knows: how many resources the deploy-readiness pack judged."""
-    from quality.readiness import DeployReadinessChecks
+    from quality.readiness.pack import DeployReadinessChecks
 
     return {"readiness_resources_checked": DeployReadinessChecks.resources_checked(outdir)}
 

@@ -8,7 +8,7 @@ from aws_cdk import aws_cloudwatch_actions as actions
 from aws_cdk import aws_sns as sns
 
 from quality.gate import exit_on_findings
-from quality.readiness import DeployReadinessChecks
+from quality.readiness.pack import DeployReadinessChecks
 
 app = App()
 stack = Stack(Stage(app, "gate"), "Gate")
