@@ -81,6 +81,9 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
             "-jar",
             str(jar),
             "-inMemory",
+            # Telemetry is on by default; off, the server is ready about 0.6 s and 0.5 s of CPU sooner (and sends
+            # nothing from a test run): https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/DynamoDBLocalTelemetry.html
+            "-disableTelemetry",
             "-port",
             str(port),
         ],

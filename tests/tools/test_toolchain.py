@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.support import decoys
+from tests.support import decoys, servers
 from tests.support.postgres import Postgres
 from tests.support.servers import local_client
 from tests.support.synth import ROOT, Synthesized, resources_of_type
@@ -45,6 +45,21 @@ def test_the_harness_runs_neither_a_java_nor_a_postgresql_found_on_path(
     with psycopg.connect(**postgres.params()) as conn:
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert not decoys.ran(folder).exists(), decoys.ran(folder).read_text()
+
+
+def test_dynamodb_local_starts_with_its_telemetry_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On by default, DynamoDB Local's telemetry would send to AWS from a test run (nothing here may reach AWS)."""
+    started: list[list[str]] = []
+
+    def popen(args: list[str], **_: object) -> None:
+        started.append(args)
+        raise OSError("not started: the test only reads the command")
+
+    monkeypatch.setattr(servers.subprocess, "Popen", popen)
+    with pytest.raises(OSError, match="not started"), servers.dynamodb_local():
+        pass
+    (command,) = started
+    assert command[command.index("-jar") + 2 :].count("-disableTelemetry") == 1, command  # an option of the jar's
 
 
 def test_java_home_of_the_machine_is_not_the_one_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
