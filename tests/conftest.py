@@ -77,12 +77,13 @@ _dynamodb_lock = threading.Lock()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests that need no synthesized app first: they run while the background builds synthesize it; then the
-    long ones (marked slow), so that they do not start last, with one worker left to run them."""
-    needs = {id(item): bool(assemblies.recipes_for(item.fixturenames)) for item in items}
-    items.sort(key=lambda item: (needs[id(item)], item.get_closest_marker("slow") is None))
+    """Tests that wait for no synthesis first (an app not built yet for today's inputs): they run while the
+    background builds synthesize it; then the long ones (marked slow), so that they do not start last, with one
+    worker left to run them. On a warm cache no test waits, and make test's schedule orders them all by time."""
+    waiting = scheduling.waiting_for_synth(items)
+    items.sort(key=lambda item: (item.nodeid in waiting, item.get_closest_marker("slow") is None))
     if hasattr(config, "workerinput"):
-        scheduling.record_group(items, assemblies.run_id(), lambda item: needs[id(item)])
+        scheduling.record_group(items, assemblies.run_id(), lambda item: item.nodeid in waiting)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.OneServerScheduling | None:

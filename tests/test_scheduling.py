@@ -12,7 +12,7 @@ from typing import Any, cast
 
 import pytest
 
-from tests.support import scheduling
+from tests.support import assemblies, scheduling
 from tests.support.synth import ROOT
 
 
@@ -60,7 +60,7 @@ def test_the_tests_that_need_a_server_are_one_scope_per_server_and_every_other_t
     }
 
 
-def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_longest_first(tmp_path: Path) -> None:
+def test_groups_go_out_first_then_tests_waiting_for_no_synth_then_the_rest_each_longest_first(tmp_path: Path) -> None:
     """So a cold run's builds synthesize while tests run, and a run ends on its quickest tests, both workers
     finishing together. A test the last run did not time goes first of its part."""
     run_id = uuid.uuid4().hex
@@ -73,12 +73,12 @@ def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_long
         _item("c.py::cli", []),
         _item("c.py::new", ["synth"]),
     ]
-    needing = {"a.py::quick", "a.py::make_diff", "b.py::chat", "b.py::chat_again", "c.py::new"}
+    waiting = {"a.py::quick", "a.py::make_diff", "b.py::chat", "b.py::chat_again", "c.py::new"}
     scheduling.record_durations(tmp_path, "gw0", {"a.py::quick": 0.01, "b.py::config": 0.02, "c.py::cli": 0.1})
     scheduling.record_durations(tmp_path, "gw1", {"a.py::make_diff": 2.1, "a.py::quick": 0.02})
     os.utime(tmp_path / "test-durations" / "gw0.json", (0, 0))  # gw0's is the older run's
     try:
-        scheduling.record_group(items, run_id, lambda item: item.nodeid in needing)
+        scheduling.record_group(items, run_id, lambda item: item.nodeid in waiting)
         scheduler = _scheduler(run_id, tmp_path)
         units: dict[str, dict[str, bool]] = {}
         for item in items:  # the controller's work queue: a scope's tests, in collection order
@@ -86,10 +86,10 @@ def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_long
         recorded = scheduler._recorded()
     finally:
         scheduling.remove(run_id)
-    assert set(recorded["needs_synth"]) == needing
+    assert set(recorded["waits_for_synth"]) == waiting
     seconds = scheduling.last_durations(tmp_path)
     assert seconds["a.py::quick"] == 0.02  # the newer file's
-    assert [scope for scope, _ in scheduling.ordered(units, set(recorded["needs_synth"]), seconds)] == [
+    assert [scope for scope, _ in scheduling.ordered(units, set(recorded["waits_for_synth"]), seconds)] == [
         scheduling.GROUP,
         "c.py::cli",
         "b.py::config",
@@ -97,6 +97,20 @@ def test_groups_go_out_first_then_tests_needing_no_synth_then_the_rest_each_long
         "a.py::make_diff",
         "a.py::quick",
     ]
+
+
+def test_only_the_tests_whose_assembly_is_not_built_yet_wait_for_a_synth(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cold run sends the tests that need no synthesis first; on a warm cache every test goes by its time."""
+    items = [_item("a.py::app", ["synth"]), _item("a.py::variants", ["variants"]), _item("b.py::plain", [])]
+    (app,) = assemblies.recipes_for(["synth"])
+    (variants,) = assemblies.recipes_for(["variants"])
+    built: set[str] = set()
+    monkeypatch.setattr(assemblies, "stale", lambda recipes: [r.name for r in recipes if r.name not in built])
+    assert scheduling.waiting_for_synth(items) == {"a.py::app", "a.py::variants"}
+    built.add(app.name)
+    assert scheduling.waiting_for_synth(items) == {"a.py::variants"}
+    built.add(variants.name)
+    assert scheduling.waiting_for_synth(items) == set()
 
 
 def test_the_controller_starts_its_workers_without_loading_the_cdk_boto3_or_psycopg() -> None:

@@ -275,11 +275,16 @@ def recipes_for(fixturenames: Iterable[str]) -> list[Recipe]:
     return [recipe for recipe in RECIPES.values() if wanted & set(recipe.fixtures)]
 
 
+def stale(recipes: Iterable[Recipe]) -> list[str]:
+    """The recipes whose assembly for today's inputs is not built yet."""
+    return [r.name for r in recipes if not entry(r).index.exists()]
+
+
 def prefetch(recipes: Iterable[Recipe]) -> list[subprocess.Popen[bytes]]:
     """Start building every stale entry in the background: the app in one process, the rest in another
     (two cores). A builder that finds its entry locked leaves it to the process holding the lock."""
-    stale = [r.name for r in recipes if not entry(r).index.exists()]
-    groups = [[n for n in stale if n == "app"], [n for n in stale if n != "app"]]
+    stale_names = stale(recipes)
+    groups = [[n for n in stale_names if n == "app"], [n for n in stale_names if n != "app"]]
     _entries().mkdir(parents=True, exist_ok=True)
     started = []
     for names in filter(None, groups):

@@ -26,6 +26,8 @@ from typing import Any
 import pytest
 from xdist.scheduler import LoadScopeScheduling
 
+from tests.support import assemblies
+
 GROUP = "dynamodb-local"
 FIXTURE = "dynamodb_endpoint"
 MARK = "requests"  # `@pytest.mark.requests("publisher")`: a fixture the test requests at run time
@@ -47,12 +49,19 @@ def group_of(item: pytest.Item) -> str | None:
     return next((group for group, fixtures in GROUPS.items() if names.intersection(fixtures)), None)
 
 
-def record_group(items: Sequence[pytest.Item], run_id: str, needs_synth: Callable[[pytest.Item], bool]) -> None:
-    """A worker's collection: each grouped test's group, and the tests that need a synthesized app, for the
-    controller's scheduler."""
+def waiting_for_synth(items: Sequence[pytest.Item]) -> set[str]:
+    """The tests that need an assembly not built yet for today's inputs: none on a warm cache."""
+    wanted = {item.nodeid: {r.name for r in assemblies.recipes_for(item.fixturenames)} for item in items}
+    unbuilt = set(assemblies.stale(assemblies.RECIPES[name] for name in set().union(*wanted.values())))
+    return {nodeid for nodeid, names in wanted.items() if names & unbuilt}
+
+
+def record_group(items: Sequence[pytest.Item], run_id: str, waits_for_synth: Callable[[pytest.Item], bool]) -> None:
+    """A worker's collection: each grouped test's group, and the tests that wait for a synthesis (in a cold run),
+    for the controller's scheduler."""
     record = {
         "groups": {item.nodeid: group for item in items if (group := group_of(item))},
-        "needs_synth": [item.nodeid for item in items if needs_synth(item)],
+        "waits_for_synth": [item.nodeid for item in items if waits_for_synth(item)],
     }
     path = _record(run_id)
     partial = path.with_name(f"{path.name}.{os.getpid()}")
@@ -83,15 +92,16 @@ def last_durations(cache: Path) -> dict[str, float]:
 
 
 def ordered(
-    units: dict[str, dict[str, bool]], needs_synth: set[str], seconds: dict[str, float]
+    units: dict[str, dict[str, bool]], waits_for_synth: set[str], seconds: dict[str, float]
 ) -> list[tuple[str, dict[str, bool]]]:
     """The order scopes go out in: the groups (largest first, as xdist sorts them); then the other tests, those
-    that need no synthesized app first (they run while a cold run's builds synthesize it), each part longest
-    first by the last run (a test not timed yet first), so a run ends on tests of milliseconds and both
-    workers finish together (a 2-second command test sent last kept one worker busy while the other waited)."""
+    that wait for no synthesis first (they run while a cold run's builds synthesize what the others need; on a
+    warm cache none waits), each part longest first by the last run (a test not timed yet first), so a run ends
+    on tests of milliseconds and both workers finish together (a 2-second command test sent last kept one
+    worker busy while the other waited)."""
     return sorted(
         units.items(),
-        key=lambda unit: (unit[0] not in GROUPS, unit[0] in needs_synth, -seconds.get(unit[0], math.inf)),
+        key=lambda unit: (unit[0] not in GROUPS, unit[0] in waits_for_synth, -seconds.get(unit[0], math.inf)),
     )
 
 
@@ -128,7 +138,7 @@ class OneServerScheduling(LoadScopeScheduling):
             try:
                 self._collected = json.loads(_record(self._run_id).read_text())
             except FileNotFoundError:  # no worker recorded one (a collection error): plain per-test scopes
-                self._collected = {"groups": {}, "needs_synth": []}
+                self._collected = {"groups": {}, "waits_for_synth": []}
         return self._collected
 
     def _split_scope(self, nodeid: str) -> str:
@@ -138,6 +148,6 @@ class OneServerScheduling(LoadScopeScheduling):
         initial = self.collection is None
         super().schedule()  # the first units went out: each worker's largest group
         if initial and self.workqueue:
-            units = ordered(dict(self.workqueue), set(self._recorded()["needs_synth"]), last_durations(self._cache))
+            units = ordered(dict(self.workqueue), set(self._recorded()["waits_for_synth"]), last_durations(self._cache))
             self.workqueue.clear()
             self.workqueue.update(units)
