@@ -104,9 +104,12 @@ def dynamodb_local(timeout_s: float = 30.0) -> Iterator[str]:
             except Exception:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"DynamoDB Local not ready on {endpoint} after {timeout_s} s") from None
-                time.sleep(0.2)
+                time.sleep(0.05)
         yield endpoint
     finally:
+        # In memory, it has nothing to write: SIGKILL ends it at once, where SIGTERM's shutdown takes 0.37 s at the
+        # end of the worker's session.
+        process.kill()
         stop_process(process)
 
 
