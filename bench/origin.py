@@ -140,17 +140,24 @@ def locust_step(
         raise RuntimeError(f"locust wrote no stats (exit {done.returncode}): {done.stderr.strip()[-500:]}")
     with stats_file.open() as handle:
         row = next(r for r in csv.DictReader(handle) if r["Name"] == "Aggregated")
+    return {"offered_rps": rate, "users": users, **stats_of(row)}
+
+
+def stats_of(row: dict[str, str]) -> dict[str, Any]:
+    """locust's aggregated row; its percentiles are "N/A" when no request finished (then None here)."""
     requests, failures = int(row["Request Count"]), int(row["Failure Count"])
+
+    def ms(column: str) -> float | None:
+        return float(row[column]) if requests else None
+
     return {
-        "offered_rps": rate,
-        "users": users,
         "achieved_rps": float(row["Requests/s"]),
         "requests": requests,
         "failures": failures,
         "failure_ratio": failures / requests if requests else 1.0,
-        "p50_ms": float(row["50%"]),
-        "p99_ms": float(row["99%"]),
-        "max_ms": float(row["100%"]),
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "max_ms": ms("100%"),
     }
 
 
@@ -266,7 +273,7 @@ def _measure(step_s: float, windows: int, size: dict[str, int], quota: float) ->
         join(db_group, database.pid)  # backends forked from now on are in it too
         groups = {"task": task, "database": db_group, "load": load_group}
         started = time.perf_counter()
-        locust_step(url, PROBE_RPS, 2.0, workdir=Path(work), groups=load_group)  # warm-up, discarded
+        _warm_up(url, workdir=Path(work), groups=load_group)
         probe = _window(url, PROBE_RPS, step_s, workdir=Path(work), groups=groups)
         rate = capacity_from_cpu(probe["cpu_seconds_per_request"], quota)["rps_per_task"]
         at_rate = [_window(url, rate, step_s, workdir=Path(work), groups=groups) for _ in range(windows)]
@@ -278,6 +285,15 @@ def _measure(step_s: float, windows: int, size: dict[str, int], quota: float) ->
         "memory_max_mib": memory,
         "wall_s": wall,
     }
+
+
+def _warm_up(url: str, *, workdir: Path, groups: dict[str, Path], attempts: int = 3) -> None:
+    """A short run at the probe rate, discarded; again while none of its requests finished (locust's users may
+    start after a 2-second run has ended on a busy host)."""
+    for _ in range(attempts):
+        if locust_step(url, PROBE_RPS, 2.0, workdir=workdir, groups=groups)["requests"]:
+            return
+    raise RuntimeError(f"the warm-up served no request in {attempts} runs of 2 s at {PROBE_RPS:g} req/s")
 
 
 def summarize(probe: dict[str, Any], windows: list[dict[str, Any]], quota: float) -> dict[str, Any]:

@@ -194,3 +194,14 @@ def test_the_capacity_model_takes_the_worst_of_the_runs_shown() -> None:
     assert model["publish_fetch_s"] == 0.050
     assert "lowest of the last 3" in model["source"] and "worst" in model["source"]
     assert origin_for_model({"error": "needs root"}) is None
+
+
+def test_a_locust_run_in_which_no_request_finished_has_no_percentiles() -> None:
+    """locust writes "N/A" for them (a 2-second warm-up on a busy host); the bench reads None, not a crash."""
+    columns = {"Request Count": "0", "Failure Count": "0", "Requests/s": "0.0", "50%": "N/A", "99%": "N/A"}
+    empty = origin.stats_of({**columns, "100%": "N/A"})
+    assert (empty["requests"], empty["p50_ms"], empty["p99_ms"], empty["max_ms"]) == (0, None, None, None)
+    served = origin.stats_of(
+        {**columns, "Request Count": "40", "Requests/s": "20.0", "50%": "4", "99%": "9", "100%": "12"}
+    )
+    assert (served["requests"], served["achieved_rps"], served["p50_ms"], served["p99_ms"]) == (40, 20.0, 4.0, 9.0)
