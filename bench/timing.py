@@ -147,3 +147,34 @@ def _suite_run(cache: str, args: tuple[str, ...]) -> dict[str, Any]:
         "failed": re.findall(r"^FAILED (\S+)", done.stdout, re.MULTILINE),
         "slowest": slowest[:8],
     }
+
+
+# Every make bench run's suite ratios, newest last: a warm run's wall time moves with the host by more than the
+# goal's margin (3.92-5.77x on 2026-12-07), so a goal is met only when the last runs all meet it.
+SUITE_HISTORY = ROOT / "reports" / "suite-runs.json"
+SUITE_HISTORY_KEEP = 20
+SUITE_RUNS_SHOWN = 3
+RATIOS = ("cold", "warm", "fast")
+
+
+def suite_entry(tests: dict[str, Any], at: str, load_average_start: float) -> dict[str, Any]:
+    """One run's figures for the history: its three ratios to one full synth and what they divide."""
+    return {
+        "at": at,
+        "source": "make bench",
+        "cold": tests["ratio_to_one_synth"],
+        "warm": tests["ratio_warm_to_one_synth"],
+        "fast": tests["ratio_fast_to_one_synth"],
+        "warm_s": tests["warm"]["wall_s"],
+        "one_synth_s": tests["one_synth_s"],
+        "load_average_start": load_average_start,
+    }
+
+
+def suite_across_runs(history: list[dict[str, Any]], count: int = SUITE_RUNS_SHOWN) -> dict[str, Any]:
+    """The last `count` runs and, per ratio, their lowest and highest (the highest is the worst)."""
+    runs = history[-count:]
+    return {
+        "runs": runs,
+        **{name: [min(run[name] for run in runs), max(run[name] for run in runs)] for name in RATIOS},
+    }
