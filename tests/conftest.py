@@ -83,7 +83,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     waiting = scheduling.waiting_for_synth(items)
     items.sort(key=lambda item: (item.nodeid in waiting, item.get_closest_marker("slow") is None))
     if hasattr(config, "workerinput"):
-        scheduling.record_group(items, assemblies.run_id(), lambda item: item.nodeid in waiting)
+        scheduling.record_group(items, assemblies.run_id(), waiting)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> scheduling.OneServerScheduling | None:

@@ -43,7 +43,7 @@ def test_the_tests_that_need_a_server_are_one_scope_per_server_and_every_other_t
         _item("c.py::roles", ["db_roles"]),
     ]
     try:
-        scheduling.record_group(items, run_id, lambda item: False)
+        scheduling.record_group(items, run_id, set())
         scheduler = _scheduler(run_id)
         scopes = {item.nodeid: scheduler._split_scope(item.nodeid) for item in items}
     finally:
@@ -78,7 +78,7 @@ def test_groups_go_out_first_then_tests_waiting_for_no_synth_then_the_rest_each_
     scheduling.record_durations(tmp_path, "gw1", {"a.py::make_diff": 2.1, "a.py::quick": 0.02})
     os.utime(tmp_path / "test-durations" / "gw0.json", (0, 0))  # gw0's is the older run's
     try:
-        scheduling.record_group(items, run_id, lambda item: item.nodeid in waiting)
+        scheduling.record_group(items, run_id, waiting)
         scheduler = _scheduler(run_id, tmp_path)
         units: dict[str, dict[str, bool]] = {}
         for item in items:  # the controller's work queue: a scope's tests, in collection order

@@ -19,7 +19,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,12 +56,12 @@ def waiting_for_synth(items: Sequence[pytest.Item]) -> set[str]:
     return {nodeid for nodeid, names in wanted.items() if names & unbuilt}
 
 
-def record_group(items: Sequence[pytest.Item], run_id: str, waits_for_synth: Callable[[pytest.Item], bool]) -> None:
-    """A worker's collection: each grouped test's group, and the tests that wait for a synthesis (in a cold run),
-    for the controller's scheduler."""
+def record_group(items: Sequence[pytest.Item], run_id: str, waiting: set[str]) -> None:
+    """A worker's collection: each grouped test's group, and the tests that wait for a synthesis (`waiting`,
+    from waiting_for_synth: in a cold run), for the controller's scheduler."""
     record = {
         "groups": {item.nodeid: group for item in items if (group := group_of(item))},
-        "waits_for_synth": [item.nodeid for item in items if waits_for_synth(item)],
+        "waits_for_synth": sorted(waiting),
     }
     path = _record(run_id)
     partial = path.with_name(f"{path.name}.{os.getpid()}")
