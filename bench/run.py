@@ -522,8 +522,8 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
     stamp = report["date"]
     report["capacity"] = run_capacity(REPORTS, stamp, report["origin"])
     tests = report.get("tests")
-    if tests and "at" in tests and timing.SUITE_HISTORY.exists():  # the last runs up to its own
-        recorded = [run for run in json.loads(timing.SUITE_HISTORY.read_text()) if run["at"] <= tests["at"]]
+    recorded = history.up_to(timing.SUITE_HISTORY, tests["at"]) if tests and "at" in tests else []
+    if recorded:  # the last runs up to its own
         tests["across_runs"] = timing.suite_across_runs(recorded)
     if app_outdir is not None:
         report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))
@@ -544,8 +544,8 @@ def _rechoose(tuned: dict[str, Any], app_outdir: Path) -> dict[str, Any]:
     """A run's memory figures under today's rule and configuration, and the last runs up to its own."""
     tuned = tune.rechoose(tuned, app_outdir)
     own = tuned.get("across_runs", {}).get("runs", [])
-    if own and tune.HISTORY.exists():
-        recorded = [run for run in json.loads(tune.HISTORY.read_text()) if run["at"] <= own[-1]["at"]]
+    recorded = history.up_to(tune.HISTORY, own[-1]["at"]) if own else []
+    if recorded:
         tuned["across_runs"] = tune.across_runs(recorded)
         tune.mark_decided(tuned, tune.last_agreed(recorded))
     return tuned
@@ -563,9 +563,9 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
     return {
         "synth_ratio": report["synth"]["ratio_app_to_trivial"] <= GOALS["synth_ratio"],
         "synth_ratio_no_validation": report["synth"]["ratio_app_to_trivial_no_validation"] <= GOALS["synth_ratio"],
-        "test_ratio": _suite_met(tests, "cold", "ratio_to_one_synth", GOALS["test_ratio"]),
-        "test_ratio_warm": _suite_met(tests, "warm", "ratio_warm_to_one_synth", GOALS["test_ratio_warm"]),
-        "test_fast_ratio": _suite_met(tests, "fast", "ratio_fast_to_one_synth", GOALS["test_fast_ratio"]),
+        "test_ratio": _suite_met(tests, "cold", GOALS["test_ratio"]),
+        "test_ratio_warm": _suite_met(tests, "warm", GOALS["test_ratio_warm"]),
+        "test_fast_ratio": _suite_met(tests, "fast", GOALS["test_fast_ratio"]),
         "handler_overhead": report["handler_warm"]["ratio_p50"] <= GOALS["handler_overhead"],
         "cold_import": report["handler_cold"]["handler_median_ms"] < GOALS["cold_import_ms"],
         "cold_import_ratio": report["handler_cold"]["ratio_handler_to_boto3"] <= GOALS["cold_import_ratio"],
@@ -582,12 +582,12 @@ def goals_met(report: dict[str, Any]) -> dict[str, bool | None]:
     }
 
 
-def _suite_met(tests: dict[str, Any] | None, ratio: str, own: str, goal: float) -> bool | None:
+def _suite_met(tests: dict[str, Any] | None, ratio: str, goal: float) -> bool | None:
     """Met when the worst of the last runs (this one among them) keeps the goal; this run's alone before the
     history existed."""
     if not tests:
         return None
-    worst = tests["across_runs"][ratio][1] if "across_runs" in tests else tests[own]
+    worst = tests["across_runs"][ratio][1] if "across_runs" in tests else tests[timing.RATIO_KEYS[ratio]]
     return bool(worst <= goal)
 
 

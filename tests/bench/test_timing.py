@@ -39,9 +39,9 @@ def test_a_suite_goal_is_met_only_when_the_worst_of_the_last_runs_keeps_it() -> 
     ]
     newest = {**_tests(3.9), "across_runs": timing.suite_across_runs(history)}
     assert newest["across_runs"]["warm"] == [3.9, 4.7]
-    assert run._suite_met(newest, "warm", "ratio_warm_to_one_synth", 4.0) is False
-    assert run._suite_met(newest, "fast", "ratio_fast_to_one_synth", 1.5) is True
-    assert run._suite_met({**_tests(3.9)}, "warm", "ratio_warm_to_one_synth", 4.0) is True  # no history yet
+    assert run._suite_met(newest, "warm", 4.0) is False
+    assert run._suite_met(newest, "fast", 1.5) is True
+    assert run._suite_met({**_tests(3.9)}, "warm", 4.0) is True  # no history yet
     assert suite_runs(newest, "warm") == " (last 3 runs 3.90-4.70x, the worst decides)"
     assert suite_runs(_tests(3.9), "warm") == ""
 
