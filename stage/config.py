@@ -244,8 +244,8 @@ STAGES: dict[str, dict[str, Any]] = {
             "memory_mib": 1024,
             # No desired_count: auto scaling owns it, so a deploy at peak does not scale back to min_tasks.
             "min_tasks": 2,
-            # Twice the tasks a deploy-wide republish at 30,000 page views/s needs at the lowest measured rate
-            # per task (reports/latest.md sections 4-5: 29 req/s on 2026-12-07 left 10 tasks 2% of headroom).
+            # Room for a deploy-wide republish at 30,000 page views/s at the lowest measured rate per task (set
+            # when it was 29 req/s and 10 tasks left 2% of headroom; tests/bench/test_run_capacity.py checks it).
             "max_tasks": 20,
             "log_retention_days": 365,
             "access_log_retention_days": 365,

@@ -109,3 +109,58 @@ def test_the_origin_row_gives_the_spread_as_measured_beside_the_host_scaled_one(
         "30% as measured)"
     ) in rows["by_database"]
     assert "spread 30% as measured)" in rows["unscaled"]
+
+
+# The docs' examples of an invalid setting: the stage, the field, what it says, and the value it was given.
+_CONFIG_ERROR = re.compile(r"Invalid configuration for stage '(\w+)': ([\w.]+): (.+?), got ([^\s`]+)")
+
+
+def test_the_docs_invalid_setting_examples_are_what_the_config_says() -> None:
+    """Each quoted 'Invalid configuration ...' line is the message load_stage gives for that setting today."""
+    from stage.config import ConfigError
+
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    quoted = [m for page in pages for m in _CONFIG_ERROR.finditer(page.read_text())]
+    assert len(quoted) >= 2  # the README's and docs/edge-cache.md's
+    for m in quoted:
+        stage, key, value = m[1], m[2], m[4]
+        try:
+            load_stage(stage, {key: value})
+        except ConfigError as error:
+            assert str(error) == m[0], f"the docs say {m[0]!r}; the config says {str(error)!r}"
+        else:
+            raise AssertionError(f"{key}={value} is valid for {stage}, but the docs quote an error for it")
+
+
+def _stage_rows() -> dict[str, dict[str, str]]:
+    """The README's stage table: row label -> stage -> cell."""
+    section = (ROOT / "README.md").read_text().split("## Stages", 1)[1].split("\n## ", 1)[0]
+    lines = [line.split("|")[1:-1] for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    header = [cell.strip(" `") for cell in lines[0]]
+    return {cells[0].strip(): dict(zip(header[1:], (c.strip() for c in cells[1:]), strict=True)) for cells in lines[1:]}
+
+
+def test_the_readme_stage_table_gives_the_stages_settings() -> None:
+    """The figures of the stage table are the configs' (a setting changed with the table left behind fails)."""
+    rows = _stage_rows()
+
+    def row(label: str) -> dict[str, str]:
+        (found,) = [cells for name, cells in rows.items() if name.startswith(label)]
+        assert set(found) == {"sandbox", "prod"}
+        return found
+
+    for name, cell in row("ECS tasks").items():
+        web = load_stage(name).web
+        assert cell == f"{web.min_tasks}-{web.max_tasks}", (name, cell)
+    for name, cell in row("chat API throttle").items():
+        chat = load_stage(name).chat
+        limits = [chat.throttle_rate_limit, chat.throttle_burst_limit, chat.post_rate_limit, chat.post_burst_limit]
+        assert cell.startswith("{:,}/{:,}, {:,}/{:,}".format(*limits)), (name, cell)
+    for name, cell in row("chat room shards").items():
+        assert re.match(r"\d+", cell)[0] == str(load_stage(name).chat.room_shards), (name, cell)  # type: ignore[index]
+    for name, cell in row("log retention").items():
+        config = load_stage(name)
+        days = {config.chat.log_retention_days, config.web.log_retention_days, config.edge.log_retention_days}
+        assert [cell] == [f"{day} days" for day in days], (name, cell)
+    for name, cell in row("chat API 5xx alarm").items():
+        assert cell.startswith(f"{load_stage(name).chat.alarm_5xx_threshold} per "), (name, cell)
