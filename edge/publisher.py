@@ -303,7 +303,8 @@ class CachePublisher(Construct):
             (
                 self.state_machine,
                 "AwsSolutions-IAM5[Resource::*]",
-                "X-Ray PutTraceSegments/GetSamplingRules accept no resource but '*'; nothing else is granted on '*'.",
+                "On '*' only actions that take no resource: X-Ray's, and the CloudWatch Logs delivery actions "
+                "Step Functions logging needs (tests/test_security_properties.py checks each).",
             ),
         ):
             acknowledge(construct, rule, reason)

@@ -2,7 +2,10 @@
 
 Each test walks all resources of its type in every template, so a resource added later is covered without a
 new test: buckets, topics and queues refuse requests without TLS; buckets block all four kinds of public
-access; every log group has a retention, and so does every group a service writes to.
+access and name their encryption; every log group has a retention, and so does every group a service writes
+to; every grant on "*" is of actions that cannot name a resource; only listed AWS managed policies are
+attached; each secret is read by the roles that use it and no other; a service's permission to invoke a
+function names its source; every KMS key rotates.
 
 Log groups that a service creates by itself at run time (a function's /aws/lambda/<name>, CodeBuild's
 /aws/codebuild/<project>, API Gateway's execution logs, RDS's exported logs) are covered by the writer test
@@ -14,11 +17,15 @@ which no stack of one region can create; the edge stacks own that question (issu
 
 from __future__ import annotations
 
+import fnmatch
+import json
 from collections.abc import Iterator
+from importlib import resources
 from typing import Any
 
 import pytest
 
+from tests.support.iam import aws_managed_policies, policy_documents
 from tests.support.synth import Synthesized
 
 APPS = ("synth", "variants")
@@ -104,6 +111,7 @@ def test_every_topic_denies_every_action_without_tls(app: Synthesized) -> None:
         denied = {
             action
             for s in _tls_denials(template, "AWS::SNS::TopicPolicy", "Topics", topic)
+            if {"Ref": topic} in _as_list(s["Resource"]) or "*" in _as_list(s["Resource"])
             for action in _as_list(s["Action"])
         }
         assert denied >= TOPIC_ACTIONS, f"{key}: topic {topic} allows {sorted(TOPIC_ACTIONS - denied)} without TLS"
@@ -117,6 +125,7 @@ def test_every_queue_denies_requests_without_tls(app: Synthesized) -> None:
             s
             for s in _tls_denials(template, "AWS::SQS::QueuePolicy", "Queues", queue)
             if s["Action"] in ("sqs:*", ["sqs:*"])
+            and ({"Fn::GetAtt": [queue, "Arn"]} in _as_list(s["Resource"]) or "*" in _as_list(s["Resource"]))
         ]
         assert covered, f"{key}: queue {queue} has no policy denying every sqs action without TLS"
 
@@ -272,3 +281,147 @@ def test_every_postgresql_cluster_requires_tls_and_its_instances_name_their_ca(a
         ]
         assert instances, f"{key}: {cluster}"
         assert {i.get("CACertificateIdentifier") for i in instances} == {"rds-ca-rsa2048-g1"}, f"{key}: {cluster}"
+
+
+# --- least privilege -----------------------------------------------------------------------------------------
+
+# What AWS says each action may be scoped to (the Service Authorization Reference, as cfn-lint ships it:
+# service -> action -> the resource types its "Resource types" column names; none = only "*" is possible).
+_AUTHORIZATION = json.loads(
+    (resources.files("cfnlint.data.AdditionalSpecs") / "Policies.json").read_text(encoding="utf-8")
+)
+# AWS managed policies a role may carry, and why (none grants more than its service documents).
+AWS_MANAGED = {
+    "service-role/AWSLambdaBasicExecutionRole": "a function's own logs (CDK's custom resource providers)",
+    "service-role/AWSLambdaENIManagementAccess": "the network interfaces Lambda attaches to a VPC function",
+    "service-role/AmazonAPIGatewayPushToCloudWatchLogs": "API Gateway's account-wide logging role",
+    "AmazonElasticContainerRegistryPublicReadOnly": "the image build pulls its base image from ECR Public",
+    "AmazonECSInfrastructureRolePolicyForLoadBalancers": "ECS moves a blue/green deployment's traffic on the ALB",
+}
+
+
+def _resource_types(action: str) -> list[list[str]]:
+    """For each action `action` names (wildcards expanded), the resource types it can be scoped to."""
+    service, name = action.lower().split(":", 1)
+    actions = _AUTHORIZATION.get(service, {}).get("Actions", {})
+    matched = [spec for known, spec in actions.items() if fnmatch.fnmatchcase(known, name)]
+    assert matched, f"{action}: not an action of the Service Authorization Reference"
+    return [spec.get("Resources", []) for spec in matched]
+
+
+def test_every_grant_on_every_resource_is_of_actions_that_cannot_name_one(app: Synthesized) -> None:
+    """An Allow on "*" (every identity policy of every stack: policy resources, managed policies, inline)
+    holds only actions that support no resource-level permission (xray:PutTraceSegments,
+    dynamodb:ListStreams, logs:CreateLogDelivery, ...): one that could name its table, bucket or secret must."""
+    checked = 0
+    for key, template in app.templates.items():
+        for roles, document in policy_documents(template):
+            for statement in _as_list(document["Statement"]):
+                where = f"{key}: {roles} {statement.get('Sid', '')}"
+                if statement["Effect"] != "Allow":
+                    continue
+                assert "NotAction" not in statement and "NotResource" not in statement, where
+                checked += 1
+                if "*" not in _as_list(statement["Resource"]):
+                    continue
+                for action in _as_list(statement["Action"]):
+                    scopable = [types for types in _resource_types(action) if types]
+                    assert not scopable, f"{where}: {action} on '*' could name its resource ({scopable[0]})"
+    assert checked > 0
+
+
+def test_only_the_listed_aws_managed_policies_are_attached(app: Synthesized) -> None:
+    attached = {
+        name
+        for template in app.templates.values()
+        for names in aws_managed_policies(template).values()
+        for name in names
+    }
+    assert attached, "no managed policy at all: is the reader still finding them?"
+    assert attached <= set(AWS_MANAGED), sorted(attached - set(AWS_MANAGED))
+
+
+def _secret_named(template: dict[str, Any], value: Any) -> str | None:
+    """The secret a policy's resource names: the secret itself, or its attachment (whose Ref is the secret's ARN)."""
+    if not isinstance(value, dict) or "Ref" not in value:
+        return None
+    resource = template["Resources"].get(value["Ref"], {})
+    if resource.get("Type") == "AWS::SecretsManager::Secret":
+        return str(value["Ref"])
+    if resource.get("Type") == "AWS::SecretsManager::SecretTargetAttachment":
+        return _secret_named(template, resource["Properties"]["SecretId"])
+    return None
+
+
+def secret_readers(template: dict[str, Any]) -> dict[str, set[str]]:
+    """Secret logical id -> the roles whose policies (any kind) allow reading its value."""
+    secrets = [lid for lid, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"]
+    readers: dict[str, set[str]] = {secret: set() for secret in secrets}
+    for roles, document in policy_documents(template):
+        for statement in _as_list(document["Statement"]):
+            actions = _as_list(statement.get("Action", []))
+            if statement["Effect"] != "Allow" or not any(
+                fnmatch.fnmatchcase(READ_SECRET.lower(), a.lower()) for a in actions
+            ):
+                continue
+            named = _as_list(statement["Resource"])
+            for secret in secrets if "*" in named else filter(None, (_secret_named(template, r) for r in named)):
+                readers[secret].update(roles)
+    return readers
+
+
+READ_SECRET = "secretsmanager:GetSecretValue"
+# Each secret (logical id, the same in every stage: tests pin them) -> the roles that may read it: the function or
+# task that uses it and nothing else (the rotation functions are nested applications with roles of their own).
+SECRET_READERS = {
+    "CommentsCursorKey292248F6": {"CommentsHandlerRole407AF6D4"},  # the chat API signs its cursors with it
+    "DatabaseSecret3B817195": {"DatabaseAppRoleFunctionRoleEF80A017"},  # the admin: only the role set-up
+    "DatabaseAppRoleSecret4972C4D8": {  # the app's: its tasks, and the set-up that creates the role
+        "AppTaskExecutionRoleD706CD0E",
+        "DatabaseAppRoleFunctionRoleEF80A017",
+    },
+}
+
+
+def test_every_secret_is_read_by_the_roles_that_use_it_and_no_other(app: Synthesized) -> None:
+    """Who may read each secret's value, over every policy kind, and no secret's resource policy allows anyone."""
+    seen = 0
+    for key, template in app.templates.items():
+        for secret, roles in secret_readers(template).items():
+            seen += 1
+            assert secret in SECRET_READERS, f"{key}: secret {secret}: say in SECRET_READERS who reads it"
+            assert roles == SECRET_READERS[secret], f"{key}: {secret}"
+        for _, _, policy, resource in _resources_of(template, "AWS::SecretsManager::ResourcePolicy"):
+            statements = _as_list(resource["Properties"]["ResourcePolicy"]["Statement"])
+            assert all(s["Effect"] == "Deny" for s in statements), f"{key}: {policy} allows through the secret"
+    assert seen > 0
+
+
+def _resources_of(template: dict[str, Any], kind: str) -> Iterator[tuple[None, None, str, dict[str, Any]]]:
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == kind:
+            yield None, None, logical_id, resource
+
+
+def test_every_permission_a_service_gets_to_invoke_a_function_names_its_source(app: Synthesized) -> None:
+    """A resource-based grant to a service principal carries the ARN (or account) of the caller it is for, so
+    no other account's resource of that service can invoke the function (Lambda Developer Guide, "Working
+    with resource-based IAM policies in Lambda")."""
+    for key, _, permission, resource in _resources(app, "AWS::Lambda::Permission"):
+        props = resource["Properties"]
+        if str(props["Principal"]).endswith(".amazonaws.com"):
+            assert "SourceArn" in props or "SourceAccount" in props, f"{key}: {permission}"
+
+
+def test_every_key_rotates(app: Synthesized) -> None:
+    keys = list(_resources(app, "AWS::KMS::Key"))
+    assert keys
+    for key, _, logical_id, resource in keys:
+        assert resource["Properties"].get("EnableKeyRotation") is True, f"{key}: {logical_id}"
+
+
+def test_every_bucket_encrypts_at_rest(app: Synthesized) -> None:
+    for key, _, bucket, resource in _resources(app, "AWS::S3::Bucket"):
+        rules = resource["Properties"].get("BucketEncryption", {}).get("ServerSideEncryptionConfiguration", [])
+        algorithms = {r.get("ServerSideEncryptionByDefault", {}).get("SSEAlgorithm") for r in rules}
+        assert algorithms and algorithms <= {"AES256", "aws:kms", "aws:kms:dsse"}, f"{key}: {bucket}"
