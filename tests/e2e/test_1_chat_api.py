@@ -5,13 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from chat.api import LIVE_ALIAS
 from tests.e2e.conftest import Api, Deployment, local_client
 
-USERS = ("alice", "bob", "carol")
+# One name with a space and letters outside ASCII: the client percent-encodes it in a path.
+USERS = ("alice", "José Núñez", "carol")
 COUNT = 30  # more than the latest-25 page, so "latest" and "all" differ
 
 
@@ -92,8 +94,8 @@ def test_position_range_in_position_order(api: Api, room: str, posted: list[dict
 
 
 def test_user_comments_newest_first(api: Api, room: str, posted: list[dict[str, Any]]) -> None:
-    name = f"bob-{room}"
-    reply = api.get(f"/users/{name}/comments")
+    name = f"{USERS[1]}-{room}"
+    reply = api.get(f"/users/{quote(name)}/comments")
     assert reply.status == 200
     assert reply.body["comments"] == _newest_first([c for c in posted if c["name"] == name])
     assert reply.body["next"] is None

@@ -6,7 +6,10 @@ import json
 import uuid
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
+
+# What a path segment may hold unencoded (RFC 3986 pchar), and "%" so that a value given encoded stays as given.
+_SEGMENT_SAFE = "!$&'()*+,;=:@-._~%"
 
 
 @dataclass
@@ -40,10 +43,14 @@ def rest_event(
     headers: dict[str, str] | None = None,
     raw_body: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway REST (v1) Lambda proxy event for `resource` with the given parameters."""
+    """An API Gateway REST (v1) Lambda proxy event for `resource` with the given parameters.
+
+    `path` is as the client sent it, percent-encoded (a space, a non-ASCII letter): a REST API passes the path on
+    undecoded, unlike an HTTP API (live captures in middleapi/standard-server#93; LocalStack's parity fix,
+    localstack/localstack#7728), and Powertools' resolver takes route parameters from it as they are."""
     path = resource
     for key, value in path_parameters.items():
-        path = path.replace("{" + key + "}", value)
+        path = path.replace("{" + key + "}", quote(value, safe=_SEGMENT_SAFE))
     multi = {k: (v if isinstance(v, list) else [v]) for k, v in (query or {}).items()}
     single = {k: v[-1] for k, v in multi.items()}
     all_headers = {"Content-Type": "application/json", **(headers or {})}

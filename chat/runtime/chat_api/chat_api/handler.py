@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote
 
 import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -238,7 +239,9 @@ def room_stats(room: str) -> Response[str]:
 
 
 def list_user(name: str) -> Response[str]:
-    path = _path(name=name)
+    # A REST API passes the path on as the client encoded it ("%20", "%E5..."), and the resolver takes the
+    # parameter from it as is: decode it, or a name with a space or a non-ASCII letter is never found.
+    path = _path(name=unquote(name))
     assert path.name is not None
     from chat_api.models import UserQuery
 
