@@ -152,10 +152,10 @@ class Database(Construct):
             endpoint=endpoint,
             security_group=rotation_sg,
         )
-        # The first rotation runs as soon as the schedule exists: only once the instances are there.
+        # The first rotation runs as soon as the schedule exists: only once the instances are there, and once
+        # the role set-up (which logs in with this secret) is done, not between its setSecret and finishSecret.
         schedule = self.attached_secret.node.find_child("RotationSchedule")
-        for instance in self._instances():
-            schedule.node.add_dependency(instance)
+        schedule.node.add_dependency(self.app_role.resource, *self._instances())
         # The app's secret: alternating users, so tasks started before a rotation keep working after it.
         app_rotation = secretsmanager.SecretRotation(
             self,
