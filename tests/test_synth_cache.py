@@ -29,6 +29,7 @@ INPUTS = [
     "package-lock.json",
     "tests/support/synth.py",  # the builder of the app recipe
     "tests/support/assemblies.py",
+    *(f"{folder}/added_module.py" for folder in assemblies.INPUT_DIRS),  # a file added to each input folder
 ]
 NOT_INPUTS = ["README.md", "tests/chat/test_chat_stack.py", "stage/__pycache__/config.cpython-313.pyc"]
 

@@ -4,6 +4,7 @@ CloudFormation registry says each resource type of a stage needs, within IAM's s
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,31 @@ def test_make_execution_policy_prints_the_documents_offline(
     assert execution_policy.main(["--stage", "prod", "--assembly", str(synth.outdir)]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed == execution_policy.documents(_stage(synth, "prod"))
+
+
+def test_the_sizes_docs_ci_gives_are_the_stages_policies(synth: Synthesized) -> None:
+    """docs/ci.md states each stage's policy size on this commit: a change to the stacks that moves it fails here."""
+    from tests.support.synth import ROOT
+
+    text = " ".join((ROOT / "docs" / "ci.md").read_text().split())
+    stated = re.search(
+        r"the sandbox (\d+) actions for (\d+) resource types, prod (\d+) for (\d+), each in (\d+) policies", text
+    )
+    prefixes = re.search(r"so (\d+) service prefixes appear in the sandbox's and (\d+) in prod's", text)
+    assert stated and prefixes, "docs/ci.md no longer states the sizes this test reads"
+    measured = []
+    for stage in ("sandbox", "prod"):
+        stacks = _stage(synth, stage)
+        granted = execution_policy.actions(stacks)
+        measured.append(
+            (
+                len(granted),
+                len(execution_policy.resource_types(stacks)),
+                len(execution_policy.documents(stacks)),
+                len({a.split(":")[0] for a in granted}),
+            )
+        )
+    (sandbox, prod) = measured
+    assert [int(n) for n in stated.groups()] == [sandbox[0], sandbox[1], prod[0], prod[1], sandbox[2]], measured
+    assert sandbox[2] == prod[2], measured
+    assert [int(n) for n in prefixes.groups()] == [sandbox[3], prod[3]], measured
