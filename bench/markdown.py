@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bench import ratios
 from bench.capacity import HELD_SCENARIOS as HELD
 from bench.capacity import SCENARIO_TITLES, SCENARIOS
 from bench.tune_report import tune_section
@@ -61,12 +62,12 @@ def _goals(r: dict[str, Any], w: Any) -> None:
     w("| goal | target | measured | status |\n|---|---|---|---|")
     s, g, met = r["synth"], r["goals"], r["goals_met"]
     w(
-        f"| full app synth / trivial synth | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial']:.2f}x "
-        f"| {_ok(met['synth_ratio'])} |"
+        f"| full app synth / trivial synth | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial']:.2f}x"
+        f"{ratios.shown(r, 'synth')} | {_ok(met['synth_ratio'])} |"
     )
     w(
-        f"| same, CDK_VALIDATION=false | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial_no_validation']:.2f}x "
-        f"| {_ok(met['synth_ratio_no_validation'])} |"
+        f"| same, CDK_VALIDATION=false | <= {g['synth_ratio']}x | {s['ratio_app_to_trivial_no_validation']:.2f}x"
+        f"{ratios.shown(r, 'synth_no_validation')} | {_ok(met['synth_ratio_no_validation'])} |"
     )
     t = r.get("tests")
     w(
@@ -86,29 +87,32 @@ def _goals(r: dict[str, Any], w: Any) -> None:
         )
     hw, hc = r["handler_warm"], r["handler_cold"]
     w(
-        f"| handler p50 / bare boto3 p50 | <= {g['handler_overhead']}x | {hw['ratio_p50']:.2f}x "
-        f"| {_ok(met['handler_overhead'])} |"
+        f"| handler p50 / bare boto3 p50 | <= {g['handler_overhead']}x | {hw['ratio_p50']:.2f}x"
+        f"{ratios.shown(r, 'handler_overhead')} | {_ok(met['handler_overhead'])} |"
     )
     w(
         f"| cold import of chat_api.handler (median) | < {g['cold_import_ms']} ms | "
-        f"{hc['handler_median_ms']:.0f} ms | {_ok(met['cold_import'])} |"
+        f"{hc['handler_median_ms']:.0f} ms{ratios.shown(r, 'cold_import_ms', ' ms')} | {_ok(met['cold_import'])} |"
     )
     if "cold_import_ratio" in met:
         lam = r["handler_cold_lambda"]["current"]
         w(
             f"| cold import / bare boto3 import (dev venv, as since issue 6) | <= {g['cold_import_ratio']}x | "
-            f"{hc['ratio_handler_to_boto3']:.2f}x | {_ok(met['cold_import_ratio'])} |"
+            f"{hc['ratio_handler_to_boto3']:.2f}x{ratios.shown(r, 'cold_import')} | {_ok(met['cold_import_ratio'])} |"
         )
         w(
             f"| same, as Lambda runs it (runtime + layer packages, tracing on) | <= {g['cold_import_ratio']}x | "
-            f"{lam['ratio_import_to_boto3']:.2f}x | {_ok(met['cold_import_ratio_lambda'])} |"
+            f"{lam['ratio_import_to_boto3']:.2f}x{ratios.shown(r, 'cold_import_lambda')} "
+            f"| {_ok(met['cold_import_ratio_lambda'])} |"
         )
         low, high = lam["ratio_cold_request_to_floor_runs_p10_p90"]
         w(
             "| cold request as Lambda runs it (import, client, first `GET` of a room) / floor (boto3 import, "
             f"client, one GetItem), the worse of wall and CPU | <= {g['cold_import_ratio']}x | "
             f"{lam['ratio_cold_request_to_floor']:.2f}x wall (runs p10-p90 {low:.2f}-{high:.2f}x), "
-            f"{lam['ratio_cold_request_to_floor_cpu']:.2f}x CPU | {_ok(met.get('cold_request_lambda'))} |"
+            f"{lam['ratio_cold_request_to_floor_cpu']:.2f}x CPU"
+            f"{ratios.shown(r, 'cold_request_lambda', 'x', '; the worse of the two: ', '')} "
+            f"| {_ok(met.get('cold_request_lambda'))} |"
         )
     _goals_edge_tuning_cost(r, w)
 
