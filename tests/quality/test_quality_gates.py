@@ -202,3 +202,22 @@ def test_no_physical_names(synth: Synthesized, key: str) -> None:
 def test_pinned_types_are_stateful() -> None:
     for pinned in [*PINNED_IDS.values(), *STAGE_PINNED_IDS.values()]:
         assert set(pinned.values()) <= STATEFUL_TYPES
+
+
+# Stateful resources a stage that keeps its data still deletes with its stack, and why nothing is lost.
+DELETED_WITH_THE_STACK = {
+    "CommentsCursorKey292248F6": "a signing key: a new one only ends the cursors clients hold",
+    "RoomStatsDeadLetters3B38E34D": "pointers to failed stream batches, kept 14 days; the records stay in the table",
+}
+
+
+@pytest.mark.parametrize("key", [k for k in STACKS if k.startswith("prod/")])
+def test_a_stage_that_keeps_its_data_retains_every_stateful_resource(synth: Synthesized, key: str) -> None:
+    """Every table, bucket, cluster, instance, queue and secret of prod outlives its stack (Retain or Snapshot), but
+    those listed with their reason; over every resource of those types, not a list of ids."""
+    deleted = {
+        logical_id
+        for logical_id, resource in synth.templates[key]["Resources"].items()
+        if resource["Type"] in STATEFUL_TYPES and resource.get("DeletionPolicy") not in ("Retain", "Snapshot")
+    }
+    assert deleted <= set(DELETED_WITH_THE_STACK), sorted(deleted - set(DELETED_WITH_THE_STACK))
