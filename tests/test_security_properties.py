@@ -341,6 +341,9 @@ def test_only_the_listed_aws_managed_policies_are_attached(app: Synthesized) -> 
     assert attached <= set(AWS_MANAGED), sorted(attached - set(AWS_MANAGED))
 
 
+READ_SECRET = "secretsmanager:GetSecretValue"
+
+
 def _secret_named(template: dict[str, Any], value: Any) -> str | None:
     """The secret a policy's resource names: the secret itself, or its attachment (whose Ref is the secret's ARN)."""
     if not isinstance(value, dict) or "Ref" not in value:
@@ -370,7 +373,6 @@ def secret_readers(template: dict[str, Any]) -> dict[str, set[str]]:
     return readers
 
 
-READ_SECRET = "secretsmanager:GetSecretValue"
 # Each secret (logical id, the same in every stage: tests pin them) -> the roles that may read it: the function or
 # task that uses it and nothing else (the rotation functions are nested applications with roles of their own).
 SECRET_READERS = {
@@ -391,16 +393,12 @@ def test_every_secret_is_read_by_the_roles_that_use_it_and_no_other(app: Synthes
             seen += 1
             assert secret in SECRET_READERS, f"{key}: secret {secret}: say in SECRET_READERS who reads it"
             assert roles == SECRET_READERS[secret], f"{key}: {secret}"
-        for _, _, policy, resource in _resources_of(template, "AWS::SecretsManager::ResourcePolicy"):
+        for policy, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::SecretsManager::ResourcePolicy":
+                continue
             statements = _as_list(resource["Properties"]["ResourcePolicy"]["Statement"])
             assert all(s["Effect"] == "Deny" for s in statements), f"{key}: {policy} allows through the secret"
     assert seen > 0
-
-
-def _resources_of(template: dict[str, Any], kind: str) -> Iterator[tuple[None, None, str, dict[str, Any]]]:
-    for logical_id, resource in template["Resources"].items():
-        if resource["Type"] == kind:
-            yield None, None, logical_id, resource
 
 
 def test_every_permission_a_service_gets_to_invoke_a_function_names_its_source(app: Synthesized) -> None:
