@@ -194,7 +194,10 @@ def post_comment(room: str) -> Response[str]:
     from aws_lambda_powertools.event_handler import Response
 
     path = _path(room=room)
-    raw = app().current_event.decoded_body or ""
+    try:
+        raw = app().current_event.decoded_body or ""
+    except ValueError:  # isBase64Encoded with a body that is not base64 of UTF-8 text (binascii, UnicodeDecode)
+        raise BadRequest("body: not base64-encoded UTF-8 text, as isBase64Encoded says") from None
     if len(raw.encode()) > MAX_BODY_BYTES:
         raise TooLarge(f"body: larger than {MAX_BODY_BYTES} bytes")
     from chat_api.models import NewComment

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from chat_api.entities import ROOM_PATTERN
-from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, NAME_MAX_LENGTH
+from chat_api.limits import COMMENT_MAX_LENGTH, MAX_POSITION, MIN_NONZERO_POSITION, NAME_MAX_LENGTH
 
 # Letters of any script, digits and a few separators; it is also a URL path segment. The length is
 # UserName's max_length, not a {0,63} bound here: pydantic-core compiles patterns with Rust's regex crate, where
@@ -25,7 +25,15 @@ MAX_CURSOR = 8192
 # models its request needs.
 RoomId = Annotated[str, StringConstraints(pattern=ROOM_PATTERN)]
 UserName = Annotated[str, StringConstraints(min_length=1, max_length=NAME_MAX_LENGTH, pattern=NAME_PATTERN)]
-Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False)]
+
+
+def _storable(position: float) -> float:
+    if 0 < position < MIN_NONZERO_POSITION:
+        raise ValueError(f"must be 0 or at least {MIN_NONZERO_POSITION:g}, the smallest number DynamoDB stores")
+    return position
+
+
+Position = Annotated[float, Field(ge=0, le=MAX_POSITION, allow_inf_nan=False), AfterValidator(_storable)]
 
 
 class NewComment(BaseModel):

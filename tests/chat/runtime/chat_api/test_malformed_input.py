@@ -12,11 +12,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from chat_api.entities import ROOM_PATTERN
-from tests.support.chat_backend import ChatBackend
+from tests.support.chat_backend import ROUTES, ChatBackend
+from tests.support.events import rest_event
 
 pytestmark = pytest.mark.slow
 
 VALID = {"name": "valid", "comment": "valid", "position": 1}
+# Positive, but below 1e-130, the smallest magnitude DynamoDB stores: the write or query would fail (a 500).
+TINY = st.floats(min_value=5e-324, max_value=9.99e-131, allow_subnormal=True)
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20)
 json_values = st.recursive(
     json_scalars,
@@ -41,7 +44,11 @@ def invalid_bodies(draw: st.DrawFn) -> str:
         else:
             body[field] = draw(st.integers() | st.booleans() | st.none() | st.lists(st.text(), max_size=2))
     elif kind == "range":
-        body["position"] = draw(st.floats(max_value=-0.001) | st.floats(min_value=86_400.001, allow_infinity=False))
+        body["position"] = draw(
+            st.floats(max_value=-0.001)
+            | st.floats(min_value=86_400.001, allow_infinity=False)
+            | TINY  # below the smallest number DynamoDB stores
+        )
     elif kind == "length":
         field = draw(st.sampled_from(["name", "comment"]))
         limit = 64 if field == "name" else 1000
@@ -73,6 +80,8 @@ bad_queries = st.one_of(
     st.fixed_dictionaries({"limit": st.text(alphabet=string.ascii_letters, min_size=1, max_size=5)}),
     st.fixed_dictionaries({"from": st.integers(1, 100).map(str), "to": st.integers(-100, 0).map(str)}),
     st.fixed_dictionaries({"from": st.integers(0, 10).map(str)}),
+    st.fixed_dictionaries({"from": TINY.map(repr), "to": st.just("1")}),
+    st.fixed_dictionaries({"from": st.just("0"), "to": TINY.map(repr)}),
     st.fixed_dictionaries({"cursor": st.text(alphabet=string.ascii_letters, min_size=1, max_size=40)}),
     st.fixed_dictionaries(
         {"all": st.just("true"), "cursor": st.text(alphabet=string.ascii_letters, min_size=1, max_size=60)}
@@ -153,3 +162,11 @@ def test_malformed_query_strings_are_rejected(chat: ChatBackend, stored: None, q
 def test_a_default_listing_of_a_malformed_room_gets_the_models_message(chat: ChatBackend, room: str) -> None:
     status, body = chat.call("GET", "rooms", room=room)
     assert (status, body) == (400, {"message": f"room: String should match pattern '{ROOM_PATTERN}'"})
+
+
+@pytest.mark.parametrize("body", ["!!!not base64", "//79ew=="])  # not base64; base64 of bytes that are not UTF-8
+def test_a_body_flagged_base64_that_does_not_decode_is_a_400(chat: ChatBackend, stored: None, body: str) -> None:
+    event = rest_event("POST", ROUTES["rooms"], {"room": "r1"}, raw_body=body)
+    chat.last = chat.api.invoke({**event, "isBase64Encoded": True})
+    response = chat.last.result
+    _assert_rejected(chat, response["statusCode"], json.loads(response["body"]))
