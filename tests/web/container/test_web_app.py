@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -121,6 +122,25 @@ def test_db_endpoint_names_missing_settings_but_not_values(server: WebServer, mo
     status, body = get(server, "/db")
     assert status == 500
     assert body == {"error": "missing database settings: DB_PORT, DB_NAME, DB_USER"}
+
+
+def _request(server: WebServer, method: str, path: str) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=10)
+    try:
+        connection.request(method, path)
+        response = connection.getresponse()
+        return response.status, dict(response.headers), response.read()
+    finally:
+        connection.close()
+
+
+def test_head_and_options_are_answered_as_cloudfront_may_send_them(server: WebServer) -> None:
+    """The page behaviours allow GET, HEAD and OPTIONS, and a page not yet cached comes from here."""
+    _, _, body = _request(server, "GET", "/health")
+    status, headers, empty = _request(server, "HEAD", "/health")
+    assert (status, empty, headers["Content-Length"]) == (200, b"", str(len(body)))
+    status, headers, _ = _request(server, "OPTIONS", "/")
+    assert (status, headers["Allow"]) == (204, "GET, HEAD, OPTIONS")
 
 
 def test_unknown_paths_are_404(server: WebServer) -> None:

@@ -1,4 +1,7 @@
-"""HTTP routes: GET /health (the process serves) and GET /db (the database answers)."""
+"""HTTP routes: GET /health (the process serves) and GET /db (the database answers); HEAD of each, and OPTIONS.
+
+CloudFront's page behaviours allow GET, HEAD and OPTIONS and send a request for a page not yet in the cache
+bucket here (edge/distribution.py): each method they allow gets an answer, not the standard library's 501."""
 
 from __future__ import annotations
 
@@ -21,9 +24,23 @@ def on_auth_failure() -> None:
     os._exit(3)
 
 
+ALLOWED = "GET, HEAD, OPTIONS"
+
+
 class Handler(BaseHTTPRequestHandler):
     server_version = "web_app"
     sys_version = ""
+    head = False  # a HEAD request: the GET's status and headers, no body
+
+    def do_HEAD(self) -> None:
+        self.head = True
+        self.do_GET()
+
+    def do_OPTIONS(self) -> None:
+        self.send_response(HTTPStatus.NO_CONTENT)
+        self.send_header("Allow", ALLOWED)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -56,7 +73,8 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        if not self.head:
+            self.wfile.write(payload)
         self.wfile.flush()
 
     def log_message(self, format: str, *args: Any) -> None:
