@@ -24,8 +24,8 @@ def main(app: App | None = None) -> None:
     context = app.node.get_all_context()
     requested = context.get("stage")
     names = [requested] if requested else list(STAGES)
-    overrides = stage_overrides(context)
     try:
+        overrides = stage_overrides(context)
         configs = [load_stage(name, overrides) for name in names]
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -106,6 +106,10 @@ class EdgeConfig(ConfigModel):
             raise ValueError(f"behaviors: path patterns must be unique, repeated: {', '.join(duplicates)}")
         if self.waf_enabled and self.web_acl_arn:
             raise ValueError("waf_enabled: true creates a web ACL; it cannot be combined with web_acl_arn (choose one)")
+        if "minimum_tls_version" in self.model_fields_set and not self.certificate_arn:
+            # Without a certificate of its own the distribution keeps CloudFront's default one, whose policy
+            # allows TLSv1: the setting would be dropped, not applied.
+            raise ValueError("minimum_tls_version: takes effect with certificate_arn only")
         if bool(self.aliases) != bool(self.certificate_arn):
             raise ValueError(
                 "aliases: aliases and certificate_arn go together (CloudFront needs a certificate for them)"

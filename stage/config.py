@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import re
+import typing
 from collections.abc import Mapping
 from dataclasses import fields
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from chat.config import ChatConfig
 from deploy.config import GitHubDeployConfig, shared_account_warning
@@ -310,7 +311,11 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
             raise ConfigError(f"Invalid override {dotted!r}: {section!r} is a value, not a section")
         node[section] = dict(child)
         node = node[section]
-    node[leaf] = _coerce(value)
+    coerced = _coerce(value)
+    if isinstance(coerced, Mapping) or isinstance(node.get(leaf), Mapping):
+        # A whole section would replace the stage's own settings of it with defaults (prod's WAF, sizes, ...).
+        raise ConfigError(f"Invalid override {dotted!r}: a section; give its settings one by one ({dotted}.<setting>)")
+    node[leaf] = coerced
 
 
 _FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
@@ -331,12 +336,30 @@ def _problems(error: ValidationError) -> tuple[str, ...]:
     return tuple(problems)
 
 
+# A key shaped like a setting of a section ("chats.throttle_rate_limit"); CDK's own context keys are not
+# ("@aws-cdk/...", "aws:cdk:...", "availability-zones:...").
+_SETTING_SHAPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+
+
 def stage_overrides(context: Mapping[str, Any]) -> dict[str, Any]:
     """The context keys that name a stage setting ("region", "chat.throttle_rate_limit", ...), which
-    override it: what app.py applies to every stage it builds, and the stage targets before they synthesize."""
+    override it: what app.py applies to every stage it builds, and the stage targets before they synthesize.
+    A key shaped like a setting whose section no stage has is refused, not dropped (a misspelt section)."""
+    unknown = sorted(
+        key for key in context if _SETTING_SHAPE.fullmatch(key) and key.split(".")[0] not in StageConfig.model_fields
+    )
+    if unknown:
+        sections = ", ".join(name for name, field in StageConfig.model_fields.items() if _is_section(field.annotation))
+        raise ConfigError(f"Unknown setting {unknown[0]!r}: a stage's sections are {sections}")
     return {
         key: value for key, value in context.items() if key.split(".")[0] in StageConfig.model_fields and key != "name"
     }
+
+
+def _is_section(annotation: Any) -> bool:
+    """A field that holds a section's settings (a config model, or one that may be off)."""
+    candidates = typing.get_args(annotation) or (annotation,)
+    return any(isinstance(c, type) and issubclass(c, BaseModel) for c in candidates)
 
 
 def load_stage(name: str, overrides: Mapping[str, Any] | None = None) -> StageConfig:

@@ -29,6 +29,8 @@ INVALID = [
         {"stage": "prod", "allow_hotswap": "true"},
         "error: Invalid configuration for stage 'prod': allow_hotswap: a stage that protects its data",
     ),
+    ({"stage": "prod", "chats.throttle_rate_limit": "5"}, "error: Unknown setting 'chats.throttle_rate_limit'"),
+    ({"stage": "prod", "edge": '{"price_class": "PriceClass_100"}'}, "error: Invalid override 'edge': a section"),
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from shared.policies import RETENTION_BY_DAYS
-from stage.config import LOG_RETENTION_DAYS, STAGES, ConfigError, load_stage
+from stage.config import LOG_RETENTION_DAYS, STAGES, ConfigError, load_stage, stage_overrides
 from tests.support.config import assert_rejected
 
 
@@ -41,6 +41,7 @@ def test_overrides_are_applied_and_typed_from_cli_strings() -> None:
 INVALID = [
     # (overrides, field named in the message, allowed range or rule in the message)
     ({"chat.throttle_rate_limit": "0"}, "chat.throttle_rate_limit", "greater than or equal to 1"),
+    ({"edge.minimum_tls_version": "TLSv1.3_2025"}, "edge.minimum_tls_version", "with certificate_arn only"),
     ({"chat.throttle_rate_limit": 10_001}, "chat.throttle_rate_limit", "less than or equal to 10000"),
     ({"chat.throttle_burst_limit": 10}, "chat.throttle_burst_limit", "must be >= throttle_rate_limit"),
     ({"chat.post_rate_limit": 51}, "chat.post_rate_limit", "must be <= throttle_rate_limit"),
@@ -112,6 +113,21 @@ def test_invalid_value_names_field_and_rule(overrides: dict[str, object], field:
 def test_override_of_a_value_as_a_section_is_refused() -> None:
     with pytest.raises(ConfigError, match=r"'region' is a value, not a section"):
         load_stage("sandbox", {"region.x": 1})
+
+
+@pytest.mark.parametrize("section", ["edge", "web", "chat"])
+def test_a_whole_section_as_one_override_is_refused_not_put_in_place_of_the_stages(section: str) -> None:
+    """`-c edge={...}` would replace prod's edge settings (its WAF, price class, ...) with the defaults."""
+    with pytest.raises(ConfigError, match=rf"'{section}': a section; give its settings one by one"):
+        load_stage("prod", {section: '{"log_retention_days": 30}'})
+
+
+def test_a_setting_of_a_section_no_stage_has_is_refused_not_dropped() -> None:
+    """A misspelt section (`-c chats.throttle_rate_limit=5`) would change nothing, silently."""
+    with pytest.raises(ConfigError, match=r"Unknown setting 'chats.throttle_rate_limit': .* chat, web, edge, github"):
+        stage_overrides({"chats.throttle_rate_limit": "5"})
+    cdk_keys = {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:enable-path-metadata": True, "stage": "prod"}
+    assert stage_overrides({**cdk_keys, "chat.throttle_rate_limit": "5"}) == {"chat.throttle_rate_limit": "5"}
 
 
 def test_the_rejection_helper_wants_one_problem_that_starts_with_the_field() -> None:
