@@ -408,6 +408,9 @@ def test_make_hotswap_refuses_prod_in_one_line_before_anything_else(tmp_path: Pa
         # the stage's setting decides, not its name
         ("sandbox", "-c allow_hotswap=false", "error: make hotswap STAGE=sandbox refused: stage sandbox sets"),
         ("prod", "-c allow_hotswap=true", "error: Invalid configuration for stage 'prod': allow_hotswap: a stage"),
+        # CDK_ARGS a shell would refuse, and a misspelt section: one line, before the credentials are checked
+        ("sandbox", "--foo 'unterminated", "error: CDK_ARGS: No closing quotation"),
+        ("sandbox", "-c chats.throttle_rate_limit=5", "error: Unknown setting 'chats.throttle_rate_limit'"),
     ],
 )
 def test_hotswap_follows_the_stage_setting_with_its_overrides(  # noqa: PLR0917

@@ -80,3 +80,25 @@ def test_the_sizes_docs_ci_gives_are_the_stages_policies(synth: Synthesized) -> 
     assert [int(n) for n in stated.groups()] == [sandbox[0], sandbox[1], prod[0], prod[1], sandbox[2]], measured
     assert sandbox[2] == prod[2], measured
     assert [int(n) for n in prefixes.groups()] == [sandbox[3], prod[3]], measured
+
+
+@pytest.mark.parametrize(
+    ("stage", "cdk_args", "error"),
+    [
+        ("qa", "", "error: Unknown stage 'qa'; known stages: prod, sandbox"),
+        ("sandbox", "-c chat.throttle_rate_limit=0", "error: Invalid configuration for stage 'sandbox': chat."),
+        ("sandbox", "--foo 'unterminated", "error: CDK_ARGS: No closing quotation"),
+    ],
+)
+def test_a_bad_stage_or_setting_stops_in_one_line_before_a_synth(
+    stage: str, cdk_args: str, error: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CDK_ARGS", cdk_args)
+    monkeypatch.setattr(execution_policy.cdk, "synth", _no_synth)
+    assert execution_policy.main(["--stage", stage]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(error) and err.count("\n") == 1, err
+
+
+def _no_synth(*_: object) -> float:
+    raise AssertionError("a synth started before the stage and its settings were checked")

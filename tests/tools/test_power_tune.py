@@ -70,6 +70,8 @@ def test_prod_is_refused_before_anything_else_unless_allowed() -> None:
         (["--function", "chat-stream"], "PAYLOAD: chat-stream has no default payload"),
         (["--function", "chat-api", "--num", "4"], "NUM: Power Tuning needs at least 5 invocations per size"),
         (["--function", "chat-api", "--stage", "qa"], "Unknown stage 'qa'"),
+        (["--function", "chat-api", "--payload", "/nonexistent/payload.json"], "PAYLOAD: cannot read"),
+        (["--function", "chat-api", "--payload", __file__], "PAYLOAD: cannot read"),  # not JSON
     ],
 )
 def test_bad_arguments_are_refused_in_one_line_naming_what_to_fix(

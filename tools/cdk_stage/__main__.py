@@ -309,8 +309,8 @@ def main(argv: list[str] | None = None) -> int:
         help="bootstrap: give CloudFormation's role the stage's execution policy instead of AdministratorAccess",
     )
     args = parser.parse_args(argv)
-    target = Target(args)
     try:
+        target = Target(args)
         target.prepare()
         code = TARGETS[args.target](target)
     except TargetError as error:

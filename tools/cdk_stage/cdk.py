@@ -40,7 +40,12 @@ class CdkArgs:
 
     @classmethod
     def parse(cls, text: str) -> CdkArgs:
-        words, context, command = shlex.split(text), [], []
+        try:
+            words = shlex.split(text)
+        except ValueError as error:  # an unbalanced quote: one line, before anything else runs
+            raise CliError(f"CDK_ARGS: {error} in {text!r}") from None
+        context: list[str] = []
+        command: list[str] = []
         while words:
             word = words.pop(0)
             if word in {"-c", "--context"} and words:

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from stage.config import ConfigError, load_stage, stage_overrides
 from tools.cdk_stage import assembly, cdk
 from tools.cdk_stage.assembly import StackArtifact
 
@@ -127,10 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     folder = args.assembly or cdk.ROOT / f"cdk.out.{args.stage}"
     try:
         if not args.assembly:
-            cdk.synth(args.stage, folder)
+            # The stage and CDK_ARGS' settings as the stage targets take them, before a synth is started.
+            settings = cdk.CdkArgs.parse(os.environ.get("CDK_ARGS", ""))
+            load_stage(args.stage, stage_overrides(settings.overrides()))
+            cdk.synth(args.stage, folder, settings.context)
         stacks = assembly.select(assembly.read_assembly(folder), args.stage).chosen
         found = documents(stacks)
-    except (PolicyError, assembly.SelectionError, cdk.CliError) as error:
+    except (PolicyError, assembly.SelectionError, cdk.CliError, ConfigError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     text = json.dumps(found, indent=2) + "\n"

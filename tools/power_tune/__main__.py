@@ -120,7 +120,10 @@ def check_request(args: argparse.Namespace) -> tuple[Any, Tunable, Any]:
     if args.num < 5:
         raise Refused(f"NUM: Power Tuning needs at least 5 invocations per size, got {args.num}")
     tunable = TUNABLE[args.function]
-    payload = json.loads(args.payload.read_text()) if args.payload else tunable.payload
+    try:
+        payload = json.loads(args.payload.read_text()) if args.payload else tunable.payload
+    except (OSError, ValueError) as error:  # missing, unreadable, not JSON: one line naming the file
+        raise Refused(f"PAYLOAD: cannot read {args.payload} as JSON: {error}") from None
     if payload is None:
         raise Refused(f"PAYLOAD: {args.function} has no default payload; pass PAYLOAD=file.json with an event of yours")
     return stage, tunable, payload
