@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
@@ -17,7 +19,8 @@ class WebAlarms(Construct):
     """Target 5xx and unhealthy targets (deployment alarms), ALB 5xx, database capacity at its ceiling.
 
     The deployment alarms watch the target group, not the service, so the service can name them
-    without a circular dependency and without physical alarm names.
+    without a circular dependency and without physical alarm names. Under blue/green they watch both groups
+    (`green_target_group`): the group that serves alternates between deployments.
     """
 
     def __init__(
@@ -29,13 +32,19 @@ class WebAlarms(Construct):
         alb: elbv2.ApplicationLoadBalancer,
         target_group: elbv2.ApplicationTargetGroup,
         cluster: rds.DatabaseCluster,
+        green_target_group: elbv2.ApplicationTargetGroup | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        groups = [target_group, *([green_target_group] if green_target_group else [])]
         self.target_5xx = topic.alarm(
             self,
             "Target5xx",
-            metric=target_group.metrics.http_code_target(
-                elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_PERIOD, statistic="Sum"
+            metric=_across(
+                groups,
+                "+",
+                lambda g: g.metrics.http_code_target(
+                    elbv2.HttpCodeTarget.TARGET_5XX_COUNT, period=_PERIOD, statistic="Sum"
+                ),
             ),
             threshold=5,
             evaluation_periods=2,
@@ -44,7 +53,9 @@ class WebAlarms(Construct):
         self.unhealthy = topic.alarm(
             self,
             "UnhealthyTargets",
-            metric=target_group.metrics.unhealthy_host_count(period=_PERIOD, statistic="Maximum"),
+            metric=_across(
+                groups, "MAX", lambda g: g.metrics.unhealthy_host_count(period=_PERIOD, statistic="Maximum")
+            ),
             threshold=1,
             evaluation_periods=3,
             description="Tasks failed the ALB health check for 3 minutes (rolls a deployment back)",
@@ -68,3 +79,20 @@ class WebAlarms(Construct):
     @property
     def deployment_alarms(self) -> list[cw.Alarm]:
         return [self.target_5xx, self.unhealthy]
+
+
+def _across(
+    groups: list[elbv2.ApplicationTargetGroup],
+    combine: str,
+    metric: Callable[[elbv2.ApplicationTargetGroup], cw.IMetric],
+) -> cw.IMetric:
+    """One group's metric, or the groups' combined ("+": their sum, "MAX": the highest) by metric math."""
+    if len(groups) == 1:
+        return metric(groups[0])
+    names = [f"g{i}" for i in range(len(groups))]
+    expression = " + ".join(names) if combine == "+" else f"MAX([{', '.join(names)}])"
+    return cw.MathExpression(
+        expression=expression,
+        using_metrics={name: metric(group) for name, group in zip(names, groups, strict=True)},
+        period=_PERIOD,
+    )

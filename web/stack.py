@@ -47,6 +47,7 @@ class WebStack(Stack):
             alb=load_balancer.alb,
             target_group=load_balancer.target_group,
             cluster=database.cluster,
+            green_target_group=load_balancer.green_target_group,
         )
         web = WebService(  # "App": the Fargate service, its cluster, task and scaling
             self,

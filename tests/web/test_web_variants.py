@@ -3,6 +3,7 @@ the 'tuned' stage, native ECS blue/green in the 'bluegreen' stage."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,32 @@ def test_blue_green_service_shifts_between_two_target_groups_on_a_listener_rule(
     (listener,) = _listeners(template).values()
     assert listener["DefaultActions"][0]["FixedResponseConfig"]["StatusCode"] == "403"
     assert [c["Field"] for c in rule["Properties"]["Conditions"]] == ["path-pattern"]
+
+
+def test_blue_green_deployment_alarms_watch_both_target_groups(variants: Synthesized) -> None:
+    """The serving group alternates between deployments: an alarm on one group would miss every other one's tasks."""
+    template = variants.templates[BLUE_GREEN]
+    _, service = one(template, "AWS::ECS::Service")
+    (load_balancer,) = service["LoadBalancers"]
+    groups = {
+        load_balancer["TargetGroupArn"]["Ref"],
+        load_balancer["AdvancedConfiguration"]["AlternateTargetGroupArn"]["Ref"],
+    }
+    names = {json.dumps(n, sort_keys=True) for n in service["DeploymentConfiguration"]["Alarms"]["AlarmNames"]}
+    alarms = [
+        alarm["Properties"]
+        for logical_id, alarm in resources_of_type(template, "AWS::CloudWatch::Alarm").items()
+        if json.dumps({"Ref": logical_id}, sort_keys=True) in names
+    ]
+    assert len(alarms) == 2
+    for alarm in alarms:
+        watched = {
+            d["Value"]["Fn::GetAtt"][0]
+            for m in alarm.get("Metrics", [])
+            for d in m.get("MetricStat", {}).get("Metric", {}).get("Dimensions", [])
+            if d["Name"] == "TargetGroup"
+        }
+        assert watched == groups, alarm.get("AlarmDescription")
 
 
 def test_blue_green_scales_on_cpu_only(variants: Synthesized) -> None:
