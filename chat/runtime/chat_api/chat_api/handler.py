@@ -238,6 +238,9 @@ def _latest(room: str, limit: int | None) -> dict[str, Any]:
 def room_stats(room: str) -> Response[str]:
     path = _path(room=room)
     assert path.room is not None
+    from chat_api.models import StatsQuery
+
+    _query(StatsQuery)
     return _json(200, service().room_stats(path.room))
 
 

@@ -91,5 +91,11 @@ class UserQuery(BaseModel):
     cursor: str | None = Field(default=None, min_length=1, max_length=2048)
 
 
+class StatsQuery(BaseModel):
+    """Query string of GET /rooms/{room}/stats: none (a parameter is refused, as on the other routes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+
+
 # Every request model: what a SnapStart snapshot builds ahead of the first request (handler.before_snapshot).
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (NewComment, PathParams, ListQuery, UserQuery)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (NewComment, PathParams, ListQuery, UserQuery, StatsQuery)

@@ -197,6 +197,7 @@ BAD_REQUESTS = [
     ("GET", "users", {"name": "a" * 65}, {}, "name", "at most 64 characters"),
     ("GET", "users", {"name": "ok"}, {"query": {"all": "true"}}, "all", "Extra inputs are not permitted"),
     ("GET", "stats", {"room": "x" * 65}, {}, "room", "should match pattern"),
+    ("GET", "stats", {"room": "ok"}, {"query": {"x": "1"}}, "x", "Extra inputs are not permitted"),
 ]
 
 
