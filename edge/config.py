@@ -104,6 +104,8 @@ class EdgeConfig(ConfigModel):
         duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
         if duplicates:
             raise ValueError(f"behaviors: path patterns must be unique, repeated: {', '.join(duplicates)}")
+        if "waf_rate_limit_per_5min" in self.model_fields_set and not self.waf_enabled:
+            raise ValueError("waf_rate_limit_per_5min: takes effect with waf_enabled: true only (this stack's own ACL)")
         if self.waf_enabled and self.web_acl_arn:
             raise ValueError("waf_enabled: true creates a web ACL; it cannot be combined with web_acl_arn (choose one)")
         if "minimum_tls_version" in self.model_fields_set and not self.certificate_arn:

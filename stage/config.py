@@ -318,7 +318,7 @@ def _set_dotted(target: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = coerced
 
 
-_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z_.]+): (?P<rest>.*)$", re.DOTALL)
+_FIELD_PREFIX = re.compile(r"^(?P<field>[a-z][a-z0-9_.]*): (?P<rest>.*)$", re.DOTALL)
 
 
 def _problems(error: ValidationError) -> tuple[str, ...]:

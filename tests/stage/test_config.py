@@ -42,6 +42,13 @@ INVALID = [
     # (overrides, field named in the message, allowed range or rule in the message)
     ({"chat.throttle_rate_limit": "0"}, "chat.throttle_rate_limit", "greater than or equal to 1"),
     ({"edge.minimum_tls_version": "TLSv1.3_2025"}, "edge.minimum_tls_version", "with certificate_arn only"),
+    # A setting of a mode the stage does not use would be dropped: refused (sandbox: no WAF, NAT instance, rolling).
+    ({"chat.waf_rate_limit_per_5min": 500}, "chat.waf_rate_limit_per_5min", "with waf_enabled: true only"),
+    ({"edge.waf_rate_limit_per_5min": 500}, "edge.waf_rate_limit_per_5min", "with waf_enabled: true only"),
+    ({"web.nat": "gateway", "web.nat_instance_type": "t4g.small"}, "web.nat_instance_type", "with nat: 'instance'"),
+    ({"web.bake_time_minutes": 30}, "web.bake_time_minutes", "with deployment_strategy: 'blue_green' only"),
+    ({"web.legacy_port": 8081}, "web.legacy_port", "with legacy_target_ips only"),
+    ({"web.legacy_health_check_path": "/x"}, "web.legacy_health_check_path", "with legacy_target_ips only"),
     ({"chat.throttle_rate_limit": 10_001}, "chat.throttle_rate_limit", "less than or equal to 10000"),
     ({"chat.throttle_burst_limit": 10}, "chat.throttle_burst_limit", "must be >= throttle_rate_limit"),
     ({"chat.post_rate_limit": 51}, "chat.post_rate_limit", "must be <= throttle_rate_limit"),
