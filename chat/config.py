@@ -61,8 +61,7 @@ class ChatConfig(ConfigModel):
     @model_validator(mode="after")
     def _rules(self) -> ChatConfig:
         check_retention(self.log_retention_days, "log_retention_days")
-        if "waf_rate_limit_per_5min" in self.model_fields_set and not self.waf_enabled:
-            raise ValueError("waf_rate_limit_per_5min: takes effect with waf_enabled: true only")
+        self.refuse_unused({"waf_rate_limit_per_5min": (self.waf_enabled, "waf_enabled: true")})
         if self.throttle_burst_limit < min(self.throttle_rate_limit, MAX_BURST):
             raise ValueError(
                 f"throttle_burst_limit: must be >= throttle_rate_limit ({self.throttle_rate_limit}) or API "

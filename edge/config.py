@@ -104,14 +104,16 @@ class EdgeConfig(ConfigModel):
         duplicates = sorted({p for p in patterns if patterns.count(p) > 1})
         if duplicates:
             raise ValueError(f"behaviors: path patterns must be unique, repeated: {', '.join(duplicates)}")
-        if "waf_rate_limit_per_5min" in self.model_fields_set and not self.waf_enabled:
-            raise ValueError("waf_rate_limit_per_5min: takes effect with waf_enabled: true only (this stack's own ACL)")
+        self.refuse_unused(
+            {
+                # Without a certificate of its own the distribution keeps CloudFront's default one, whose policy
+                # allows TLSv1 whatever this says.
+                "minimum_tls_version": (bool(self.certificate_arn), "certificate_arn"),
+                "waf_rate_limit_per_5min": (self.waf_enabled, "waf_enabled: true"),
+            }
+        )
         if self.waf_enabled and self.web_acl_arn:
             raise ValueError("waf_enabled: true creates a web ACL; it cannot be combined with web_acl_arn (choose one)")
-        if "minimum_tls_version" in self.model_fields_set and not self.certificate_arn:
-            # Without a certificate of its own the distribution keeps CloudFront's default one, whose policy
-            # allows TLSv1: the setting would be dropped, not applied.
-            raise ValueError("minimum_tls_version: takes effect with certificate_arn only")
         if bool(self.aliases) != bool(self.certificate_arn):
             raise ValueError(
                 "aliases: aliases and certificate_arn go together (CloudFront needs a certificate for them)"

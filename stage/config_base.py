@@ -66,6 +66,13 @@ class ConfigModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
+    def refuse_unused(self, applies: dict[str, tuple[bool, str]]) -> None:
+        """Each setting -> (whether the mode it belongs to is on, what turns it on): one given while its mode is off
+        would be dropped without a word, so it is refused, naming what it needs."""
+        for name, (used, needs) in applies.items():
+            if name in self.model_fields_set and not used:
+                raise ValueError(f"{name}: takes effect with {needs} only (set it, or leave {name} out)")
+
 
 def check_retention(days: int, field: str) -> None:
     if days not in LOG_RETENTION_DAYS:

@@ -134,20 +134,15 @@ class WebConfig(ConfigModel):
         if self.protocol == "grpc" and not self.https:
             raise ValueError("protocol: 'grpc' needs https: true (ALB routes gRPC over HTTPS listeners only)")
         self._migration_rules()
-        self._settings_that_apply()
+        self.refuse_unused(
+            {
+                "nat_instance_type": (self.nat == "instance", "nat: 'instance'"),
+                "bake_time_minutes": (self.deployment_strategy == "blue_green", "deployment_strategy: 'blue_green'"),
+                "legacy_port": (bool(self.legacy_target_ips), "legacy_target_ips"),
+                "legacy_health_check_path": (bool(self.legacy_target_ips), "legacy_target_ips"),
+            }
+        )
         return self
-
-    def _settings_that_apply(self) -> None:
-        """A setting given for a mode the stage does not use would be dropped without a word: refused instead."""
-        applies = {
-            "nat_instance_type": (self.nat == "instance", "nat: 'instance'"),
-            "bake_time_minutes": (self.deployment_strategy == "blue_green", "deployment_strategy: 'blue_green'"),
-            "legacy_port": (bool(self.legacy_target_ips), "legacy_target_ips"),
-            "legacy_health_check_path": (bool(self.legacy_target_ips), "legacy_target_ips"),
-        }
-        for name, (used, needs) in applies.items():
-            if name in self.model_fields_set and not used:
-                raise ValueError(f"{name}: takes effect with {needs} only (set it, or leave {name} out)")
 
     def _migration_rules(self) -> None:
         if self.service_weight == 0 and self.legacy_weight == 0:
