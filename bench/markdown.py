@@ -13,17 +13,14 @@ from typing import Any
 from bench import ratios
 from bench.capacity import HELD_SCENARIOS as HELD
 from bench.capacity import SCENARIO_TITLES, SCENARIOS
+from bench.history import spread_text
 from bench.tune_report import tune_section
 
 
 def suite_runs(tests: dict[str, Any], ratio: str, before: str = " (", after: str = ")") -> str:
     """ "(last 3 runs 4.11-4.71x, the worst decides)": the spread the goal is judged on (reports/suite-runs.json);
     nothing before the history existed."""
-    across = tests.get("across_runs")
-    if not across:
-        return ""
-    low, high = across[ratio]
-    return f"{before}last {len(across['runs'])} runs {low:.2f}-{high:.2f}x, the worst decides{after}"
+    return spread_text(tests.get("across_runs") or {}, ratio, "x", before, after)
 
 
 def _ok(value: bool | None) -> str:

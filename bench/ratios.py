@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bench.history import read
+from bench import history
 from tests.support.synth import ROOT
 
 HISTORY = ROOT / "reports" / "ratio-runs.json"
@@ -47,29 +47,23 @@ def entry(report: dict[str, Any], at: str) -> dict[str, Any]:
     return found
 
 
-def across_runs(history: list[dict[str, Any]], count: int = SHOWN) -> dict[str, Any]:
+def across_runs(runs: list[dict[str, Any]], count: int = SHOWN) -> dict[str, Any]:
     """The last `count` runs and, per figure all of them measured, their lowest and highest (the worst)."""
-    runs = history[-count:]
-    spread: dict[str, Any] = {"runs": runs}
-    for name in FIGURES:
-        values = [run[name] for run in runs if name in run]
-        if len(values) == len(runs):
-            spread[name] = [min(values), max(values)]
-    return spread
+    return history.last_runs(runs, FIGURES, count)
 
 
 def up_to(report: dict[str, Any]) -> list[dict[str, Any]]:
     """The recorded runs up to a report's own (a remodelled report keeps the spread of its time): the newest it
     names, or else the recorded run with its very figures; none when neither is there."""
-    history = read(HISTORY)
+    recorded = history.read(HISTORY)
     named = report.get("ratios_across_runs", {}).get("runs", [])
     figures = {k: v for k, v in entry(report, "").items() if k in FIGURES}
     own = (
         named[-1]["at"]
         if named
-        else next((run["at"] for run in reversed(history) if {k: run.get(k) for k in figures} == figures), None)
+        else next((run["at"] for run in reversed(recorded) if {k: run.get(k) for k in figures} == figures), None)
     )
-    return [run for run in history if own is not None and run["at"] <= own]
+    return [run for run in recorded if run["at"] <= own] if own is not None else []
 
 
 def worst(report: dict[str, Any], name: str) -> float:
@@ -80,9 +74,4 @@ def worst(report: dict[str, Any], name: str) -> float:
 
 def shown(report: dict[str, Any], name: str, unit: str = "x", before: str = " (", after: str = ")") -> str:
     """ "(last 3 runs 1.19-1.22x, the worst decides)", or nothing before the history existed."""
-    across = report.get("ratios_across_runs", {})
-    if name not in across:
-        return ""
-    low, high = across[name]
-    digits = 0 if unit == " ms" else 2
-    return f"{before}last {len(across['runs'])} runs {low:.{digits}f}-{high:.{digits}f}{unit}, the worst decides{after}"
+    return history.spread_text(report.get("ratios_across_runs", {}), name, unit, before, after)

@@ -529,8 +529,9 @@ def remodel(path: Path, app_outdir: Path | None = None) -> None:
     recorded = history.up_to(timing.SUITE_HISTORY, tests["at"]) if tests and "at" in tests else []
     if recorded:  # the last runs up to its own
         tests["across_runs"] = timing.suite_across_runs(recorded)
-    if ratios.up_to(report):
-        report["ratios_across_runs"] = ratios.across_runs(ratios.up_to(report))
+    recorded_ratios = ratios.up_to(report)
+    if recorded_ratios:
+        report["ratios_across_runs"] = ratios.across_runs(recorded_ratios)
     if app_outdir is not None:
         report["cost"] = run_cost(app_outdir, _average_hit_ratio(report["origin"]))
         if report.get("tune") and not report["tune"].get("error"):

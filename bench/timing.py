@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench import history
 from tests.support.synth import ROOT
 
 # name -> (app kind, CDK_VALIDATION, extra args). "app" is every stack of every stage, as `cdk synth` builds it.
@@ -171,10 +172,6 @@ def suite_entry(tests: dict[str, Any], at: str, load_average_start: float) -> di
     }
 
 
-def suite_across_runs(history: list[dict[str, Any]], count: int = SUITE_RUNS_SHOWN) -> dict[str, Any]:
+def suite_across_runs(runs: list[dict[str, Any]], count: int = SUITE_RUNS_SHOWN) -> dict[str, Any]:
     """The last `count` runs and, per ratio, their lowest and highest (the highest is the worst)."""
-    runs = history[-count:]
-    return {
-        "runs": runs,
-        **{name: [min(run[name] for run in runs), max(run[name] for run in runs)] for name in RATIOS},
-    }
+    return history.last_runs(runs, RATIOS, count)
