@@ -7,8 +7,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from aws_cdk.assertions import Match
-
 
 def policy_documents(template: dict[str, Any]) -> Iterator[tuple[list[str], dict[str, Any]]]:
     """(roles, document) of every identity policy the template holds: AWS::IAM::Policy and AWS::IAM::ManagedPolicy
@@ -74,4 +72,6 @@ def tls_only_policy(statement: dict[str, Any] | None = None, **properties: Any) 
     `statement` adds keys the deny statement must also have; `properties` adds properties of the policy.
     """
     deny = {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}, **(statement or {})}
+    from aws_cdk.assertions import Match  # here: role_policy reads this module, and it needs no CDK
+
     return {**properties, "PolicyDocument": {"Statement": Match.array_with([Match.object_like(deny)])}}

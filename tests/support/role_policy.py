@@ -22,6 +22,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from tests.support.iam import policy_documents
 from tests.support.lambda_environment import DeployedFunction, Resolver, Unresolved
 
 # DynamoDB: what each part of a transaction is authorized as ("Using IAM with DynamoDB transactions",
@@ -149,8 +150,9 @@ def _matches(patterns: Iterable[str], value: str, *, case_sensitive: bool) -> bo
 
 
 class RolePolicy:
-    """Every statement the template attaches to a role: AWS::IAM::Policy resources naming it, the role's own
-    inline policies, and the AWS managed policies of AWS_MANAGED_POLICIES. Any other managed policy is refused:
+    """Every statement the template attaches to a role: the policies it holds for the role
+    (tests/support/iam.py policy_documents: AWS::IAM::Policy and ::ManagedPolicy resources naming it, its inline
+    policies), and the AWS managed policies of AWS_MANAGED_POLICIES. Any other managed policy ARN is refused:
     its document is not in the template."""
 
     def __init__(self, role: str, statements: list[dict[str, Any]]) -> None:
@@ -162,13 +164,7 @@ class RolePolicy:
         resources = function.template["Resources"]
         role = resources[function.role]["Properties"]
         documents = [{"Statement": _managed(resolver, arn, function.role)} for arn in role.get("ManagedPolicyArns", [])]
-        documents += [policy["PolicyDocument"] for policy in role.get("Policies", [])]
-        documents += [
-            resource["Properties"]["PolicyDocument"]
-            for resource in resources.values()
-            if resource["Type"] == "AWS::IAM::Policy"
-            and {"Ref": function.role} in resource["Properties"].get("Roles", [])
-        ]
+        documents += [document for roles, document in policy_documents(function.template) if function.role in roles]
         statements = [
             {**statement, "Resource": [_resolved(resolver, r) for r in _as_list(statement.get("Resource", []))]}
             for document in documents
