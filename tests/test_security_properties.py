@@ -20,8 +20,10 @@ from __future__ import annotations
 import fnmatch
 import json
 from collections.abc import Iterator
-from importlib import resources
-from typing import Any
+from functools import cache
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -285,11 +287,18 @@ def test_every_postgresql_cluster_requires_tls_and_its_instances_name_their_ca(a
 
 # --- least privilege -----------------------------------------------------------------------------------------
 
-# What AWS says each action may be scoped to (the Service Authorization Reference, as cfn-lint ships it:
-# service -> action -> the resource types its "Resource types" column names; none = only "*" is possible).
-_AUTHORIZATION = json.loads(
-    (resources.files("cfnlint.data.AdditionalSpecs") / "Policies.json").read_text(encoding="utf-8")
-)
+
+@cache
+def _authorization() -> dict[str, Any]:
+    """What AWS says each action may be scoped to (the Service Authorization Reference, as cfn-lint ships it:
+    service -> action -> the resource types its "Resource types" column names; none = only "*" is possible).
+    Found by the package's location, not imported: importing cfn-lint costs each worker's collection 0.8 s."""
+    spec = find_spec("cfnlint")
+    assert spec is not None and spec.submodule_search_locations, "cfn-lint is not installed"
+    data = Path(spec.submodule_search_locations[0]) / "data" / "AdditionalSpecs" / "Policies.json"
+    return cast(dict[str, Any], json.loads(data.read_text(encoding="utf-8")))
+
+
 # AWS managed policies a role may carry, and why (none grants more than its service documents).
 AWS_MANAGED = {
     "service-role/AWSLambdaBasicExecutionRole": "a function's own logs (CDK's custom resource providers)",
@@ -303,7 +312,7 @@ AWS_MANAGED = {
 def _resource_types(action: str) -> list[list[str]]:
     """For each action `action` names (wildcards expanded), the resource types it can be scoped to."""
     service, name = action.lower().split(":", 1)
-    actions = _AUTHORIZATION.get(service, {}).get("Actions", {})
+    actions = _authorization().get(service, {}).get("Actions", {})
     matched = [spec for known, spec in actions.items() if fnmatch.fnmatchcase(known, name)]
     assert matched, f"{action}: not an action of the Service Authorization Reference"
     return [spec.get("Resources", []) for spec in matched]

@@ -117,13 +117,15 @@ FAKE = assemblies.Recipe("fake", "tests.test_synth_cache:build_fake", ("fake",))
 
 
 def build_fake(outdir: Path) -> dict[str, Any]:
-    """Counts its builds in the cache folder; slow enough for two processes to overlap."""
+    """Counts its builds in the cache folder; slow enough for two processes to overlap where a test asks
+    (`fake-slow` in the cache folder): the other tests wait for no overlap."""
     counter = assemblies.cache_root() / "fake-builds"
     builds = int(counter.read_text()) + 1 if counter.exists() else 1
     counter.write_text(str(builds))
     if (assemblies.cache_root() / "fake-fails").exists():
         raise RuntimeError("the synthesis failed")
-    time.sleep(0.5)
+    if (assemblies.cache_root() / "fake-slow").exists():
+        time.sleep(0.5)
     template = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
     (outdir / "Stack.template.json").write_text(json.dumps(template))
     stack = {
@@ -169,6 +171,8 @@ def _load_in_another_process(cache: str, root: str) -> str:
 
 
 def test_two_processes_that_need_the_same_assembly_synthesize_it_once(cache: Path, tree: Path) -> None:
+    cache.mkdir(parents=True)
+    (cache / "fake-slow").touch()  # the second process asks while the first still builds
     spawn = multiprocessing.get_context("spawn")
     with spawn.Pool(2) as pool:
         folders = pool.starmap(_load_in_another_process, [(str(cache), str(tree))] * 2)

@@ -140,7 +140,7 @@ def test_an_import_error_is_reported_as_a_startup_error(start_worker: Any) -> No
 
 
 def test_a_timed_out_invocation_reports_timeout_and_ends_the_environment(start_worker: Any) -> None:
-    endpoint, port, process = start_worker("functions.slow", timeout_s="1")
+    endpoint, port, process = start_worker("functions.slow", timeout_s="0.2")  # seconds, as the worker reads it
     endpoint.next()
     _invoke(port, "req-3", {})
     endpoint.next()  # logs
