@@ -336,9 +336,9 @@ def _problems(error: ValidationError) -> tuple[str, ...]:
     return tuple(problems)
 
 
-# A key shaped like a setting of a section ("chats.throttle_rate_limit"); CDK's own context keys are not
-# ("@aws-cdk/...", "aws:cdk:...", "availability-zones:...").
-_SETTING_SHAPE = re.compile(r"[a-z_]+(\.[a-z_]+)+")
+# A key shaped like a setting of a section ("chats.throttle_rate_limit", "chats.waf_rate_limit_per_5min"), a name
+# as _FIELD_PREFIX reads one; CDK's own context keys are not ("@aws-cdk/...", "aws:cdk:...", "availability-zones:...").
+_SETTING_SHAPE = re.compile(r"[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+")
 
 
 def stage_overrides(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -133,6 +133,8 @@ def test_a_setting_of_a_section_no_stage_has_is_refused_not_dropped() -> None:
     """A misspelt section (`-c chats.throttle_rate_limit=5`) would change nothing, silently."""
     with pytest.raises(ConfigError, match=r"Unknown setting 'chats.throttle_rate_limit': .* chat, web, edge, github"):
         stage_overrides({"chats.throttle_rate_limit": "5"})
+    with pytest.raises(ConfigError, match=r"Unknown setting 'chats.waf_rate_limit_per_5min'"):  # a digit in the name
+        stage_overrides({"chats.waf_rate_limit_per_5min": "500"})
     cdk_keys = {"@aws-cdk/core:newStyleStackSynthesis": True, "aws:cdk:enable-path-metadata": True, "stage": "prod"}
     assert stage_overrides({**cdk_keys, "chat.throttle_rate_limit": "5"}) == {"chat.throttle_rate_limit": "5"}
 
