@@ -28,10 +28,14 @@ class NoAccess(RuntimeError):
 _session: list[botocore.session.Session] = []  # one per target run, made when its credentials are checked
 
 
-def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
-    """A client with the current credentials, or with `credentials` (an assumed role's) when given."""
+def _current() -> botocore.session.Session:
     if not _session:
         _session.append(botocore.session.get_session())
+    return _session[0]
+
+
+def client(service: str, region: str, credentials: dict[str, str] | None = None) -> Any:
+    """A client with the current credentials, or with `credentials` (an assumed role's) when given."""
     keys = (
         {
             "aws_access_key_id": credentials["AccessKeyId"],
@@ -41,13 +45,11 @@ def client(service: str, region: str, credentials: dict[str, str] | None = None)
         if credentials
         else {}
     )
-    return _session[0].create_client(service, region_name=region, config=_CONFIG, **keys)
+    return _current().create_client(service, region_name=region, config=_CONFIG, **keys)
 
 
 def partition(region: str) -> str:
-    if not _session:
-        _session.append(botocore.session.get_session())
-    return str(_session[0].get_partition_for_region(region))
+    return str(_current().get_partition_for_region(region))
 
 
 class MayNotRead(RuntimeError):
